@@ -1,0 +1,1 @@
+"""The write path: corpus readers, the indexing pipeline and re-indexing."""

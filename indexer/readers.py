@@ -1,0 +1,409 @@
+"""Corpus readers: JSON Lines (arXiv listing, Kaggle arXiv snapshot, Semantic Scholar /
+SciRepEval, BEIR) and CSV, plain or gzipped, detected automatically.
+
+Every reader yields ``(line_number, PaperRecord | Reject)``: a bad record never
+stops the run, it is reported with the line it started on and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from search.records import PaperRecord
+
+FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "csv")
+DETECT_LINES = 50
+
+
+class CorpusFormatError(ValueError):
+    """The file's format cannot be recognised (or forced format makes no sense)."""
+
+
+class BadRecord(ValueError):
+    """One record cannot be used; the message is the reason reported."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    reason: str
+    excerpt: str
+
+
+Item = tuple[int, PaperRecord | Reject]
+
+
+# -- field helpers --------------------------------------------------------------------
+
+_WS = re.compile(r"\s+")
+_NEW_ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{2})(\d{2})\.\d{4,5}(?:v\d+)?$", re.IGNORECASE)
+_OLD_ARXIV_ID = re.compile(
+    r"^(?:arxiv:)?[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?$", re.I
+)
+_DATE_YEAR = re.compile(r"^(\d{4})-\d{2}-\d{2}")
+_NAME_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+
+
+def clean(value: Any, field: str, *, required: bool = False) -> str | None:
+    """Whitespace-normalised string; None for missing/empty unless required."""
+    if value is None:
+        if required:
+            raise BadRecord(f"missing {field}")
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(f"{field} must be a string, not {type(value).__name__}")
+    text = _WS.sub(" ", value).strip()
+    if not text:
+        if required:
+            raise BadRecord(f"missing {field}")
+        return None
+    return text
+
+
+def identifier(value: Any, field: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise BadRecord(f"missing {field}")
+    if isinstance(value, int):
+        return str(value)
+    text = clean(value, field, required=True)
+    if len(text) > 255:
+        raise BadRecord(f"{field} is longer than 255 characters")
+    return text
+
+
+def year_of(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadRecord("year must be an integer")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise BadRecord(f"year must be an integer, not {value!r}"[:120])
+    if not 1000 <= value <= 2999:
+        raise BadRecord(f"year {value} is out of range")
+    return value
+
+
+def year_from_arxiv_id(arxiv_id: str) -> int | None:
+    """``2212.09525`` → 2022; ``hep-th/9901001`` → 1999 (old ids run from 1991)."""
+    match = _NEW_ARXIV_ID.match(arxiv_id) or _OLD_ARXIV_ID.match(arxiv_id)
+    if not match:
+        return None
+    yy, mm = int(match.group(1)), int(match.group(2))
+    if not 1 <= mm <= 12:
+        return None
+    return 1900 + yy if yy >= 91 else 2000 + yy
+
+
+def year_from_date(value: Any) -> int | None:
+    match = _DATE_YEAR.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def string_list(
+    value: Any, field: str, *, split: Callable[[str], list[str]] | None = None
+) -> tuple[str, ...]:
+    """A list of names: strings, ``{"name": ...}`` objects, or one string to split."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        parts = split(value) if split else [value]
+        return tuple(p for p in (clean(part, field) for part in parts) if p)
+    if not isinstance(value, list):
+        raise BadRecord(f"{field} must be a list, not {type(value).__name__}")
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            item = item.get("name")
+        name = clean(item, field)
+        if name:
+            out.append(name)
+    return tuple(out)
+
+
+def split_author_string(value: str) -> list[str]:
+    """Kaggle arXiv author strings: ``"A. Smith, B. Jones and C. Wu"``."""
+    return [part for part in _NAME_SPLIT.split(value) if part.strip()]
+
+
+# -- record mappers: one per layout ---------------------------------------------------
+
+
+def from_arxiv(obj: dict) -> PaperRecord:
+    """arXiv listing layout: id, title, summary, authors (list), categories (list), abs."""
+    arxiv_id = identifier(obj.get("id"), "id")
+    return PaperRecord(
+        external_id=arxiv_id,
+        title=clean(obj.get("title"), "title", required=True),
+        abstract=clean(obj.get("summary"), "summary"),
+        authors=string_list(obj.get("authors"), "authors", split=split_author_string),
+        year=year_of(obj.get("year"))
+        or year_from_arxiv_id(arxiv_id)
+        or year_from_date(obj.get("listing_date")),
+        venue=clean(obj.get("journal_ref"), "journal_ref"),
+        doi=clean(obj.get("doi"), "doi"),
+        url=clean(obj.get("abs"), "abs") or f"https://arxiv.org/abs/{arxiv_id}",
+        categories=string_list(obj.get("categories"), "categories", split=str.split),
+    )
+
+
+def from_kaggle_arxiv(obj: dict) -> PaperRecord:
+    """Kaggle arxiv-metadata-oai-snapshot: authors and categories are single strings."""
+    arxiv_id = identifier(obj.get("id"), "id")
+    return PaperRecord(
+        external_id=arxiv_id,
+        title=clean(obj.get("title"), "title", required=True),
+        abstract=clean(obj.get("abstract"), "abstract"),
+        authors=string_list(obj.get("authors"), "authors", split=split_author_string),
+        year=year_from_arxiv_id(arxiv_id) or year_from_date(obj.get("update_date")),
+        venue=clean(obj.get("journal-ref"), "journal-ref"),
+        doi=clean(obj.get("doi"), "doi"),
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        categories=string_list(obj.get("categories"), "categories", split=str.split),
+    )
+
+
+def from_s2(obj: dict) -> PaperRecord:
+    """Semantic Scholar / SciRepEval: corpus_id or paper_id, title, abstract, authors, year."""
+    raw_id = obj.get("corpus_id", obj.get("paper_id"))
+    external_id = identifier(raw_id, "corpus_id/paper_id")
+    ids = obj.get("externalids") or obj.get("externalIds") or {}
+    doi = obj.get("doi") or (ids.get("DOI") if isinstance(ids, dict) else None)
+    fields = obj.get("fields_of_study", obj.get("fieldsOfStudy", obj.get("s2FieldsOfStudy")))
+    url = obj.get("url")
+    if url is None and "corpus_id" in obj:
+        url = f"https://api.semanticscholar.org/CorpusID:{external_id}"
+    return PaperRecord(
+        external_id=external_id,
+        title=clean(obj.get("title"), "title", required=True),
+        abstract=clean(obj.get("abstract"), "abstract"),
+        authors=string_list(obj.get("authors"), "authors"),
+        year=year_of(obj.get("year")),
+        venue=clean(obj.get("venue"), "venue"),
+        doi=clean(doi, "doi"),
+        url=clean(url, "url"),
+        categories=_categories(fields),
+    )
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        value = [v.get("category") if isinstance(v, dict) else v for v in value]
+        value = list(dict.fromkeys(v for v in value if v))
+    return string_list(value, "fields of study")
+
+
+def from_beir(obj: dict) -> PaperRecord:
+    """BEIR corpus: _id, title, text (the abstract), optional metadata with url/doi."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return PaperRecord(
+        external_id=identifier(obj.get("_id"), "_id"),
+        title=clean(obj.get("title"), "title", required=True),
+        abstract=clean(obj.get("text"), "text"),
+        authors=string_list(meta.get("authors"), "authors"),
+        year=year_of(meta.get("year")),
+        doi=clean(meta.get("doi"), "doi"),
+        url=clean(meta.get("url"), "url"),
+    )
+
+
+CSV_COLUMNS = {
+    "external_id": ("id", "external_id", "paper_id", "corpus_id", "_id", "arxiv_id", "doc_id"),
+    "title": ("title",),
+    "abstract": ("abstract", "summary", "text"),
+    "authors": ("authors", "author"),
+    "year": ("year",),
+    "venue": ("venue", "journal"),
+    "doi": ("doi",),
+    "url": ("url", "link"),
+    "categories": ("categories", "category", "fields_of_study"),
+}
+
+
+def from_csv_row(row: dict[str, str]) -> PaperRecord:
+    """CSV with a header; lists (authors, categories) are separated by ``;``."""
+
+    def get(name: str) -> str | None:
+        for column in CSV_COLUMNS[name]:
+            if row.get(column) not in (None, ""):
+                return row[column]
+        return None
+
+    def semicolons(text: str) -> list[str]:
+        return text.split(";")
+
+    return PaperRecord(
+        external_id=identifier(get("external_id"), "id"),
+        title=clean(get("title"), "title", required=True),
+        abstract=clean(get("abstract"), "abstract"),
+        authors=string_list(get("authors"), "authors", split=semicolons),
+        year=year_of(get("year")),
+        venue=clean(get("venue"), "venue"),
+        doi=clean(get("doi"), "doi"),
+        url=clean(get("url"), "url"),
+        categories=string_list(get("categories"), "categories", split=semicolons),
+    )
+
+
+JSON_MAPPERS: dict[str, Callable[[dict], PaperRecord]] = {
+    "arxiv": from_arxiv,
+    "kaggle-arxiv": from_kaggle_arxiv,
+    "s2": from_s2,
+    "beir": from_beir,
+}
+
+_KAGGLE_KEYS = {"authors_parsed", "journal-ref", "update_date", "versions", "submitter"}
+
+
+def layout_of(obj: dict) -> str | None:
+    """Which JSON layout an object is in, from its keys."""
+    keys = set(obj)
+    if "_id" in keys:
+        return "beir"
+    if "corpus_id" in keys or "paper_id" in keys:
+        return "s2"
+    if "id" in keys and "summary" in keys:
+        return "arxiv"
+    if "id" in keys and "abstract" in keys and keys & _KAGGLE_KEYS:
+        return "kaggle-arxiv"
+    return None
+
+
+# -- files ----------------------------------------------------------------------------
+
+
+def open_bytes(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, gunzipped when it starts with the gzip magic number."""
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv")):
+        return "csv"
+    with open_bytes(path) as fh:
+        seen = 0
+        for raw in fh:
+            if not raw.strip():
+                continue
+            seen += 1
+            if seen > DETECT_LINES:
+                break
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                if seen == 1 and b"," in raw and raw.lstrip()[:1] not in (b"{", b"["):
+                    return "csv"
+                continue
+            if isinstance(obj, dict) and (layout := layout_of(obj)):
+                return layout
+    raise CorpusFormatError(
+        f"Cannot tell the format of {path}: pass --format, one of {', '.join(FORMATS)}."
+    )
+
+
+def read_corpus(path: Path, fmt: str = "auto") -> Iterator[Item]:
+    """Yield ``(line_number, PaperRecord | Reject)`` for every record in the file."""
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt not in FORMATS:
+        raise CorpusFormatError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    if fmt == "csv":
+        yield from _read_csv(path)
+    else:
+        yield from _read_jsonl(path, JSON_MAPPERS[fmt])
+
+
+def _excerpt(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text.strip()[:200]
+
+
+def _read_jsonl(path: Path, mapper: Callable[[dict], PaperRecord]) -> Iterator[Item]:
+    line_no = 0
+    with open_bytes(path) as fh:
+        try:
+            for line_no, raw in enumerate(fh, start=1):  # noqa: B007 - used after the loop
+                if not raw.strip():
+                    continue
+                yield line_no, _parse_json_line(raw, mapper)
+        except (EOFError, OSError, gzip.BadGzipFile) as exc:
+            yield line_no + 1, Reject(f"file is truncated or corrupt from here: {exc}", "")
+
+
+def _parse_json_line(raw: bytes, mapper: Callable[[dict], PaperRecord]) -> PaperRecord | Reject:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Reject(f"invalid UTF-8 at byte {exc.start}", _excerpt(raw))
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        return Reject(f"invalid JSON: {exc}", _excerpt(text))
+    if not isinstance(obj, dict):
+        return Reject(f"not a JSON object but {type(obj).__name__}", _excerpt(text))
+    try:
+        return mapper(obj)
+    except BadRecord as exc:
+        return Reject(str(exc), _excerpt(text))
+
+
+def _read_csv(path: Path) -> Iterator[Item]:
+    with open_bytes(path) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        dialect = "excel-tab" if path.name.lower().removesuffix(".gz").endswith(".tsv") else "excel"
+        reader = csv.reader(text, dialect=dialect)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            return
+        except (csv.Error, EOFError, OSError) as exc:
+            yield 1, Reject(f"unreadable CSV header: {exc}", "")
+            return
+        if not any(h in CSV_COLUMNS["title"] for h in header):
+            raise CorpusFormatError(f"{path}: the CSV header has no 'title' column: {header}")
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, Reject(f"invalid CSV: {exc}", "")
+                continue
+            except (EOFError, OSError) as exc:
+                yield start, Reject(f"file is truncated or corrupt from here: {exc}", "")
+                return
+            if not any(cell.strip() for cell in row):
+                continue
+            yield start, _parse_csv_row(header, row)
+
+
+def _parse_csv_row(header: list[str], row: list[str]) -> PaperRecord | Reject:
+    excerpt = _excerpt(",".join(row).encode("utf-8", "surrogateescape"))
+    if len(row) != len(header):
+        return Reject(f"expected {len(header)} fields, found {len(row)}", excerpt)
+    try:
+        for cell in row:
+            cell.encode("utf-8")  # undecodable bytes survive as surrogates and fail here
+    except UnicodeEncodeError:
+        return Reject("invalid UTF-8", excerpt)
+    try:
+        return from_csv_row(dict(zip(header, row, strict=True)))
+    except BadRecord as exc:
+        return Reject(str(exc), excerpt)

@@ -1,0 +1,1 @@
+"""The read path and shared core: settings, store, encoder, index, engine. No Flask here."""

@@ -1,0 +1,243 @@
+"""The ``papersearch`` command.
+
+Sub-commands load lazily (``--help`` does not import torch), and live with the
+part of the code they drive: read-path commands here, ``index`` in
+``indexer.commands``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from search.settings import DEVICES, POOLINGS, Settings, SettingsError
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Failures that deserve one clear line, not a traceback."""
+    from indexer.readers import CorpusFormatError
+    from search.db import SchemaOutOfDate
+    from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
+    from search.model_source import ModelUnavailable
+
+    return (
+        SettingsError,
+        FileNotFoundError,
+        CorpusFormatError,
+        SchemaOutOfDate,
+        InvalidRequest,
+        ModelMismatch,
+        NoIndex,
+        PaperNotFound,
+        ModelUnavailable,
+    )
+
+
+def settings_options(command: Callable) -> Callable:
+    """Add the settings flags to a command; it receives ``settings`` instead of them.
+
+    Each flag overrides the ``PAPERSEARCH_*`` variable of the same name.
+    """
+    options = [
+        click.option(
+            "--home", type=click.Path(path_type=Path), help="Data directory [PAPERSEARCH_HOME]."
+        ),
+        click.option("--database-url", help="SQLAlchemy URL [PAPERSEARCH_DATABASE_URL]."),
+        click.option("--base-model", help="Hub id or directory [PAPERSEARCH_BASE_MODEL]."),
+        click.option(
+            "--paper-adapter", help="Hub id, directory or 'none' [PAPERSEARCH_PAPER_ADAPTER]."
+        ),
+        click.option(
+            "--query-adapter", help="Hub id, directory or 'none' [PAPERSEARCH_QUERY_ADAPTER]."
+        ),
+        click.option(
+            "--model-revision",
+            help="Hub revision for models without @rev [PAPERSEARCH_MODEL_REVISION].",
+        ),
+        click.option("--pooling", type=click.Choice(POOLINGS), help="[PAPERSEARCH_POOLING]"),
+        click.option("--device", type=click.Choice(DEVICES), help="[PAPERSEARCH_DEVICE]"),
+        click.option(
+            "--batch-size", type=int, help="Papers per encoder batch [PAPERSEARCH_BATCH_SIZE]."
+        ),
+        click.option(
+            "--nlist", type=int, help="IVF lists (default from corpus size) [PAPERSEARCH_NLIST]."
+        ),
+        click.option("--nprobe", type=int, help="IVF lists probed per query [PAPERSEARCH_NPROBE]."),
+    ]
+    names = (
+        "home",
+        "database_url",
+        "base_model",
+        "paper_adapter",
+        "query_adapter",
+        "model_revision",
+        "pooling",
+        "device",
+        "batch_size",
+        "nlist",
+        "nprobe",
+    )
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        overrides = {name: kwargs.pop(name) for name in names}
+        try:
+            kwargs["settings"] = Settings.from_env(**overrides)
+            return command(*args, **kwargs)
+        except _expected_errors() as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported only when used."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, _, attr = self.lazy[name].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "index": "indexer.commands:index_command",
+        "search": "search.cli:search_command",
+        "similar": "search.cli:similar_command",
+        "db": "search.cli:db_group",
+        "model": "search.cli:model_group",
+    },
+)
+@click.version_option(package_name="papersearch")
+def main() -> None:
+    """papersearch: semantic search over scientific papers (SPECTER2 + FAISS + SQLite)."""
+
+
+def print_result(result, as_json: bool) -> None:
+    """One JSON document (the API's shape) or a readable ranked list."""
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{len(result.results)} of {result.total} papers, {result.took_ms:.1f} ms")
+    for hit in result.results:
+        authors = ", ".join(hit.authors[:3]) + (" et al." if len(hit.authors) > 3 else "")
+        year = f" ({hit.year})" if hit.year else ""
+        click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}")
+        if authors:
+            click.echo(f"    {authors}")
+        click.echo(f"    {hit.url or hit.external_id}")
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
+@click.option("--offset", default=0, show_default=True, help="Skip this many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@settings_options
+def search_command(query: str, k: int, offset: int, as_json: bool, settings: Settings) -> None:
+    """Search the current index with a free-text QUERY."""
+    from search.engine import SearchEngine
+
+    print_result(SearchEngine.open(settings).search(query, k=k, offset=offset), as_json)
+
+
+@click.command("similar")
+@click.argument("paper")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
+@click.option("--external", is_flag=True, help="PAPER is the corpus's own id (e.g. an arXiv id).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@settings_options
+def similar_command(paper: str, k: int, external: bool, as_json: bool, settings: Settings) -> None:
+    """Papers most similar to stored PAPER (its internal id, or --external id)."""
+    from search.engine import PaperNotFound, SearchEngine
+
+    engine = SearchEngine.open(settings)
+    if external:
+        found = engine.store.get_by_external_id(paper)
+        if found is None:
+            raise PaperNotFound(f"No paper with external id {paper!r}.")
+        paper_id = found.id
+    elif paper.isdigit():
+        paper_id = int(paper)
+    else:
+        raise click.BadParameter("PAPER must be an integer id (or use --external).")
+    print_result(engine.similar(paper_id, k=k), as_json)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@settings_options
+def db_upgrade(revision: str, settings: Settings) -> None:
+    """Apply pending migrations."""
+    from search.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(settings)
+    upgrade(engine, revision)
+    click.echo(f"Database at revision {current_revision(engine)}: {engine.url.render_as_string()}")
+
+
+@db_group.command("current")
+@settings_options
+def db_current(settings: Settings) -> None:
+    """Show the applied and the latest migration."""
+    from search.db import current_revision, head_revision, make_engine
+
+    engine = make_engine(settings)
+    click.echo(f"current: {current_revision(engine)}  head: {head_revision()}")
+
+
+@click.group("model")
+def model_group() -> None:
+    """Model files."""
+
+
+@model_group.command("download")
+@click.option(
+    "--to", "target", type=click.Path(path_type=Path), help="Directory (default: the HF cache)."
+)
+@settings_options
+def model_download(target: Path | None, settings: Settings) -> None:
+    """Fetch the base model and both adapters, for machines that will run offline."""
+    from search.model_source import download
+
+    wanted = {
+        "PAPERSEARCH_BASE_MODEL": settings.base_model,
+        "PAPERSEARCH_PAPER_ADAPTER": settings.paper_adapter,
+        "PAPERSEARCH_QUERY_ADAPTER": settings.query_adapter,
+    }
+    lines = []
+    for variable, spec in wanted.items():
+        if not spec or Path(spec).expanduser().is_dir():
+            continue
+        sub = target / spec.partition("@")[0].replace("/", "--") if target else None
+        got = download(spec, settings.model_revision, sub)
+        click.echo(f"{spec}: {got.path}", err=True)
+        lines.append(f"export {variable}={got.path}")
+    if target:
+        click.echo("# on the offline machine, after copying the directory:")
+        click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Text → vectors with SPECTER2 (or any BERT-family encoder).
+
+One base model is loaded once with two adapters: ``proximity`` for papers and
+``adhoc_query`` for queries. The adapter is chosen per call with the
+thread-local ``adapters.AdapterSetup`` context, never with
+``set_active_adapters`` (which changes the model for every thread), so the web
+server can encode queries from many threads while papers are encoded.
+
+Papers are encoded as the SPECTER2 model card does: title + sep token +
+abstract (the title alone when there is no abstract, as Semantic Scholar's
+service does), truncated at 512 tokens, CLS vector, not normalised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search.model_source import ResolvedModel, resolve
+from search.settings import Settings
+
+PAPER_ADAPTER = "proximity"
+QUERY_ADAPTER = "adhoc_query"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What produced a vector; two vectors are comparable only if this matches."""
+
+    base_model: str
+    base_revision: str
+    paper_adapter: str | None
+    paper_adapter_revision: str | None
+    query_adapter: str | None
+    query_adapter_revision: str | None
+    pooling: str
+    normalize: bool
+    dim: int
+
+    @property
+    def key(self) -> str:
+        """Identity of the *paper* embedding space (queries do not change stored vectors)."""
+        fields = asdict(self)
+        for name in ("query_adapter", "query_adapter_revision"):
+            fields.pop(name)
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def choose_torch_device(setting: str, cuda_available: bool) -> str:
+    """``auto`` takes the GPU when torch sees one; ``cuda`` without one is an error."""
+    if setting == "cuda" and not cuda_available:
+        raise RuntimeError("PAPERSEARCH_DEVICE=cuda but torch sees no CUDA device.")
+    if setting == "auto":
+        return "cuda" if cuda_available else "cpu"
+    return setting
+
+
+def wants_normalize(model_dir: Path) -> bool:
+    """True for sentence-transformers models whose pipeline ends in a Normalize module."""
+    modules = model_dir / "modules.json"
+    if not modules.is_file():
+        return False
+    try:
+        entries = json.loads(modules.read_text())
+    except (OSError, ValueError):
+        return False
+    return any("Normalize" in str(entry.get("type", "")) for entry in entries)
+
+
+class Encoder:
+    def __init__(
+        self,
+        tokenizer,
+        model,
+        info: ModelInfo,
+        *,
+        device: str = "cpu",
+        max_length: int = 512,
+        batch_size: int = 16,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+        self.info = info
+        self.device = device
+        self.max_length = max_length
+        self.batch_size = batch_size
+        # Fast tokenizers are not safe to call from several threads at once.
+        self._tokenizer_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings) -> Encoder:
+        """Load the base model and adapters named by the settings (hub ids or directories)."""
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        base = resolve(settings.base_model, settings.model_revision)
+        paper = _resolve_optional(settings.paper_adapter, settings.model_revision)
+        query = _resolve_optional(settings.query_adapter, settings.model_revision)
+
+        tokenizer = AutoTokenizer.from_pretrained(str(base.path))
+        model = AutoModel.from_pretrained(str(base.path))
+        if paper or query:
+            import adapters
+
+            adapters.init(model)
+            for name, source in ((PAPER_ADAPTER, paper), (QUERY_ADAPTER, query)):
+                if source is not None:
+                    model.load_adapter(str(source.path), load_as=name)
+        device = choose_torch_device(settings.device, torch.cuda.is_available())
+        model.eval().to(device)
+        if device == "cuda":
+            model.half()
+        info = ModelInfo(
+            base_model=settings.base_model,
+            base_revision=base.revision,
+            paper_adapter=settings.paper_adapter,
+            paper_adapter_revision=paper.revision if paper else None,
+            query_adapter=settings.query_adapter,
+            query_adapter_revision=query.revision if query else None,
+            pooling=settings.pooling,
+            normalize=wants_normalize(base.path),
+            dim=int(model.config.hidden_size),
+        )
+        return cls(
+            tokenizer,
+            model,
+            info,
+            device=device,
+            max_length=settings.max_length,
+            batch_size=settings.batch_size,
+        )
+
+    # -- inputs -----------------------------------------------------------------------
+
+    def paper_text(self, title: str, abstract: str | None) -> str:
+        if abstract:
+            return title + self.tokenizer.sep_token + abstract
+        return title
+
+    # -- encoding ---------------------------------------------------------------------
+
+    def encode_papers(
+        self,
+        papers: Sequence[tuple[str, str | None]],
+        *,
+        on_batch: Callable[[int], object] | None = None,
+    ) -> np.ndarray:
+        """(title, abstract) pairs → float32 array (n, dim), in input order.
+
+        ``on_batch(n)`` is called after each batch, for progress bars.
+        """
+        texts = [self.paper_text(title, abstract) for title, abstract in papers]
+        adapter = PAPER_ADAPTER if self.info.paper_adapter else None
+        return self._encode(texts, adapter, on_batch)
+
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """Plain-text queries → float32 array (n, dim) through the adhoc_query adapter."""
+        adapter = QUERY_ADAPTER if self.info.query_adapter else None
+        return self._encode(list(queries), adapter, None)
+
+    def _encode(
+        self, texts: list[str], adapter: str | None, on_batch: Callable[[int], object] | None
+    ) -> np.ndarray:
+        import torch
+
+        out = np.empty((len(texts), self.info.dim), dtype=np.float32)
+        if not texts:
+            return out
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(
+                texts,
+                truncation=True,
+                max_length=self.max_length,
+                return_token_type_ids=False,
+                return_attention_mask=False,
+            )["input_ids"]
+        # Longest first, so that each batch pads to a similar length and the
+        # first batch shows the worst-case memory use at once.
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        with torch.inference_mode(), _adapter_context(adapter):
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                with self._tokenizer_lock:
+                    batch = self.tokenizer.pad(
+                        {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
+                    )
+                batch = {name: tensor.to(self.device) for name, tensor in batch.items()}
+                hidden = self.model(**batch).last_hidden_state
+                vectors = self._pool(hidden, batch["attention_mask"]).float()
+                if self.info.normalize:
+                    vectors = torch.nn.functional.normalize(vectors, dim=-1)
+                out[rows] = vectors.cpu().numpy()
+                if on_batch is not None:
+                    on_batch(len(rows))
+        return out
+
+    def _pool(self, hidden, mask):
+        if self.info.pooling == "cls":
+            return hidden[:, 0, :]
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def _resolve_optional(spec: str | None, revision: str) -> ResolvedModel | None:
+    return resolve(spec, revision) if spec else None
+
+
+def _adapter_context(adapter: str | None):
+    if adapter is None:
+        return contextlib.nullcontext()
+    import adapters
+
+    return adapters.AdapterSetup(adapter)

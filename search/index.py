@@ -1,0 +1,169 @@
+"""The FAISS index: IVF over raw paper vectors, L2 distance, paper ids as FAISS ids.
+
+Why L2 on raw vectors: SPECTER2 was trained with an L2 (Euclidean) triplet
+loss, and SciRepEval ranks search candidates by Euclidean distance on the
+unnormalised CLS vectors. Inner product or cosine would rank differently.
+
+Size rules (FAISS's guidance): ``nlist`` about 4·√N (range 4·√N … 16·√N) with at
+least 39 training points per list, trained on at most 256 points per list.
+Below the size where that gives a useful number of lists, an exact flat index
+is used instead. Builds run on the GPU when faiss sees one and are always
+written as CPU indexes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MIN_POINTS_PER_LIST = 39
+MAX_TRAINING_POINTS_PER_LIST = 256
+MIN_IVF_LISTS = 16  # fewer lists than this: IVF buys nothing over exact search
+
+
+def choose_nlist(n_vectors: int, override: int | None = None) -> int | None:
+    """Number of IVF lists for ``n_vectors``; None means use an exact flat index."""
+    max_lists = n_vectors // MIN_POINTS_PER_LIST
+    if override is not None:
+        if override > max_lists:
+            raise ValueError(
+                f"nlist={override} needs at least {override * MIN_POINTS_PER_LIST} vectors "
+                f"to train, there are {n_vectors}"
+            )
+        return override
+    nlist = min(int(round(4 * math.sqrt(n_vectors))), max_lists)
+    return nlist if nlist >= MIN_IVF_LISTS else None
+
+
+def default_nprobe(nlist: int) -> int:
+    """A recall-safe start: 1/16 of the lists, at least 8 (measured tuning can refine it)."""
+    return min(nlist, max(8, math.ceil(nlist / 16)))
+
+
+def choose_faiss_device(setting: str, num_gpus: int, has_gpu_api: bool) -> str:
+    """Build on the GPU when asked for (``cuda``) or, with ``auto``, when faiss sees one."""
+    gpu_ready = has_gpu_api and num_gpus > 0
+    if setting == "cuda" and not gpu_ready:
+        raise RuntimeError("PAPERSEARCH_DEVICE=cuda but faiss sees no GPU.")
+    if setting == "cpu":
+        return "cpu"
+    return "cuda" if gpu_ready else "cpu"
+
+
+_gpu_resources = None
+_gpu_lock = threading.Lock()
+
+
+def gpu_resources():
+    """One StandardGpuResources per process, kept alive: FAISS GPU indexes borrow it."""
+    global _gpu_resources
+    import faiss
+
+    with _gpu_lock:
+        if _gpu_resources is None:
+            _gpu_resources = faiss.StandardGpuResources()
+        return _gpu_resources
+
+
+@dataclass
+class BuiltIndex:
+    index: object  # a CPU faiss.Index
+    index_type: str
+    nlist: int | None
+    nprobe: int | None
+    device: str
+
+
+def build(
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    *,
+    nlist: int | None = None,
+    nprobe: int | None = None,
+    device: str = "auto",
+    seed: int = 1234,
+) -> BuiltIndex:
+    """Build an index over ``vectors`` (float32, n×d) labelled with ``ids`` (int64)."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    if vectors.ndim != 2 or len(vectors) != len(ids):
+        raise ValueError("vectors must be n×d and match ids")
+    n, dim = vectors.shape
+    lists = choose_nlist(n, nlist)
+    if lists is None:
+        index = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))
+        index.add_with_ids(vectors, ids)
+        return BuiltIndex(index, "Flat", None, None, "cpu")
+
+    where = choose_faiss_device(
+        device, faiss.get_num_gpus(), hasattr(faiss, "StandardGpuResources")
+    )
+    index = faiss.index_factory(dim, f"IVF{lists},Flat", faiss.METRIC_L2)
+    if where == "cuda":
+        index = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)
+    rng = np.random.default_rng(seed)
+    sample_size = min(n, lists * MAX_TRAINING_POINTS_PER_LIST)
+    sample = vectors[np.sort(rng.choice(n, sample_size, replace=False))]
+    index.train(sample)
+    index.add_with_ids(vectors, ids)
+    if where == "cuda":
+        index = faiss.index_gpu_to_cpu(index)
+    probes = nprobe or default_nprobe(lists)
+    return BuiltIndex(index, f"IVF{lists},Flat", lists, min(probes, lists), where)
+
+
+def write(index, path: Path) -> None:
+    """Write atomically: a temporary file, fsynced, then renamed into place."""
+    import faiss
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    faiss.write_index(index, str(tmp))
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class VectorIndex:
+    """A loaded index for searching; FAISS search is safe from several threads."""
+
+    def __init__(self, index, nprobe: int | None = None) -> None:
+        import faiss
+
+        self.index = index
+        self.nprobe = nprobe
+        if nprobe is not None:
+            faiss.extract_index_ivf(index).nprobe = nprobe
+
+    @classmethod
+    def read(cls, path: Path, nprobe: int | None = None) -> VectorIndex:
+        import faiss
+
+        return cls(faiss.read_index(str(path)), nprobe)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """→ (Euclidean distances, ids), each (n_queries, ≤k); an id of -1 marks no hit."""
+        k = max(1, min(k, self.ntotal))
+        squared, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return np.sqrt(np.maximum(squared, 0.0)), ids
+
+
+def distance_to_score(distance: float) -> float:
+    """Shown to users: 1 / (1 + Euclidean distance), in (0, 1], higher is closer."""
+    return 1.0 / (1.0 + float(distance))

@@ -1,0 +1,35 @@
+"""The normalised paper record that corpus readers produce and the store keeps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class PaperRecord:
+    external_id: str
+    title: str
+    abstract: str | None = None
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    venue: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def text_hash(self) -> str:
+        """Hash of what gets embedded: a paper whose hash is unchanged keeps its vector."""
+        return _sha256([self.title, self.abstract or ""])
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything stored: tells an updated record from an unchanged one."""
+        return _sha256(asdict(self))
+
+
+def _sha256(value: object) -> str:
+    payload = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -1,0 +1,99 @@
+"""ORM models: papers, their embeddings, and index builds.
+
+The tables are created only by the Alembic migrations in ``migrations/``;
+these classes describe them for queries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Paper(Base):
+    """One paper. ``id`` is also its FAISS id, and is never reused (AUTOINCREMENT)."""
+
+    __tablename__ = "papers"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    abstract: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    venue: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    text_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Embedding(Base):
+    """A paper's vector under one model, kept so unchanged papers are never re-embedded.
+
+    ``text_hash`` is the hash of the text that was embedded; when the paper's
+    text changes the row is stale and gets recomputed.
+    """
+
+    __tablename__ = "embeddings"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class IndexBuild(Base):
+    """One FAISS index file and everything needed to know what it holds."""
+
+    __tablename__ = "index_builds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    model_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    base_model: Mapped[str] = mapped_column(Text, nullable=False)
+    base_revision: Mapped[str | None] = mapped_column(String(64))
+    paper_adapter: Mapped[str | None] = mapped_column(Text)
+    paper_adapter_revision: Mapped[str | None] = mapped_column(String(64))
+    query_adapter: Mapped[str | None] = mapped_column(Text)
+    query_adapter_revision: Mapped[str | None] = mapped_column(String(64))
+    pooling: Mapped[str] = mapped_column(String(16), nullable=False)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    index_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    metric: Mapped[str] = mapped_column(String(16), nullable=False, default="L2")
+    nlist: Mapped[int | None] = mapped_column(Integer)
+    nprobe: Mapped[int | None] = mapped_column(Integer)
+    vector_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    device: Mapped[str] = mapped_column(String(16), nullable=False, default="cpu")
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

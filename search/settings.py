@@ -1,0 +1,111 @@
+"""One settings object for every command and the web app.
+
+Values come from ``PAPERSEARCH_*`` environment variables; CLI flags passed as
+overrides win. Defaults work on a laptop: everything lives under one data
+directory (``./papersearch-data``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BASE_MODEL = "allenai/specter2_base"
+DEFAULT_PAPER_ADAPTER = "allenai/specter2"
+DEFAULT_QUERY_ADAPTER = "allenai/specter2_adhoc_query"
+
+POOLINGS = ("cls", "mean")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path("papersearch-data")
+    database_url: str = ""
+    base_model: str = DEFAULT_BASE_MODEL
+    paper_adapter: str | None = DEFAULT_PAPER_ADAPTER
+    query_adapter: str | None = DEFAULT_QUERY_ADAPTER
+    model_revision: str = "main"
+    pooling: str = "cls"
+    device: str = "auto"
+    max_length: int = 512
+    batch_size: int = 16
+    nlist: int | None = None
+    nprobe: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("paper_adapter", "query_adapter"):  # "none" means no adapter
+            value = getattr(self, name)
+            if value is not None and value.strip().lower() in ("", "none"):
+                object.__setattr__(self, name, None)
+        if self.pooling not in POOLINGS:
+            raise SettingsError(
+                f"PAPERSEARCH_POOLING must be one of {POOLINGS}, not {self.pooling!r}"
+            )
+        if self.device not in DEVICES:
+            raise SettingsError(f"PAPERSEARCH_DEVICE must be one of {DEVICES}, not {self.device!r}")
+        for name in ("max_length", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be a positive integer")
+        for name in ("nlist", "nprobe"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingsError(f"PAPERSEARCH_{name.upper()} must be a positive integer")
+        if not self.base_model:
+            raise SettingsError("PAPERSEARCH_BASE_MODEL must not be empty")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "papersearch.sqlite3"
+
+    @property
+    def builds_dir(self) -> Path:
+        """Each index build is one file in here."""
+        return self.home / "builds"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``PAPERSEARCH_*`` variables; overrides that are not None win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"PAPERSEARCH_{f.name.upper()}")
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(f.name, raw.strip())
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = _parse(name, value) if isinstance(value, str) else value
+        if "home" in values:
+            values["home"] = Path(values["home"]).expanduser()
+        return cls(**values)
+
+
+_INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe"}
+
+
+def _parse(name: str, raw: str) -> Any:
+    if name in _INT_FIELDS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(
+                f"PAPERSEARCH_{name.upper()} must be an integer, not {raw!r}"
+            ) from None
+    if name in ("pooling", "device"):
+        return raw.lower()
+    return raw

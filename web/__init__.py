@@ -1,0 +1,1 @@
+"""The Flask front end (presentation only: every answer comes from ``search.engine``)."""
