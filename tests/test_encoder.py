@@ -188,8 +188,12 @@ def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path):
     assert proc.returncode == 1
     assert "Could not download allenai/specter2_base" in proc.stderr
     proc = subprocess.run(
-        [sys.executable, "-c", "from search.encoder import Encoder; from search.settings import "
-         "Settings; Encoder.load(Settings())"],
+        [
+            sys.executable,
+            "-c",
+            "from search.encoder import Encoder; from search.settings import "
+            "Settings; Encoder.load(Settings())",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,234 @@
+"""Index + search end to end on the tiny SPECTER2-shaped model, through the real pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from alembic import command
+from click.testing import CliRunner
+
+from indexer import pipeline
+from indexer.pipeline import index_corpus
+from search import index as faiss_index
+from search.cli import main
+from search.db import alembic_config, current_revision, head_revision, make_engine, upgrade
+from search.engine import InvalidRequest, ModelMismatch, PaperNotFound, SearchEngine
+from search.settings import Settings
+from tests.conftest import sample_lines, write_lines
+
+RESULT_KEYS = {"id", "external_id", "title", "authors", "year", "venue", "url", "score", "abstract"}
+
+
+@pytest.fixture
+def corpus_800(tmp_path):
+    return write_lines(tmp_path / "corpus.jsonl", sample_lines(800))
+
+
+@pytest.fixture
+def indexed(settings, corpus_800, tiny_encoder):
+    summary = index_corpus(settings, [corpus_800], encoder=tiny_encoder)
+    return settings, summary
+
+
+def test_migrations_from_an_empty_database(tmp_path):
+    engine = make_engine(Settings(home=tmp_path))
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    command.downgrade(alembic_config(engine), "base")
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_read_commands_stop_when_the_schema_is_missing(tmp_path, tiny_model_dirs):
+    result = CliRunner().invoke(main, ["search", "x", "--home", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "papersearch db upgrade" in result.output
+
+
+def test_index_summary_and_build(indexed):
+    settings, summary = indexed
+    assert (summary.read, summary.stored, summary.added, summary.embedded) == (800, 800, 800, 800)
+    assert summary.rejected == summary.duplicates == 0
+    assert summary.index_type == "IVF20,Flat" and summary.vector_count == 800
+    engine = SearchEngine.open(settings)
+    build = engine.build
+    assert build.status == "complete" and build.nlist == 20 and build.nprobe == 8
+    assert build.base_model == "allenai/specter2_base" and build.metric == "L2"
+    assert build.path.startswith(str(settings.builds_dir.resolve()))
+
+
+def test_every_paper_finds_itself_first_through_the_proximity_adapter(indexed, tiny_encoder):
+    settings, _ = indexed
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    papers = [json.loads(line) for line in sample_lines(800)][:250]
+    vectors = tiny_encoder.encode_papers(
+        [(p["title"], " ".join(p["summary"].split())) for p in papers]
+    )
+    _, ids = engine.index.search(vectors, 1)
+    found = engine.store.get_many(ids[:, 0])
+    assert [found[i].external_id for i in ids[:, 0]] == [p["id"] for p in papers]
+
+
+def test_search_results_and_pages(indexed, tiny_encoder):
+    settings, _ = indexed
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    first = engine.search("face landmark alignment", k=10)
+    assert len(first.results) == 10 and first.total == 800
+    assert set(first.to_dict()["results"][0]) >= RESULT_KEYS
+    scores = [hit.score for hit in first.results]
+    assert scores == sorted(scores, reverse=True)
+    page2 = engine.search("face landmark alignment", k=5, offset=5)
+    assert [h.id for h in page2.results] == [h.id for h in first.results[5:]]
+
+
+@pytest.mark.parametrize(
+    "query, k, offset",
+    [("", 10, 0), ("   ", 10, 0), ("x", 0, 0), ("x", 101, 0), ("x", 10, -1), ("x" * 2001, 10, 0)],
+)
+def test_bad_search_parameters(indexed, tiny_encoder, query, k, offset):
+    engine = SearchEngine.open(indexed[0], encoder=tiny_encoder)
+    with pytest.raises(InvalidRequest):
+        engine.search(query, k=k, offset=offset)
+
+
+def test_similar_leaves_the_paper_out(indexed):
+    settings, _ = indexed
+    engine = SearchEngine.open(settings)
+    paper = engine.store.get_by_external_id(json.loads(sample_lines(1)[0])["id"])
+    result = engine.similar(paper.id, k=5)
+    assert len(result.results) == 5 and paper.id not in [h.id for h in result.results]
+    with pytest.raises(PaperNotFound):
+        engine.similar(999_999)
+
+
+def test_cli_index_search_similar_json(settings, corpus_800, tiny_model_dirs):
+    runner = CliRunner()
+    home = ["--home", str(settings.home)]
+    out = runner.invoke(main, ["index", str(corpus_800), "--json", *home])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.output)
+    assert summary["stored"] == 800 and summary["build_id"] == 1
+    out = runner.invoke(main, ["search", "protein structure", "-k", "3", "--json", *home])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert set(doc) == {"query", "total", "took_ms", "results"}
+    assert len(doc["results"]) == 3 and set(doc["results"][0]) >= RESULT_KEYS
+    out = runner.invoke(main, ["similar", "2212.09525", "--external", "-k", "2", *home])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("2 of 799 papers")
+    out = runner.invoke(main, ["search", "x", "-k", "0", *home])
+    assert out.exit_code == 1 and "k must be an integer" in out.output
+
+
+def test_broken_lines_index_every_good_record_and_report_every_bad_one(
+    settings, tmp_path, tiny_encoder
+):
+    good = sample_lines(60)
+    lines = list(good)
+    lines.insert(10, "{broken json\n")  # becomes line 11
+    lines.insert(30, json.dumps({"id": "no-title", "summary": "x"}) + "\n")  # line 31
+    lines.insert(50, json.dumps({"id": "bad", "title": ["list"], "summary": "x"}) + "\n")  # line 51
+    path = write_lines(tmp_path / "broken.jsonl", lines)
+    with path.open("ab") as fh:
+        fh.write(b'{"id": "u", "title": "\xff\xfe", "summary": "x"}\n')  # line 64
+    rejects = tmp_path / "rejects.jsonl"
+    summary = index_corpus(settings, [path], rejects_path=rejects, encoder=tiny_encoder)
+    assert (summary.read, summary.stored, summary.rejected) == (60, 60, 4)
+    reported = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [r["line"] for r in reported] == [11, 31, 51, 64]
+    assert all(r["file"] == str(path) and r["reason"] for r in reported)
+    assert summary.rejects_file == str(rejects)
+
+
+def test_duplicate_ids_last_one_wins(settings, tmp_path, tiny_encoder):
+    lines = sample_lines(40)
+    first = json.loads(lines[0])
+    lines.append(json.dumps({**first, "title": "Corrected title"}) + "\n")
+    path = write_lines(tmp_path / "dups.jsonl", lines)
+    summary = index_corpus(settings, [path], encoder=tiny_encoder)
+    assert (summary.read, summary.duplicates, summary.stored) == (41, 1, 40)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.store.get_by_external_id(first["id"]).title == "Corrected title"
+
+
+def test_second_corpus_adds_to_the_store_and_embeds_only_new_papers(
+    settings, tmp_path, tiny_encoder
+):
+    lines = sample_lines(100)
+    index_corpus(settings, [write_lines(tmp_path / "a.jsonl", lines[:60])], encoder=tiny_encoder)
+    summary = index_corpus(
+        settings, [write_lines(tmp_path / "b.jsonl", lines[40:])], encoder=tiny_encoder
+    )
+    assert (summary.added, summary.unchanged, summary.embedded) == (40, 20, 40)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.build.id == 2 and engine.index.ntotal == 100
+
+
+def test_failed_build_keeps_the_previous_build(settings, tmp_path, tiny_encoder, monkeypatch):
+    path = write_lines(tmp_path / "a.jsonl", sample_lines(50))
+    index_corpus(settings, [path], encoder=tiny_encoder)
+    before = SearchEngine.open(settings, encoder=tiny_encoder).search("neural networks", k=5)
+
+    def disk_full(index, target):
+        target.write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline.faiss_index, "write", disk_full)
+    with pytest.raises(OSError):
+        index_corpus(settings, [path], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.build.id == 1
+    assert not (settings.builds_dir / "build-000002.faiss").exists()
+    after = engine.search("neural networks", k=5)
+    assert [h.id for h in after.results] == [h.id for h in before.results]
+
+
+def test_changed_model_settings_are_refused_at_search(settings, tmp_path, tiny_encoder):
+    index_corpus(
+        settings, [write_lines(tmp_path / "a.jsonl", sample_lines(30))], encoder=tiny_encoder
+    )
+    engine = SearchEngine.open(settings.replace(pooling="mean"))
+    with pytest.raises(ModelMismatch, match="papersearch index"):
+        engine.search("anything")
+
+
+@pytest.mark.parametrize(
+    "n, expected",
+    [(100, None), (623, None), (624, 16), (3000, 76), (74_728, 1093), (1_000_000, 4000)],
+)
+def test_nlist_follows_corpus_size(n, expected):
+    assert faiss_index.choose_nlist(n) == expected
+
+
+def test_nlist_override_needs_enough_training_points():
+    assert faiss_index.choose_nlist(1000, 20) == 20
+    with pytest.raises(ValueError, match="needs at least"):
+        faiss_index.choose_nlist(1000, 100)
+
+
+def test_faiss_device_selection_without_a_gpu():
+    choose = faiss_index.choose_faiss_device
+    assert choose("auto", num_gpus=0, has_gpu_api=True) == "cpu"
+    assert choose("auto", num_gpus=1, has_gpu_api=True) == "cuda"
+    assert choose("auto", num_gpus=1, has_gpu_api=False) == "cpu"
+    assert choose("cpu", num_gpus=2, has_gpu_api=True) == "cpu"
+    with pytest.raises(RuntimeError):
+        choose("cuda", num_gpus=0, has_gpu_api=True)
+
+
+def test_flat_and_ivf_builds_are_exact_on_their_own_vectors(tmp_path):
+    rng = np.random.default_rng(0)
+    for n in (300, 2000):
+        vectors = rng.normal(size=(n, 16)).astype(np.float32)
+        ids = np.arange(1000, 1000 + n, dtype=np.int64)
+        built = faiss_index.build(vectors, ids, device="cpu")
+        path = tmp_path / f"{n}.faiss"
+        faiss_index.write(built.index, path)
+        loaded = faiss_index.VectorIndex.read(path, built.nprobe)
+        distances, found = loaded.search(vectors[:50], 1)
+        assert (found[:, 0] == ids[:50]).all() and np.allclose(distances[:, 0], 0, atol=1e-3)
+    assert built.index_type.startswith("IVF") and loaded.ntotal == 2000

@@ -1,0 +1,255 @@
+"""Corpus readers: every layout on real sample lines, and bad records reported, not fatal."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.readers import (
+    CorpusFormatError,
+    Reject,
+    detect_format,
+    read_corpus,
+    year_from_arxiv_id,
+)
+from search.records import PaperRecord
+from tests.conftest import SHARED_DATA, sample_lines, write_lines
+
+
+def records(path: Path, fmt: str = "auto") -> list[tuple[int, PaperRecord | Reject]]:
+    return list(read_corpus(path, fmt))
+
+
+def test_arxiv_listing_layout(tmp_path):
+    lines = sample_lines(5)
+    items = records(write_lines(tmp_path / "a.jsonl", lines))
+    assert detect_format(tmp_path / "a.jsonl") == "arxiv"
+    first = json.loads(lines[0])
+    line, rec = items[0]
+    assert line == 1 and isinstance(rec, PaperRecord)
+    assert rec.external_id == first["id"] == "2212.09525"
+    assert rec.title == "FreeEnricher: Enriching Face Landmarks without Additional Cost"
+    assert "\n" not in rec.abstract and "  " not in rec.abstract
+    assert rec.abstract.startswith(
+        "Recent years have witnessed significant growth of face alignment."
+    )
+    assert rec.authors[0] == "Yangyu Huang" and len(rec.authors) == 7
+    assert rec.year == 2022  # from the arXiv id
+    assert rec.categories[0] == "cs.CV"
+    assert rec.url == "https://arxiv.org/abs/2212.09525"
+
+
+def test_gzipped_files_are_read(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.writelines(sample_lines(3))
+    assert [r.external_id for _, r in records(path)] == [
+        json.loads(x)["id"] for x in sample_lines(3)
+    ]
+
+
+KAGGLE = {
+    "id": "0704.0001",
+    "submitter": "Pavel Nadolsky",
+    "authors": "C. Bal\\'azs, E. L. Berger, P. M. Nadolsky and C.-P. Yuan",
+    "title": "Calculation of prompt diphoton production cross sections at Tevatron"
+    " and\n  LHC energies",
+    "comments": "37 pages",
+    "journal-ref": "Phys.Rev.D76:013009,2007",
+    "doi": "10.1103/PhysRevD.76.013009",
+    "categories": "hep-ph",
+    "abstract": "  A fully differential calculation in perturbative quantum chromodynamics"
+    " is\npresented.\n",
+    "versions": [{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"}],
+    "update_date": "2008-11-13",
+    "authors_parsed": [["Balázs", "C.", ""]],
+}
+
+
+def test_kaggle_arxiv_snapshot_layout(tmp_path):
+    path = write_lines(
+        tmp_path / "k.json",
+        [
+            json.dumps(KAGGLE),
+            json.dumps(
+                {**KAGGLE, "id": "hep-th/9901001", "categories": "hep-th math.QA", "doi": None}
+            ),
+        ],
+    )
+    assert detect_format(path) == "kaggle-arxiv"
+    (_, a), (_, b) = records(path)
+    assert (
+        a.title
+        == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+    )
+    assert a.authors == ("C. Bal\\'azs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan")
+    assert a.year == 2007 and a.doi == "10.1103/PhysRevD.76.013009"
+    assert a.venue == "Phys.Rev.D76:013009,2007"
+    assert (
+        a.abstract
+        == "A fully differential calculation in perturbative quantum chromodynamics is presented."
+    )
+    assert b.year == 1999 and b.categories == ("hep-th", "math.QA")
+
+
+def test_semantic_scholar_layout(tmp_path):
+    rows = [
+        {
+            "corpus_id": 123,
+            "title": "SPECTER",
+            "abstract": "Doc embeddings.",
+            "authors": ["Arman Cohan", "Sergey Feldman"],
+            "year": 2020,
+            "venue": "ACL",
+            "fields_of_study": ["Computer Science"],
+        },
+        {
+            "paper_id": "abc",
+            "title": "T",
+            "abstract": None,
+            "authors": [{"name": "A B", "authorId": "1"}],
+            "year": "2019",
+            "venue": "",
+        },
+    ]
+    path = write_lines(tmp_path / "s2.jsonl", [json.dumps(r) for r in rows])
+    assert detect_format(path) == "s2"
+    (_, a), (_, b) = records(path)
+    assert (a.external_id, a.year, a.venue, a.authors) == (
+        "123",
+        2020,
+        "ACL",
+        ("Arman Cohan", "Sergey Feldman"),
+    )
+    assert a.categories == ("Computer Science",)
+    assert a.url == "https://api.semanticscholar.org/CorpusID:123"
+    assert (b.external_id, b.abstract, b.year, b.venue, b.authors) == (
+        "abc",
+        None,
+        2019,
+        None,
+        ("A B",),
+    )
+
+
+def test_beir_layout():
+    corpus = SHARED_DATA / "scifact-train" / "corpus.jsonl.gz"
+    if not corpus.exists():
+        pytest.skip("shared SciFact data not present")
+    assert detect_format(corpus) == "beir"
+    items = []
+    for item in read_corpus(corpus):
+        items.append(item)
+        if len(items) == 50:
+            break
+    assert all(isinstance(r, PaperRecord) for _, r in items)
+    assert items[0][1].external_id == "4983" and items[0][1].abstract
+
+
+def test_beir_layout_small(tmp_path):
+    path = write_lines(
+        tmp_path / "c.jsonl",
+        [json.dumps({"_id": "d1", "title": "A", "text": "B  c", "metadata": {}})],
+    )
+    assert [r for _, r in records(path)] == [
+        PaperRecord(external_id="d1", title="A", abstract="B c")
+    ]
+
+
+def test_csv_layout(tmp_path):
+    path = tmp_path / "papers.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "title", "abstract", "authors", "year", "venue", "doi"])
+        writer.writerow(
+            ["p1", "A title", "Line one\nline two", "Ann Lee; Bo Chen", "2021", "NeurIPS", "10.1/x"]
+        )
+        writer.writerow(["p2", "", "no title", "", "", "", ""])
+        writer.writerow(["p3", "Short row"])
+        writer.writerow(["p4", "Bad year", "x", "", "twenty", "", ""])
+    assert detect_format(path) == "csv"
+    items = records(path)
+    (line1, a), (line2, b), (line3, c), (line4, d) = items
+    assert (
+        a.abstract == "Line one line two" and a.authors == ("Ann Lee", "Bo Chen") and a.year == 2021
+    )
+    assert (line1, line2, line3, line4) == (2, 4, 5, 6)  # a quoted newline spans lines 2-3
+    assert isinstance(b, Reject) and b.reason == "missing title"
+    assert isinstance(c, Reject) and "expected 7 fields" in c.reason
+    assert isinstance(d, Reject) and "year" in d.reason
+
+
+def test_csv_invalid_utf8_is_rejected(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"id,title\nok,Fine\nbad,Caf\xe9\nok2,Also fine\n")
+    items = records(path)
+    assert [(line, getattr(r, "external_id", None) or r.reason) for line, r in items] == [
+        (2, "ok"),
+        (3, "invalid UTF-8"),
+        (4, "ok2"),
+    ]
+
+
+def test_bad_json_lines_are_reported_with_line_numbers(tmp_path):
+    good = sample_lines(4)
+    obj = json.loads(good[0])
+    lines = [
+        good[0],
+        "{not json",  # 2
+        json.dumps({**obj, "id": "x1", "title": None}),  # 3 missing title
+        json.dumps({**obj, "id": "x2", "title": 42}),  # 4 wrong type
+        good[1],
+        "[1, 2, 3]",  # 6 not an object
+        json.dumps({**obj, "id": "x3", "authors": "ok, fine", "year": "soon"}),  # 7 bad year
+        "",  # blank: skipped silently
+        good[2],
+    ]
+    path = write_lines(tmp_path / "mixed.jsonl", lines)
+    with path.open("ab") as fh:
+        fh.write(b'{"id": "x4", "title": "caf\xe9", "summary": "s"}\n')  # 10 invalid UTF-8
+        fh.write(good[3].encode())
+    items = records(path, "arxiv")
+    good_lines = [line for line, r in items if isinstance(r, PaperRecord)]
+    bad = {line: r.reason for line, r in items if isinstance(r, Reject)}
+    assert good_lines == [1, 5, 9, 11]
+    assert set(bad) == {2, 3, 4, 6, 7, 10}
+    assert bad[2].startswith("invalid JSON")
+    assert bad[3] == "missing title"
+    assert bad[4] == "title must be a string, not int"
+    assert bad[6] == "not a JSON object but list"
+    assert "year" in bad[7]
+    assert bad[10].startswith("invalid UTF-8")
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path):
+    path = tmp_path / "t.jsonl.gz"
+    data = gzip.compress("".join(sample_lines(200)).encode())
+    path.write_bytes(data[: len(data) // 2])
+    items = records(path, "arxiv")
+    assert sum(isinstance(r, PaperRecord) for _, r in items) > 10
+    assert isinstance(items[-1][1], Reject) and "truncated" in items[-1][1].reason
+
+
+def test_undetectable_format_says_use_format(tmp_path):
+    path = write_lines(tmp_path / "x.jsonl", [json.dumps({"foo": 1})])
+    with pytest.raises(CorpusFormatError, match="--format"):
+        detect_format(path)
+
+
+@pytest.mark.parametrize(
+    "arxiv_id, year",
+    [
+        ("2212.09525", 2022),
+        ("0704.0001", 2007),
+        ("2401.00001v2", 2024),
+        ("hep-th/9901001", 1999),
+        ("math.GT/0309136", 2003),
+        ("not-an-id", None),
+    ],
+)
+def test_year_from_arxiv_id(arxiv_id, year):
+    assert year_from_arxiv_id(arxiv_id) == year
