@@ -30,6 +30,10 @@ UPSERT_BATCH = 1000
 EMBED_CHUNK = 2048
 
 
+class NothingToIndex(RuntimeError):
+    """The store holds no embedded paper (for example: every record was rejected)."""
+
+
 @dataclass
 class IndexSummary:
     read: int = 0
@@ -150,7 +154,10 @@ def build_index(store: PaperStore, encoder: Encoder, settings: Settings) -> Inde
     info = encoder.info
     ids, vectors = store.all_vectors(info.key)
     if len(ids) == 0:
-        raise RuntimeError("There are no embedded papers to index.")
+        raise NothingToIndex(
+            "There are no papers to index: the corpus gave no usable record "
+            "(see the rejects file for why)."
+        )
     build = store.start_build(
         model_key=info.key,
         base_model=info.base_model,

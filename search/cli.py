@@ -20,6 +20,7 @@ from search.settings import DEVICES, POOLINGS, Settings, SettingsError
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Failures that deserve one clear line, not a traceback."""
+    from indexer.pipeline import NothingToIndex
     from indexer.readers import CorpusFormatError
     from search.db import SchemaOutOfDate
     from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
@@ -29,6 +30,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         SettingsError,
         FileNotFoundError,
         CorpusFormatError,
+        NothingToIndex,
         SchemaOutOfDate,
         InvalidRequest,
         ModelMismatch,

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from search.settings import SettingsError
+
 MIN_POINTS_PER_LIST = 39
 MAX_TRAINING_POINTS_PER_LIST = 256
 MIN_IVF_LISTS = 16  # fewer lists than this: IVF buys nothing over exact search
@@ -31,9 +33,9 @@ def choose_nlist(n_vectors: int, override: int | None = None) -> int | None:
     max_lists = n_vectors // MIN_POINTS_PER_LIST
     if override is not None:
         if override > max_lists:
-            raise ValueError(
-                f"nlist={override} needs at least {override * MIN_POINTS_PER_LIST} vectors "
-                f"to train, there are {n_vectors}"
+            raise SettingsError(
+                f"PAPERSEARCH_NLIST={override} needs at least "
+                f"{override * MIN_POINTS_PER_LIST} vectors to train, there are {n_vectors}"
             )
         return override
     nlist = min(int(round(4 * math.sqrt(n_vectors))), max_lists)

@@ -15,7 +15,7 @@ from search import index as faiss_index
 from search.cli import main
 from search.db import alembic_config, current_revision, head_revision, make_engine, upgrade
 from search.engine import InvalidRequest, ModelMismatch, PaperNotFound, SearchEngine
-from search.settings import Settings
+from search.settings import Settings, SettingsError
 from tests.conftest import sample_lines, write_lines
 
 RESULT_KEYS = {"id", "external_id", "title", "authors", "year", "venue", "url", "score", "abstract"}
@@ -206,7 +206,7 @@ def test_nlist_follows_corpus_size(n, expected):
 
 def test_nlist_override_needs_enough_training_points():
     assert faiss_index.choose_nlist(1000, 20) == 20
-    with pytest.raises(ValueError, match="needs at least"):
+    with pytest.raises(SettingsError, match="needs at least"):
         faiss_index.choose_nlist(1000, 100)
 
 
@@ -232,3 +232,20 @@ def test_flat_and_ivf_builds_are_exact_on_their_own_vectors(tmp_path):
         distances, found = loaded.search(vectors[:50], 1)
         assert (found[:, 0] == ids[:50]).all() and np.allclose(distances[:, 0], 0, atol=1e-3)
     assert built.index_type.startswith("IVF") and loaded.ntotal == 2000
+
+
+def test_corpus_with_no_usable_record_is_a_clear_error(settings, tmp_path, tiny_model_dirs):
+    path = write_lines(tmp_path / "bad.jsonl", ['{"id": "1", "summary": "no title"}'])
+    result = CliRunner().invoke(
+        main, ["index", str(path), "--format", "arxiv", "--home", str(settings.home)]
+    )
+    assert result.exit_code == 1
+    assert "no usable record" in result.output and "Traceback" not in result.output
+
+
+def test_db_upgrade_command(tmp_path):
+    result = CliRunner().invoke(main, ["db", "upgrade", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"revision {head_revision()}" in result.output
+    result = CliRunner().invoke(main, ["db", "current", "--home", str(tmp_path)])
+    assert f"current: {head_revision()}" in result.output

@@ -1,0 +1,54 @@
+"""Settings: environment variables, flags that win, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.settings import Settings, SettingsError
+
+
+def test_defaults_work_on_a_laptop():
+    settings = Settings.from_env({})
+    assert settings.home == Path("papersearch-data")
+    assert settings.db_url == f"sqlite:///{Path('papersearch-data/papersearch.sqlite3').resolve()}"
+    assert settings.base_model == "allenai/specter2_base"
+    assert settings.paper_adapter == "allenai/specter2"
+    assert settings.query_adapter == "allenai/specter2_adhoc_query"
+    assert (settings.model_revision, settings.pooling, settings.device) == ("main", "cls", "auto")
+
+
+def test_environment_variables_and_flags_that_win(tmp_path):
+    env = {
+        "PAPERSEARCH_HOME": str(tmp_path),
+        "PAPERSEARCH_DATABASE_URL": "sqlite:////elsewhere.db",
+        "PAPERSEARCH_BASE_MODEL": "org/base",
+        "PAPERSEARCH_PAPER_ADAPTER": "none",
+        "PAPERSEARCH_QUERY_ADAPTER": "None",
+        "PAPERSEARCH_MODEL_REVISION": "abc123",
+        "PAPERSEARCH_POOLING": "MEAN",
+        "PAPERSEARCH_DEVICE": "cpu",
+        "PAPERSEARCH_NPROBE": "32",
+    }
+    settings = Settings.from_env(env)
+    assert settings.home == tmp_path and settings.db_url == "sqlite:////elsewhere.db"
+    assert settings.paper_adapter is None and settings.query_adapter is None
+    assert (settings.model_revision, settings.pooling, settings.device) == ("abc123", "mean", "cpu")
+    assert settings.nprobe == 32
+    flagged = Settings.from_env(env, pooling="cls", base_model="other/base", nprobe=None)
+    assert (flagged.pooling, flagged.base_model, flagged.nprobe) == ("cls", "other/base", 32)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PAPERSEARCH_POOLING": "max"},
+        {"PAPERSEARCH_DEVICE": "tpu"},
+        {"PAPERSEARCH_BATCH_SIZE": "many"},
+        {"PAPERSEARCH_NPROBE": "0"},
+    ],
+)
+def test_bad_values_name_the_variable(env):
+    with pytest.raises(SettingsError, match="PAPERSEARCH_|batch_size"):
+        Settings.from_env(env)
