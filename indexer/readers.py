@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.records import PaperRecord
+from search.records import PaperRecord, http_url
 
 FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "csv")
 DETECT_LINES = 50
@@ -152,7 +152,7 @@ def from_arxiv(obj: dict) -> PaperRecord:
         or year_from_date(obj.get("listing_date")),
         venue=clean(obj.get("journal_ref"), "journal_ref"),
         doi=clean(obj.get("doi"), "doi"),
-        url=clean(obj.get("abs"), "abs") or f"https://arxiv.org/abs/{arxiv_id}",
+        url=http_url(clean(obj.get("abs"), "abs")) or f"https://arxiv.org/abs/{arxiv_id}",
         categories=string_list(obj.get("categories"), "categories", split=str.split),
     )
 
@@ -191,7 +191,7 @@ def from_s2(obj: dict) -> PaperRecord:
         year=year_of(obj.get("year")),
         venue=clean(obj.get("venue"), "venue"),
         doi=clean(doi, "doi"),
-        url=clean(url, "url"),
+        url=http_url(clean(url, "url")),
         categories=_categories(fields),
     )
 
@@ -213,7 +213,7 @@ def from_beir(obj: dict) -> PaperRecord:
         authors=string_list(meta.get("authors"), "authors"),
         year=year_of(meta.get("year")),
         doi=clean(meta.get("doi"), "doi"),
-        url=clean(meta.get("url"), "url"),
+        url=http_url(clean(meta.get("url"), "url")),
     )
 
 
@@ -250,7 +250,7 @@ def from_csv_row(row: dict[str, str]) -> PaperRecord:
         year=year_of(get("year")),
         venue=clean(get("venue"), "venue"),
         doi=clean(get("doi"), "doi"),
-        url=clean(get("url"), "url"),
+        url=http_url(clean(get("url"), "url")),
         categories=string_list(get("categories"), "categories", split=semicolons),
     )
 

@@ -124,6 +124,8 @@ class LazyGroup(click.Group):
         "similar": "search.cli:similar_command",
         "db": "search.cli:db_group",
         "model": "search.cli:model_group",
+        "serve": "web.commands:serve_command",
+        "demo": "web.commands:demo_command",
     },
 )
 @click.version_option(package_name="papersearch")

@@ -6,12 +6,14 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
 from search.db import make_engine, require_current_schema, session_factory
 from search.encoder import Encoder
 from search.index import VectorIndex, distance_to_score
+from search.records import http_url
 from search.schema import IndexBuild, Paper
 from search.settings import Settings
 from search.store import PaperStore
@@ -22,7 +24,11 @@ MAX_QUERY_CHARS = 2000
 
 
 class InvalidRequest(ValueError):
-    """A search parameter is out of range; the message says which and why."""
+    """A search parameter is unusable; ``code`` names the problem, the message explains it."""
+
+    def __init__(self, message: str, code: str = "invalid_parameter") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NoIndex(RuntimeError):
@@ -62,10 +68,28 @@ class SearchResult:
         return asdict(self)
 
 
+def paper_to_dict(paper: Paper) -> dict:
+    """A stored paper as the API and ``--json`` show it."""
+    return {
+        "id": paper.id,
+        "external_id": paper.external_id,
+        "title": paper.title,
+        "authors": list(paper.authors or []),
+        "year": paper.year,
+        "venue": paper.venue,
+        "doi": paper.doi,
+        "url": paper_url(paper),
+        "categories": list(paper.categories or []),
+        "abstract": paper.abstract,
+        "updated_at": paper.updated_at.isoformat() if paper.updated_at else None,
+    }
+
+
 def paper_url(paper: Paper) -> str | None:
-    if paper.url:
+    """Where to read the paper: its http(s) link, else its DOI."""
+    if http_url(paper.url):
         return paper.url
-    return f"https://doi.org/{paper.doi}" if paper.doi else None
+    return f"https://doi.org/{quote(paper.doi, safe='/:;()')}" if paper.doi else None
 
 
 class SearchEngine:
@@ -117,9 +141,11 @@ class SearchEngine:
         """Papers nearest to a free-text query (encoded with the query adapter)."""
         query = " ".join((query or "").split())
         if not query:
-            raise InvalidRequest("The query is empty.")
+            raise InvalidRequest("The query is empty.", "empty_query")
         if len(query) > MAX_QUERY_CHARS:
-            raise InvalidRequest(f"The query is longer than {MAX_QUERY_CHARS} characters.")
+            raise InvalidRequest(
+                f"The query is longer than {MAX_QUERY_CHARS} characters.", "query_too_long"
+            )
         _check_page(k, offset)
         encoder = self.encoder  # loaded on first use; not counted in took_ms
         started = time.perf_counter()
@@ -131,9 +157,7 @@ class SearchEngine:
         """Papers nearest to a stored paper by its proximity embedding, itself left out."""
         started = time.perf_counter()
         _check_page(k, 0)
-        paper = self.store.get(paper_id)
-        if paper is None:
-            raise PaperNotFound(f"No paper with id {paper_id}.")
+        paper = self.paper(paper_id)
         vector = self.store.vector(paper_id, self.build.model_key)
         if vector is None:
             raise PaperNotFound(f"Paper {paper_id} is not in the current index yet.")
@@ -142,7 +166,7 @@ class SearchEngine:
         return SearchResult(paper.title, total, _ms_since(started), hits)
 
     def paper(self, paper_id: int) -> Paper:
-        paper = self.store.get(paper_id)
+        paper = self.store.get(paper_id) if 0 < paper_id < 2**63 else None
         if paper is None:
             raise PaperNotFound(f"No paper with id {paper_id}.")
         return paper
@@ -171,9 +195,9 @@ def _hit(paper: Paper, distance: float) -> Hit:
 
 def _check_page(k: int, offset: int) -> None:
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise InvalidRequest(f"k must be an integer from 1 to {MAX_K}.")
+        raise InvalidRequest(f"k must be an integer from 1 to {MAX_K}.", "out_of_range")
     if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidRequest(f"offset must be an integer from 0 to {MAX_OFFSET}.")
+        raise InvalidRequest(f"offset must be an integer from 0 to {MAX_OFFSET}.", "out_of_range")
 
 
 def _ms_since(started: float) -> float:

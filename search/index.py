@@ -145,9 +145,10 @@ class VectorIndex:
         import faiss
 
         self.index = index
+        self.ivf = faiss.try_extract_index_ivf(index)
         self.nprobe = nprobe
-        if nprobe is not None:
-            faiss.extract_index_ivf(index).nprobe = nprobe
+        if self.ivf is not None and nprobe is not None:
+            self.ivf.nprobe = nprobe
 
     @classmethod
     def read(cls, path: Path, nprobe: int | None = None) -> VectorIndex:
@@ -159,10 +160,31 @@ class VectorIndex:
     def ntotal(self) -> int:
         return int(self.index.ntotal)
 
+    def probes_for(self, k: int) -> int | None:
+        """nprobe for a search that must return ``k`` hits.
+
+        The configured nprobe is right for the first page; deep pages need more
+        lists, or the probed lists run out of candidates before ``k`` (about
+        twice the expected candidates, since lists are uneven).
+        """
+        if self.ivf is None:
+            return None
+        base = self.ivf.nprobe
+        per_list = max(self.ntotal / self.ivf.nlist, 1.0)
+        return int(min(self.ivf.nlist, max(base, math.ceil(2 * k / per_list))))
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """→ (Euclidean distances, ids), each (n_queries, ≤k); an id of -1 marks no hit."""
+        import faiss
+
         k = max(1, min(k, self.ntotal))
-        squared, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        probes = self.probes_for(k)
+        if probes is not None and probes != self.ivf.nprobe:
+            params = faiss.SearchParametersIVF(nprobe=probes)
+            squared, ids = self.index.search(queries, k, params=params)
+        else:
+            squared, ids = self.index.search(queries, k)
         return np.sqrt(np.maximum(squared, 0.0)), ids
 
 

@@ -30,6 +30,14 @@ class PaperRecord:
         return _sha256(asdict(self))
 
 
+def http_url(value: str | None) -> str | None:
+    """The URL if it is http(s), else None: corpus links are never javascript: or data:."""
+    if not value:
+        return None
+    scheme = value.split(":", 1)[0].strip().lower() if ":" in value else ""
+    return value if scheme in ("http", "https") else None
+
+
 def _sha256(value: object) -> str:
     payload = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

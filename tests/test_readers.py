@@ -253,3 +253,16 @@ def test_undetectable_format_says_use_format(tmp_path):
 )
 def test_year_from_arxiv_id(arxiv_id, year):
     assert year_from_arxiv_id(arxiv_id) == year
+
+
+def test_only_http_links_are_kept(tmp_path):
+    obj = json.loads(sample_lines(1)[0])
+    rows = [
+        {**obj, "abs": "javascript:alert(1)"},
+        {"corpus_id": 1, "title": "T", "url": "data:text/html,<script>x</script>"},
+        {"corpus_id": 2, "title": "T", "url": "https://example.org/p/2"},
+    ]
+    path = write_lines(tmp_path / "x.jsonl", [json.dumps(rows[0])])
+    assert records(path)[0][1].url == f"https://arxiv.org/abs/{obj['id']}"
+    path = write_lines(tmp_path / "y.jsonl", [json.dumps(r) for r in rows[1:]])
+    assert [r.url for _, r in records(path)] == [None, "https://example.org/p/2"]

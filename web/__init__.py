@@ -1,1 +1,35 @@
-"""The Flask front end (presentation only: every answer comes from ``search.engine``)."""
+"""The Flask front end: presentation only, every answer comes from ``search``.
+
+``create_app(settings)`` is the factory; the engine, its encoder and index are
+loaded once per process and shared by all requests and threads.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from search.db import make_engine, require_current_schema
+from search.encoder import Encoder
+from search.provider import EngineProvider
+from search.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    require_current_schema(make_engine(settings))  # fail at start-up, not per request
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["papersearch"] = EngineProvider(settings, encoder)
+
+    from web import api, errors, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    errors.register(app)
+    return app
+
+
+def provider() -> EngineProvider:
+    from flask import current_app
+
+    return current_app.extensions["papersearch"]

@@ -1,0 +1,149 @@
+"""A real browser (headless Chromium from Debian, driven by Playwright) against a live server,
+and the production server command (gunicorn) answering /api/v1/health."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from indexer.pipeline import index_corpus
+from search.settings import Settings
+from tests.conftest import sample_lines, write_lines
+from web import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory, tiny_encoder) -> Settings:
+    root = tmp_path_factory.mktemp("live")
+    settings = Settings(home=root / "data")
+    index_corpus(settings, [write_lines(root / "c.jsonl", sample_lines(120))], encoder=tiny_encoder)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def live_server(small_index, tiny_encoder):
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        "127.0.0.1", 0, create_app(small_index, encoder=tiny_encoder), threaded=True
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_search_flow_in_a_real_browser(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server + "/")
+    box = page.locator("input[name=q]")
+    assert box.evaluate("el => document.activeElement === el")  # autofocus on the landing page
+    box.fill("transformer models for vision")
+    box.press("Enter")
+    page.wait_for_url("**/?q=transformer+models+for+vision")
+    results = page.locator("ol.results > li")
+    assert results.count() == 10
+    assert "Results 1–10 of 120" in " ".join(page.locator(".summary").inner_text().split())
+    assert page.locator("input[name=q]").input_value() == "transformer models for vision"
+
+    first_title = results.first.locator("h2 a").inner_text()
+    page.locator("a[rel=next]").click()
+    page.wait_for_url("**page=2")
+    assert page.locator("ol.results").get_attribute("start") == "11"
+    assert page.locator("ol.results > li").count() == 10
+    assert page.locator("[aria-current=page]").inner_text() == "2"
+
+    page.go_back()
+    page.locator("ol.results > li").first.locator("h2 a").click()
+    page.wait_for_url("**/papers/*")
+    assert page.locator("h1").inner_text() == first_title
+    assert page.locator("section.similar ol.results > li").count() == 10
+
+    # "/" focuses the search box (the small script), and the page is keyboard-usable.
+    page.locator("body").press("/")
+    assert page.locator("input[name=q]").evaluate("el => document.activeElement === el")
+    page.close()
+
+
+def test_dark_mode_follows_the_system(browser, live_server):
+    light = browser.new_page(color_scheme="light")
+    dark = browser.new_page(color_scheme="dark")
+    colours = []
+    for page in (light, dark):
+        page.goto(live_server + "/")
+        colours.append(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+        page.close()
+    assert colours[0] != colours[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_production_server_starts_and_answers_health(small_index):
+    if shutil.which("gunicorn", path=os.path.dirname(sys.executable)) is None:
+        pytest.skip("gunicorn is not installed")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PAPERSEARCH_HOME": str(small_index.home),
+        "PAPERSEARCH_BIND": f"127.0.0.1:{port}",
+        "PAPERSEARCH_WORKERS": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        body = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v1/health", timeout=5
+                ) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None, (
+            proc.stdout.read1().decode() if proc.poll() is not None else "no answer"
+        )
+        assert '"status":"ok"' in body and '"papers":120' in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,0 +1,56 @@
+"""One error shape for the API, ``{"error": {"code", "message"}}``, and error pages for people."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
+from search.model_source import ModelUnavailable
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """Map what the engine raises to an HTTP status and a stable code."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, InvalidRequest):
+        return ApiError(400 if exc.code == "empty_query" else 422, exc.code, str(exc))
+    if isinstance(exc, PaperNotFound):
+        return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, NoIndex):
+        return ApiError(503, "no_index", str(exc))
+    if isinstance(exc, (ModelMismatch, ModelUnavailable)):
+        return ApiError(503, "model_unavailable", str(exc))
+    if isinstance(exc, HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return ApiError(exc.code or 500, code, exc.description or exc.name)
+    return ApiError(500, "internal_error", "The server failed to answer this request.")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(exc: Exception):
+    error = as_api_error(exc)
+    if wants_json():
+        response = jsonify({"error": {"code": error.code, "message": error.message}})
+        return response, error.status
+    return render_template("error.html", error=error), error.status
+
+
+def register(app: Flask) -> None:
+    for kind in (ApiError, InvalidRequest, PaperNotFound, NoIndex, ModelMismatch, ModelUnavailable):
+        app.register_error_handler(kind, render_error)
+    app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        return render_error(exc)
