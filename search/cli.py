@@ -223,7 +223,7 @@ def model_group() -> None:
 @settings_options
 def model_download(target: Path | None, settings: Settings) -> None:
     """Fetch the base model and both adapters, for machines that will run offline."""
-    from search.model_source import download
+    from search.model_source import PACKAGE_PREFIX, download
 
     wanted = {
         "PAPERSEARCH_BASE_MODEL": settings.base_model,
@@ -232,7 +232,7 @@ def model_download(target: Path | None, settings: Settings) -> None:
     }
     lines = []
     for variable, spec in wanted.items():
-        if not spec or Path(spec).expanduser().is_dir():
+        if not spec or spec.startswith(PACKAGE_PREFIX) or Path(spec).expanduser().is_dir():
             continue
         sub = target / spec.partition("@")[0].replace("/", "--") if target else None
         got = download(spec, settings.model_revision, sub)

