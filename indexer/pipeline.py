@@ -1,9 +1,11 @@
-"""The write path: corpus files → store → embeddings → FAISS index build.
+"""The write path: corpus files → store → embeddings → FAISS index build → publish.
 
-Each stage commits as it goes, so an interrupted run loses no finished work:
-stored papers stay stored, computed vectors stay computed, and the next run
-embeds only what is still missing. A new index build becomes current only
-once its file is complete (see :func:`build_index`).
+``index`` and ``reindex`` are the same run with different options. Each stage
+commits as it goes, so an interrupted run loses no finished work: stored
+papers stay stored, computed vectors stay computed, and the next run embeds
+only what is still missing. A new build becomes current only after its file
+is complete and fsynced, in one transaction; until then searches keep using
+the previous build.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from indexer.checkpoints import checkpoint
+from indexer.lock import write_lock
 from indexer.readers import Reject, read_corpus
 from search import index as faiss_index
 from search.db import make_engine, session_factory, upgrade
@@ -27,20 +31,28 @@ from search.settings import Settings
 from search.store import PaperStore, UpsertCounts
 
 UPSERT_BATCH = 1000
-EMBED_CHUNK = 2048
+EMBED_CHUNK = 512  # vectors are committed this often: a crash loses at most one chunk
+# Re-train IVF centroids when the corpus has drifted this much since training.
+RETRAIN_GROWTH = 2.0  # corpus grew or shrank by this factor
+RETRAIN_NEW_FRACTION = 0.2  # new or changed vectors since training, as a share of trained ones
 
 
 class NothingToIndex(RuntimeError):
     """The store holds no embedded paper (for example: every record was rejected)."""
 
 
+class UnsafeSnapshot(RuntimeError):
+    """A full snapshot would withdraw papers it should not: nothing was withdrawn."""
+
+
 @dataclass
-class IndexSummary:
+class RunSummary:
     read: int = 0
     stored: int = 0
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
     rejected: int = 0
     duplicates: int = 0
     embedded: int = 0
@@ -49,8 +61,12 @@ class IndexSummary:
     build_id: int | None = None
     index_type: str | None = None
     vector_count: int = 0
+    retrained: bool = False
+    retrain_reason: str | None = None
+    pruned: list[int] = field(default_factory=list)
     rejects_file: str | None = None
     files: list[str] = field(default_factory=list)
+    truncated: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,9 +89,12 @@ def ingest(
     paths: Sequence[Path],
     fmt: str,
     rejects_path: Path,
-    summary: IndexSummary,
-) -> None:
-    """Read every file and store its papers; for a repeated id the last record wins."""
+    summary: RunSummary,
+) -> set[str]:
+    """Read every file and store its papers; returns the external ids the files hold.
+
+    For a repeated id the last record wins.
+    """
     # Pass 1 finds where each id last occurs, so pass 2 can store each paper
     # once while streaming (no whole corpus in memory).
     last_seen: dict[str, tuple[int, int]] = {}
@@ -98,19 +117,10 @@ def ingest(
                     if rejects_file is None:
                         rejects_path.parent.mkdir(parents=True, exist_ok=True)
                         rejects_file = rejects_path.open("w", encoding="utf-8")
-                    rejects_file.write(
-                        json.dumps(
-                            {
-                                "file": str(path),
-                                "line": line,
-                                "reason": item.reason,
-                                "excerpt": item.excerpt,
-                            },
-                            ensure_ascii=False,
-                        )
-                        + "\n"
-                    )
+                    record = {"file": str(path), "line": line, **asdict(item)}
+                    rejects_file.write(json.dumps(record, ensure_ascii=False) + "\n")
                     summary.rejected += 1
+                    summary.truncated |= item.truncated
                 elif last_seen.get(item.external_id) == (file_no, line):
                     batch.append(item)
                     if len(batch) >= UPSERT_BATCH:
@@ -127,6 +137,29 @@ def ingest(
     )
     summary.stored = counts.added + counts.updated + counts.unchanged
     summary.rejects_file = str(rejects_path) if summary.rejected else None
+    return set(last_seen)
+
+
+def withdraw_missing(
+    store: PaperStore, present: set[str], summary: RunSummary, max_removed: float
+) -> None:
+    """Full snapshot: papers it no longer holds leave search (rows and ids are kept)."""
+    if summary.truncated:
+        raise UnsafeSnapshot(
+            "The corpus file is truncated or corrupt, so it is not a full snapshot: "
+            "no paper was withdrawn and no new index was built. New and changed papers "
+            "were stored. Fix the file, or run with --delta."
+        )
+    missing = store.missing_ids(present)
+    active = store.count()
+    if missing and len(missing) > max_removed * max(active, 1):
+        raise UnsafeSnapshot(
+            f"The snapshot lacks {len(missing)} of {active} papers "
+            f"(more than --max-removed {max_removed:.0%}): nothing was withdrawn and no "
+            "new index was built. If that is right, run again with a higher --max-removed."
+        )
+    store.withdraw(missing)
+    summary.removed = len(missing)
 
 
 def embed_pending(
@@ -141,14 +174,54 @@ def embed_pending(
         vectors = encoder.encode_papers([(p.title, p.abstract) for p in chunk], on_batch=on_batch)
         store.save_embeddings(key, chunk, vectors)
         done += len(chunk)
+        checkpoint("embedding")
     return done
 
 
-def build_index(store: PaperStore, encoder: Encoder, settings: Settings) -> IndexBuild:
+def retrain_reason(
+    previous: IndexBuild | None,
+    model_key: str,
+    n_vectors: int,
+    added: int,
+    settings: Settings,
+    forced: bool,
+) -> str | None:
+    """Why the IVF centroids must be trained anew, or None to reuse the current build's.
+
+    The rule: retrain when asked (--retrain), when there is no IVF build of this
+    model to take centroids from, when nlist is set to another value, when the
+    corpus has grown or shrunk by 2× since the centroids were trained, or when
+    the vectors added since training exceed 20% of those trained on.
+    """
+    if forced:
+        return "asked to retrain"
+    if previous is None or previous.nlist is None or previous.model_key != model_key:
+        return "no IVF build of this model to reuse"
+    if faiss_index.choose_nlist(n_vectors) is None and settings.nlist is None:
+        return "corpus now small enough for an exact index"
+    if settings.nlist is not None and settings.nlist != previous.nlist:
+        return f"nlist set to {settings.nlist}"
+    trained = previous.trained_vectors or previous.vector_count
+    if not trained / RETRAIN_GROWTH <= n_vectors <= trained * RETRAIN_GROWTH:
+        return f"corpus changed from {trained} to {n_vectors} vectors since training"
+    if previous.added_since_training + added > RETRAIN_NEW_FRACTION * trained:
+        return "over 20% of the vectors are new since training"
+    if not Path(previous.path).is_file():
+        return "the previous index file is missing"
+    return None
+
+
+def build_index(
+    store: PaperStore,
+    encoder: Encoder,
+    settings: Settings,
+    *,
+    retrain: bool = True,
+    added: int = 0,
+) -> tuple[IndexBuild, str | None]:
     """Build a new index file from the stored vectors and make it the current build.
 
-    The build row is marked complete in one transaction only after the file
-    is written and fsynced; until then searches keep using the previous build.
+    Returns the build and why its centroids were trained (None: reused).
     """
     started = time.perf_counter()
     info = encoder.info
@@ -158,6 +231,9 @@ def build_index(store: PaperStore, encoder: Encoder, settings: Settings) -> Inde
             "There are no papers to index: the corpus gave no usable record "
             "(see the rejects file for why)."
         )
+    previous = store.current_build()
+    reason = retrain_reason(previous, info.key, len(ids), added, settings, retrain)
+    trained = None if reason else faiss_index.VectorIndex.read(Path(previous.path))
     build = store.start_build(
         model_key=info.key,
         base_model=info.base_model,
@@ -171,13 +247,28 @@ def build_index(store: PaperStore, encoder: Encoder, settings: Settings) -> Inde
         index_type="pending",
         path="",
     )
-    path = settings.builds_dir / f"build-{build.id:06d}.faiss"
+    path = build_path(settings, build.id)
     try:
         built = faiss_index.build(
-            vectors, ids, nlist=settings.nlist, nprobe=settings.nprobe, device=settings.device
+            vectors,
+            ids,
+            nlist=settings.nlist,
+            nprobe=settings.nprobe,
+            device=settings.device,
+            trained=trained,
         )
-        faiss_index.write(built.index, path)
-        return store.finish_build(
+        faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
+        checkpoint("publish")
+        lineage = (
+            {"trained_vectors": len(ids), "centroids_from": None, "added_since_training": 0}
+            if trained is None
+            else {
+                "trained_vectors": previous.trained_vectors or previous.vector_count,
+                "centroids_from": previous.centroids_from or previous.id,
+                "added_since_training": previous.added_since_training + added,
+            }
+        )
+        finished = store.finish_build(
             build.id,
             index_type=built.index_type,
             nlist=built.nlist,
@@ -186,44 +277,84 @@ def build_index(store: PaperStore, encoder: Encoder, settings: Settings) -> Inde
             device=built.device,
             path=str(path.resolve()),
             seconds=round(time.perf_counter() - started, 3),
+            **lineage,
         )
+        return finished, reason
     except BaseException:
         store.fail_build(build.id)
         path.unlink(missing_ok=True)
         raise
 
 
-def index_corpus(
+def build_path(settings: Settings, build_id: int) -> Path:
+    return settings.builds_dir / f"build-{build_id:06d}.faiss"
+
+
+def clean_up_after_crashes(store: PaperStore, settings: Settings) -> None:
+    """Builds a killed run left unfinished become failed; their files go."""
+    for build in store.fail_unfinished_builds():
+        build_path(settings, build.id).unlink(missing_ok=True)
+    if settings.builds_dir.is_dir():
+        for tmp in settings.builds_dir.glob("*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def prune(store: PaperStore, settings: Settings) -> list[int]:
+    """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
+    pruned = store.prune_builds(settings.keep_builds)
+    for build in pruned:
+        Path(build.path).unlink(missing_ok=True)
+    return [build.id for build in pruned]
+
+
+def run(
     settings: Settings,
     paths: Sequence[Path],
     *,
     fmt: str = "auto",
+    snapshot: bool = False,
+    retrain: bool = False,
+    max_removed: float = 0.25,
     rejects_path: Path | None = None,
     encoder: Encoder | None = None,
     progress: bool = False,
-) -> IndexSummary:
-    """``papersearch index``: migrate, read, store, embed, build, record the build."""
+) -> RunSummary:
+    """One write run: read, store, (withdraw), embed what changed, build, publish, prune."""
     started = time.perf_counter()
-    summary = IndexSummary(files=[str(p) for p in paths])
+    summary = RunSummary(files=[str(p) for p in paths])
     for path in paths:
         if not Path(path).is_file():
             raise FileNotFoundError(f"Corpus file not found: {path}")
-    store = open_store(settings)
-    ingest(store, paths, fmt, rejects_path or default_rejects_path(settings), summary)
-    encoder = encoder or Encoder.load(settings)
-    pending = store.count_pending_embeddings(encoder.info.key)
-    embed_started = time.perf_counter()
-    # disable=None: a progress bar on a terminal, nothing in cron logs.
-    with tqdm(
-        total=pending, unit="paper", desc="embedding", disable=None if progress else True
-    ) as bar:
-        summary.embedded = embed_pending(store, encoder, bar.update)
-    embed_seconds = time.perf_counter() - embed_started
-    build = build_index(store, encoder, settings)
+    with write_lock(settings.home):
+        store = open_store(settings)
+        clean_up_after_crashes(store, settings)
+        present = ingest(store, paths, fmt, rejects_path or default_rejects_path(settings), summary)
+        if snapshot:
+            withdraw_missing(store, present, summary, max_removed)
+        encoder = encoder or Encoder.load(settings)
+        pending = store.count_pending_embeddings(encoder.info.key)
+        embed_started = time.perf_counter()
+        # disable=None: a progress bar on a terminal, nothing in cron logs.
+        with tqdm(
+            total=pending, unit="paper", desc="embedding", disable=None if progress else True
+        ) as bar:
+            summary.embedded = embed_pending(store, encoder, bar.update)
+        embed_seconds = time.perf_counter() - embed_started
+        build, reason = build_index(
+            store, encoder, settings, retrain=retrain, added=summary.embedded
+        )
+        summary.pruned = prune(store, settings)
     summary.build_id = build.id
     summary.index_type = build.index_type
     summary.vector_count = build.vector_count
+    summary.retrained = reason is not None
+    summary.retrain_reason = reason
     summary.seconds = round(time.perf_counter() - started, 2)
     if summary.embedded:
         summary.papers_per_second = round(summary.embedded / max(embed_seconds, 1e-9), 2)
     return summary
+
+
+def index_corpus(settings: Settings, paths: Sequence[Path], **options) -> RunSummary:
+    """``papersearch index``: add or update papers and build an index with fresh centroids."""
+    return run(settings, paths, snapshot=False, retrain=True, **options)

@@ -35,6 +35,7 @@ class BadRecord(ValueError):
 class Reject:
     reason: str
     excerpt: str
+    truncated: bool = False  # the file ends early or is corrupt from here on
 
 
 Item = tuple[int, PaperRecord | Reject]
@@ -343,7 +344,7 @@ def _read_jsonl(path: Path, mapper: Callable[[dict], PaperRecord]) -> Iterator[I
                     continue
                 yield line_no, _parse_json_line(raw, mapper)
         except (EOFError, OSError, gzip.BadGzipFile) as exc:
-            yield line_no + 1, Reject(f"file is truncated or corrupt from here: {exc}", "")
+            yield line_no + 1, Reject(f"file is truncated or corrupt from here: {exc}", "", True)
 
 
 def _parse_json_line(raw: bytes, mapper: Callable[[dict], PaperRecord]) -> PaperRecord | Reject:
@@ -373,7 +374,7 @@ def _read_csv(path: Path) -> Iterator[Item]:
         except StopIteration:
             return
         except (csv.Error, EOFError, OSError) as exc:
-            yield 1, Reject(f"unreadable CSV header: {exc}", "")
+            yield 1, Reject(f"unreadable CSV header: {exc}", "", True)
             return
         if not any(h in CSV_COLUMNS["title"] for h in header):
             raise CorpusFormatError(f"{path}: the CSV header has no 'title' column: {header}")
@@ -387,7 +388,7 @@ def _read_csv(path: Path) -> Iterator[Item]:
                 yield start, Reject(f"invalid CSV: {exc}", "")
                 continue
             except (EOFError, OSError) as exc:
-                yield start, Reject(f"file is truncated or corrupt from here: {exc}", "")
+                yield start, Reject(f"file is truncated or corrupt from here: {exc}", "", True)
                 return
             if not any(cell.strip() for cell in row):
                 continue

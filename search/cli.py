@@ -18,9 +18,10 @@ import click
 from search.settings import DEVICES, POOLINGS, Settings, SettingsError
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
+def expected_errors() -> tuple[type[BaseException], ...]:
     """Failures that deserve one clear line, not a traceback."""
-    from indexer.pipeline import NothingToIndex
+    from indexer.lock import AlreadyRunning
+    from indexer.pipeline import NothingToIndex, UnsafeSnapshot
     from indexer.readers import CorpusFormatError
     from search.db import SchemaOutOfDate
     from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
@@ -31,6 +32,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         FileNotFoundError,
         CorpusFormatError,
         NothingToIndex,
+        UnsafeSnapshot,
+        AlreadyRunning,
         SchemaOutOfDate,
         InvalidRequest,
         ModelMismatch,
@@ -70,6 +73,9 @@ def settings_options(command: Callable) -> Callable:
             "--nlist", type=int, help="IVF lists (default from corpus size) [PAPERSEARCH_NLIST]."
         ),
         click.option("--nprobe", type=int, help="IVF lists probed per query [PAPERSEARCH_NPROBE]."),
+        click.option(
+            "--keep-builds", type=int, help="Index builds kept [PAPERSEARCH_KEEP_BUILDS]."
+        ),
     ]
     names = (
         "home",
@@ -83,6 +89,7 @@ def settings_options(command: Callable) -> Callable:
         "batch_size",
         "nlist",
         "nprobe",
+        "keep_builds",
     )
 
     @functools.wraps(command)
@@ -91,7 +98,7 @@ def settings_options(command: Callable) -> Callable:
         try:
             kwargs["settings"] = Settings.from_env(**overrides)
             return command(*args, **kwargs)
-        except _expected_errors() as exc:
+        except expected_errors() as exc:
             raise click.ClickException(str(exc)) from exc
 
     for option in reversed(options):
@@ -120,6 +127,8 @@ class LazyGroup(click.Group):
     cls=LazyGroup,
     lazy={
         "index": "indexer.commands:index_command",
+        "reindex": "indexer.commands:reindex_command",
+        "builds": "indexer.commands:builds_group",
         "search": "search.cli:search_command",
         "similar": "search.cli:similar_command",
         "db": "search.cli:db_group",

@@ -109,11 +109,14 @@ class SearchEngine:
         self._encoder_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings: Settings, encoder: Encoder | None = None) -> SearchEngine:
+    def open(
+        cls, settings: Settings, encoder: Encoder | None = None, store: PaperStore | None = None
+    ) -> SearchEngine:
         """Open the current build; the encoder is loaded on first use unless given."""
-        engine = make_engine(settings)
-        require_current_schema(engine)
-        store = PaperStore(session_factory(engine))
+        if store is None:
+            engine = make_engine(settings)
+            require_current_schema(engine)
+            store = PaperStore(session_factory(engine))
         build = store.current_build()
         if build is None:
             raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")

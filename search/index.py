@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,8 +90,13 @@ def build(
     nprobe: int | None = None,
     device: str = "auto",
     seed: int = 1234,
+    trained: VectorIndex | None = None,
 ) -> BuiltIndex:
-    """Build an index over ``vectors`` (float32, n×d) labelled with ``ids`` (int64)."""
+    """Build an index over ``vectors`` (float32, n×d) labelled with ``ids`` (int64).
+
+    With ``trained`` (an IVF index over the same embedding space), its
+    centroids are reused and only the vectors are added: no k-means.
+    """
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -98,6 +104,13 @@ def build(
     if vectors.ndim != 2 or len(vectors) != len(ids):
         raise ValueError("vectors must be n×d and match ids")
     n, dim = vectors.shape
+    if trained is not None and trained.ivf is not None:
+        index = faiss.clone_index(trained.index)
+        index.reset()  # keeps the trained centroids, drops the vectors
+        index.add_with_ids(vectors, ids)
+        lists = int(trained.ivf.nlist)
+        probes = min(nprobe or trained.ivf.nprobe, lists)
+        return BuiltIndex(index, f"IVF{lists},Flat", lists, probes, "cpu")
     lists = choose_nlist(n, nlist)
     if lists is None:
         index = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))
@@ -121,7 +134,7 @@ def build(
     return BuiltIndex(index, f"IVF{lists},Flat", lists, min(probes, lists), where)
 
 
-def write(index, path: Path) -> None:
+def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> None:
     """Write atomically: a temporary file, fsynced, then renamed into place."""
     import faiss
 
@@ -130,6 +143,8 @@ def write(index, path: Path) -> None:
     faiss.write_index(index, str(tmp))
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    if before_rename is not None:
+        before_rename()
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

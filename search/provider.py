@@ -1,13 +1,19 @@
 """One search engine per process, shared by every request and thread.
 
-The encoder (the expensive part) is loaded once and reused by every engine
-the provider opens. Until an index has been built, :meth:`get` keeps raising
-:class:`NoIndex`, and starts working as soon as a build exists: no restart.
+The encoder (the expensive part) is loaded once and reused by every engine the
+provider opens. A watcher thread checks every ``reload_seconds`` whether
+another build has become current (a re-index published one, or an operator
+rolled back) and, if so, loads it and swaps it in: requests in flight finish
+on the engine they started with, new requests get the new one. Nothing
+blocks and nothing fails during the switch; if loading fails, the current
+build keeps serving and the error is logged.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,14 +24,17 @@ from search.schema import IndexBuild
 from search.settings import Settings
 from search.store import PaperStore
 
+log = logging.getLogger("papersearch")
+
 
 class EngineProvider:
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
+        self.store = PaperStore(session_factory(make_engine(settings)))
         self._encoder = encoder
         self._engine: SearchEngine | None = None
         self._lock = threading.Lock()
-        self._store: PaperStore | None = None
+        self._watcher: threading.Thread | None = None
 
     @property
     def encoder(self) -> Encoder:
@@ -33,13 +42,6 @@ class EngineProvider:
             if self._encoder is None:
                 self._encoder = Encoder.load(self.settings)
             return self._encoder
-
-    @property
-    def store(self) -> PaperStore:
-        with self._lock:
-            if self._store is None:
-                self._store = PaperStore(session_factory(make_engine(self.settings)))
-            return self._store
 
     def warm(self) -> None:
         """Load the model and the index now, so that start-up fails loudly, not a request."""
@@ -50,14 +52,46 @@ class EngineProvider:
 
     def get(self) -> SearchEngine:
         """The engine over the current build; raises NoIndex while there is none."""
+        self._start_watching()
         engine = self._engine
-        if engine is not None:
-            return engine
+        if engine is None:
+            self.refresh()
+            engine = self._engine
+            if engine is None:
+                raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
+        return engine
+
+    def refresh(self) -> bool:
+        """Switch to the current build if it is not the one in use; True if switched."""
         encoder = self.encoder
         with self._lock:
-            if self._engine is None:
-                self._engine = SearchEngine.open(self.settings, encoder=encoder)
-            return self._engine
+            current = self.store.current_build_id()
+            if current is None or (self._engine is not None and self._engine.build.id == current):
+                return False
+            engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store)
+            previous = self._engine
+            self._engine = engine  # one reference swap: readers see old or new, never half
+        if previous is not None:
+            log.info("switched from index build %s to %s", previous.build.id, engine.build.id)
+        return True
+
+    def _start_watching(self) -> None:
+        if self._watcher is not None:
+            return
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._watch, name="papersearch-build-watcher", daemon=True
+                )
+                self._watcher.start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.settings.reload_seconds)
+            try:
+                self.refresh()
+            except Exception:  # keep serving the build in use
+                log.exception("could not switch to the new index build; still serving the old one")
 
     def status(self) -> dict[str, Any]:
         """Health and about-page facts: corpus size, the build in use, the models."""
@@ -67,7 +101,7 @@ class EngineProvider:
             return {"status": "no_index", "papers": self.store.count(), "build": None}
         return {
             "status": "ok",
-            "papers": engine.store.count(),
+            "papers": self.store.count(),
             "build": build_facts(engine.build),
             "models": model_facts(engine.build),
         }
@@ -77,6 +111,7 @@ def build_facts(build: IndexBuild) -> dict[str, Any]:
     return {
         "id": build.id,
         "finished_at": _iso_utc(build.finished_at),
+        "published_at": _iso_utc(build.published_at),
         "index_type": build.index_type,
         "metric": build.metric,
         "nlist": build.nlist,

@@ -51,6 +51,9 @@ class Paper(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Set when a full snapshot no longer holds the paper: it leaves search and
+    # its page, but keeps its id (never reused) and comes back if it reappears.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Embedding(Base):
@@ -97,3 +100,10 @@ class IndexBuild(Base):
     seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The current build is the complete one published last (rollback re-publishes).
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # IVF centroid lineage: how many vectors the centroids were trained on, which
+    # build trained them (None: this one), and how many vectors came since.
+    trained_vectors: Mapped[int | None] = mapped_column(Integer)
+    centroids_from: Mapped[int | None] = mapped_column(Integer)
+    added_since_training: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -40,6 +40,8 @@ class Settings:
     batch_size: int = 16
     nlist: int | None = None
     nprobe: int | None = None
+    keep_builds: int = 3
+    reload_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("paper_adapter", "query_adapter"):  # "none" means no adapter
@@ -52,7 +54,9 @@ class Settings:
             )
         if self.device not in DEVICES:
             raise SettingsError(f"PAPERSEARCH_DEVICE must be one of {DEVICES}, not {self.device!r}")
-        for name in ("max_length", "batch_size"):
+        if self.reload_seconds <= 0:
+            raise SettingsError("PAPERSEARCH_RELOAD_SECONDS must be a positive number")
+        for name in ("max_length", "batch_size", "keep_builds"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
         for name in ("nlist", "nprobe"):
@@ -95,7 +99,8 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe"}
+_INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe", "keep_builds"}
+_FLOAT_FIELDS = {"reload_seconds"}
 
 
 def _parse(name: str, raw: str) -> Any:
@@ -105,6 +110,13 @@ def _parse(name: str, raw: str) -> Any:
         except ValueError:
             raise SettingsError(
                 f"PAPERSEARCH_{name.upper()} must be an integer, not {raw!r}"
+            ) from None
+    if name in _FLOAT_FIELDS:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(
+                f"PAPERSEARCH_{name.upper()} must be a number, not {raw!r}"
             ) from None
     if name in ("pooling", "device"):
         return raw.lower()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.records import PaperRecord
@@ -20,6 +20,7 @@ from search.schema import Embedding, IndexBuild, Paper
 BUILD_BUILDING = "building"
 BUILD_COMPLETE = "complete"
 BUILD_FAILED = "failed"
+BUILD_PRUNED = "pruned"
 
 
 @dataclass
@@ -70,33 +71,66 @@ class PaperStore:
                 if paper is None:
                     session.add(Paper(**_paper_fields(record), content_hash=content_hash))
                     counts.added += 1
-                elif paper.content_hash != content_hash:
+                elif paper.content_hash != content_hash or paper.withdrawn_at is not None:
                     for name, value in _paper_fields(record).items():
                         setattr(paper, name, value)
                     paper.content_hash = content_hash
+                    paper.withdrawn_at = None  # back in the corpus: same id as before
                     counts.updated += 1
                 else:
                     counts.unchanged += 1
         return counts
 
-    def count(self) -> int:
+    def missing_ids(self, present: set[str]) -> list[int]:
+        """Ids of searchable papers whose external id is not in ``present``."""
         with self.sessions() as session:
-            return session.scalar(select(func.count()).select_from(Paper)) or 0
+            rows = session.execute(
+                select(Paper.id, Paper.external_id).where(Paper.withdrawn_at.is_(None))
+            ).all()
+        return [paper_id for paper_id, external_id in rows if external_id not in present]
+
+    def withdraw(self, ids: Sequence[int]) -> None:
+        """Take papers out of search in one transaction; their rows and ids stay."""
+        now = datetime.now(timezone.utc)
+        with self.sessions.begin() as session:
+            for start in range(0, len(ids), 900):
+                session.execute(
+                    update(Paper)
+                    .where(Paper.id.in_(ids[start : start + 900]))
+                    .values(withdrawn_at=now)
+                )
+
+    def count(self) -> int:
+        """Papers that are searchable (withdrawn ones are not counted)."""
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(func.count()).select_from(Paper).where(Paper.withdrawn_at.is_(None))
+                )
+                or 0
+            )
 
     def get(self, paper_id: int) -> Paper | None:
+        """A paper that is in the corpus; withdrawn papers are not found."""
         with self.sessions() as session:
-            return session.get(Paper, paper_id)
+            paper = session.get(Paper, paper_id)
+        return paper if paper is not None and paper.withdrawn_at is None else None
 
     def get_by_external_id(self, external_id: str) -> Paper | None:
         with self.sessions() as session:
-            return session.scalar(select(Paper).where(Paper.external_id == external_id))
+            return session.scalar(
+                select(Paper).where(Paper.external_id == external_id, Paper.withdrawn_at.is_(None))
+            )
 
     def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         if not wanted:
             return {}
         with self.sessions() as session:
-            return {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(wanted)))}
+            papers = session.scalars(
+                select(Paper).where(Paper.id.in_(wanted), Paper.withdrawn_at.is_(None))
+            )
+            return {p.id: p for p in papers}
 
     # -- embeddings ---------------------------------------------------------------
 
@@ -113,6 +147,7 @@ class PaperStore:
                     )
                     .where(
                         Paper.id > after,
+                        Paper.withdrawn_at.is_(None),
                         or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash),
                     )
                     .order_by(Paper.id)
@@ -134,7 +169,8 @@ class PaperStore:
                         and_(Embedding.paper_id == Paper.id, Embedding.model_key == model_key),
                     )
                     .where(
-                        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash)
+                        Paper.withdrawn_at.is_(None),
+                        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash),
                     )
                 )
                 or 0
@@ -178,7 +214,11 @@ class PaperStore:
             result = session.execute(
                 select(Embedding.paper_id, Embedding.vector, Embedding.dim)
                 .join(Paper, Paper.id == Embedding.paper_id)
-                .where(Embedding.model_key == model_key, Embedding.text_hash == Paper.text_hash)
+                .where(
+                    Embedding.model_key == model_key,
+                    Embedding.text_hash == Paper.text_hash,
+                    Paper.withdrawn_at.is_(None),
+                )
                 .order_by(Embedding.paper_id)
                 .execution_options(yield_per=10_000)
             )
@@ -210,13 +250,15 @@ class PaperStore:
             return build
 
     def finish_build(self, build_id: int, **fields) -> IndexBuild:
-        """Mark a build complete: one transaction, after its file is written and fsynced."""
+        """Mark a build complete and current: one transaction, after its file is fsynced."""
+        now = datetime.now(timezone.utc)
         with self.sessions.begin() as session:
             build = session.get(IndexBuild, build_id)
             for name, value in fields.items():
                 setattr(build, name, value)
             build.status = BUILD_COMPLETE
-            build.finished_at = datetime.now(timezone.utc)
+            build.finished_at = now
+            build.published_at = now
             return build
 
     def fail_build(self, build_id: int) -> None:
@@ -226,15 +268,73 @@ class PaperStore:
                 build.status = BUILD_FAILED
                 build.finished_at = datetime.now(timezone.utc)
 
+    def fail_unfinished_builds(self) -> list[IndexBuild]:
+        """Builds left 'building' by a run that died; call only while holding the write lock."""
+        with self.sessions.begin() as session:
+            stale = list(
+                session.scalars(select(IndexBuild).where(IndexBuild.status == BUILD_BUILDING))
+            )
+            for build in stale:
+                build.status = BUILD_FAILED
+                build.finished_at = datetime.now(timezone.utc)
+            return stale
+
     def current_build(self) -> IndexBuild | None:
-        """The newest completed build: the one that is searched."""
+        """The complete build published last: the one that is searched."""
         with self.sessions() as session:
             return session.scalar(
                 select(IndexBuild)
-                .where(IndexBuild.status == BUILD_COMPLETE)
-                .order_by(IndexBuild.id.desc())
+                .where(IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None))
+                .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
                 .limit(1)
             )
+
+    def current_build_id(self) -> int | None:
+        """Cheap check for servers that watch for a new build."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(IndexBuild.id)
+                .where(IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None))
+                .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
+                .limit(1)
+            )
+
+    def get_build(self, build_id: int) -> IndexBuild | None:
+        with self.sessions() as session:
+            return session.get(IndexBuild, build_id)
+
+    def list_builds(self) -> list[IndexBuild]:
+        with self.sessions() as session:
+            return list(session.scalars(select(IndexBuild).order_by(IndexBuild.id.desc())))
+
+    def publish(self, build_id: int) -> IndexBuild:
+        """Make a complete build current again (rollback): one transaction."""
+        with self.sessions.begin() as session:
+            build = session.get(IndexBuild, build_id)
+            if build is None or build.status != BUILD_COMPLETE:
+                state = "does not exist" if build is None else f"is {build.status}"
+                raise LookupError(f"Build {build_id} {state}; only complete builds can be used.")
+            build.published_at = datetime.now(timezone.utc)
+            return build
+
+    def prune_builds(self, keep: int) -> list[IndexBuild]:
+        """Mark all but the ``keep`` most recently published complete builds as pruned.
+
+        Returns the pruned builds so that the caller deletes their files (after
+        the commit: a crash between the two leaves only an orphan file).
+        """
+        with self.sessions.begin() as session:
+            complete = list(
+                session.scalars(
+                    select(IndexBuild)
+                    .where(IndexBuild.status == BUILD_COMPLETE)
+                    .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
+                )
+            )
+            pruned = complete[max(keep, 1) :]
+            for build in pruned:
+                build.status = BUILD_PRUNED
+            return pruned
 
 
 def _paper_fields(record: PaperRecord) -> dict:

@@ -173,7 +173,7 @@ def test_failed_build_keeps_the_previous_build(settings, tmp_path, tiny_encoder,
     index_corpus(settings, [path], encoder=tiny_encoder)
     before = SearchEngine.open(settings, encoder=tiny_encoder).search("neural networks", k=5)
 
-    def disk_full(index, target):
+    def disk_full(index, target, before_rename=None):
         target.write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
