@@ -1,0 +1,333 @@
+"""Nightly re-index: incremental, atomic, crash-safe, and picked up by a running server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.lock import AlreadyRunning, write_lock
+from indexer.pipeline import UnsafeSnapshot, index_corpus, open_store, retrain_reason, run
+from search.cli import main
+from search.engine import SearchEngine
+from search.settings import Settings
+from tests.conftest import sample_lines, write_lines
+from web import create_app
+
+BASE = 1000  # papers in the first snapshot: enough for an IVF index
+
+
+def snapshot(lines: list[str], path: Path) -> Path:
+    return write_lines(path, lines)
+
+
+def changed(line: str) -> str:
+    """The same paper with a corrected abstract (here: its sentences in reverse order)."""
+    obj = json.loads(line)
+    obj["summary"] = "Corrected. " + " ".join(reversed(obj["summary"].split(". ")))
+    return json.dumps(obj)
+
+
+def finds_itself(engine: SearchEngine, encoder, title: str, abstract: str) -> int:
+    """The id of the nearest paper to a (title, abstract) through the proximity adapter."""
+    vector = encoder.encode_papers([(title, " ".join(abstract.split()))])
+    distances, ids = engine.index.search(vector, 1)
+    assert distances[0, 0] < 1e-3, "the text is not in the index"
+    return int(ids[0, 0])
+
+
+@pytest.fixture
+def lines() -> list[str]:
+    return sample_lines(BASE + 50)
+
+
+@pytest.fixture
+def first(settings, tmp_path, lines, tiny_encoder):
+    index_corpus(settings, [snapshot(lines[:BASE], tmp_path / "day0.jsonl")], encoder=tiny_encoder)
+    return settings
+
+
+def test_unchanged_snapshot_embeds_nothing(first, tmp_path, lines, tiny_encoder):
+    summary = run(first, [snapshot(lines[:BASE], tmp_path / "same.jsonl")], snapshot=True,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert (summary.added, summary.updated, summary.removed, summary.embedded) == (0, 0, 0, 0)
+    assert summary.unchanged == BASE and summary.build_id == 2
+    assert not summary.retrained  # centroids reused from build 1
+
+
+def test_new_and_changed_papers_embed_exactly_k_plus_m(first, tmp_path, lines, tiny_encoder):
+    day1 = lines[:BASE]
+    for i in (3, 14, 15):
+        day1[i] = changed(day1[i])
+    day1 += lines[BASE : BASE + 7]
+    summary = run(first, [snapshot(day1, tmp_path / "day1.jsonl")], snapshot=True,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert (summary.added, summary.updated, summary.embedded) == (7, 3, 10)
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    assert engine.build.id == summary.build_id and engine.index.ntotal == BASE + 7
+    new = json.loads(lines[BASE + 3])
+    assert engine.store.get(finds_itself(engine, tiny_encoder, new["title"], new["summary"]))
+    fixed = json.loads(day1[14])
+    paper_id = finds_itself(engine, tiny_encoder, fixed["title"], fixed["summary"])
+    assert engine.store.get(paper_id).external_id == fixed["id"]
+    old = json.loads(lines[14])
+    old_vector = tiny_encoder.encode_papers([(old["title"], " ".join(old["summary"].split()))])
+    distances, _ = engine.index.search(old_vector, 1)
+    assert distances[0, 0] > 1e-3  # the old text is gone from the index
+
+
+def test_removed_paper_leaves_search_and_its_id_is_never_reused(
+    first, tmp_path, lines, tiny_encoder
+):
+    gone = json.loads(lines[5])
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    gone_id = engine.store.get_by_external_id(gone["id"]).id
+    day1 = lines[:5] + lines[6:BASE] + [lines[BASE]]
+    summary = run(first, [snapshot(day1, tmp_path / "day1.jsonl")], snapshot=True,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert (summary.removed, summary.added) == (1, 1)
+    app = create_app(first, encoder=tiny_encoder)
+    client = app.test_client()
+    assert client.get(f"/api/v1/papers/{gone_id}").status_code == 404
+    assert client.get(f"/papers/{gone_id}").status_code == 404
+    assert client.get(f"/api/v1/papers/{gone_id}/similar").status_code == 404
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    vector = tiny_encoder.encode_papers([(gone["title"], " ".join(gone["summary"].split()))])
+    _, ids = engine.index.search(vector, 20)
+    assert gone_id not in ids[0]
+    for offset in range(0, engine.index.ntotal, 100):
+        page = engine.search("anything at all", k=100, offset=offset)
+        assert gone_id not in [hit.id for hit in page.results]
+    new_id = engine.store.get_by_external_id(json.loads(lines[BASE])["id"]).id
+    assert new_id > BASE >= gone_id
+    # Back in a later snapshot: the same id again, not a new one.
+    run(first, [snapshot(lines[:BASE + 1], tmp_path / "day2.jsonl")], snapshot=True,
+        encoder=tiny_encoder)  # fmt: skip
+    assert SearchEngine.open(first).store.get_by_external_id(gone["id"]).id == gone_id
+
+
+def test_delta_adds_and_updates_but_removes_nothing(first, tmp_path, lines, tiny_encoder):
+    delta = [changed(lines[0]), lines[BASE], lines[BASE + 1]]
+    summary = run(first, [snapshot(delta, tmp_path / "delta.jsonl")], snapshot=False,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert (summary.added, summary.updated, summary.removed, summary.embedded) == (2, 1, 0, 3)
+    assert SearchEngine.open(first).index.ntotal == BASE + 2
+
+
+def test_truncated_snapshot_withdraws_nothing_and_publishes_nothing(
+    first, tmp_path, lines, tiny_encoder
+):
+    path = tmp_path / "cut.jsonl.gz"
+    data = gzip.compress("".join(lines[:BASE]).encode())
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnsafeSnapshot, match="truncated"):
+        run(first, [path], snapshot=True, encoder=tiny_encoder)
+    engine = SearchEngine.open(first)
+    assert engine.build.id == 1 and engine.store.count() == BASE
+
+
+def test_snapshot_that_would_remove_too_much_is_refused(first, tmp_path, lines, tiny_encoder):
+    small = snapshot(lines[:100], tmp_path / "small.jsonl")
+    result = CliRunner().invoke(main, ["reindex", str(small), "--home", str(first.home)])
+    assert result.exit_code == 1 and "--max-removed" in result.output
+    assert SearchEngine.open(first).store.count() == BASE
+    summary = run(first, [small], snapshot=True, max_removed=1.0, encoder=tiny_encoder)
+    assert summary.removed == BASE - 100
+
+
+def test_changing_the_model_re_embeds_everything(first, tmp_path, lines):
+    other = first.replace(pooling="mean")
+    summary = run(other, [snapshot(lines[:BASE], tmp_path / "same.jsonl")], snapshot=True)
+    assert summary.embedded == BASE and summary.retrained
+    assert summary.retrain_reason == "no IVF build of this model to reuse"
+
+
+def test_retrain_rule():
+    class Build:
+        nlist, model_key, trained_vectors, vector_count = 100, "m", 10_000, 10_000
+        added_since_training, path = 0, __file__
+
+    settings = Settings()
+    assert retrain_reason(Build, "m", 10_100, 100, settings, forced=False) is None
+    assert retrain_reason(Build, "m", 10_000, 0, settings, forced=True) == "asked to retrain"
+    assert retrain_reason(None, "m", 10_000, 0, settings, forced=False)
+    assert "model" in retrain_reason(Build, "other", 10_000, 0, settings, forced=False)
+    assert "since training" in retrain_reason(Build, "m", 25_000, 0, settings, forced=False)
+    assert "since training" in retrain_reason(Build, "m", 4_000, 0, settings, forced=False)
+    Build.added_since_training = 1_950
+    assert retrain_reason(Build, "m", 10_000, 40, settings, forced=False) is None
+    assert "20%" in retrain_reason(Build, "m", 10_000, 60, settings, forced=False)
+    assert "nlist" in retrain_reason(Build, "m", 10_000, 0, settings.replace(nlist=50), False)
+
+
+def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
+    settings = first.replace(keep_builds=2)
+    for day in range(1, 4):
+        run(settings, [snapshot(lines[: BASE + day], tmp_path / f"d{day}.jsonl")], snapshot=True,
+            encoder=tiny_encoder)  # fmt: skip
+    store = open_store(settings)
+    statuses = {b.id: b.status for b in store.list_builds()}
+    assert statuses == {1: "pruned", 2: "pruned", 3: "complete", 4: "complete"}
+    assert not Path(store.get_build(2).path).exists() and Path(store.get_build(3).path).exists()
+    runner = CliRunner()
+    home = ["--home", str(settings.home), "--keep-builds", "2"]
+    listed = json.loads(runner.invoke(main, ["builds", "list", "--json", *home]).output)
+    assert [(b["id"], b["current"]) for b in listed][:2] == [(4, True), (3, False)]
+    result = runner.invoke(main, ["builds", "use", "3", *home])
+    assert result.exit_code == 0, result.output
+    assert store.current_build_id() == 3
+    assert SearchEngine.open(settings).index.ntotal == BASE + 2
+    result = runner.invoke(main, ["builds", "use", "1", *home])
+    assert result.exit_code == 1 and "pruned" in result.output
+    # The next run builds from the store and becomes current again.
+    summary = run(settings, [snapshot(lines[: BASE + 3], tmp_path / "d4.jsonl")], snapshot=True,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert store.current_build_id() == summary.build_id == 5
+
+
+def test_one_writer_at_a_time(settings):
+    with (
+        write_lock(settings.home),
+        pytest.raises(AlreadyRunning, match=str(os.getpid())),
+        write_lock(settings.home),
+    ):
+        pass
+    with write_lock(settings.home):  # released on exit
+        pass
+
+
+def test_lock_of_a_killed_process_is_released(settings):
+    code = (
+        "import sys, time; from pathlib import Path; from indexer.lock import write_lock\n"
+        "with write_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(settings.home)], stdout=subprocess.PIPE
+    )
+    assert proc.stdout.readline().strip() == b"locked"
+    with pytest.raises(AlreadyRunning), write_lock(settings.home):
+        pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with write_lock(settings.home):
+        pass
+
+
+def reindex_process(settings: Settings, corpus: Path, pause_at: str, pause_file: Path):
+    env = {
+        **os.environ,
+        "PAPERSEARCH_HOME": str(settings.home),
+        "PAPERSEARCH_PAUSE_AT": pause_at,
+        "PAPERSEARCH_PAUSE_FILE": str(pause_file),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(corpus), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("point", ["embedding", "index-written", "publish"])
+def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes(
+    first, tmp_path, lines, tiny_encoder, point
+):
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    queries = ["graph neural networks", "image segmentation", "language model alignment"]
+    before = [[h.id for h in engine.search(q, k=10).results] for q in queries]
+    day1 = [changed(line) for line in lines[:600]] + lines[600 : BASE + 50]
+    corpus = snapshot(day1, tmp_path / "day1.jsonl")
+    pause_file = tmp_path / "paused"
+    proc = reindex_process(first, corpus, point, pause_file)
+    deadline = time.monotonic() + 120
+    while not pause_file.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the run never reached the checkpoint"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    assert engine.build.id == 1
+    assert [[h.id for h in engine.search(q, k=10).results] for q in queries] == before
+
+    summary = run(first, [corpus], snapshot=True, encoder=tiny_encoder)
+    store = open_store(first)
+    assert summary.build_id == store.current_build_id()
+    assert {b.status for b in store.list_builds() if b.id not in (1, summary.build_id)} <= {
+        "failed"
+    }
+    assert (
+        summary.vector_count == BASE + 50
+        and store.count_pending_embeddings(tiny_encoder.info.key) == 0
+    )
+    if point == "embedding":  # the chunk committed before the kill is not embedded again
+        assert 0 < summary.embedded < 650
+    assert not list(first.builds_dir.glob("*.tmp"))
+    fixed = json.loads(day1[0])
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    assert engine.store.get(finds_itself(engine, tiny_encoder, fixed["title"], fixed["summary"]))
+
+
+def test_server_under_load_switches_to_the_new_build_without_a_failed_request(
+    first, tmp_path, lines, tiny_encoder
+):
+    from werkzeug.serving import make_server
+
+    settings = first.replace(reload_seconds=0.2)
+    server = make_server("127.0.0.1", 0, create_app(settings, encoder=tiny_encoder), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    stop = threading.Event()
+    failures: list[str] = []
+    counts = {"requests": 0}
+    builds_seen: set[int] = set()
+
+    def client(n: int) -> None:
+        while not stop.is_set():
+            url = f"{base}/api/v1/search?q=query+{n}+{counts['requests'] % 7}&k=10"
+            try:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    body = json.load(response)
+                    assert len(body["results"]) == 10
+                with urllib.request.urlopen(base + "/api/v1/health", timeout=30) as response:
+                    builds_seen.add(json.load(response)["build"]["id"])
+                counts["requests"] += 1
+            except (urllib.error.URLError, AssertionError, OSError) as exc:
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1)
+        summary = run(settings, [snapshot(lines[: BASE + 20], tmp_path / "d1.jsonl")],
+                      snapshot=True, encoder=tiny_encoder)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while summary.build_id not in builds_seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # The new papers are searchable through the running server.
+        new_id = open_store(settings).get_by_external_id(json.loads(lines[BASE + 10])["id"]).id
+        with urllib.request.urlopen(f"{base}/api/v1/papers/{new_id}", timeout=30) as response:
+            assert json.load(response)["id"] == new_id
+        with urllib.request.urlopen(f"{base}/api/v1/search?q=new&k=1", timeout=30) as response:
+            assert json.load(response)["total"] == BASE + 20
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        server.shutdown()
+    assert failures == []
+    assert builds_seen == {1, summary.build_id} and counts["requests"] > 20
