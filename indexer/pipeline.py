@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +29,7 @@ from search.encoder import Encoder
 from search.records import PaperRecord
 from search.schema import IndexBuild
 from search.settings import Settings
-from search.store import PaperStore, UpsertCounts
+from search.store import ADDED, UNCHANGED, UPDATED, PaperStore
 
 UPSERT_BATCH = 1000
 EMBED_CHUNK = 512  # vectors are committed this often: a crash loses at most one chunk
@@ -91,27 +92,29 @@ def ingest(
     rejects_path: Path,
     summary: RunSummary,
 ) -> set[str]:
-    """Read every file and store its papers; returns the external ids the files hold.
+    """Read every file once, streaming, and store its papers; returns the ids they hold.
 
-    For a repeated id the last record wins.
+    For a repeated id the last record wins: it is stored over the earlier one,
+    and counted once (as a duplicate, not as another paper).
     """
-    # Pass 1 finds where each id last occurs, so pass 2 can store each paper
-    # once while streaming (no whole corpus in memory).
-    last_seen: dict[str, tuple[int, int]] = {}
-    good = 0
-    for file_no, path in enumerate(paths):
-        for line, item in read_corpus(path, fmt):
-            if isinstance(item, PaperRecord):
-                last_seen[item.external_id] = (file_no, line)
-                good += 1
-    summary.read = good
-    summary.duplicates = good - len(last_seen)
-
-    counts = UpsertCounts()
-    batch: list[PaperRecord] = []
+    # external id → (what its record did, the paper's state before this run)
+    outcomes: dict[str, tuple[str, str | None]] = {}
+    batch: dict[str, PaperRecord] = {}
     rejects_file = None
+
+    def flush() -> None:
+        for external_id, (outcome, before) in store.upsert(list(batch.values())).items():
+            if external_id in outcomes:  # a duplicate from an earlier batch: judge the last
+                before = outcomes[external_id][1]  # record against the state before the run
+                record_hash = batch[external_id].content_hash
+                outcome = (
+                    ADDED if before is None else UNCHANGED if before == record_hash else UPDATED
+                )
+            outcomes[external_id] = (outcome, before)
+        batch.clear()
+
     try:
-        for file_no, path in enumerate(paths):
+        for path in paths:
             for line, item in read_corpus(path, fmt):
                 if isinstance(item, Reject):
                     if rejects_file is None:
@@ -121,23 +124,27 @@ def ingest(
                     rejects_file.write(json.dumps(record, ensure_ascii=False) + "\n")
                     summary.rejected += 1
                     summary.truncated |= item.truncated
-                elif last_seen.get(item.external_id) == (file_no, line):
-                    batch.append(item)
-                    if len(batch) >= UPSERT_BATCH:
-                        counts += store.upsert(batch)
-                        batch = []
-        counts += store.upsert(batch)
+                    continue
+                summary.read += 1
+                if item.external_id in batch or item.external_id in outcomes:
+                    summary.duplicates += 1
+                    batch.pop(item.external_id, None)  # keeps the batch in file order
+                batch[item.external_id] = item
+                if len(batch) >= UPSERT_BATCH:
+                    flush()
+        flush()
     finally:
         if rejects_file is not None:
             rejects_file.close()
+    tally = Counter(outcome for outcome, _ in outcomes.values())
     summary.added, summary.updated, summary.unchanged = (
-        counts.added,
-        counts.updated,
-        counts.unchanged,
+        tally[ADDED],
+        tally[UPDATED],
+        tally[UNCHANGED],
     )
-    summary.stored = counts.added + counts.updated + counts.unchanged
+    summary.stored = len(outcomes)
     summary.rejects_file = str(rejects_path) if summary.rejected else None
-    return set(last_seen)
+    return set(outcomes)
 
 
 def withdraw_missing(

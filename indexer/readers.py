@@ -43,7 +43,6 @@ Item = tuple[int, PaperRecord | Reject]
 
 # -- field helpers --------------------------------------------------------------------
 
-_WS = re.compile(r"\s+")
 _NEW_ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{2})(\d{2})\.\d{4,5}(?:v\d+)?$", re.IGNORECASE)
 _OLD_ARXIV_ID = re.compile(
     r"^(?:arxiv:)?[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?$", re.I
@@ -60,7 +59,7 @@ def clean(value: Any, field: str, *, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadRecord(f"{field} must be a string, not {type(value).__name__}")
-    text = _WS.sub(" ", value).strip()
+    text = " ".join(value.split())  # every run of whitespace, Unicode included, to one space
     if not text:
         if required:
             raise BadRecord(f"missing {field}")

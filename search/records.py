@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,27 @@ class PaperRecord:
     url: str | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def text_hash(self) -> str:
         """Hash of what gets embedded: a paper whose hash is unchanged keeps its vector."""
         return _sha256([self.title, self.abstract or ""])
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """Hash of everything stored: tells an updated record from an unchanged one."""
-        return _sha256(asdict(self))
+        return _sha256(
+            [
+                self.external_id,
+                self.title,
+                self.abstract,
+                self.authors,
+                self.year,
+                self.venue,
+                self.doi,
+                self.url,
+                self.categories,
+            ]
+        )
 
 
 def http_url(value: str | None) -> str | None:

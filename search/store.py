@@ -23,17 +23,8 @@ BUILD_FAILED = "failed"
 BUILD_PRUNED = "pruned"
 
 
-@dataclass
-class UpsertCounts:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
-        self.added += other.added
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        return self
+ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
+WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -50,36 +41,47 @@ class PaperStore:
 
     # -- papers -------------------------------------------------------------------
 
-    def upsert(self, records: Sequence[PaperRecord]) -> UpsertCounts:
-        """Insert new papers and update changed ones, matched by external id.
+    def upsert(self, records: Sequence[PaperRecord]) -> dict[str, tuple[str, str | None]]:
+        """Insert new papers and update changed ones, matched by external id; one transaction.
 
-        ``records`` must hold each external id once (readers keep the last).
+        Returns, for each external id, what happened (``added``, ``updated`` or
+        ``unchanged``) and the state before: None for a new paper, ``withdrawn``,
+        or the previous content hash. ``records`` must hold each external id
+        once. A withdrawn paper that comes back is restored under its old id.
         """
-        counts = UpsertCounts()
+        outcomes: dict[str, tuple[str, str | None]] = {}
         if not records:
-            return counts
+            return outcomes
+        now = datetime.now(timezone.utc)
         with self.sessions.begin() as session:
             existing = {
-                paper.external_id: paper
-                for paper in session.scalars(
-                    select(Paper).where(Paper.external_id.in_([r.external_id for r in records]))
+                external_id: (paper_id, content_hash, withdrawn_at)
+                for external_id, paper_id, content_hash, withdrawn_at in session.execute(
+                    select(
+                        Paper.external_id, Paper.id, Paper.content_hash, Paper.withdrawn_at
+                    ).where(Paper.external_id.in_([r.external_id for r in records]))
                 )
             }
+            inserts, updates = [], []
             for record in records:
-                paper = existing.get(record.external_id)
-                content_hash = record.content_hash
-                if paper is None:
-                    session.add(Paper(**_paper_fields(record), content_hash=content_hash))
-                    counts.added += 1
-                elif paper.content_hash != content_hash or paper.withdrawn_at is not None:
-                    for name, value in _paper_fields(record).items():
-                        setattr(paper, name, value)
-                    paper.content_hash = content_hash
-                    paper.withdrawn_at = None  # back in the corpus: same id as before
-                    counts.updated += 1
+                found = existing.get(record.external_id)
+                fields = _paper_fields(record)
+                if found is None:
+                    inserts.append({**fields, "created_at": now, "updated_at": now})
+                    outcomes[record.external_id] = (ADDED, None)
+                    continue
+                before = WITHDRAWN if found[2] is not None else found[1]
+                if before != record.content_hash:
+                    row = {**fields, "id": found[0], "updated_at": now, "withdrawn_at": None}
+                    updates.append(row)
+                    outcomes[record.external_id] = (UPDATED, before)
                 else:
-                    counts.unchanged += 1
-        return counts
+                    outcomes[record.external_id] = (UNCHANGED, before)
+            if inserts:
+                session.execute(insert(Paper), inserts)
+            if updates:
+                session.execute(update(Paper), updates)
+        return outcomes
 
     def missing_ids(self, present: set[str]) -> list[int]:
         """Ids of searchable papers whose external id is not in ``present``."""
@@ -349,4 +351,5 @@ def _paper_fields(record: PaperRecord) -> dict:
         "url": record.url,
         "categories": list(record.categories),
         "text_hash": record.text_hash,
+        "content_hash": record.content_hash,
     }

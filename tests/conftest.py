@@ -8,7 +8,6 @@ path as the real ``allenai/specter2*`` models.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ for _name in list(os.environ):
 import pytest  # noqa: E402
 
 from search.settings import Settings  # noqa: E402
+from tests.tiny_model import build_tiny_specter  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "indexer" / "data" / "arxiv-sample-3000.jsonl"
@@ -54,53 +54,6 @@ def install_in_hf_cache(source: Path, repo_id: str, commit: str = TINY_COMMIT) -
     (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
     (repo_dir / "refs" / "main").write_text(commit)
     return snapshot
-
-
-def build_tiny_specter(root: Path) -> dict[str, Path]:
-    """A 2-layer BERT with a WordPiece vocabulary learned from the sample, plus two
-    bottleneck adapters with random (non-identity) weights, saved as the hub has them."""
-    import adapters
-    import torch
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    texts = []
-    for line in sample_lines(3000):
-        obj = json.loads(line)
-        texts.append(obj["title"] + " " + obj["summary"])
-    wordpiece = BertWordPieceTokenizer(lowercase=True)
-    wordpiece.train_from_iterator(texts, vocab_size=3000, min_frequency=1)
-    base = root / "specter2_base"
-    base.mkdir(parents=True)
-    wordpiece.save_model(str(base))
-    tokenizer = BertTokenizerFast(vocab_file=str(base / "vocab.txt"), do_lower_case=True)
-    tokenizer.model_max_length = 512
-    tokenizer.save_pretrained(str(base))
-
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertModel(config).save_pretrained(str(base))
-
-    paths = {"base": base}
-    model = BertModel.from_pretrained(str(base))
-    adapters.init(model)
-    for name, hub_name in (("proximity", "specter2"), ("adhoc_query", "specter2_adhoc_query")):
-        model.add_adapter(name, config="seq_bn")
-        with torch.no_grad():
-            for param_name, param in model.named_parameters():
-                if f"adapters.{name}." in param_name:
-                    param.normal_(0.0, 0.3)
-        target = root / hub_name
-        model.save_adapter(str(target), name)
-        paths[name] = target
-    return paths
 
 
 @pytest.fixture(scope="session")

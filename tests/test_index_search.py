@@ -249,3 +249,19 @@ def test_db_upgrade_command(tmp_path):
     assert f"revision {head_revision()}" in result.output
     result = CliRunner().invoke(main, ["db", "current", "--home", str(tmp_path)])
     assert f"current: {head_revision()}" in result.output
+
+
+def test_duplicates_across_upsert_batches(settings, tmp_path, tiny_encoder, monkeypatch):
+    monkeypatch.setattr(pipeline, "UPSERT_BATCH", 10)
+    lines = sample_lines(40)
+    first = json.loads(lines[3])
+    lines.append(json.dumps({**first, "title": "Last one wins"}) + "\n")  # 27 batches later
+    lines.insert(20, lines[7])  # an identical duplicate
+    summary = index_corpus(
+        settings, [write_lines(tmp_path / "d.jsonl", lines)], encoder=tiny_encoder
+    )
+    assert (summary.read, summary.duplicates, summary.stored, summary.added) == (42, 2, 40, 40)
+    store = SearchEngine.open(settings).store
+    assert store.get_by_external_id(first["id"]).title == "Last one wins"
+    again = pipeline.run(settings, [write_lines(tmp_path / "d.jsonl", lines)], encoder=tiny_encoder)
+    assert (again.unchanged, again.updated, again.embedded) == (40, 0, 0)
