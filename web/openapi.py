@@ -35,6 +35,17 @@ PAPER_ID = {
     "schema": {"type": "integer", "minimum": 1},
 }
 NULLABLE_STRING = {"type": ["string", "null"]}
+# Fields that a search hit and a paper share.
+PAPER_PROPERTIES = {
+    "id": {"type": "integer"},
+    "external_id": {"type": "string"},
+    "title": {"type": "string"},
+    "authors": {"type": "array", "items": {"type": "string"}},
+    "year": {"type": ["integer", "null"]},
+    "venue": NULLABLE_STRING,
+    "url": NULLABLE_STRING,
+    "abstract": NULLABLE_STRING,
+}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -150,13 +161,7 @@ def openapi_document() -> dict[str, Any]:
                         "abstract",
                     ],  # fmt: skip
                     "properties": {
-                        "id": {"type": "integer"},
-                        "external_id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "authors": {"type": "array", "items": {"type": "string"}},
-                        "year": {"type": ["integer", "null"]},
-                        "venue": NULLABLE_STRING,
-                        "url": NULLABLE_STRING,
+                        **PAPER_PROPERTIES,
                         "score": {
                             "type": "number",
                             "description": "1 / (1 + distance): higher is closer.",
@@ -165,7 +170,6 @@ def openapi_document() -> dict[str, Any]:
                             "type": "number",
                             "description": "Euclidean distance between the vectors.",
                         },
-                        "abstract": NULLABLE_STRING,
                     },
                 },
                 "SearchResult": {
@@ -185,16 +189,9 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "required": ["id", "external_id", "title", "authors", "abstract"],
                     "properties": {
-                        "id": {"type": "integer"},
-                        "external_id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "authors": {"type": "array", "items": {"type": "string"}},
-                        "year": {"type": ["integer", "null"]},
-                        "venue": NULLABLE_STRING,
+                        **PAPER_PROPERTIES,
                         "doi": NULLABLE_STRING,
-                        "url": NULLABLE_STRING,
                         "categories": {"type": "array", "items": {"type": "string"}},
-                        "abstract": NULLABLE_STRING,
                         "updated_at": NULLABLE_STRING,
                     },
                 },
