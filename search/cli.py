@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from search.settings import DEVICES, POOLINGS, Settings, SettingsError
+from search.settings import DEVICES, POOLINGS, PRECISIONS, Settings, SettingsError
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
@@ -66,6 +66,7 @@ def settings_options(command: Callable) -> Callable:
         ),
         click.option("--pooling", type=click.Choice(POOLINGS), help="[PAPERSEARCH_POOLING]"),
         click.option("--device", type=click.Choice(DEVICES), help="[PAPERSEARCH_DEVICE]"),
+        click.option("--precision", type=click.Choice(PRECISIONS), help="[PAPERSEARCH_PRECISION]"),
         click.option(
             "--batch-size", type=int, help="Papers per encoder batch [PAPERSEARCH_BATCH_SIZE]."
         ),
@@ -86,6 +87,7 @@ def settings_options(command: Callable) -> Callable:
         "model_revision",
         "pooling",
         "device",
+        "precision",
         "batch_size",
         "nlist",
         "nprobe",

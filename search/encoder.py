@@ -14,10 +14,11 @@ service does), truncated at 512 tokens, CLS vector, not normalised.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy as np
 from search.model_source import ResolvedModel, resolve
 from search.settings import Settings
 
+QUERY_CACHE_SIZE = 1024
 PAPER_ADAPTER = "proximity"
 QUERY_ADAPTER = "adhoc_query"
 
@@ -62,6 +64,31 @@ def choose_torch_device(setting: str, cuda_available: bool) -> str:
     return setting
 
 
+# bf16 is picked by `auto` on CPUs with native bf16 only once bench/encode.py has shown,
+# on real weights, that it keeps rankings within the fidelity bar (see README).
+BF16_FIDELITY_PROVEN = False
+
+
+def cpu_has_native_bf16() -> bool:
+    """avx512_bf16 or AMX: bf16 matrix work runs several times faster than fp32 there."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def choose_precision(setting: str, device: str, native_bf16: bool) -> str:
+    """fp32 is exact; the fast modes are fp16 on CUDA and bf16 on CPUs that have it."""
+    if setting == "fp16" and device != "cuda":
+        raise RuntimeError("PAPERSEARCH_PRECISION=fp16 needs a CUDA device; use bf16 or fp32.")
+    if setting != "auto":
+        return setting
+    if device == "cuda":
+        return "fp16"
+    return "bf16" if native_bf16 and BF16_FIDELITY_PROVEN else "fp32"
+
+
 def wants_normalize(model_dir: Path) -> bool:
     """True for sentence-transformers models whose pipeline ends in a Normalize module."""
     modules = model_dir / "modules.json"
@@ -82,6 +109,7 @@ class Encoder:
         info: ModelInfo,
         *,
         device: str = "cpu",
+        precision: str = "fp32",
         max_length: int = 512,
         batch_size: int = 16,
     ) -> None:
@@ -89,10 +117,15 @@ class Encoder:
         self.model = model
         self.info = info
         self.device = device
+        self.precision = precision
         self.max_length = max_length
         self.batch_size = batch_size
+        # Measured on 2-core CPUs: batches larger than ~8 run slower per paper
+        # (cache); GPUs gain from packing short papers into bigger batches.
+        self.max_batch = batch_size if device == "cpu" else 4 * batch_size
         # Fast tokenizers are not safe to call from several threads at once.
         self._tokenizer_lock = threading.Lock()
+        self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_one_query)
 
     @classmethod
     def load(cls, settings: Settings) -> Encoder:
@@ -116,9 +149,10 @@ class Encoder:
                 if source is not None:
                     model.load_adapter(str(source.path), load_as=name)
         device = choose_torch_device(settings.device, torch.cuda.is_available())
-        model.eval().to(device)
-        if device == "cuda":
-            model.half()
+        precision = choose_precision(settings.precision, device, cpu_has_native_bf16())
+        # Weights are cast once here, not autocast on every call.
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        model.eval().to(device=device, dtype=dtype)
         info = ModelInfo(
             base_model=settings.base_model,
             base_revision=base.revision,
@@ -135,6 +169,7 @@ class Encoder:
             model,
             info,
             device=device,
+            precision=precision,
             max_length=settings.max_length,
             batch_size=settings.batch_size,
         )
@@ -162,6 +197,13 @@ class Encoder:
         adapter = PAPER_ADAPTER if self.info.paper_adapter else None
         return self._encode(texts, adapter, on_batch)
 
+    def encode_query(self, query: str) -> np.ndarray:
+        """One query's vector, from a small LRU cache (repeated queries are common)."""
+        return self._cached_query(query).copy()
+
+    def _encode_one_query(self, query: str) -> np.ndarray:
+        return self.encode_queries([query])[0]
+
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Plain-text queries → float32 array (n, dim) through the adhoc_query adapter."""
         adapter = QUERY_ADAPTER if self.info.query_adapter else None
@@ -186,9 +228,10 @@ class Encoder:
         # Longest first, so that each batch pads to a similar length and the
         # first batch shows the worst-case memory use at once.
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        lengths = [len(encoded[i]) for i in order]
         with torch.inference_mode(), _adapter_context(adapter):
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
+            budget = self.batch_size * self.max_length
+            for rows in token_budget_batches(order, lengths, budget, self.max_batch):
                 with self._tokenizer_lock:
                     batch = self.tokenizer.pad(
                         {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
@@ -208,6 +251,22 @@ class Encoder:
             return hidden[:, 0, :]
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def token_budget_batches(
+    order: list[int], lengths: list[int], budget: int, max_batch: int
+) -> Iterator[list[int]]:
+    """Consecutive batches of ``order`` (sorted longest first) whose padded size fits ``budget``.
+
+    On a GPU short papers (title-only, say) go in bigger batches than long
+    ones, so every batch costs about the same; ``max_batch`` caps the size.
+    """
+    start = 0
+    while start < len(order):
+        longest = max(lengths[start], 1)  # the first is the longest: sorted
+        size = max(1, min(max_batch, budget // longest, len(order) - start))
+        yield order[start : start + size]
+        start += size
 
 
 def _resolve_optional(spec: str | None, revision: str) -> ResolvedModel | None:

@@ -152,7 +152,7 @@ class SearchEngine:
         _check_page(k, offset)
         encoder = self.encoder  # loaded on first use; not counted in took_ms
         started = time.perf_counter()
-        vector = encoder.encode_queries([query])[0]
+        vector = encoder.encode_query(query)
         hits = self._nearest(vector, k + offset)[offset:]
         return SearchResult(query, self.index.ntotal, _ms_since(started), hits)
 

@@ -20,6 +20,7 @@ DEFAULT_QUERY_ADAPTER = "allenai/specter2_adhoc_query"
 
 POOLINGS = ("cls", "mean")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class SettingsError(ValueError):
@@ -36,8 +37,9 @@ class Settings:
     model_revision: str = "main"
     pooling: str = "cls"
     device: str = "auto"
+    precision: str = "auto"
     max_length: int = 512
-    batch_size: int = 16
+    batch_size: int = 8
     nlist: int | None = None
     nprobe: int | None = None
     keep_builds: int = 3
@@ -51,6 +53,10 @@ class Settings:
         if self.pooling not in POOLINGS:
             raise SettingsError(
                 f"PAPERSEARCH_POOLING must be one of {POOLINGS}, not {self.pooling!r}"
+            )
+        if self.precision not in PRECISIONS:
+            raise SettingsError(
+                f"PAPERSEARCH_PRECISION must be one of {PRECISIONS}, not {self.precision!r}"
             )
         if self.device not in DEVICES:
             raise SettingsError(f"PAPERSEARCH_DEVICE must be one of {DEVICES}, not {self.device!r}")
@@ -118,6 +124,6 @@ def _parse(name: str, raw: str) -> Any:
             raise SettingsError(
                 f"PAPERSEARCH_{name.upper()} must be a number, not {raw!r}"
             ) from None
-    if name in ("pooling", "device"):
+    if name in ("pooling", "device", "precision"):
         return raw.lower()
     return raw

