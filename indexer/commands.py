@@ -203,3 +203,44 @@ def builds_use(build_id: int, settings: Settings) -> None:
             raise click.ClickException(str(exc)) from exc
         prune(store, settings)
     click.echo(f"build {build_id} is current")
+
+
+@click.command("tune")
+@click.option("--queries", default=500, show_default=True, help="Corpus titles used as queries.")
+@click.option("--target", default=0.95, show_default=True, help="recall@10 to reach.")
+@click.option("--dry-run", is_flag=True, help="Measure and print; store nothing.")
+@JSON_OPTION
+@settings_options
+def tune_command(
+    queries: int, target: float, dry_run: bool, as_json: bool, settings: Settings
+) -> None:
+    """Measure recall@10 vs exact search across nprobe; store the smallest reaching TARGET.
+
+    Running servers pick up the new nprobe within seconds.
+    """
+    from search.engine import SearchEngine
+    from search.tuning import measure, smallest_nprobe
+
+    engine = SearchEngine.open(settings)
+    if engine.index.ivf is None:
+        raise click.ClickException(
+            f"Build {engine.build.id} is an exact (flat) index: there is no nprobe to tune."
+        )
+    ids, vectors = engine.store.all_vectors(engine.build.model_key)
+    titles = engine.store.sample_titles(queries)
+    rows = measure(engine.index, ids, vectors, engine.encoder.encode_queries(titles))
+    best = smallest_nprobe(rows, target)
+    recall = next(row.recall for row in rows if row.nprobe == best)
+    if not dry_run:
+        engine.store.set_tuning(engine.build.id, best, recall)
+    if as_json:
+        click.echo(json.dumps({"build_id": engine.build.id, "nprobe": best, "recall@10": recall,
+                               "rows": [row.__dict__ for row in rows]}))  # fmt: skip
+        return
+    click.echo(f"build {engine.build.id} ({engine.build.index_type}), {len(titles)} title queries")
+    click.echo("  nprobe  recall@10  ms/query")
+    for row in rows:
+        mark = "*" if row.nprobe == best else " "
+        click.echo(f"{mark} {row.nprobe:>6}  {row.recall:9.4f}  {row.ms_per_query:8.3f}")
+    stored = "not stored (--dry-run)" if dry_run else "stored with the build"
+    click.echo(f"nprobe {best} reaches recall@10 {recall:.4f} (target {target}): {stored}")

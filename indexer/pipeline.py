@@ -24,6 +24,7 @@ from indexer.checkpoints import checkpoint
 from indexer.lock import write_lock
 from indexer.readers import Reject, read_corpus
 from search import index as faiss_index
+from search import tuning
 from search.db import make_engine, session_factory, upgrade
 from search.encoder import Encoder
 from search.records import PaperRecord
@@ -32,6 +33,7 @@ from search.settings import Settings
 from search.store import ADDED, UNCHANGED, UPDATED, PaperStore
 
 UPSERT_BATCH = 1000
+TUNE_QUERIES = 200  # corpus titles used as queries when new centroids are tuned
 EMBED_CHUNK = 512  # vectors are committed this often: a crash loses at most one chunk
 # Re-train IVF centroids when the corpus has drifted this much since training.
 RETRAIN_GROWTH = 2.0  # corpus grew or shrank by this factor
@@ -260,10 +262,13 @@ def build_index(
             vectors,
             ids,
             nlist=settings.nlist,
-            nprobe=settings.nprobe,
+            nprobe=settings.nprobe or (previous.nprobe if trained else None),
             device=settings.device,
             trained=trained,
         )
+        tuned_recall = previous.tuned_recall if trained else None
+        if built.nlist and trained is None and settings.nprobe is None:
+            built.nprobe, tuned_recall = tune_new_index(store, encoder, built.index, ids, vectors)
         faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
         checkpoint("publish")
         lineage = (
@@ -284,6 +289,7 @@ def build_index(
             device=built.device,
             path=str(path.resolve()),
             seconds=round(time.perf_counter() - started, 3),
+            tuned_recall=tuned_recall,
             **lineage,
         )
         return finished, reason
@@ -291,6 +297,14 @@ def build_index(
         store.fail_build(build.id)
         path.unlink(missing_ok=True)
         raise
+
+
+def tune_new_index(store: PaperStore, encoder: Encoder, index, ids, vectors) -> tuple[int, float]:
+    """The smallest nprobe reaching the target recall@10, measured on corpus titles as queries."""
+    queries = encoder.encode_queries(store.sample_titles(TUNE_QUERIES))
+    rows = tuning.measure(faiss_index.VectorIndex(index), ids, vectors, queries)
+    nprobe = tuning.smallest_nprobe(rows)
+    return nprobe, next(row.recall for row in rows if row.nprobe == nprobe)
 
 
 def build_path(settings: Settings, build_id: int) -> Path:

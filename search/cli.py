@@ -131,6 +131,7 @@ class LazyGroup(click.Group):
         "index": "indexer.commands:index_command",
         "reindex": "indexer.commands:reindex_command",
         "builds": "indexer.commands:builds_group",
+        "tune": "indexer.commands:tune_command",
         "search": "search.cli:search_command",
         "similar": "search.cli:similar_command",
         "db": "search.cli:db_group",

@@ -62,11 +62,14 @@ class EngineProvider:
         return engine
 
     def refresh(self) -> bool:
-        """Switch to the current build if it is not the one in use; True if switched."""
+        """Switch to the current build if it is not the one in use (or was re-tuned)."""
         encoder = self.encoder
         with self._lock:
-            current = self.store.current_build_id()
-            if current is None or (self._engine is not None and self._engine.build.id == current):
+            current = self.store.current_build_marker()
+            engine = self._engine
+            if current is None or (
+                engine is not None and (engine.build.id, engine.build.nprobe) == current
+            ):
                 return False
             engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store)
             previous = self._engine

@@ -107,3 +107,5 @@ class IndexBuild(Base):
     trained_vectors: Mapped[int | None] = mapped_column(Integer)
     centroids_from: Mapped[int | None] = mapped_column(Integer)
     added_since_training: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # recall@10 against exact search at ``nprobe``, as measured by tuning (None: not tuned)
+    tuned_recall: Mapped[float | None] = mapped_column(Float)

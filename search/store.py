@@ -291,15 +291,41 @@ class PaperStore:
                 .limit(1)
             )
 
-    def current_build_id(self) -> int | None:
-        """Cheap check for servers that watch for a new build."""
+    def current_build_marker(self) -> tuple[int, int | None] | None:
+        """(id, nprobe) of the current build: servers reload when either changes."""
         with self.sessions() as session:
-            return session.scalar(
-                select(IndexBuild.id)
+            row = session.execute(
+                select(IndexBuild.id, IndexBuild.nprobe)
                 .where(IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None))
                 .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
                 .limit(1)
+            ).first()
+        return None if row is None else (row[0], row[1])
+
+    def current_build_id(self) -> int | None:
+        marker = self.current_build_marker()
+        return None if marker is None else marker[0]
+
+    def set_tuning(self, build_id: int, nprobe: int, recall: float) -> None:
+        with self.sessions.begin() as session:
+            build = session.get(IndexBuild, build_id)
+            build.nprobe, build.tuned_recall = nprobe, recall
+
+    def sample_titles(self, n: int, seed: int = 0) -> list[str]:
+        """Titles of up to ``n`` searchable papers, a fixed pseudo-random sample."""
+        with self.sessions() as session:
+            ids = list(session.scalars(select(Paper.id).where(Paper.withdrawn_at.is_(None))))
+            rng = np.random.default_rng(seed)
+            chosen = (
+                sorted(rng.choice(ids, min(n, len(ids)), replace=False).tolist()) if ids else []
             )
+            return [
+                title
+                for start in range(0, len(chosen), 900)
+                for title in session.scalars(
+                    select(Paper.title).where(Paper.id.in_(chosen[start : start + 900]))
+                )
+            ]
 
     def get_build(self, build_id: int) -> IndexBuild | None:
         with self.sessions() as session:

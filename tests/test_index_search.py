@@ -56,7 +56,7 @@ def test_index_summary_and_build(indexed):
     assert summary.index_type == "IVF20,Flat" and summary.vector_count == 800
     engine = SearchEngine.open(settings)
     build = engine.build
-    assert build.status == "complete" and build.nlist == 20 and build.nprobe == 8
+    assert build.status == "complete" and build.nlist == 20 and build.tuned_recall >= 0.95
     assert build.base_model == "allenai/specter2_base" and build.metric == "L2"
     assert build.path.startswith(str(settings.builds_dir.resolve()))
 
@@ -265,3 +265,34 @@ def test_duplicates_across_upsert_batches(settings, tmp_path, tiny_encoder, monk
     assert store.get_by_external_id(first["id"]).title == "Last one wins"
     again = pipeline.run(settings, [write_lines(tmp_path / "d.jsonl", lines)], encoder=tiny_encoder)
     assert (again.unchanged, again.updated, again.embedded) == (40, 0, 0)
+
+
+def test_new_centroids_are_tuned_to_the_target_recall(indexed):
+    settings, _ = indexed
+    build = SearchEngine.open(settings).build
+    assert build.tuned_recall >= 0.95 and 1 <= build.nprobe <= build.nlist
+
+
+def test_tune_command_measures_and_stores(indexed, tiny_model_dirs):
+    settings, _ = indexed
+    home = ["--home", str(settings.home)]
+    result = CliRunner().invoke(
+        main, ["tune", "--queries", "100", "--target", "0.99", "--json", *home]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [row["nprobe"] for row in report["rows"]] == [1, 2, 4, 8, 16, 20]
+    recalls = [row["recall"] for row in report["rows"]]
+    assert recalls[-1] == 1.0  # every list probed: exact
+    assert report["recall@10"] >= 0.99 or report["nprobe"] == 20
+    build = SearchEngine.open(settings).build
+    assert (build.nprobe, build.tuned_recall) == (report["nprobe"], report["recall@10"])
+
+
+def test_tuning_picks_the_smallest_nprobe_reaching_the_target():
+    from search.tuning import TuneRow, nprobe_grid, smallest_nprobe
+
+    rows = [TuneRow(1, 0.5, 0.1), TuneRow(2, 0.8, 0.1), TuneRow(4, 0.96, 0.2), TuneRow(8, 1.0, 0.3)]
+    assert smallest_nprobe(rows, 0.95) == 4 and smallest_nprobe(rows, 0.999) == 8
+    assert smallest_nprobe(rows[:2], 0.95) == 2  # none reaches it: the largest measured
+    assert nprobe_grid(20) == [1, 2, 4, 8, 16, 20] and nprobe_grid(16) == [1, 2, 4, 8, 16]

@@ -1,4 +1,4 @@
-"""nightly re-index: withdrawn papers, published builds, centroid lineage
+"""nightly re-index: withdrawn papers, published builds, centroid lineage, tuned recall
 
 Revision ID: 0002
 Revises: 0001
@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("added_since_training", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.add_column(sa.Column("tuned_recall", sa.Float(), nullable=True))
         batch.create_index("ix_index_builds_published_at", ["published_at"])
     # Builds completed before this migration were current in id order.
     op.execute("UPDATE index_builds SET published_at = finished_at WHERE status = 'complete'")
@@ -34,6 +35,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("index_builds") as batch:
         batch.drop_index("ix_index_builds_published_at")
+        batch.drop_column("tuned_recall")
         batch.drop_column("added_since_training")
         batch.drop_column("centroids_from")
         batch.drop_column("trained_vectors")
