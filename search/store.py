@@ -142,16 +142,10 @@ class PaperStore:
         while True:
             with self.sessions() as session:
                 rows = session.execute(
-                    select(Paper.id, Paper.title, Paper.abstract, Paper.text_hash)
-                    .outerjoin(
-                        Embedding,
-                        and_(Embedding.paper_id == Paper.id, Embedding.model_key == model_key),
+                    _pending(
+                        select(Paper.id, Paper.title, Paper.abstract, Paper.text_hash), model_key
                     )
-                    .where(
-                        Paper.id > after,
-                        Paper.withdrawn_at.is_(None),
-                        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash),
-                    )
+                    .where(Paper.id > after)
                     .order_by(Paper.id)
                     .limit(chunk)
                 ).all()
@@ -162,21 +156,8 @@ class PaperStore:
 
     def count_pending_embeddings(self, model_key: str) -> int:
         with self.sessions() as session:
-            return (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Paper)
-                    .outerjoin(
-                        Embedding,
-                        and_(Embedding.paper_id == Paper.id, Embedding.model_key == model_key),
-                    )
-                    .where(
-                        Paper.withdrawn_at.is_(None),
-                        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash),
-                    )
-                )
-                or 0
-            )
+            query = _pending(select(func.count()).select_from(Paper), model_key)
+            return session.scalar(query) or 0
 
     def save_embeddings(
         self, model_key: str, papers: Sequence[PendingPaper], vectors: np.ndarray
@@ -363,6 +344,16 @@ class PaperStore:
             for build in pruned:
                 build.status = BUILD_PRUNED
             return pruned
+
+
+def _pending(query, model_key: str):
+    """Restrict ``query`` to searchable papers whose vector for the model is missing or stale."""
+    return query.outerjoin(
+        Embedding, and_(Embedding.paper_id == Paper.id, Embedding.model_key == model_key)
+    ).where(
+        Paper.withdrawn_at.is_(None),
+        or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash),
+    )
 
 
 def _paper_fields(record: PaperRecord) -> dict:
