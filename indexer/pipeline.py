@@ -199,6 +199,7 @@ def retrain_reason(
 
     The rule: retrain when asked (--retrain), when there is no IVF build of this
     model to take centroids from, when nlist is set to another value, when the
+    memory budget calls for another encoding of the vectors, when the
     corpus has grown or shrunk by 2× since the centroids were trained, or when
     the vectors added since training exceed 20% of those trained on.
     """
@@ -210,6 +211,9 @@ def retrain_reason(
         return "corpus now small enough for an exact index"
     if settings.nlist is not None and settings.nlist != previous.nlist:
         return f"nlist set to {settings.nlist}"
+    encoding = faiss_index.choose_encoding(n_vectors, previous.dim, settings.index_memory)
+    if encoding != faiss_index.encoding_of(previous.index_type):
+        return f"index encoding changes to {encoding} (PAPERSEARCH_INDEX_MEMORY)"
     trained = previous.trained_vectors or previous.vector_count
     if not trained / RETRAIN_GROWTH <= n_vectors <= trained * RETRAIN_GROWTH:
         return f"corpus changed from {trained} to {n_vectors} vectors since training"
@@ -242,7 +246,7 @@ def build_index(
         )
     previous = store.current_build()
     reason = retrain_reason(previous, info.key, len(ids), added, settings, retrain)
-    trained = None if reason else faiss_index.VectorIndex.read(Path(previous.path))
+    trained = None if reason else faiss_index.VectorIndex.read(Path(previous.path), mmap=False)
     build = store.start_build(
         model_key=info.key,
         base_model=info.base_model,
@@ -264,6 +268,7 @@ def build_index(
             nlist=settings.nlist,
             nprobe=settings.nprobe or (previous.nprobe if trained else None),
             device=settings.device,
+            memory_budget=settings.index_memory,
             trained=trained,
         )
         tuned_recall = previous.tuned_recall if trained else None

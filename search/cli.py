@@ -75,6 +75,10 @@ def settings_options(command: Callable) -> Callable:
         ),
         click.option("--nprobe", type=int, help="IVF lists probed per query [PAPERSEARCH_NPROBE]."),
         click.option(
+            "--index-memory",
+            help="Memory the index's vectors may take, e.g. 2GB [PAPERSEARCH_INDEX_MEMORY].",
+        ),
+        click.option(
             "--keep-builds", type=int, help="Index builds kept [PAPERSEARCH_KEEP_BUILDS]."
         ),
     ]
@@ -91,6 +95,7 @@ def settings_options(command: Callable) -> Callable:
         "batch_size",
         "nlist",
         "nprobe",
+        "index_memory",
         "keep_builds",
     )
 

@@ -9,6 +9,13 @@ least 39 training points per list, trained on at most 256 points per list.
 Below the size where that gives a useful number of lists, an exact flat index
 is used instead. Builds run on the GPU when faiss sees one and are always
 written as CPU indexes.
+
+Memory: the vectors in the lists are stored as full float32 (``Flat``, 4·d
+bytes a paper) unless ``PAPERSEARCH_INDEX_MEMORY`` is too small for that; then
+as 8-bit scalar-quantised codes (``SQ8``, d bytes, recall nearly unchanged) or,
+below that, product-quantised codes (``PQm``, m bytes, recall capped: see
+README). Indexes are memory-mapped when loaded, so every worker process on a
+host shares one copy in the page cache.
 """
 
 from __future__ import annotations
@@ -41,6 +48,45 @@ def choose_nlist(n_vectors: int, override: int | None = None) -> int | None:
         return override
     nlist = min(int(round(4 * math.sqrt(n_vectors))), max_lists)
     return nlist if nlist >= MIN_IVF_LISTS else None
+
+
+ID_BYTES = 8  # every vector in an inverted list carries its int64 id
+
+
+def bytes_per_vector(encoding: str, dim: int) -> int:
+    """Memory one paper takes in an IVF index with this encoding (codes + id)."""
+    if encoding == "Flat":
+        return 4 * dim + ID_BYTES
+    if encoding == "SQ8":
+        return dim + ID_BYTES
+    if encoding.startswith("PQ"):
+        return int(encoding[2:]) + ID_BYTES
+    raise ValueError(f"unknown index encoding {encoding!r}")
+
+
+def pq_sizes(dim: int) -> list[int]:
+    """PQ code sizes (bytes, one per sub-vector of 4+ dims), largest first."""
+    return [m for m in (dim // 4, dim // 8, dim // 16, dim // 32) if m >= 8 and dim % m == 0]
+
+
+def choose_encoding(n_vectors: int, dim: int, budget: int | None) -> str:
+    """The most exact encoding whose lists fit ``budget`` bytes (None: no limit → Flat)."""
+    if budget is None:
+        return "Flat"
+    for encoding in ["Flat", "SQ8", *(f"PQ{m}" for m in pq_sizes(dim))]:
+        if n_vectors * bytes_per_vector(encoding, dim) <= budget:
+            return encoding
+    smallest = pq_sizes(dim)[-1] if pq_sizes(dim) else dim
+    need = n_vectors * (smallest + ID_BYTES)
+    raise SettingsError(
+        f"PAPERSEARCH_INDEX_MEMORY={budget / 1e6:.0f}MB cannot hold {n_vectors} vectors "
+        f"of {dim} dimensions: even the smallest codes need {need / 1e6:.0f}MB."
+    )
+
+
+def encoding_of(index_type: str) -> str:
+    """``IVF273,SQ8`` → ``SQ8``; an exact index is ``Flat``."""
+    return index_type.partition(",")[2] or "Flat"
 
 
 def default_nprobe(nlist: int) -> int:
@@ -89,13 +135,15 @@ def build(
     nlist: int | None = None,
     nprobe: int | None = None,
     device: str = "auto",
+    memory_budget: int | None = None,
     seed: int = 1234,
     trained: VectorIndex | None = None,
 ) -> BuiltIndex:
     """Build an index over ``vectors`` (float32, n×d) labelled with ``ids`` (int64).
 
-    With ``trained`` (an IVF index over the same embedding space), its
-    centroids are reused and only the vectors are added: no k-means.
+    With ``trained`` (an IVF index over the same embedding space, loaded
+    without mmap), its centroids and codec are reused and only the vectors are
+    added: no k-means. ``memory_budget`` (bytes) picks the codes' encoding.
     """
     import faiss
 
@@ -110,7 +158,7 @@ def build(
         index.add_with_ids(vectors, ids)
         lists = int(trained.ivf.nlist)
         probes = min(nprobe or trained.ivf.nprobe, lists)
-        return BuiltIndex(index, f"IVF{lists},Flat", lists, probes, "cpu")
+        return BuiltIndex(index, f"IVF{lists},{trained.encoding}", lists, probes, "cpu")
     lists = choose_nlist(n, nlist)
     if lists is None:
         index = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))
@@ -120,7 +168,9 @@ def build(
     where = choose_faiss_device(
         device, faiss.get_num_gpus(), hasattr(faiss, "StandardGpuResources")
     )
-    index = faiss.index_factory(dim, f"IVF{lists},Flat", faiss.METRIC_L2)
+    encoding = choose_encoding(n, dim, memory_budget)
+    index_type = f"IVF{lists},{encoding}"
+    index = faiss.index_factory(dim, index_type, faiss.METRIC_L2)
     if where == "cuda":
         index = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)
     rng = np.random.default_rng(seed)
@@ -131,7 +181,7 @@ def build(
     if where == "cuda":
         index = faiss.index_gpu_to_cpu(index)
     probes = nprobe or default_nprobe(lists)
-    return BuiltIndex(index, f"IVF{lists},Flat", lists, min(probes, lists), where)
+    return BuiltIndex(index, index_type, lists, min(probes, lists), where)
 
 
 def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> None:
@@ -166,10 +216,32 @@ class VectorIndex:
             self.ivf.nprobe = nprobe
 
     @classmethod
-    def read(cls, path: Path, nprobe: int | None = None) -> VectorIndex:
+    def read(cls, path: Path, nprobe: int | None = None, *, mmap: bool = True) -> VectorIndex:
+        """Load a build; ``mmap`` (for searching) maps the vectors instead of copying them.
+
+        Mapped, the codes stay in the page cache once per host however many
+        worker processes load the build, and loading takes milliseconds. A
+        mapped index is read-only: to add to it (reusing centroids), load
+        with ``mmap=False``.
+        """
         import faiss
 
-        return cls(faiss.read_index(str(path)), nprobe)
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY  # maps the inverted lists
+        return cls(faiss.read_index(str(path), flags if mmap else 0), nprobe)
+
+    @property
+    def encoding(self) -> str:
+        """How the vectors are stored: ``Flat``, ``SQ8`` or ``PQm``."""
+        import faiss
+
+        if self.ivf is None:
+            return "Flat"
+        ivf = faiss.downcast_index(self.ivf)
+        if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
+            return "SQ8"
+        if isinstance(ivf, faiss.IndexIVFPQ):
+            return f"PQ{ivf.pq.M}"
+        return "Flat"
 
     @property
     def ntotal(self) -> int:

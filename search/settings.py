@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Settings:
     batch_size: int = 8
     nlist: int | None = None
     nprobe: int | None = None
+    index_memory: int | None = None  # bytes the index's vectors may take (None: no limit)
     keep_builds: int = 3
     reload_seconds: float = 2.0
 
@@ -65,7 +67,7 @@ class Settings:
         for name in ("max_length", "batch_size", "keep_builds"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
-        for name in ("nlist", "nprobe"):
+        for name in ("nlist", "nprobe", "index_memory"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SettingsError(f"PAPERSEARCH_{name.upper()} must be a positive integer")
@@ -107,9 +109,35 @@ class Settings:
 
 _INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe", "keep_builds"}
 _FLOAT_FIELDS = {"reload_seconds"}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(raw: str, name: str = "index_memory") -> int:
+    """``800MB``, ``2GB``, ``1.5GiB`` → bytes (a bare number must be followed by a unit)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", raw)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS or unit == "":
+        raise SettingsError(
+            f"PAPERSEARCH_{name.upper()} must be a size with a unit, such as 800MB or 2GB, "
+            f"not {raw!r}"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
 def _parse(name: str, raw: str) -> Any:
+    if name == "index_memory":
+        return parse_size(raw, name)
     if name in _INT_FIELDS:
         try:
             return int(raw)

@@ -294,5 +294,51 @@ def test_tuning_picks_the_smallest_nprobe_reaching_the_target():
 
     rows = [TuneRow(1, 0.5, 0.1), TuneRow(2, 0.8, 0.1), TuneRow(4, 0.96, 0.2), TuneRow(8, 1.0, 0.3)]
     assert smallest_nprobe(rows, 0.95) == 4 and smallest_nprobe(rows, 0.999) == 8
-    assert smallest_nprobe(rows[:2], 0.95) == 2  # none reaches it: the largest measured
+    assert smallest_nprobe(rows[:2], 0.95) == 2  # none reaches it: the best measured
+    # A compressed index whose recall saturates below the target: no point probing every list.
+    capped = [TuneRow(1, 0.5, 0.1), TuneRow(2, 0.8, 0.1), TuneRow(4, 0.898, 0.2)]
+    capped += [TuneRow(8, 0.9, 0.3), TuneRow(16, 0.9, 0.6)]
+    assert smallest_nprobe(capped, 0.95) == 4
     assert nprobe_grid(20) == [1, 2, 4, 8, 16, 20] and nprobe_grid(16) == [1, 2, 4, 8, 16]
+
+
+def test_memory_budget_picks_the_most_exact_encoding_that_fits():
+    choose, size = faiss_index.choose_encoding, faiss_index.bytes_per_vector
+    assert choose(1000, 768, None) == "Flat"
+    assert choose(1000, 768, 1000 * size("Flat", 768)) == "Flat"
+    assert choose(1000, 768, 1000 * size("Flat", 768) - 1) == "SQ8"
+    assert choose(1000, 768, 1000 * size("SQ8", 768)) == "SQ8"
+    assert choose(1000, 768, 1000 * size("SQ8", 768) - 1) == "PQ192"
+    assert choose(1000, 768, 1000 * 40) == "PQ24"
+    assert faiss_index.pq_sizes(768) == [192, 96, 48, 24] and faiss_index.pq_sizes(32) == [8]
+    with pytest.raises(SettingsError, match="cannot hold 1000 vectors"):
+        choose(1000, 768, 1000 * 31)
+    assert faiss_index.encoding_of("IVF20,SQ8") == "SQ8"
+    assert faiss_index.encoding_of("Flat") == "Flat"
+
+
+@pytest.mark.parametrize("encoding", ["Flat", "SQ8", "PQ8"])
+def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
+    import faiss
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(4000, 32)).astype(np.float32)
+    ids = np.arange(7, 4007, dtype=np.int64)
+    budget = len(ids) * faiss_index.bytes_per_vector(encoding, 32)
+    built = faiss_index.build(vectors, ids, memory_budget=budget, device="cpu")
+    assert built.index_type == f"IVF{built.nlist},{encoding}"
+    path = tmp_path / "b.faiss"
+    faiss_index.write(built.index, path)
+    mapped = faiss_index.VectorIndex.read(path, built.nprobe)
+    copied = faiss_index.VectorIndex.read(path, built.nprobe, mmap=False)
+    lists = faiss.downcast_InvertedLists(mapped.ivf.invlists)
+    assert isinstance(lists, faiss.OnDiskInvertedLists) and lists.read_only
+    assert mapped.encoding == copied.encoding == encoding
+    for k in (10, 500):  # deep pages probe more lists: same answers either way
+        d1, i1 = mapped.search(vectors[:20], k)
+        d2, i2 = copied.search(vectors[:20], k)
+        np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_allclose(d1, d2)
+    # centroids and codec reuse (the nightly re-index) needs the in-memory copy
+    again = faiss_index.build(vectors[:100], ids[:100], trained=copied)
+    assert again.index_type == built.index_type and again.index.ntotal == 100

@@ -156,7 +156,7 @@ def test_changing_the_model_re_embeds_everything(first, tmp_path, lines):
 def test_retrain_rule():
     class Build:
         nlist, model_key, trained_vectors, vector_count = 100, "m", 10_000, 10_000
-        added_since_training, path = 0, __file__
+        added_since_training, path, dim, index_type = 0, __file__, 768, "IVF100,Flat"
 
     settings = Settings()
     assert retrain_reason(Build, "m", 10_100, 100, settings, forced=False) is None
@@ -169,6 +169,31 @@ def test_retrain_rule():
     assert retrain_reason(Build, "m", 10_000, 40, settings, forced=False) is None
     assert "20%" in retrain_reason(Build, "m", 10_000, 60, settings, forced=False)
     assert "nlist" in retrain_reason(Build, "m", 10_000, 0, settings.replace(nlist=50), False)
+    small = settings.replace(index_memory=10_000 * 800)  # room for SQ8 codes, not for Flat
+    assert "SQ8" in retrain_reason(Build, "m", 10_000, 0, small, forced=False)
+    Build.index_type = "IVF100,SQ8"
+    assert retrain_reason(Build, "m", 10_000, 0, small, forced=False) is None
+
+
+def test_memory_budget_encodes_the_index_and_reindex_keeps_its_codec(
+    first, tmp_path, lines, tiny_encoder
+):
+    """A budget too small for float32 vectors gives SQ8 codes; re-index reuses that codec
+    and its centroids while the budget holds, and re-trains when the budget changes."""
+    budget = 1100 * (32 + 8)  # the tiny model's 32 dims: SQ8 fits, Flat (136 B) does not
+    small = first.replace(index_memory=budget)
+    day1 = snapshot(lines[:BASE], tmp_path / "day1.jsonl")
+    summary = run(small, [day1], snapshot=True, encoder=tiny_encoder)
+    assert summary.retrained and "SQ8" in summary.retrain_reason
+    assert summary.index_type == "IVF25,SQ8" and summary.embedded == 0
+    engine = SearchEngine.open(small, encoder=tiny_encoder)
+    assert engine.index.encoding == "SQ8" and engine.build.tuned_recall > 0.5
+    assert len(engine.search("face landmark alignment", k=10).results) == 10
+    again = run(small, [snapshot(lines[: BASE + 10], tmp_path / "d2.jsonl")], snapshot=True,
+                encoder=tiny_encoder)  # fmt: skip
+    assert not again.retrained and again.index_type == "IVF25,SQ8" and again.embedded == 10
+    back = run(first, [day1], snapshot=True, encoder=tiny_encoder)
+    assert back.retrained and back.index_type == "IVF25,Flat"
 
 
 def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):

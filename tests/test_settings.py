@@ -30,12 +30,14 @@ def test_environment_variables_and_flags_that_win(tmp_path):
         "PAPERSEARCH_POOLING": "MEAN",
         "PAPERSEARCH_DEVICE": "cpu",
         "PAPERSEARCH_NPROBE": "32",
+        "PAPERSEARCH_INDEX_MEMORY": "1.5GiB",
     }
     settings = Settings.from_env(env)
     assert settings.home == tmp_path and settings.db_url == "sqlite:////elsewhere.db"
     assert settings.paper_adapter is None and settings.query_adapter is None
     assert (settings.model_revision, settings.pooling, settings.device) == ("abc123", "mean", "cpu")
-    assert settings.nprobe == 32
+    assert settings.nprobe == 32 and settings.index_memory == int(1.5 * 2**30)
+    assert Settings.from_env({}, index_memory="800MB").index_memory == 800_000_000
     flagged = Settings.from_env(env, pooling="cls", base_model="other/base", nprobe=None)
     assert (flagged.pooling, flagged.base_model, flagged.nprobe) == ("cls", "other/base", 32)
 
@@ -47,6 +49,9 @@ def test_environment_variables_and_flags_that_win(tmp_path):
         {"PAPERSEARCH_DEVICE": "tpu"},
         {"PAPERSEARCH_BATCH_SIZE": "many"},
         {"PAPERSEARCH_NPROBE": "0"},
+        {"PAPERSEARCH_INDEX_MEMORY": "2000"},
+        {"PAPERSEARCH_INDEX_MEMORY": "2 bananas"},
+        {"PAPERSEARCH_INDEX_MEMORY": "0GB"},
     ],
 )
 def test_bad_values_name_the_variable(env):
