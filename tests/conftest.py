@@ -22,6 +22,9 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 for _name in list(os.environ):
     if _name.startswith("PAPERSEARCH_"):
         del os.environ[_name]
+# Exact embeddings in every process the tests start (tests compare vectors across
+# processes); the bf16 mode that `auto` picks on CPUs with native bf16 is tested by name.
+os.environ["PAPERSEARCH_PRECISION"] = "fp32"
 
 import pytest  # noqa: E402
 
@@ -76,7 +79,7 @@ def settings(tmp_path, tiny_model_dirs) -> Settings:
 def tiny_encoder(tiny_model_dirs):
     from search.encoder import Encoder
 
-    return Encoder.load(Settings())
+    return Encoder.load(Settings(precision="fp32"))  # exact: compared with the model card
 
 
 @pytest.fixture(scope="session")

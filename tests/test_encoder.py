@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import subprocess
 import sys
@@ -125,7 +127,10 @@ def test_local_directories_and_no_adapters(tiny_model_dirs):
     from transformers import AutoModel, AutoTokenizer
 
     settings = Settings(
-        base_model=str(tiny_model_dirs["base"]), paper_adapter="none", query_adapter="none"
+        base_model=str(tiny_model_dirs["base"]),
+        paper_adapter="none",
+        query_adapter="none",
+        precision="fp32",
     )
     encoder = Encoder.load(settings)
     assert encoder.info.base_revision.startswith("local:")
@@ -226,6 +231,7 @@ def test_precision_selection():
 
     assert choose_precision("auto", "cuda", native_bf16=False) == "fp16"
     assert choose_precision("auto", "cpu", native_bf16=False) == "fp32"
+    assert choose_precision("auto", "cpu", native_bf16=True) == "bf16"  # fidelity proven
     assert choose_precision("fp32", "cuda", native_bf16=True) == "fp32"
     assert choose_precision("bf16", "cpu", native_bf16=False) == "bf16"
     with pytest.raises(RuntimeError, match="CUDA"):
@@ -262,3 +268,34 @@ def test_query_cache_returns_equal_independent_copies(tiny_encoder):
     again = tiny_encoder.encode_query("cached query")
     np.testing.assert_allclose(again, tiny_encoder.encode_queries(["cached query"])[0], atol=1e-5)
     assert tiny_encoder._cached_query.cache_info().hits >= 1
+
+
+def test_sentence_transformers_models_truncate_at_their_own_max_length(tmp_path, tiny_model_dirs):
+    """all-MiniLM-L6-v2 says max_seq_length 256 in sentence_bert_config.json: it is used, and
+    it is part of the model key; SPECTER2's 512 leaves keys of existing stores unchanged."""
+    import shutil
+
+    from search.encoder import sentence_transformers_max_length
+
+    model = tmp_path / "st-model"
+    shutil.copytree(tiny_model_dirs["base"], model)
+    assert sentence_transformers_max_length(model) is None
+    (model / "sentence_bert_config.json").write_text('{"max_seq_length": 16}')
+    assert sentence_transformers_max_length(model) == 16
+    settings = Settings(base_model=str(model), paper_adapter="none", query_adapter="none",
+                        precision="fp32")  # fmt: skip
+    short = Encoder.load(settings)
+    assert short.max_length == short.info.max_length == 16
+    long_text = " ".join(["protein folding with graph networks"] * 20)
+    truncated = short.tokenizer.decode(short.tokenizer(long_text)["input_ids"][1:15])
+    np.testing.assert_allclose(short.encode_queries([long_text]),
+                               short.encode_queries([truncated]), atol=1e-5)  # fmt: skip
+    assert Encoder.load(settings.replace(max_length=8)).max_length == 8  # the smaller wins
+    plain = Encoder.load(settings.replace(base_model=str(tiny_model_dirs["base"])))
+    assert plain.max_length == 512 and short.info.key != plain.info.key
+    legacy = dataclasses.replace(plain.info, max_length=512)
+    fields = dataclasses.asdict(legacy)
+    for name in ("query_adapter", "query_adapter_revision", "max_length"):
+        fields.pop(name)
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+    assert plain.info.key == digest  # the key a store made before max_length existed

@@ -26,6 +26,7 @@ def minilm_settings(minilm_dir, home=None) -> Settings:
         paper_adapter="none",
         query_adapter="none",
         pooling="mean",
+        precision="fp32",
     )
 
 
