@@ -255,7 +255,7 @@ class Encoder:
                     batch = self.tokenizer.pad(
                         {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
                     )
-                batch = {name: tensor.to(self.device) for name, tensor in batch.items()}
+                batch = {name: self._to_device(tensor) for name, tensor in batch.items()}
                 hidden = self.model(**batch).last_hidden_state
                 vectors = self._pool(hidden, batch["attention_mask"]).float()
                 if self.info.normalize:
@@ -264,6 +264,12 @@ class Encoder:
                 if on_batch is not None:
                     on_batch(len(rows))
         return out
+
+    def _to_device(self, tensor):
+        """On CUDA, copy from pinned memory without blocking; on the CPU, nothing to copy."""
+        if self.device == "cpu":
+            return tensor
+        return tensor.pin_memory().to(self.device, non_blocking=True)
 
     def _pool(self, hidden, mask):
         if self.info.pooling == "cls":

@@ -94,12 +94,19 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(8, math.ceil(nlist / 16)))
 
 
-def choose_faiss_device(setting: str, num_gpus: int, has_gpu_api: bool) -> str:
-    """Build on the GPU when asked for (``cuda``) or, with ``auto``, when faiss sees one."""
+# Bytes per code that FAISS's GPU IVFPQ implements; other PQ sizes build on the CPU.
+GPU_PQ_SIZES = frozenset({1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96})
+
+
+def choose_faiss_device(
+    setting: str, num_gpus: int, has_gpu_api: bool, encoding: str = "Flat"
+) -> str:
+    """Build on the GPU when asked for (``cuda``) or, with ``auto``, when faiss sees one
+    (unless the GPU cannot hold this encoding: PQ codes of some sizes)."""
     gpu_ready = has_gpu_api and num_gpus > 0
     if setting == "cuda" and not gpu_ready:
         raise RuntimeError("PAPERSEARCH_DEVICE=cuda but faiss sees no GPU.")
-    if setting == "cpu":
+    if setting == "cpu" or (encoding.startswith("PQ") and int(encoding[2:]) not in GPU_PQ_SIZES):
         return "cpu"
     return "cuda" if gpu_ready else "cpu"
 
@@ -165,11 +172,11 @@ def build(
         index.add_with_ids(vectors, ids)
         return BuiltIndex(index, "Flat", None, None, "cpu")
 
-    where = choose_faiss_device(
-        device, faiss.get_num_gpus(), hasattr(faiss, "StandardGpuResources")
-    )
     encoding = choose_encoding(n, dim, memory_budget)
     index_type = f"IVF{lists},{encoding}"
+    where = choose_faiss_device(
+        device, faiss.get_num_gpus(), hasattr(faiss, "StandardGpuResources"), encoding
+    )
     index = faiss.index_factory(dim, index_type, faiss.METRIC_L2)
     if where == "cuda":
         index = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)

@@ -216,6 +216,9 @@ def test_faiss_device_selection_without_a_gpu():
     assert choose("auto", num_gpus=1, has_gpu_api=True) == "cuda"
     assert choose("auto", num_gpus=1, has_gpu_api=False) == "cpu"
     assert choose("cpu", num_gpus=2, has_gpu_api=True) == "cpu"
+    assert choose("auto", num_gpus=1, has_gpu_api=True, encoding="SQ8") == "cuda"
+    assert choose("auto", num_gpus=1, has_gpu_api=True, encoding="PQ96") == "cuda"
+    assert choose("auto", num_gpus=1, has_gpu_api=True, encoding="PQ192") == "cpu"  # not on GPU
     with pytest.raises(RuntimeError):
         choose("cuda", num_gpus=0, has_gpu_api=True)
 
