@@ -336,6 +336,7 @@ def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
     copied = faiss_index.VectorIndex.read(path, built.nprobe, mmap=False)
     lists = faiss.downcast_InvertedLists(mapped.ivf.invlists)
     assert isinstance(lists, faiss.OnDiskInvertedLists) and lists.read_only
+    assert lists.prefetch_nthread == 0  # no thread pool per search: the page cache is fast
     assert mapped.encoding == copied.encoding == encoding
     for k in (10, 500):  # deep pages probe more lists: same answers either way
         d1, i1 = mapped.search(vectors[:20], k)
