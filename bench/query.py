@@ -148,6 +148,7 @@ def get_json(url: str) -> dict:
 def server_latency(precision: str) -> None:
     from search.engine import SearchEngine
     from search.index import VectorIndex
+    from search.tuning import top_k_overlap
 
     papers = read_arxiv()
     home = CACHE / "query-74k"
@@ -205,10 +206,10 @@ def server_latency(precision: str) -> None:
     served = [[hit["id"] for hit in answer["results"]] for answer in answers]
     same = [a == b for a, b in zip(served, reference, strict=True)]
     same_set = [set(a) == set(b) for a, b in zip(served, reference, strict=True)]
-    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(served, reference, strict=True)])
+    overlap = top_k_overlap(served, reference)
     fp32.index = VectorIndex(fp32.index.index, nprobe=fp32.index.ivf.nlist)
     exact = [[hit.id for hit in fp32.search(title, k=10).results] for title in titles]
-    ann_recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(served, exact, strict=True)])
+    ann_recall = top_k_overlap(served, exact)
     took = [answer["took_ms"] for answer in answers]
     print(f"\nend to end: GET /api/v1/search through gunicorn, {len(papers):,} papers, "
           f"{health['build']['index_type']} nprobe {health['build']['nprobe']}, "

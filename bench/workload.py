@@ -98,18 +98,19 @@ def arxiv_minilm_vectors(papers: list, tag: str) -> tuple[np.ndarray, np.ndarray
         chunk_path = parts / f"{start:08d}.npy"
         if not chunk_path.exists():
             part = papers[start : start + CHUNK]
-            vectors = encoder.encode_papers([(p.title, p.abstract) for p in part])
-            np.save(parts / "partial.npy", vectors)
+            part_vectors = encoder.encode_papers([(p.title, p.abstract) for p in part])
+            np.save(parts / "partial.npy", part_vectors)
             os.replace(parts / "partial.npy", chunk_path)
             done_now += len(part)
             rate = done_now / (time.perf_counter() - started)
             print(f"  {start + len(part)}/{len(papers)} papers, {rate:.1f}/s", flush=True)
         chunks.append(np.load(chunk_path))
+    vectors = np.concatenate(chunks)
     titles = encoder.encode_queries([p.title for p in papers])
-    np.savez(parts / "all.npz", papers=np.concatenate(chunks), titles=titles)
+    np.savez(parts / "all.npz", papers=vectors, titles=titles)
     os.replace(parts / "all.npz", path)
     shutil.rmtree(parts)
-    return np.concatenate(chunks), titles
+    return vectors, titles
 
 
 def percentile_ms(seconds: list[float], q: float) -> float:

@@ -73,11 +73,11 @@ def choose_encoding(n_vectors: int, dim: int, budget: int | None) -> str:
     """The most exact encoding whose lists fit ``budget`` bytes (None: no limit → Flat)."""
     if budget is None:
         return "Flat"
-    for encoding in ["Flat", "SQ8", *(f"PQ{m}" for m in pq_sizes(dim))]:
+    ladder = ["Flat", "SQ8", *(f"PQ{m}" for m in pq_sizes(dim))]
+    for encoding in ladder:
         if n_vectors * bytes_per_vector(encoding, dim) <= budget:
             return encoding
-    smallest = pq_sizes(dim)[-1] if pq_sizes(dim) else dim
-    need = n_vectors * (smallest + ID_BYTES)
+    need = n_vectors * bytes_per_vector(ladder[-1], dim)
     raise SettingsError(
         f"PAPERSEARCH_INDEX_MEMORY={budget / 1e6:.0f}MB cannot hold {n_vectors} vectors "
         f"of {dim} dimensions: even the smallest codes need {need / 1e6:.0f}MB."

@@ -110,7 +110,6 @@ class Settings:
 _INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe", "keep_builds"}
 _FLOAT_FIELDS = {"reload_seconds"}
 _SIZE_UNITS = {
-    "": 1,
     "b": 1,
     "kb": 10**3,
     "mb": 10**6,
@@ -127,7 +126,7 @@ def parse_size(raw: str, name: str = "index_memory") -> int:
     """``800MB``, ``2GB``, ``1.5GiB`` → bytes (a bare number must be followed by a unit)."""
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", raw)
     unit = match.group(2).lower() if match else None
-    if match is None or unit not in _SIZE_UNITS or unit == "":
+    if match is None or unit not in _SIZE_UNITS:
         raise SettingsError(
             f"PAPERSEARCH_{name.upper()} must be a size with a unit, such as 800MB or 2GB, "
             f"not {raw!r}"

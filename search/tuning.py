@@ -33,6 +33,14 @@ def nprobe_grid(nlist: int) -> list[int]:
     return grid + [nlist]
 
 
+def top_k_overlap(found, truth) -> float:
+    """Mean share of each row of ``truth`` (ids, k per query) that ``found`` also holds:
+    recall@k against exact search, or agreement between two rankings."""
+    return float(
+        np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)])
+    )
+
+
 def exact_top_k(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int = K):
     import faiss
 
@@ -60,8 +68,7 @@ def measure(
         for i in range(len(queries)):
             _, found[i : i + 1] = index.index.search(queries[i : i + 1], K, params=params)
         seconds = time.perf_counter() - started
-        hits = [len(set(f) & set(t)) / K for f, t in zip(found, truth, strict=True)]
-        rows.append(TuneRow(nprobe, float(np.mean(hits)), 1000 * seconds / len(queries)))
+        rows.append(TuneRow(nprobe, top_k_overlap(found, truth), 1000 * seconds / len(queries)))
     return rows
 
 
