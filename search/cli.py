@@ -15,7 +15,14 @@ from pathlib import Path
 
 import click
 
-from search.settings import DEVICES, POOLINGS, PRECISIONS, Settings, SettingsError
+from search.settings import (
+    DEVICES,
+    POOLINGS,
+    PRECISIONS,
+    QUERY_BACKENDS,
+    Settings,
+    SettingsError,
+)
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
@@ -26,6 +33,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from search.db import SchemaOutOfDate
     from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
     from search.model_source import ModelUnavailable
+    from search.onnx_query import OnnxUnavailable
 
     return (
         SettingsError,
@@ -40,6 +48,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
         NoIndex,
         PaperNotFound,
         ModelUnavailable,
+        OnnxUnavailable,
     )
 
 
@@ -68,6 +77,11 @@ def settings_options(command: Callable) -> Callable:
         click.option("--device", type=click.Choice(DEVICES), help="[PAPERSEARCH_DEVICE]"),
         click.option("--precision", type=click.Choice(PRECISIONS), help="[PAPERSEARCH_PRECISION]"),
         click.option(
+            "--query-backend",
+            type=click.Choice(QUERY_BACKENDS),
+            help="Encode queries with PyTorch or ONNX Runtime [PAPERSEARCH_QUERY_BACKEND].",
+        ),
+        click.option(
             "--batch-size", type=int, help="Papers per encoder batch [PAPERSEARCH_BATCH_SIZE]."
         ),
         click.option(
@@ -92,6 +106,7 @@ def settings_options(command: Callable) -> Callable:
         "pooling",
         "device",
         "precision",
+        "query_backend",
         "batch_size",
         "nlist",
         "nprobe",

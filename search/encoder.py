@@ -17,6 +17,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -25,7 +26,20 @@ from pathlib import Path
 import numpy as np
 
 from search.model_source import ResolvedModel, resolve
+from search.onnx_query import (
+    OnnxQueryModel,
+    OnnxUnavailable,
+    choose_query_backend,
+    export_query_graph,
+    graph_path,
+    load_verified,
+    onnx_installed,
+)
 from search.settings import Settings
+
+log = logging.getLogger("papersearch")
+# A padded batch (input_ids, attention_mask) → pooled float32 vectors (batch, dim).
+RunBatch = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 QUERY_CACHE_SIZE = 1024
 PAPER_ADAPTER = "proximity"
@@ -141,6 +155,7 @@ class Encoder:
         self.max_batch = batch_size if device == "cpu" else 4 * batch_size
         # Fast tokenizers are not safe to call from several threads at once.
         self._tokenizer_lock = threading.Lock()
+        self.onnx_queries: OnnxQueryModel | None = None
         self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_one_query)
 
     @classmethod
@@ -168,9 +183,6 @@ class Encoder:
         max_length = min(settings.max_length, st_length) if st_length else settings.max_length
         device = choose_torch_device(settings.device, torch.cuda.is_available())
         precision = choose_precision(settings.precision, device, cpu_has_native_bf16())
-        # Weights are cast once here, not autocast on every call.
-        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-        model.eval().to(device=device, dtype=dtype)
         info = ModelInfo(
             base_model=settings.base_model,
             base_revision=base.revision,
@@ -183,15 +195,62 @@ class Encoder:
             dim=int(model.config.hidden_size),
             max_length=max_length,
         )
-        return cls(
+        encoder = cls(
             tokenizer,
-            model,
+            model.eval(),
             info,
-            device=device,
-            precision=precision,
             max_length=max_length,
             batch_size=settings.batch_size,
         )
+        backend = choose_query_backend(settings.query_backend, device, onnx_installed())
+        if backend == "onnx":  # exported from the fp32 weights, before any cast
+            strict = settings.query_backend == "onnx"
+            encoder.attach_onnx_queries(settings.models_dir, strict=strict)
+        # Weights are cast once here, not autocast on every call.
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        model.to(device=device, dtype=dtype)
+        encoder.device, encoder.precision = device, precision
+        encoder.max_batch = encoder.batch_size if device == "cpu" else 4 * encoder.batch_size
+        return encoder
+
+    def attach_onnx_queries(self, models_dir: Path, *, strict: bool) -> None:
+        """Encode queries with ONNX Runtime from now on, if its export matches PyTorch.
+
+        Must run while the model is fp32 on the CPU. With ``strict`` a failure
+        raises; otherwise it is logged and queries stay on PyTorch.
+        """
+        import torch
+
+        adapter = self._query_adapter
+        sample = self.tokenizer(
+            ["a sample query"], return_tensors="pt", return_token_type_ids=False
+        )
+
+        def export(target: Path) -> None:
+            export_query_graph(
+                self.model,
+                lambda: _adapter_context(adapter),
+                functools.partial(pool_hidden, pooling=self.info.pooling),
+                (sample["input_ids"], sample["attention_mask"]),
+                target,
+            )
+
+        try:
+            self.onnx_queries = load_verified(
+                graph_path(models_dir, asdict(self.info)),
+                export,
+                reference=lambda texts: self._encode(list(texts), self._torch_run(adapter), None),
+                run=lambda onnx, texts: self._encode(list(texts), onnx, None),
+                threads=torch.get_num_threads(),
+            )
+        except Exception as exc:
+            if strict:
+                raise OnnxUnavailable(f"ONNX query encoder unavailable: {exc}") from exc
+            log.warning("ONNX query encoder unavailable (%s); queries use PyTorch", exc)
+
+    @property
+    def query_backend(self) -> str:
+        return "onnx" if self.onnx_queries is not None else "torch"
 
     # -- inputs -----------------------------------------------------------------------
 
@@ -214,7 +273,7 @@ class Encoder:
         """
         texts = [self.paper_text(title, abstract) for title, abstract in papers]
         adapter = PAPER_ADAPTER if self.info.paper_adapter else None
-        return self._encode(texts, adapter, on_batch)
+        return self._encode(texts, self._torch_run(adapter), on_batch)
 
     def encode_query(self, query: str) -> np.ndarray:
         """One query's vector, from a small LRU cache (repeated queries are common)."""
@@ -225,14 +284,17 @@ class Encoder:
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Plain-text queries → float32 array (n, dim) through the adhoc_query adapter."""
-        adapter = QUERY_ADAPTER if self.info.query_adapter else None
-        return self._encode(list(queries), adapter, None)
+        run = self.onnx_queries or self._torch_run(self._query_adapter)
+        return self._encode(list(queries), run, None)
+
+    @property
+    def _query_adapter(self) -> str | None:
+        return QUERY_ADAPTER if self.info.query_adapter else None
 
     def _encode(
-        self, texts: list[str], adapter: str | None, on_batch: Callable[[int], object] | None
+        self, texts: list[str], run: RunBatch, on_batch: Callable[[int], object] | None
     ) -> np.ndarray:
-        import torch
-
+        """Tokenise, batch by length, ``run`` each batch, normalise; rows in input order."""
         out = np.empty((len(texts), self.info.dim), dtype=np.float32)
         if not texts:
             return out
@@ -248,22 +310,33 @@ class Encoder:
         # first batch shows the worst-case memory use at once.
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
         lengths = [len(encoded[i]) for i in order]
-        with torch.inference_mode(), _adapter_context(adapter):
-            budget = self.batch_size * self.max_length
-            for rows in token_budget_batches(order, lengths, budget, self.max_batch):
-                with self._tokenizer_lock:
-                    batch = self.tokenizer.pad(
-                        {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
-                    )
-                batch = {name: self._to_device(tensor) for name, tensor in batch.items()}
-                hidden = self.model(**batch).last_hidden_state
-                vectors = self._pool(hidden, batch["attention_mask"]).float()
-                if self.info.normalize:
-                    vectors = torch.nn.functional.normalize(vectors, dim=-1)
-                out[rows] = vectors.cpu().numpy()
-                if on_batch is not None:
-                    on_batch(len(rows))
+        budget = self.batch_size * self.max_length
+        for rows in token_budget_batches(order, lengths, budget, self.max_batch):
+            with self._tokenizer_lock:
+                batch = self.tokenizer.pad(
+                    {"input_ids": [encoded[i] for i in rows]}, return_tensors="np"
+                )
+            vectors = run(batch["input_ids"], batch["attention_mask"])
+            if self.info.normalize:
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                vectors = vectors / np.maximum(norms, 1e-12)
+            out[rows] = vectors
+            if on_batch is not None:
+                on_batch(len(rows))
         return out
+
+    def _torch_run(self, adapter: str | None) -> RunBatch:
+        """One batch through the PyTorch model with ``adapter`` active (thread-local)."""
+        import torch
+
+        def run(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+            ids = self._to_device(torch.from_numpy(input_ids))
+            mask = self._to_device(torch.from_numpy(attention_mask))
+            with torch.inference_mode(), _adapter_context(adapter):
+                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+                return pool_hidden(hidden, mask, self.info.pooling).float().cpu().numpy()
+
+        return run
 
     def _to_device(self, tensor):
         """On CUDA, copy from pinned memory without blocking; on the CPU, nothing to copy."""
@@ -271,11 +344,13 @@ class Encoder:
             return tensor
         return tensor.pin_memory().to(self.device, non_blocking=True)
 
-    def _pool(self, hidden, mask):
-        if self.info.pooling == "cls":
-            return hidden[:, 0, :]
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+def pool_hidden(hidden, mask, pooling: str):
+    """CLS vector (SPECTER2) or the mask-weighted mean of the tokens (sentence-transformers)."""
+    if pooling == "cls":
+        return hidden[:, 0, :]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
 def token_budget_batches(

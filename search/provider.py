@@ -107,6 +107,7 @@ class EngineProvider:
             "papers": self.store.count(),
             "build": build_facts(engine.build),
             "models": model_facts(engine.build),
+            "encoder": encoder_facts(engine.encoder),
         }
 
 
@@ -122,6 +123,15 @@ def build_facts(build: IndexBuild) -> dict[str, Any]:
         "vectors": build.vector_count,
         "device": build.device,
         "seconds": build.seconds,
+    }
+
+
+def encoder_facts(encoder: Encoder) -> dict[str, Any]:
+    """How this process encodes: on which device, in which precision, queries through what."""
+    return {
+        "device": encoder.device,
+        "precision": encoder.precision,
+        "query_backend": encoder.query_backend,
     }
 
 

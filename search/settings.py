@@ -22,6 +22,7 @@ DEFAULT_QUERY_ADAPTER = "allenai/specter2_adhoc_query"
 POOLINGS = ("cls", "mean")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+QUERY_BACKENDS = ("auto", "torch", "onnx")
 
 
 class SettingsError(ValueError):
@@ -39,6 +40,7 @@ class Settings:
     pooling: str = "cls"
     device: str = "auto"
     precision: str = "auto"
+    query_backend: str = "auto"  # queries through PyTorch or an ONNX Runtime export
     max_length: int = 512
     batch_size: int = 8
     nlist: int | None = None
@@ -59,6 +61,11 @@ class Settings:
         if self.precision not in PRECISIONS:
             raise SettingsError(
                 f"PAPERSEARCH_PRECISION must be one of {PRECISIONS}, not {self.precision!r}"
+            )
+        if self.query_backend not in QUERY_BACKENDS:
+            raise SettingsError(
+                f"PAPERSEARCH_QUERY_BACKEND must be one of {QUERY_BACKENDS}, "
+                f"not {self.query_backend!r}"
             )
         if self.device not in DEVICES:
             raise SettingsError(f"PAPERSEARCH_DEVICE must be one of {DEVICES}, not {self.device!r}")
@@ -82,6 +89,11 @@ class Settings:
     def builds_dir(self) -> Path:
         """Each index build is one file in here."""
         return self.home / "builds"
+
+    @property
+    def models_dir(self) -> Path:
+        """Files derived from the models (the ONNX query encoder), rebuilt when missing."""
+        return self.home / "models"
 
     @property
     def db_url(self) -> str:
@@ -151,6 +163,6 @@ def _parse(name: str, raw: str) -> Any:
             raise SettingsError(
                 f"PAPERSEARCH_{name.upper()} must be a number, not {raw!r}"
             ) from None
-    if name in ("pooling", "device", "precision"):
+    if name in ("pooling", "device", "precision", "query_backend"):
         return raw.lower()
     return raw

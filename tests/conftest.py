@@ -76,10 +76,13 @@ def settings(tmp_path, tiny_model_dirs) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def tiny_encoder(tiny_model_dirs):
+def tiny_encoder(tmp_path_factory, tiny_model_dirs):
     from search.encoder import Encoder
 
-    return Encoder.load(Settings(precision="fp32"))  # exact: compared with the model card
+    home = tmp_path_factory.mktemp("encoder-home")
+    return Encoder.load(
+        Settings(home=home, precision="fp32")
+    )  # exact: compared with the model card
 
 
 @pytest.fixture(scope="session")

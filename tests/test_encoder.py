@@ -122,11 +122,12 @@ def test_concurrent_threads_mixing_both_adapters_get_their_own_vectors(tiny_enco
     assert errors == []
 
 
-def test_local_directories_and_no_adapters(tiny_model_dirs):
+def test_local_directories_and_no_adapters(tmp_path, tiny_model_dirs):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     settings = Settings(
+        home=tmp_path,
         base_model=str(tiny_model_dirs["base"]),
         paper_adapter="none",
         query_adapter="none",
@@ -142,16 +143,17 @@ def test_local_directories_and_no_adapters(tiny_model_dirs):
     np.testing.assert_allclose(encoder.encode_queries([text])[0], want, rtol=1e-4, atol=1e-5)
 
 
-def test_model_key_follows_model_and_revision(tiny_model_dirs, tiny_encoder):
+def test_model_key_follows_model_and_revision(tmp_path, tiny_model_dirs, tiny_encoder):
     local = Encoder.load(
         Settings(
+            home=tmp_path,
             base_model=str(tiny_model_dirs["base"]),
             paper_adapter=str(tiny_model_dirs["proximity"]),
             query_adapter=str(tiny_model_dirs["adhoc_query"]),
         )
     )
     assert local.info.key != tiny_encoder.info.key
-    mean = Encoder.load(Settings(pooling="mean"))
+    mean = Encoder.load(Settings(home=tmp_path, pooling="mean"))
     assert mean.info.key != tiny_encoder.info.key
 
 
@@ -238,10 +240,10 @@ def test_precision_selection():
         choose_precision("fp16", "cpu", native_bf16=True)
 
 
-def test_bf16_mode_casts_the_weights_once_and_stays_close(tiny_model_dirs, tiny_encoder):
+def test_bf16_mode_casts_the_weights_once_and_stays_close(tmp_path, tiny_model_dirs, tiny_encoder):
     import torch
 
-    fast = Encoder.load(Settings(precision="bf16"))
+    fast = Encoder.load(Settings(home=tmp_path, precision="bf16"))
     assert fast.precision == "bf16"
     assert {p.dtype for p in fast.model.parameters()} == {torch.bfloat16}
     papers = sample_papers(50)
@@ -282,8 +284,8 @@ def test_sentence_transformers_models_truncate_at_their_own_max_length(tmp_path,
     assert sentence_transformers_max_length(model) is None
     (model / "sentence_bert_config.json").write_text('{"max_seq_length": 16}')
     assert sentence_transformers_max_length(model) == 16
-    settings = Settings(base_model=str(model), paper_adapter="none", query_adapter="none",
-                        precision="fp32")  # fmt: skip
+    settings = Settings(home=tmp_path, base_model=str(model), paper_adapter="none",
+                        query_adapter="none", precision="fp32")  # fmt: skip
     short = Encoder.load(settings)
     assert short.max_length == short.info.max_length == 16
     long_text = " ".join(["protein folding with graph networks"] * 20)

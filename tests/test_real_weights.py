@@ -31,8 +31,8 @@ def minilm_settings(minilm_dir, home=None) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def minilm_encoder(minilm_dir):
-    return Encoder.load(minilm_settings(minilm_dir))
+def minilm_encoder(tmp_path_factory, minilm_dir):
+    return Encoder.load(minilm_settings(minilm_dir, tmp_path_factory.mktemp("minilm-home")))
 
 
 def test_mean_pooling_matches_sentence_transformers_recipe(minilm_encoder, minilm_dir):

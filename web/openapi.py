@@ -203,6 +203,15 @@ def openapi_document() -> dict[str, Any]:
                         "papers": {"type": "integer"},
                         "build": {"type": ["object", "null"]},
                         "models": {"type": "object"},
+                        "encoder": {
+                            "type": "object",
+                            "required": ["device", "precision", "query_backend"],
+                            "properties": {
+                                "device": {"type": "string"},
+                                "precision": {"type": "string", "enum": ["fp32", "bf16", "fp16"]},
+                                "query_backend": {"type": "string", "enum": ["torch", "onnx"]},
+                            },
+                        },
                     },
                 },
             }

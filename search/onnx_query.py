@@ -1,0 +1,199 @@
+"""Queries through ONNX Runtime: the same fp32 model and adapter, about twice as fast on a CPU.
+
+A query is a dozen tokens, so PyTorch spends much of its time per operator,
+not per FLOP; ONNX Runtime runs the same graph with less overhead (bench/query.py
+measures it). The graph is exported from the loaded fp32 model *with the query
+adapter active*: SPECTER2's bottleneck adapters cannot be merged into the base
+weights, and an export without them would silently give base-model vectors.
+The pooling is part of the graph, so it returns the query vector itself.
+
+The export is kept under the data directory (``models/``), named by everything
+that determines it, and checked against PyTorch every time it is loaded: a
+stale, truncated or wrong file is rebuilt, and a graph that cannot match
+PyTorch is never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("papersearch")
+
+OPSET = 17
+# Each probe's ONNX vector must match PyTorch's fp32 vector this closely (cosine).
+MIN_COSINE = 0.9999
+PROBES = (
+    "graph neural networks",
+    "Measuring the effect of dark matter halos on galaxy rotation curves at high redshift",
+    "CRISPR",
+)
+
+
+class OnnxUnavailable(RuntimeError):
+    """ONNX Runtime is not installed, or the model cannot be exported faithfully."""
+
+
+def onnx_installed() -> bool:
+    """ONNX Runtime runs the graph; the ``onnx`` package is what torch exports with."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_query_backend(setting: str, device: str, onnx_installed: bool) -> str:
+    """``auto`` takes ONNX Runtime on a CPU when it is installed; PyTorch otherwise."""
+    if setting == "onnx":
+        if not onnx_installed:
+            raise OnnxUnavailable(
+                "PAPERSEARCH_QUERY_BACKEND=onnx but onnxruntime or onnx is not installed: "
+                "pip install 'papersearch[onnx]'"
+            )
+        if device != "cpu":
+            raise OnnxUnavailable(
+                "PAPERSEARCH_QUERY_BACKEND=onnx runs on the CPU; on CUDA use torch (or auto)."
+            )
+        return "onnx"
+    if setting == "auto":
+        return "onnx" if device == "cpu" and onnx_installed else "torch"
+    return setting
+
+
+def graph_path(models_dir: Path, identity: dict) -> Path:
+    """Where the export of this exact model, adapter, pooling and length lives."""
+    blob = json.dumps({**identity, "opset": OPSET}, sort_keys=True).encode()
+    return models_dir / f"query-{hashlib.sha256(blob).hexdigest()[:24]}.onnx"
+
+
+class OnnxQueryModel:
+    """An ONNX Runtime session over an exported query graph: ids, mask → pooled vectors."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads must not spin: they would take the cores from other workers.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.path = path
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        feeds = {
+            "input_ids": input_ids.astype(np.int64, copy=False),
+            "attention_mask": attention_mask.astype(np.int64, copy=False),
+        }
+        return self.session.run(None, feeds)[0]
+
+
+def load_verified(
+    path: Path,
+    export: Callable[[Path], None],
+    reference: Callable[[Sequence[str]], np.ndarray],
+    run: Callable[[OnnxQueryModel, Sequence[str]], np.ndarray],
+    threads: int,
+) -> OnnxQueryModel:
+    """The ONNX query model at ``path``, exported first if needed, proven equal to PyTorch.
+
+    ``reference`` encodes the probes with the fp32 PyTorch model and adapter;
+    ``run`` encodes them through the session. A file that fails to load or to
+    match is exported again once; a fresh export that does not match raises.
+    """
+    for attempt in ("existing", "fresh"):
+        if attempt == "fresh" or not path.is_file():
+            _export_atomically(path, export)
+        try:
+            model = OnnxQueryModel(path, threads)
+            got = run(model, PROBES)
+        except Exception as exc:  # a truncated or foreign file: export again
+            if attempt == "fresh":
+                raise OnnxUnavailable(f"ONNX query model {path} does not load: {exc}") from exc
+            log.warning("ONNX query model %s does not load (%s); exporting it again", path, exc)
+            continue
+        cosine = min_cosine(got, reference(PROBES))
+        if cosine >= MIN_COSINE:
+            return model
+        if attempt == "fresh":
+            raise OnnxUnavailable(
+                f"the ONNX export of the query encoder differs from PyTorch "
+                f"(cosine {cosine:.6f} < {MIN_COSINE}); queries stay on PyTorch"
+            )
+        log.warning("ONNX query model %s is stale (cosine %.6f); exporting again", path, cosine)
+    raise AssertionError("unreachable")
+
+
+def export_query_graph(
+    model, adapter_context: Callable[[], contextlib.AbstractContextManager], pool, sample, path
+) -> None:
+    """Trace ``model`` (fp32) with the query adapter active into an ONNX file at ``path``.
+
+    ``pool(hidden, mask)`` is traced too; ``sample`` is a (ids, mask) pair of tensors.
+    Batch size and sequence length stay dynamic.
+    """
+    import torch
+
+    class QueryGraph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            with adapter_context():
+                hidden = self.model(input_ids=input_ids, attention_mask=attention_mask)
+            return pool(hidden.last_hidden_state, attention_mask)
+
+    dynamic = {0: "batch", 1: "tokens"}
+    with torch.inference_mode(False), torch.no_grad(), _quiet_export():
+        torch.onnx.export(
+            QueryGraph().eval(),
+            sample,
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["vector"],
+            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "vector": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float(((a * b).sum(axis=1) / np.maximum(norms, 1e-12)).min())
+
+
+def _export_atomically(path: Path, export: Callable[[Path], None]) -> None:
+    """Export to a temporary file and rename it: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        log.info("exporting the query encoder to ONNX: %s", path)
+        export(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a server run as another user
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """The TorchScript tracer warns about every Python branch in transformers' code."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

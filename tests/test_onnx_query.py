@@ -1,0 +1,127 @@
+"""The ONNX Runtime query encoder: the adapter is in the export, vectors equal PyTorch's,
+and a missing, stale or broken export is rebuilt or refused, never used."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from search.encoder import Encoder
+from search.onnx_query import OnnxUnavailable, choose_query_backend
+from search.settings import Settings, SettingsError
+
+pytest.importorskip("onnxruntime", reason="pip install 'papersearch[onnx]'")
+
+QUERIES = [
+    "graph neural networks",
+    "x",
+    "A rather long query about the measurement of neutrino oscillation parameters "
+    "with reactor experiments and what they tell us about the mass hierarchy " * 3,
+    "CRISPR-Cas9 off-target effects",
+    "quantum error correction",
+]
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def load(home, **changes) -> Encoder:
+    return Encoder.load(Settings(home=home, precision="fp32").replace(**changes))
+
+
+def onnx_files(home) -> list:
+    return sorted((home / "models").glob("*.onnx"))
+
+
+def test_onnx_queries_equal_pytorch_with_the_adapter_in_the_export(tmp_path, tiny_model_dirs):
+    onnx = load(tmp_path, query_backend="onnx")
+    torch_ = load(tmp_path, query_backend="torch")
+    bare = load(tmp_path, query_backend="torch", query_adapter="none")
+    assert (onnx.query_backend, torch_.query_backend) == ("onnx", "torch")
+    got, want = onnx.encode_queries(QUERIES), torch_.encode_queries(QUERIES)
+    assert cosine_rows(got, want).min() >= 0.9999
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    # An export without the bottleneck adapter would give the base model's vectors.
+    assert cosine_rows(got, bare.encode_queries(QUERIES)).max() < 0.99
+    # One at a time (the server's path) equals a padded batch.
+    singles = np.stack([onnx.encode_queries([q])[0] for q in QUERIES])
+    np.testing.assert_allclose(singles, got, atol=1e-5)
+    # Papers still go through PyTorch with the proximity adapter.
+    papers = [("A title", "An abstract about things.")]
+    np.testing.assert_array_equal(onnx.encode_papers(papers), torch_.encode_papers(papers))
+
+
+def test_mean_pooling_and_normalisation_are_in_the_onnx_path(tmp_path, tiny_model_dirs):
+    base = tmp_path / "st-model"
+    shutil.copytree(tiny_model_dirs["base"], base)
+    (base / "modules.json").write_text('[{"type": "sentence_transformers.models.Normalize"}]')
+    settings = dict(base_model=str(base), paper_adapter="none", query_adapter="none",
+                    pooling="mean")  # fmt: skip
+    onnx = load(tmp_path, query_backend="onnx", **settings)
+    torch_ = load(tmp_path, query_backend="torch", **settings)
+    got = onnx.encode_queries(QUERIES)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(got, torch_.encode_queries(QUERIES), atol=1e-5)
+
+
+def test_export_is_reused_and_a_broken_one_is_rebuilt(tmp_path, tiny_model_dirs, caplog):
+    first = load(tmp_path, query_backend="onnx")
+    [path] = onnx_files(tmp_path)
+    stamp = path.stat().st_mtime_ns
+    want = first.encode_queries(QUERIES)
+    load(tmp_path, query_backend="onnx")
+    assert path.stat().st_mtime_ns == stamp  # loaded, not exported again
+
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    with caplog.at_level(logging.WARNING, logger="papersearch"):
+        again = load(tmp_path, query_backend="onnx")
+    assert "does not load" in caplog.text
+    np.testing.assert_allclose(again.encode_queries(QUERIES), want, atol=1e-5)
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [path.name]  # no temp files
+
+
+def test_a_stale_export_is_detected_by_its_vectors(tmp_path, tiny_model_dirs, caplog):
+    """A file that loads but computes something else (here: the graph without the
+    adapter) is caught by comparing with PyTorch, and exported again."""
+    load(tmp_path / "bare", query_backend="onnx", query_adapter="none")
+    [bare_graph] = onnx_files(tmp_path / "bare")
+    want = load(tmp_path, query_backend="torch").encode_queries(QUERIES)
+    load(tmp_path, query_backend="onnx")
+    [path] = onnx_files(tmp_path)
+    shutil.copyfile(bare_graph, path)
+    with caplog.at_level(logging.WARNING, logger="papersearch"):
+        encoder = load(tmp_path, query_backend="onnx")
+    assert "stale" in caplog.text
+    np.testing.assert_allclose(encoder.encode_queries(QUERIES), want, atol=1e-4)
+
+
+def test_an_export_that_cannot_match_is_refused(tmp_path, tiny_model_dirs, monkeypatch, caplog):
+    """`onnx` asked for explicitly fails loudly; `auto` logs why and stays on PyTorch."""
+    import search.onnx_query as onnx_query
+
+    monkeypatch.setattr(onnx_query, "MIN_COSINE", 1.01)  # nothing can be that close
+    with pytest.raises(OnnxUnavailable, match="differs from PyTorch"):
+        load(tmp_path, query_backend="onnx")
+    with caplog.at_level(logging.WARNING, logger="papersearch"):
+        encoder = load(tmp_path, query_backend="auto")
+    assert encoder.query_backend == "torch"
+    assert "queries use PyTorch" in caplog.text
+
+
+def test_query_backend_selection():
+    assert choose_query_backend("auto", "cpu", onnx_installed=True) == "onnx"
+    assert choose_query_backend("auto", "cpu", onnx_installed=False) == "torch"
+    assert choose_query_backend("auto", "cuda", onnx_installed=True) == "torch"
+    assert choose_query_backend("torch", "cpu", onnx_installed=True) == "torch"
+    assert choose_query_backend("onnx", "cpu", onnx_installed=True) == "onnx"
+    with pytest.raises(OnnxUnavailable, match=r"pip install 'papersearch\[onnx\]'"):
+        choose_query_backend("onnx", "cpu", onnx_installed=False)
+    with pytest.raises(OnnxUnavailable, match="CUDA"):
+        choose_query_backend("onnx", "cuda", onnx_installed=True)
+    with pytest.raises(SettingsError, match="PAPERSEARCH_QUERY_BACKEND"):
+        Settings.from_env({"PAPERSEARCH_QUERY_BACKEND": "tensorrt"})
+    assert Settings.from_env({"PAPERSEARCH_QUERY_BACKEND": "ONNX"}).query_backend == "onnx"
