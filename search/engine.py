@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,15 +15,29 @@ import numpy as np
 
 from search.db import make_engine, require_current_schema, session_factory
 from search.encoder import Encoder
+from search.filters import FilterError, Filters
 from search.index import VectorIndex, distance_to_score
+from search.keywords import parse_keywords, semantic_text, snippet
 from search.records import http_url
 from search.schema import IndexBuild, Paper
 from search.settings import Settings
-from search.store import PaperStore
+from search.store import FulltextUnavailable, PaperStore
 
 MAX_K = 100
 MAX_OFFSET = 1000
 MAX_QUERY_CHARS = 2000
+MAX_EXAMPLE_CHARS = 20_000  # a title and abstract pasted as a query
+MAX_RECOMMENDATION_IDS = 100  # positive and negative together
+MODES = ("semantic", "keyword", "hybrid")
+# Every page up to the deepest one is cut from one ranking (see VectorIndex.search).
+RANKING_DEPTH = MAX_OFFSET + MAX_K + MAX_RECOMMENDATION_IDS
+# Hybrid ranking: reciprocal rank fusion of the semantic and the keyword top
+# FUSION_DEPTH, score = sum of 1 / (RRF_K + rank). Chosen over a weighted sum of
+# normalised scores by measurement on SciFact (README, "Search modes").
+FUSION_DEPTH = 100
+RRF_K = 60
+# Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
+NEGATIVE_WEIGHT = 0.5
 
 
 class InvalidRequest(ValueError):
@@ -51,10 +68,14 @@ class Hit:
     authors: list[str]
     year: int | None
     venue: str | None
+    doi: str | None
     url: str | None
     score: float
-    distance: float
+    distance: float | None  # Euclidean distance of the vectors; None for keyword matches
     abstract: str | None
+    snippet: str = ""  # the part of the abstract with the most query words
+    highlights: list[list[int]] = field(default_factory=list)  # [start, end) in snippet
+    title_highlights: list[list[int]] = field(default_factory=list)  # [start, end) in title
 
 
 @dataclass
@@ -63,6 +84,8 @@ class SearchResult:
     total: int
     took_ms: float
     results: list[Hit]
+    mode: str = "semantic"
+    filters: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -140,8 +163,22 @@ class SearchEngine:
                 )
             return self._encoder
 
-    def search(self, query: str, k: int = 10, offset: int = 0) -> SearchResult:
-        """Papers nearest to a free-text query (encoded with the query adapter)."""
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        offset: int = 0,
+        *,
+        mode: str = "semantic",
+        filters: Filters | None = None,
+    ) -> SearchResult:
+        """Papers for a free-text query, ranked by ``mode``, among those that pass ``filters``.
+
+        ``semantic``: nearest by the query's embedding (adhoc_query adapter).
+        ``keyword``: BM25 over title, abstract and authors. ``hybrid``: both,
+        fused by reciprocal rank. "Quoted phrases" must appear in keyword and
+        hybrid results.
+        """
         query = " ".join((query or "").split())
         if not query:
             raise InvalidRequest("The query is empty.", "empty_query")
@@ -149,24 +186,137 @@ class SearchEngine:
             raise InvalidRequest(
                 f"The query is longer than {MAX_QUERY_CHARS} characters.", "query_too_long"
             )
+        if mode not in MODES:
+            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {mode[:40]!r}.")
         _check_page(k, offset)
-        encoder = self.encoder  # loaded on first use; not counted in took_ms
+        filters = filters or Filters()
+        keywords = parse_keywords(query)
+        if mode != "semantic" and keywords.match is None:
+            raise InvalidRequest("The query has no words to search for.", "empty_query")
+        if mode != "keyword":
+            if not semantic_text(query):
+                raise InvalidRequest("The query is empty.", "empty_query")
+            encoder = self.encoder  # loaded on first use; not counted in took_ms
+        depth = k + offset
         started = time.perf_counter()
-        vector = encoder.encode_query(query)
-        hits = self._nearest(vector, k + offset)[offset:]
-        return SearchResult(query, self.index.ntotal, _ms_since(started), hits)
+        if mode == "keyword":
+            matches, total = self._keyword(keywords.match, depth, filters)
+            ranked = [(paper_id, score, None) for paper_id, score in matches]
+        else:
+            allowed = self._allowed(filters, keywords.phrase_match if mode == "hybrid" else None)
+            vector = encoder.encode_query(semantic_text(query))
+            nearest = self._nearest(
+                vector, depth if mode == "semantic" else max(depth, FUSION_DEPTH), allowed
+            )
+            total = self.index.ntotal if allowed is None else len(allowed)
+            if mode == "semantic":
+                ranked = [(i, distance_to_score(d), d) for i, d in nearest]
+            else:
+                matches, _ = self._keyword(keywords.match, max(depth, FUSION_DEPTH), filters)
+                ranked = fuse_by_rank(nearest, matches)
+        hits = self._hits(ranked[offset:depth], keywords.highlight_words)
+        return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params())
 
-    def similar(self, paper_id: int, k: int = 10) -> SearchResult:
+    def search_by_example(
+        self,
+        title: str,
+        abstract: str | None = None,
+        k: int = 10,
+        offset: int = 0,
+        *,
+        filters: Filters | None = None,
+    ) -> SearchResult:
+        """Papers nearest to a title and abstract, embedded as a paper is (proximity adapter)."""
+        title = " ".join((title or "").split())
+        abstract = " ".join((abstract or "").split()) or None
+        if not title:
+            raise InvalidRequest("The example needs a title.", "empty_query")
+        if len(title) + len(abstract or "") > MAX_EXAMPLE_CHARS:
+            raise InvalidRequest(
+                f"The example is longer than {MAX_EXAMPLE_CHARS} characters.", "query_too_long"
+            )
+        _check_page(k, offset)
+        filters = filters or Filters()
+        encoder = self.encoder
+        started = time.perf_counter()
+        vector = encoder.encode_papers([(title, abstract)])[0]
+        allowed = self._allowed(filters, None)
+        ranked = [
+            (i, distance_to_score(d), d) for i, d in self._nearest(vector, k + offset, allowed)
+        ]
+        words = parse_keywords(title).highlight_words
+        total = self.index.ntotal if allowed is None else len(allowed)
+        hits = self._hits(ranked[offset:], words)
+        return SearchResult(title, total, _ms_since(started), hits, "example", filters.to_params())
+
+    def similar(
+        self, paper_id: int, k: int = 10, offset: int = 0, *, filters: Filters | None = None
+    ) -> SearchResult:
         """Papers nearest to a stored paper by its proximity embedding, itself left out."""
         started = time.perf_counter()
-        _check_page(k, 0)
+        _check_page(k, offset)
+        filters = filters or Filters()
         paper = self.paper(paper_id)
-        vector = self.store.vector(paper_id, self.build.model_key)
-        if vector is None:
-            raise PaperNotFound(f"Paper {paper_id} is not in the current index yet.")
-        hits = [hit for hit in self._nearest(vector, k + 1) if hit.id != paper_id][:k]
-        total = max(self.index.ntotal - 1, 0)
-        return SearchResult(paper.title, total, _ms_since(started), hits)
+        vector = self._stored_vectors([paper])[0]
+        allowed = self._allowed(filters, None)
+        nearest = self._nearest(vector, k + offset, allowed, exclude={paper_id})
+        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
+        total = self.index.ntotal if allowed is None else len(allowed)
+        hits = self._hits(ranked[offset:], ())
+        return SearchResult(
+            paper.title, max(total - 1, 0), _ms_since(started), hits, "similar", filters.to_params()
+        )
+
+    def recommend(
+        self,
+        positive: Sequence[int | str],
+        negative: Sequence[int | str] = (),
+        k: int = 10,
+        offset: int = 0,
+        *,
+        filters: Filters | None = None,
+    ) -> SearchResult:
+        """Papers like the ``positive`` ones and unlike the ``negative`` ones, inputs left out.
+
+        The query vector is mean(P) + NEGATIVE_WEIGHT · (mean(P) − mean(N)) over
+        the papers' stored proximity embeddings: with no negatives, the centre of
+        the positives; negatives push it away from themselves along the line
+        between the two centres.
+        """
+        started = time.perf_counter()
+        if not positive:
+            raise InvalidRequest("positive_ids must name at least one paper.", "missing_ids")
+        if len(positive) + len(negative) > MAX_RECOMMENDATION_IDS:
+            raise InvalidRequest(
+                f"At most {MAX_RECOMMENDATION_IDS} paper ids (positive and negative together).",
+                "too_many_ids",
+            )
+        _check_page(k, offset)
+        filters = filters or Filters()
+        liked = self.resolve_papers(positive)
+        disliked = self.resolve_papers(negative)
+        both = {p.id for p in liked} & {p.id for p in disliked}
+        if both:
+            raise InvalidRequest(
+                f"Papers {sorted(both)} are both positive and negative.", "invalid_parameter"
+            )
+        centre = self._stored_vectors(liked).mean(axis=0)
+        if disliked:
+            centre = centre + NEGATIVE_WEIGHT * (
+                centre - self._stored_vectors(disliked).mean(axis=0)
+            )
+        exclude = {p.id for p in liked} | {p.id for p in disliked}
+        allowed = self._allowed(filters, None)
+        nearest = self._nearest(centre.astype(np.float32), k + offset, allowed, exclude=exclude)
+        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
+        total = (self.index.ntotal if allowed is None else len(allowed)) - len(exclude)
+        hits = self._hits(ranked[offset:], ())
+        description = f"more like {len(liked)} paper{'s' if len(liked) != 1 else ''}"
+        if disliked:
+            description += f", less like {len(disliked)}"
+        return SearchResult(
+            description, max(total, 0), _ms_since(started), hits, "recommend", filters.to_params()
+        )
 
     def paper(self, paper_id: int) -> Paper:
         paper = self.store.get(paper_id) if 0 < paper_id < 2**63 else None
@@ -174,14 +324,128 @@ class SearchEngine:
             raise PaperNotFound(f"No paper with id {paper_id}.")
         return paper
 
-    def _nearest(self, vector: np.ndarray, depth: int) -> list[Hit]:
-        distances, ids = self.index.search(vector[None, :], depth)
-        pairs = [(int(i), float(d)) for i, d in zip(ids[0], distances[0], strict=True) if i >= 0]
-        papers = self.store.get_many(i for i, _ in pairs)
-        return [_hit(papers[i], d) for i, d in pairs if i in papers]
+    def resolve_paper(self, ref: int | str) -> Paper:
+        """A paper by internal id (an int), or by the corpus's own id (e.g. an arXiv id) or
+        DOI (a string; a string of digits that is neither is tried as an internal id)."""
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            return self.paper(ref)
+        text = str(ref).strip()
+        if not text or len(text) > 300:
+            raise PaperNotFound(f"No paper with id {text[:40]!r}.")
+        for candidate in _id_variants(text):
+            found = self.store.get_by_external_id(candidate) or self.store.get_by_doi(candidate)
+            if found is not None:
+                return found
+        if text.isdigit() and len(text) < 19:
+            found = self.store.get(int(text))
+            if found is not None:
+                return found
+        raise PaperNotFound(f"No paper with id, external id or DOI {text[:80]!r}.")
+
+    def resolve_papers(self, refs: Sequence[int | str]) -> list[Paper]:
+        papers = {}
+        for ref in refs:
+            paper = self.resolve_paper(ref)
+            papers.setdefault(paper.id, paper)
+        return list(papers.values())
+
+    # -- internals ----------------------------------------------------------------
+
+    def _keyword(
+        self, match: str, depth: int, filters: Filters
+    ) -> tuple[list[tuple[int, float]], int]:
+        try:
+            return self.store.keyword_search(match, depth, filters)
+        except FulltextUnavailable as exc:
+            raise InvalidRequest(str(exc), "mode_unavailable") from exc
+
+    def _allowed(self, filters: Filters, phrase_match: str | None) -> np.ndarray | None:
+        """Ids a filtered search may return (None: no restriction); cached for this build."""
+        if not filters.active and phrase_match is None:
+            return None
+        try:
+            return self._matching_ids(filters, phrase_match)
+        except FulltextUnavailable as exc:
+            raise InvalidRequest(str(exc), "mode_unavailable") from exc
+
+    @functools.cached_property
+    def _matching_ids(self):
+        return functools.lru_cache(maxsize=64)(self.store.matching_ids)
+
+    def _stored_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
+        vectors = []
+        for paper in papers:
+            vector = self.store.vector(paper.id, self.build.model_key)
+            if vector is None:
+                raise PaperNotFound(f"Paper {paper.id} is not in the current index yet.")
+            vectors.append(vector)
+        return np.stack(vectors)
+
+    def _nearest(
+        self,
+        vector: np.ndarray,
+        depth: int,
+        allowed: np.ndarray | None = None,
+        exclude: set[int] = frozenset(),
+    ) -> list[tuple[int, float]]:
+        """(id, distance) of the nearest papers, best first, without ``exclude``."""
+        distances, ids = self.index.search(
+            vector[None, :], depth + len(exclude), allowed, ranking_depth=RANKING_DEPTH
+        )
+        pairs = [
+            (int(i), float(d))
+            for i, d in zip(ids[0], distances[0], strict=True)
+            if i >= 0 and int(i) not in exclude
+        ]
+        return pairs[:depth]
+
+    def _hits(
+        self, ranked: list[tuple[int, float, float | None]], words: tuple[str, ...]
+    ) -> list[Hit]:
+        papers = self.store.get_many(i for i, _, _ in ranked)
+        return [
+            _hit(papers[i], score, distance, words) for i, score, distance in ranked if i in papers
+        ]
 
 
-def _hit(paper: Paper, distance: float) -> Hit:
+def parse_filters(
+    year: str | None = None,
+    venue: str | None = None,
+    category: str | None = None,
+    author: str | None = None,
+) -> Filters:
+    """Filters from request parameters; a value that cannot be understood is a bad request."""
+    try:
+        return Filters.parse(year=year, venue=venue, category=category, author=author)
+    except FilterError as exc:
+        raise InvalidRequest(str(exc)) from exc
+
+
+def fuse_by_rank(
+    semantic: list[tuple[int, float]], keyword: list[tuple[int, float]]
+) -> list[tuple[int, float, float | None]]:
+    """Reciprocal rank fusion: (id, score, distance or None), best first."""
+    scores: dict[int, float] = {}
+    for ranking in (semantic, keyword):
+        for rank, (paper_id, _) in enumerate(ranking, start=1):
+            scores[paper_id] = scores.get(paper_id, 0.0) + 1.0 / (RRF_K + rank)
+    distance = dict(semantic)
+    order = sorted(scores, key=lambda i: (-scores[i], i))
+    return [(i, scores[i], distance.get(i)) for i in order]
+
+
+def _id_variants(text: str) -> list[str]:
+    """``arXiv:2212.09525v2`` → itself, ``2212.09525v2``, ``2212.09525``; DOI URLs → the DOI."""
+    variants = [text]
+    bare = re.sub(r"^(?:arxiv:|https?://(?:dx\.)?doi\.org/|doi:)", "", text, flags=re.I)
+    variants.append(bare)
+    variants.append(re.sub(r"v\d+$", "", bare))
+    return list(dict.fromkeys(v for v in variants if v))
+
+
+def _hit(paper: Paper, score: float, distance: float | None, words: tuple[str, ...]) -> Hit:
+    text, spans = snippet(paper.abstract, words)
+    _, title_spans = snippet(paper.title, words, width=len(paper.title) + 1)
     return Hit(
         id=paper.id,
         external_id=paper.external_id,
@@ -189,10 +453,14 @@ def _hit(paper: Paper, distance: float) -> Hit:
         authors=list(paper.authors or []),
         year=paper.year,
         venue=paper.venue,
+        doi=paper.doi,
         url=paper_url(paper),
-        score=round(distance_to_score(distance), 6),
-        distance=round(distance, 6),
+        score=round(score, 6),
+        distance=None if distance is None else round(distance, 6),
         abstract=paper.abstract,
+        snippet=text,
+        highlights=spans,
+        title_highlights=title_spans,
     )
 
 

@@ -272,18 +272,71 @@ class VectorIndex:
         per_list = max(self.ntotal / self.ivf.nlist, 1.0)
         return int(min(self.ivf.nlist, max(base, math.ceil(2 * k / per_list))))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """→ (Euclidean distances, ids), each (n_queries, ≤k); an id of -1 marks no hit."""
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None = None,
+        *,
+        ranking_depth: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """→ (Euclidean distances, ids), each (n_queries, ≤k); an id of -1 marks no hit.
+
+        Lists are probed as for ``max(k, ranking_depth)`` results: with the
+        deepest page as ``ranking_depth``, every page of results is cut from
+        one ranking (no paper shown twice or skipped between pages).
+
+        With ``allowed`` (sorted paper ids), only those papers are candidates:
+        FAISS skips every other vector while scanning, and the search probes
+        more lists the more selective the filter is, so that k hits come back
+        whenever k allowed papers are in the index.
+        """
         import faiss
 
-        k = max(1, min(k, self.ntotal))
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        probes = self.probes_for(k)
+        depth = max(k, ranking_depth)
+        if allowed is not None:
+            return self._search_allowed(queries, k, np.asarray(allowed, dtype=np.int64), depth)
+        k = max(1, min(k, self.ntotal))
+        probes = self.probes_for(min(depth, self.ntotal))
         if probes is not None and probes != self.ivf.nprobe:
             params = faiss.SearchParametersIVF(nprobe=probes)
             squared, ids = self.index.search(queries, k, params=params)
         else:
             squared, ids = self.index.search(queries, k)
+        return np.sqrt(np.maximum(squared, 0.0)), ids
+
+    def _search_allowed(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray, depth: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        if len(allowed) == 0 or self.ntotal == 0:
+            empty = np.empty((len(queries), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        k = max(1, min(k, len(allowed), self.ntotal))
+        # A bitmap over the id range: built in microseconds, one bit test per vector.
+        members = np.zeros(int(allowed[-1]) + 1, dtype=bool)
+        members[allowed] = True
+        bits = np.packbits(members, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(members), faiss.swig_ptr(bits))
+        if self.ivf is None:
+            squared, ids = self.index.search(
+                queries, k, params=faiss.SearchParameters(sel=selector)
+            )
+            return np.sqrt(np.maximum(squared, 0.0)), ids
+        # Probe as many lists as it takes to see as many allowed papers as an
+        # unfiltered search sees papers; if that still falls short (a filter that
+        # is concentrated in far-away lists), probe every list.
+        fraction = min(1.0, len(allowed) / self.ntotal)
+        per_list = max(self.ntotal / self.ivf.nlist, 1.0) * fraction
+        wanted = max(self.ivf.nprobe / fraction, 2 * min(depth, len(allowed)) / per_list)
+        probes = min(self.ivf.nlist, math.ceil(wanted))
+        for attempt in (probes, self.ivf.nlist):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=attempt)
+            squared, ids = self.index.search(queries, k, params=params)
+            if attempt == self.ivf.nlist or (ids >= 0).sum(axis=1).min() >= k:
+                break
         return np.sqrt(np.maximum(squared, 0.0)), ids
 
 

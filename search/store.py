@@ -6,14 +6,29 @@ from here, looked up by those ids.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from search.filters import Filters
 from search.records import PaperRecord
 from search.schema import Embedding, IndexBuild, Paper
 
@@ -124,6 +139,16 @@ class PaperStore:
                 select(Paper).where(Paper.external_id == external_id, Paper.withdrawn_at.is_(None))
             )
 
+    def get_by_doi(self, doi: str) -> Paper | None:
+        """DOIs are case-insensitive; the first stored paper with it."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(Paper)
+                .where(func.lower(Paper.doi) == doi.lower(), Paper.withdrawn_at.is_(None))
+                .order_by(Paper.id)
+                .limit(1)
+            )
+
     def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         if not wanted:
@@ -133,6 +158,37 @@ class PaperStore:
                 select(Paper).where(Paper.id.in_(wanted), Paper.withdrawn_at.is_(None))
             )
             return {p.id: p for p in papers}
+
+    def matching_ids(self, filters: Filters, match: str | None = None) -> np.ndarray:
+        """Sorted ids (int64) of the searchable papers that satisfy ``filters`` (and the
+        full-text expression ``match``, when given)."""
+        query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *filter_conditions(filters))
+        if match is not None:
+            query = query.join(FTS, FTS.c.rowid == Paper.id).where(_fts_match(match))
+        with self.sessions() as session, _fulltext_errors():
+            ids = session.scalars(query.order_by(Paper.id)).all()
+        return np.asarray(ids, dtype=np.int64)
+
+    def keyword_search(
+        self, match: str, limit: int, filters: Filters
+    ) -> tuple[list[tuple[int, float]], int]:
+        """BM25 ranking of a full-text expression: ([(id, bm25 score)] best first, matches).
+
+        The score is SQLite's bm25() negated, so that higher is better.
+        """
+        where = [Paper.withdrawn_at.is_(None), _fts_match(match), *filter_conditions(filters)]
+        rank = func.bm25(literal_column("papers_fts"), *BM25_WEIGHTS)
+        joined = FTS.join(Paper, Paper.id == FTS.c.rowid)
+        with self.sessions() as session, _fulltext_errors():
+            rows = session.execute(
+                select(Paper.id, rank.label("rank"))
+                .select_from(joined)
+                .where(*where)
+                .order_by(rank, Paper.id)
+                .limit(limit)
+            ).all()
+            total = session.scalar(select(func.count()).select_from(joined).where(*where))
+        return [(paper_id, -float(score)) for paper_id, score in rows], int(total or 0)
 
     # -- embeddings ---------------------------------------------------------------
 
@@ -344,6 +400,64 @@ class PaperStore:
             for build in pruned:
                 build.status = BUILD_PRUNED
             return pruned
+
+
+# The FTS5 table made by migration 0003 (external content over ``papers``).
+FTS = table("papers_fts", column("rowid", Integer))
+# bm25() column weights: title, abstract, authors (measured on SciFact: see README).
+BM25_WEIGHTS = (1.0, 1.0, 1.0)
+
+
+class FulltextUnavailable(RuntimeError):
+    """Keyword search needs the SQLite full-text index (migration 0003)."""
+
+
+def _fts_match(match: str):
+    return literal_column("papers_fts").op("MATCH")(match)
+
+
+@contextlib.contextmanager
+def _fulltext_errors() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        if "papers_fts" in str(exc) or "no such module" in str(exc):
+            raise FulltextUnavailable(
+                "Keyword search needs the full-text index, which exists only in SQLite "
+                "databases at schema 0003 or later (papersearch db upgrade)."
+            ) from exc
+        raise
+
+
+def filter_conditions(filters: Filters) -> list:
+    """SQL conditions on ``papers`` for each active filter (SQLite's JSON functions)."""
+    conditions = []
+    if filters.year_min is not None:
+        conditions.append(Paper.year >= filters.year_min)
+    if filters.year_max is not None:
+        conditions.append(Paper.year <= filters.year_max)
+    if filters.venues:
+        conditions.append(func.lower(Paper.venue).in_([v.lower() for v in filters.venues]))
+    if filters.categories:
+        each = func.json_each(Paper.categories).table_valued("value").alias("category")
+        wanted = [
+            or_(each.c.value == c, each.c.value.like(_like_escape(c) + ".%", escape="\\"))
+            for c in filters.categories
+        ]
+        conditions.append(select(1).select_from(each).where(or_(*wanted)).exists())
+    if filters.authors:
+        each = func.json_each(Paper.authors).table_valued("value").alias("author")
+        wanted = [
+            func.lower(each.c.value).like("%" + _like_escape(a.lower()) + "%", escape="\\")
+            for a in filters.authors
+        ]
+        conditions.append(select(1).select_from(each).where(or_(*wanted)).exists())
+    return conditions
+
+
+def _like_escape(value: str) -> str:
+    """User text inside a LIKE pattern: % and _ match themselves."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _pending(query, model_key: str):
