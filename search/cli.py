@@ -32,6 +32,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from indexer.readers import CorpusFormatError
     from search.db import SchemaOutOfDate
     from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
+    from search.evaluation import EvalDataError
     from search.model_source import ModelUnavailable
     from search.onnx_query import OnnxUnavailable
 
@@ -49,6 +50,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
         PaperNotFound,
         ModelUnavailable,
         OnnxUnavailable,
+        EvalDataError,
     )
 
 
@@ -154,6 +156,7 @@ class LazyGroup(click.Group):
         "tune": "indexer.commands:tune_command",
         "search": "search.cli:search_command",
         "similar": "search.cli:similar_command",
+        "eval": "search.cli:eval_command",
         "db": "search.cli:db_group",
         "model": "search.cli:model_group",
         "serve": "web.commands:serve_command",
@@ -257,6 +260,57 @@ def similar_command(
     else:
         result = engine.recommend(refs, list(unlike), k=k, filters=chosen)
     print_result(result, as_json)
+
+
+@click.command("eval")
+@click.option(
+    "--queries",
+    "queries_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR queries.jsonl (_id, text).",
+)
+@click.option(
+    "--qrels",
+    "qrels_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR qrels TSV (query-id, corpus-id, score) or TREC qrels.",
+)
+@click.option(
+    "--mode", "modes", default="semantic,keyword,hybrid", show_default=True,
+    help="One mode or a comma-separated list.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@settings_options
+def eval_command(
+    queries_path: Path, qrels_path: Path, modes: str, as_json: bool, settings: Settings
+) -> None:
+    """Measure the current index on judged queries: nDCG@10, Recall@100 and MRR@10 per mode,
+    exact search for comparison, and the ANN's recall@10. The corpus must have been indexed
+    with its document ids as external ids (as `papersearch index` does for BEIR corpora)."""
+    from tqdm import tqdm
+
+    from search.engine import SearchEngine
+    from search.evaluation import evaluate, parse_modes, read_judged
+
+    chosen = parse_modes(modes)
+    judged = read_judged(queries_path, qrels_path)
+    engine = SearchEngine.open(settings)
+    with tqdm(total=len(judged.queries) * len(chosen), disable=as_json, unit="query") as bar:
+        report = evaluate(engine, judged, chosen, progress=bar.update)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"{report['queries']} queries, {engine.index.ntotal:,} papers indexed")
+    click.echo(f"{'mode':<16}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
+    rows = [*report["modes"].items(), ("semantic, exact", report["semantic_exact"])]
+    for mode, scores in rows:
+        click.echo(
+            f"{mode:<16}{scores['ndcg@10']:>9.4f}{scores['recall@100']:>9.4f}"
+            f"{scores['mrr@10']:>9.4f}"
+        )
+    click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}")
 
 
 @click.group("db")

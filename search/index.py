@@ -319,7 +319,7 @@ class VectorIndex:
         members = np.zeros(int(allowed[-1]) + 1, dtype=bool)
         members[allowed] = True
         bits = np.packbits(members, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(members), faiss.swig_ptr(bits))
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n is in bytes
         if self.ivf is None:
             squared, ids = self.index.search(
                 queries, k, params=faiss.SearchParameters(sel=selector)

@@ -1,0 +1,188 @@
+"""Measuring the ranking on judged queries (BEIR layout): nDCG@10, Recall@100, MRR@10.
+
+``papersearch eval`` runs each query through the engine, in each mode, against
+the index as it is (nothing is indexed here), and compares the semantic
+ranking with exact search over the stored vectors. The measures follow
+trec_eval's definitions (linear gains, log2 discount, judgments with a
+relevance above 0 count as relevant); the tests check them against
+``ir-measures``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search.engine import MODES, RANKING_DEPTH, SearchEngine
+
+DEPTH = 100  # results per query: Recall@100 needs 100
+
+
+class EvalDataError(ValueError):
+    """A queries or qrels file cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Judged:
+    queries: dict[str, str]  # query id → text, only queries with a relevant document
+    qrels: dict[str, dict[str, int]]  # query id → {document id → relevance}
+
+
+def ndcg_at(ranked: Sequence[str], judgments: dict[str, int], k: int = 10) -> float:
+    gains = sum(judgments.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k]))
+    ideal_gains = sorted((g for g in judgments.values() if g > 0), reverse=True)[:k]
+    ideal = sum(g / math.log2(rank + 2) for rank, g in enumerate(ideal_gains))
+    return gains / ideal if ideal else 0.0
+
+
+def recall_at(ranked: Sequence[str], judgments: dict[str, int], k: int = 100) -> float:
+    relevant = {doc for doc, g in judgments.items() if g > 0}
+    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def mrr_at(ranked: Sequence[str], judgments: dict[str, int], k: int = 10) -> float:
+    for rank, doc in enumerate(ranked[:k], start=1):
+        if judgments.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def measure(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    """Mean nDCG@10, Recall@100 and MRR@10 over the judged queries (a missing run scores 0)."""
+    per_query = [
+        (ndcg_at(runs.get(q, []), j), recall_at(runs.get(q, []), j), mrr_at(runs.get(q, []), j))
+        for q, j in qrels.items()
+    ]
+    if not per_query:
+        return {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+    means = np.mean(np.asarray(per_query), axis=0)
+    return {"ndcg@10": float(means[0]), "recall@100": float(means[1]), "mrr@10": float(means[2])}
+
+
+def read_judged(queries_path: Path, qrels_path: Path) -> Judged:
+    """BEIR queries (JSON lines with ``_id`` and ``text``) and qrels (TSV with a
+    ``query-id corpus-id score`` header, or TREC's ``qid 0 docid rel``)."""
+    qrels = read_qrels(qrels_path)
+    texts = read_queries(queries_path)
+    judged = {q: j for q, j in qrels.items() if any(g > 0 for g in j.values())}
+    missing = sorted(set(judged) - set(texts))
+    if missing:
+        raise EvalDataError(
+            f"{qrels_path}: {len(missing)} judged queries are not in {queries_path} "
+            f"(e.g. {missing[0]!r})."
+        )
+    return Judged({q: texts[q] for q in judged}, judged)
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    queries = {}
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            queries[str(obj["_id"])] = str(obj["text"])
+        except (ValueError, KeyError, TypeError):
+            raise EvalDataError(
+                f"{path}:{number}: expected a JSON object with _id and text."
+            ) from None
+    return queries
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    rows = list(csv.reader(_lines(path), delimiter="\t"))
+    for number, row in enumerate(rows, start=1):
+        if len(row) == 1:  # TREC format: whitespace-separated
+            row = row[0].split()
+        if not row or (number == 1 and row[0].lower() in ("query-id", "query_id", "qid")):
+            continue
+        if len(row) == 4:
+            row = [row[0], row[2], row[3]]
+        try:
+            query, doc, score = row[0], row[1], int(float(row[2]))
+        except (ValueError, IndexError):
+            raise EvalDataError(
+                f"{path}:{number}: expected 'query-id corpus-id score' (or TREC qrels)."
+            ) from None
+        qrels.setdefault(query, {})[doc] = score
+    return qrels
+
+
+def run_mode(
+    engine: SearchEngine, judged: Judged, mode: str, progress: Callable[[int], object] = id
+) -> dict[str, list[str]]:
+    """Each query's ranked external ids (the corpus's document ids) in ``mode``."""
+    runs = {}
+    for query_id, text in judged.queries.items():
+        result = engine.search(text, k=DEPTH, mode=mode)
+        runs[query_id] = [hit.external_id for hit in result.results]
+        progress(1)
+    return runs
+
+
+def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[dict[str, list[str]], float]:
+    """Exact nearest neighbours over the stored vectors: the runs, and the index's
+    recall@10 against them (the ANN's own error, apart from the encoder's)."""
+    import faiss
+
+    ids, vectors = engine.store.all_vectors(engine.build.model_key)
+    flat = faiss.IndexFlatL2(vectors.shape[1])
+    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    texts = list(judged.queries.values())
+    queries = engine.encoder.encode_queries(texts)
+    _, exact_positions = flat.search(queries, DEPTH)
+    exact_ids = np.where(exact_positions >= 0, ids[exact_positions], -1)
+    _, approx = engine.index.search(queries, 10, ranking_depth=RANKING_DEPTH)  # as search does
+    overlap = [
+        len(set(a[a >= 0].tolist()) & set(e[:10][e[:10] >= 0].tolist()))
+        / max(1, int((e[:10] >= 0).sum()))
+        for a, e in zip(approx, exact_ids, strict=True)
+    ]
+    papers = engine.store.get_many(int(i) for i in np.unique(exact_ids))
+    runs = {
+        query_id: [papers[int(i)].external_id for i in row if int(i) in papers]
+        for query_id, row in zip(judged.queries, exact_ids, strict=True)
+    }
+    return runs, float(np.mean(overlap)) if overlap else 0.0
+
+
+def evaluate(
+    engine: SearchEngine,
+    judged: Judged,
+    modes: Iterable[str] = MODES,
+    progress: Callable[[int], object] = id,
+) -> dict:
+    """The report ``papersearch eval --json`` prints."""
+    report: dict = {"modes": {}}
+    for mode in modes:
+        report["modes"][mode] = measure(run_mode(engine, judged, mode, progress), judged.qrels)
+    exact_runs, ann_recall = exact_semantic(engine, judged)
+    report["semantic_exact"] = measure(exact_runs, judged.qrels)
+    report["ann_recall@10"] = ann_recall
+    report["queries"] = len(judged.queries)
+    return report
+
+
+def parse_modes(raw: str) -> list[str]:
+    modes = [m.strip().lower() for m in raw.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if not modes or unknown:
+        raise EvalDataError(f"--mode takes {', '.join(MODES)} (comma-separated), not {raw!r}.")
+    return list(dict.fromkeys(modes))
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            return fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalDataError(f"{path}: cannot be read ({exc}).") from exc

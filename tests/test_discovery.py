@@ -1,0 +1,463 @@
+"""Filters, keyword and hybrid search, query by example, recommendations, exports, eval.
+
+Everything runs through the real pipeline and engine on the tiny SPECTER2-shaped
+model, over 800 sample papers given years, venues and DOIs so that filters
+have something to select.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from indexer.pipeline import index_corpus, run
+from search.cli import main
+from search.engine import InvalidRequest, PaperNotFound, SearchEngine, fuse_by_rank
+from search.filters import FilterError, Filters, parse_year_range
+from tests.conftest import sample_lines, write_lines
+
+N_PAPERS = 800
+RARE_VENUE = "Journal of Rare Results"  # 8 papers: 1% of the corpus
+VENUES = ["Physical Review Letters", "NeurIPS", "Nature", None]
+
+
+def corpus_rows(n: int = N_PAPERS) -> list[dict]:
+    rows = []
+    for i, line in enumerate(sample_lines(n)):
+        row = json.loads(line)
+        row["year"] = 2000 + i % 20
+        row["journal_ref"] = RARE_VENUE if i % 100 == 7 else VENUES[i % 4]
+        if i % 3 == 0:
+            row["doi"] = f"10.1234/Test.{i}"
+        rows.append(row)
+    return rows
+
+
+def write_corpus(path, rows) -> object:
+    return write_lines(path, [json.dumps(row) for row in rows])
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, tiny_encoder):
+    from search.settings import Settings
+
+    home = tmp_path_factory.mktemp("discovery")
+    settings = Settings(home=home / "data")
+    index_corpus(
+        settings, [write_corpus(home / "corpus.jsonl", corpus_rows())], encoder=tiny_encoder
+    )
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.index.ivf is not None  # the filters are tested on an IVF index
+    return engine
+
+
+@pytest.fixture(scope="module")
+def papers(engine):
+    return list(engine.store.get_many(range(1, N_PAPERS + 1)).values())
+
+
+def satisfies(paper, filters: Filters) -> bool:
+    """The filters' meaning, written independently of the SQL."""
+    if filters.year_min is not None and (paper.year is None or paper.year < filters.year_min):
+        return False
+    if filters.year_max is not None and (paper.year is None or paper.year > filters.year_max):
+        return False
+    if filters.venues and (paper.venue or "").lower() not in {v.lower() for v in filters.venues}:
+        return False
+    if filters.categories and not any(
+        c == want or c.startswith(want + ".")
+        for c in paper.categories
+        for want in filters.categories
+    ):
+        return False
+    return not filters.authors or any(
+        want.lower() in a.lower() for a in paper.authors for want in filters.authors
+    )
+
+
+def filter_strategy(papers):
+    categories = sorted({c for p in papers for c in p.categories})
+    surnames = sorted({a.split()[-1] for p in papers for a in p.authors if a.split()})
+    years = st.one_of(
+        st.none(),
+        st.integers(2000, 2019).map(str),
+        st.tuples(st.integers(2000, 2019), st.integers(0, 5)).map(
+            lambda t: f"{t[0]}-{t[0] + t[1]}"
+        ),
+        st.integers(2000, 2019).map(lambda y: f"{y}-"),
+        st.integers(2000, 2019).map(lambda y: f"-{y}"),
+    )
+    return st.builds(
+        Filters.parse,
+        year=years,
+        venue=st.one_of(st.none(), st.sampled_from([RARE_VENUE, "nature", "NeurIPS,Nature"])),
+        category=st.one_of(st.none(), st.sampled_from(categories + ["cs", "math", "q-bio"])),
+        author=st.one_of(st.none(), st.sampled_from(surnames)),
+    )
+
+
+# -- filters ----------------------------------------------------------------------------
+
+
+def test_filtered_search_keeps_only_matches_and_returns_k_when_k_match(engine, papers):
+    @hypothesis_settings(
+        max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    @given(filters=filter_strategy(papers), k=st.integers(1, 30),
+           mode=st.sampled_from(["semantic", "hybrid", "keyword"]))  # fmt: skip
+    def check(filters, k, mode):
+        matching = [p for p in papers if satisfies(p, filters)]
+        result = engine.search("neural networks for images", k=k, mode=mode, filters=filters)
+        by_id = {p.id: p for p in papers}
+        assert all(satisfies(by_id[hit.id], filters) for hit in result.results)
+        assert len({hit.id for hit in result.results}) == len(result.results)
+        if mode == "semantic":
+            assert len(result.results) == min(k, len(matching))
+            assert result.total == len(matching)
+        elif mode == "hybrid":  # the semantic half alone fills the page
+            assert len(result.results) == min(k, len(matching))
+
+    check()
+
+
+def test_a_one_percent_filter_on_the_ivf_index_still_returns_k(engine):
+    rare = Filters.parse(venue=RARE_VENUE)
+    for k in (1, 5, 8, 20):
+        result = engine.search("protein folding", k=k, filters=rare)
+        assert len(result.results) == min(k, 8)
+        assert {hit.venue for hit in result.results} == {RARE_VENUE}
+    # The ranking among the allowed papers is the exact one (every allowed paper is scanned).
+    allowed = engine.store.matching_ids(rare)
+    vector = engine.encoder.encode_query("protein folding")
+    stored = np.stack([engine.store.vector(int(i), engine.build.model_key) for i in allowed])
+    exact = allowed[np.argsort(((stored - vector) ** 2).sum(axis=1))]
+    got = [hit.id for hit in engine.search("protein folding", k=8, filters=rare).results]
+    assert got == exact.tolist()
+
+
+def test_filters_apply_to_similar_by_example_and_recommendations(engine):
+    rare = Filters.parse(venue=RARE_VENUE)
+    some = engine.search("graph", k=2).results
+    for result in (
+        engine.similar(some[0].id, k=5, filters=rare),
+        engine.search_by_example("Graph networks", "An abstract.", k=5, filters=rare),
+        engine.recommend([some[0].id], [some[1].id], k=5, filters=rare),
+    ):
+        assert result.results and {hit.venue for hit in result.results} == {RARE_VENUE}
+
+
+def test_year_ranges_and_filter_errors():
+    assert parse_year_range("2019") == (2019, 2019)
+    assert parse_year_range("2019-2021") == (2019, 2021)
+    assert parse_year_range("2020-") == (2020, None)
+    assert parse_year_range(" -2015 ") == (None, 2015)
+    assert parse_year_range("") == (None, None)
+    for bad in ("20", "2021-2019", "x", "2019-2020-2021", "-", "0999"):
+        with pytest.raises(FilterError):
+            parse_year_range(bad)
+    assert Filters.parse(year="2020-", venue=" A ,B,,A").to_params() == {
+        "year": "2020-",
+        "venue": "A,B",
+    }
+    with pytest.raises(FilterError, match="at most"):
+        Filters.parse(author=",".join(f"name{i}" for i in range(30)))
+    assert not Filters.parse().active and Filters.parse(year="2020").active
+
+
+def test_filter_values_are_data_not_sql(engine):
+    """Quotes, LIKE wildcards and SQL in filter values select nothing they should not."""
+    for hostile in ("' OR 1=1 --", "%", "_", "\\", '"); DROP TABLE papers; --'):
+        result = engine.search("graph", k=10, filters=Filters.parse(author=hostile, venue=hostile))
+        assert result.results == [] and result.total == 0
+    assert engine.store.count() == N_PAPERS
+
+
+# -- keyword and hybrid -----------------------------------------------------------------
+
+
+def test_keyword_mode_ranks_by_bm25_and_highlights(engine, papers):
+    target = next(p for p in papers if len(p.title.split()) >= 6)
+    result = engine.search(target.title, k=5, mode="keyword")
+    assert result.results[0].id == target.id
+    assert result.results[0].distance is None
+    scores = [hit.score for hit in result.results]
+    assert scores == sorted(scores, reverse=True)
+    hit = engine.search("graph", k=1, mode="keyword").results[0]
+    marked = [hit.snippet[a:b].lower() for a, b in hit.highlights]
+    assert marked and all(word.startswith("graph") for word in marked)
+    assert [hit.title[a:b].lower() for a, b in hit.title_highlights] == ["graph"] * len(
+        hit.title_highlights
+    )
+
+
+def test_quoted_phrases_must_appear(engine, papers):
+    phrase = "neural network"
+    result = engine.search(f'"{phrase}" images', k=50, mode="keyword")
+    assert result.results
+    for hit in result.results:
+        text = " ".join(f"{hit.title} {hit.abstract}".lower().replace("-", " ").split())
+        assert phrase in text or "neural networks" in text  # porter stemming
+    hybrid = engine.search(f'"{phrase}" images', k=50, mode="hybrid")
+    keyword_ids = {p for p in engine.store.matching_ids(Filters(), '"neural network"').tolist()}
+    assert hybrid.results and {hit.id for hit in hybrid.results} <= keyword_ids
+    assert hybrid.total == len(keyword_ids)
+
+
+def test_author_names_find_their_papers(engine, papers):
+    author = next(a for p in papers for a in p.authors if len(a.split()) == 2)
+    result = engine.search(author, k=10, mode="keyword")
+    assert any(author in hit.authors for hit in result.results[:3])
+    filtered = engine.search("learning", k=10, filters=Filters.parse(author=author.split()[-1]))
+    assert all(
+        any(author.split()[-1].lower() in a.lower() for a in hit.authors)
+        for hit in filtered.results
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unbalanced', "AND OR NOT", "title:graph", "graph*", "NEAR(a b)", "'; DROP TABLE papers; --",
+     '""', "^start", "-minus +plus", "col:umn:s", "(((", "a" * 500],
+)  # fmt: skip
+def test_keyword_syntax_in_queries_is_inert(engine, query):
+    for mode in ("keyword", "hybrid"):
+        try:
+            result = engine.search(query, k=5, mode=mode)
+        except InvalidRequest as exc:
+            assert exc.code == "empty_query"  # nothing searchable left, said so
+        else:
+            assert len(result.results) <= 5
+    assert engine.store.count() == N_PAPERS
+
+
+def test_reciprocal_rank_fusion():
+    fused = fuse_by_rank([(1, 0.5), (2, 0.7), (3, 0.9)], [(3, 9.0), (4, 5.0)])
+    ids = [i for i, _, _ in fused]
+    assert ids == [3, 1, 2, 4]  # 3 is in both lists; ties go to the lower id
+    scores = dict((i, s) for i, s, _ in fused)
+    assert scores[3] == pytest.approx(1 / 63 + 1 / 61) and scores[4] == pytest.approx(1 / 62)
+    assert dict((i, d) for i, _, d in fused)[4] is None
+
+
+def fts_is_consistent(engine) -> None:
+    """The FTS index holds exactly the papers table's rows and text."""
+    path = engine.settings.sqlite_path
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
+        n_fts = db.execute("SELECT count(*) FROM papers_fts").fetchone()[0]
+        n_papers = db.execute("SELECT count(*) FROM papers").fetchone()[0]
+    assert n_fts == n_papers
+
+
+def test_fulltext_index_follows_index_update_and_removal(tmp_path, tiny_encoder):
+    from search.settings import Settings
+
+    settings = Settings(home=tmp_path / "data")
+    rows = corpus_rows(300)
+    index_corpus(settings, [write_corpus(tmp_path / "a.jsonl", rows)], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    fts_is_consistent(engine)
+    assert engine.search("zyxwvut", k=5, mode="keyword").results == []
+
+    rows[0]["title"] = "Zyxwvut spectroscopy of quasars"  # an update
+    gone = rows.pop(1)  # a removal (full snapshot)
+    run(settings, [write_corpus(tmp_path / "b.jsonl", rows)], snapshot=True, encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    fts_is_consistent(engine)
+    found = engine.search("zyxwvut", k=5, mode="keyword").results
+    assert [hit.external_id for hit in found] == [rows[0]["id"]]
+    old_title_hits = engine.search(f'"{gone["title"]}"', k=5, mode="keyword").results
+    assert gone["id"] not in {hit.external_id for hit in old_title_hits}
+    assert engine.search(f'"{gone["title"]}"', k=5, mode="keyword").total == 0
+
+    gone["title"] = "Zyxwvut returns"  # the withdrawn paper comes back, changed
+    rows.append(gone)
+    run(settings, [write_corpus(tmp_path / "c.jsonl", rows)], snapshot=True, encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    fts_is_consistent(engine)
+    found = engine.search("zyxwvut", k=5, mode="keyword").results
+    assert {hit.external_id for hit in found} == {rows[0]["id"], gone["id"]}
+
+
+# -- starting from papers -----------------------------------------------------------------
+
+
+def test_query_by_example_finds_the_paper_itself(engine, papers):
+    paper = papers[42]
+    result = engine.search_by_example(paper.title, paper.abstract, k=3)
+    assert result.results[0].id == paper.id and result.results[0].distance < 1e-3
+    for ref in (paper.id, paper.external_id, f"arXiv:{paper.external_id}v2"):
+        assert engine.resolve_paper(ref).id == paper.id
+    with_doi = next(p for p in papers if p.doi)
+    assert engine.resolve_paper(with_doi.doi.lower()).id == with_doi.id
+    assert engine.resolve_paper("https://doi.org/" + with_doi.doi).id == with_doi.id
+    with pytest.raises(PaperNotFound):
+        engine.resolve_paper("no-such-paper")
+    with pytest.raises(InvalidRequest):
+        engine.search_by_example("   ", "abstract only")
+
+
+def test_recommendations_leave_out_their_inputs(engine):
+    seeds = [hit.id for hit in engine.search("galaxies", k=3).results]
+    result = engine.recommend(seeds[:2], [seeds[2]], k=20)
+    assert len(result.results) == 20
+    assert not {hit.id for hit in result.results} & set(seeds)
+    with pytest.raises(InvalidRequest):
+        engine.recommend([], [seeds[0]])
+    with pytest.raises(InvalidRequest, match="both positive and negative"):
+        engine.recommend([seeds[0]], [seeds[0]])
+    with pytest.raises(InvalidRequest, match="At most"):
+        engine.recommend(list(range(1, 102)))
+
+
+def test_negative_examples_move_results_away(engine):
+    """Constructed: one positive paper and, as the negative, its nearest neighbour. With the
+    negative, the results are farther from it on average."""
+    key = engine.build.model_key
+    positive = engine.search("superconductivity", k=1).results[0].id
+    negative = engine.similar(positive, k=1).results[0].id
+    neg_vector = engine.store.vector(negative, key)
+
+    def distance_to_negative(result) -> float:
+        vectors = np.stack([engine.store.vector(hit.id, key) for hit in result.results])
+        return float(np.linalg.norm(vectors - neg_vector, axis=1).mean())
+
+    plain = engine.recommend([positive], k=10)
+    away = engine.recommend([positive], [negative], k=10)
+    assert distance_to_negative(away) > distance_to_negative(plain)
+    assert negative not in {hit.id for hit in away.results}
+    # With no negatives, a recommendation from one paper is that paper's similar list.
+    assert [h.id for h in plain.results] == [h.id for h in engine.similar(positive, k=10).results]
+    assert plain.results[0].id == negative
+
+
+# -- exports ------------------------------------------------------------------------------
+
+
+def test_exports_parse_back(engine):
+    import bibtexparser
+
+    from search.export import render
+
+    result = engine.search("neural", k=25)
+    library = bibtexparser.parse_string(render(result, "bibtex"))
+    assert not library.failed_blocks and len(library.entries) == 25
+    assert len({entry.key for entry in library.entries}) == 25
+    first, hit = library.entries[0], result.results[0]
+    assert first.fields_dict["year"].value == str(hit.year)
+    assert len(first.fields_dict["author"].value.split(" and ")) == len(hit.authors)
+
+    rows = list(csv.DictReader(io.StringIO(render(result, "csv"))))
+    assert [int(row["id"]) for row in rows] == [hit.id for hit in result.results]
+    assert rows[0]["title"] == hit.title and rows[0]["authors"] == "; ".join(hit.authors)
+    assert json.loads(render(result, "json"))["results"][0]["id"] == hit.id
+
+
+def test_hostile_text_stays_inert_in_exports():
+    import bibtexparser
+
+    from search.engine import Hit, SearchResult
+    from search.export import render
+
+    nasty = Hit(
+        id=1, external_id="x}, title = {pwned",
+        title='Closing } brace, \\input{/etc/passwd} & 100% $x$',
+        authors=["=HYPERLINK(\"http://evil\")", "O'Brien {Jr}"], year=2020, venue="@venue#_^~",
+        doi=None, url="javascript:alert(1)", score=0.5, distance=1.0,
+        abstract="+cmd|' /C calc'!A0\n}\n@misc{injected, title={x}}",
+    )  # fmt: skip
+    result = SearchResult("q", 1, 1.0, [nasty])
+    library = bibtexparser.parse_string(render(result, "bibtex"))
+    assert not library.failed_blocks and len(library.entries) == 1  # no injected entry
+    assert "\\input" not in library.entries[0].fields_dict["title"].value.replace(
+        "\\textbackslash{}", ""
+    )
+    rows = list(csv.reader(io.StringIO(render(result, "csv"))))
+    cells = rows[1]
+    assert cells[4].startswith("'=HYPERLINK") and cells[-1].startswith("'+cmd")
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+
+
+# -- eval ----------------------------------------------------------------------------------
+
+
+def test_measures_agree_with_ir_measures():
+    ir_measures = pytest.importorskip("ir_measures")
+    from ir_measures import RR, R, nDCG
+
+    from search.evaluation import measure
+
+    rng = np.random.default_rng(0)
+    docs = [f"d{i}" for i in range(300)]
+    qrels, runs = {}, {}
+    for q in range(40):
+        judged = rng.choice(docs, size=int(rng.integers(1, 8)), replace=False)
+        qrels[f"q{q}"] = {d: int(rng.integers(0, 3)) for d in judged}
+        runs[f"q{q}"] = list(rng.choice(docs, size=120, replace=False))
+    qrels = {q: j for q, j in qrels.items() if any(g > 0 for g in j.values())}
+    ours = measure(runs, qrels)
+    theirs = ir_measures.calc_aggregate(
+        [nDCG @ 10, R @ 100, RR @ 10],
+        [ir_measures.Qrel(q, d, g) for q, j in qrels.items() for d, g in j.items()],
+        [ir_measures.ScoredDoc(q, d, float(-r)) for q, run in runs.items()
+         for r, d in enumerate(run)],
+    )  # fmt: skip
+    assert ours["ndcg@10"] == pytest.approx(theirs[nDCG @ 10], abs=1e-9)
+    assert ours["recall@100"] == pytest.approx(theirs[R @ 100], abs=1e-9)
+    assert ours["mrr@10"] == pytest.approx(theirs[RR @ 10], abs=1e-9)
+
+
+def test_eval_command_on_hand_made_judgments(engine, papers, tmp_path):
+    """Two queries, each the full title of a paper (keyword mode puts it first):
+    q1 judges that paper relevant: nDCG 1, R@100 1, MRR 1.
+    q2 judges its paper (rank 1, gain 1) and a document that is not in the corpus:
+    nDCG = 1 / (1 + 1/log2(3)) = 0.61315, R@100 = 0.5, MRR = 1.
+    Means: nDCG 0.80657, R@100 0.75, MRR 1."""
+    a, b = papers[10], papers[20]
+    for paper in (a, b):
+        assert engine.search(paper.title, k=1, mode="keyword").results[0].id == paper.id
+    queries = write_lines(tmp_path / "queries.jsonl", [
+        json.dumps({"_id": "q1", "text": a.title}), json.dumps({"_id": "q2", "text": b.title}),
+        json.dumps({"_id": "q3", "text": "not judged, not run"}),
+    ])  # fmt: skip
+    qrels = write_lines(tmp_path / "qrels.tsv", [
+        "query-id\tcorpus-id\tscore", f"q1\t{a.external_id}\t1", f"q2\t{b.external_id}\t1",
+        "q2\tnot-in-corpus\t1", f"q3\t{a.external_id}\t0",
+    ])  # fmt: skip
+    home = ["--home", str(engine.settings.home)]
+    out = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode", "keyword",
+               "--json", *home],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert set(report) >= {"modes", "ann_recall@10", "queries"} and report["queries"] == 2
+    keyword = report["modes"]["keyword"]
+    assert keyword["ndcg@10"] == pytest.approx((1 + 1 / (1 + 1 / np.log2(3))) / 2)
+    assert keyword["recall@100"] == pytest.approx(0.75)
+    assert keyword["mrr@10"] == pytest.approx(1.0)
+    assert 0.0 <= report["ann_recall@10"] <= 1.0
+    out = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode",
+               "semantic,hybrid", *home],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "semantic, exact" in out.output and "hybrid" in out.output
+    bad = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode", "fuzzy", *home]
+    )
+    assert bad.exit_code == 1 and "--mode takes" in bad.output
+    broken = write_lines(tmp_path / "broken.tsv", ["q1 only-two"])
+    bad = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(broken), *home]
+    )
+    assert bad.exit_code == 1 and "broken.tsv:1" in bad.output
