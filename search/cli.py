@@ -297,7 +297,9 @@ def eval_command(
     chosen = parse_modes(modes)
     judged = read_judged(queries_path, qrels_path)
     engine = SearchEngine.open(settings)
-    with tqdm(total=len(judged.queries) * len(chosen), disable=as_json, unit="query") as bar:
+    progress_bar = tqdm(total=len(judged.queries) * len(chosen), unit="query",
+                        disable=True if as_json else None)  # fmt: skip
+    with progress_bar as bar:
         report = evaluate(engine, judged, chosen, progress=bar.update)
     if as_json:
         click.echo(json.dumps(report))

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus, run
 from search.cli import main
-from search.engine import InvalidRequest, PaperNotFound, SearchEngine, fuse_by_rank
+from search.engine import InvalidRequest, PaperNotFound, SearchEngine, fuse_scores
 from search.filters import FilterError, Filters, parse_year_range
 from tests.conftest import sample_lines, write_lines
 
@@ -239,13 +239,17 @@ def test_keyword_syntax_in_queries_is_inert(engine, query):
     assert engine.store.count() == N_PAPERS
 
 
-def test_reciprocal_rank_fusion():
-    fused = fuse_by_rank([(1, 0.5), (2, 0.7), (3, 0.9)], [(3, 9.0), (4, 5.0)])
-    ids = [i for i, _, _ in fused]
-    assert ids == [3, 1, 2, 4]  # 3 is in both lists; ties go to the lower id
-    scores = dict((i, s) for i, s, _ in fused)
-    assert scores[3] == pytest.approx(1 / 63 + 1 / 61) and scores[4] == pytest.approx(1 / 62)
-    assert dict((i, d) for i, _, d in fused)[4] is None
+def test_hybrid_fusion_weighs_normalised_scores():
+    # distances (lower is closer) and BM25 scores (higher is better) on their own scales
+    fused = fuse_scores([(1, 0.5), (2, 0.7), (3, 0.9)], [(3, 9.0), (4, 5.0)])
+    scores = {i: s for i, s, _ in fused}
+    assert scores[1] == pytest.approx(0.4)  # closest, no keyword match
+    assert scores[2] == pytest.approx(0.4 * 0.5)
+    assert scores[3] == pytest.approx(0.6)  # farthest, best BM25
+    assert scores[4] == pytest.approx(0.0)
+    assert [i for i, _, _ in fused] == [3, 1, 2, 4]
+    assert {i: d for i, _, d in fused} == {1: 0.5, 2: 0.7, 3: 0.9, 4: None}
+    assert [i for i, _, _ in fuse_scores([(7, 1.0)], [])] == [7]
 
 
 def fts_is_consistent(engine) -> None:
