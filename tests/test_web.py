@@ -135,6 +135,13 @@ def test_health_is_503_while_no_index_is_built(tmp_path, tiny_encoder):
         ("/api/v1/papers/1/similar?k=x", 400, "invalid_parameter"),
         ("/api/v1/papers/999999/similar", 404, "not_found"),
         ("/api/v1/no-such-endpoint", 404, "not_found"),
+        ("/api/v1/search?q=x&mode=fuzzy", 422, "invalid_parameter"),
+        ("/api/v1/search?q=x&year=20x9", 422, "invalid_parameter"),
+        ("/api/v1/search?q=x&year=2021-2019", 422, "invalid_parameter"),
+        ("/api/v1/search?q=x&venue=" + "v" * 201, 422, "invalid_parameter"),
+        ("/api/v1/search?q=x&format=pdf", 422, "invalid_parameter"),
+        ("/api/v1/search?q=%22%22&mode=keyword", 400, "empty_query"),
+        ("/api/v1/papers/1/similar?year=soon", 422, "invalid_parameter"),
     ],
 )
 def test_api_bad_parameters_get_4xx_with_the_error_shape(client, openapi, url, status, code):
@@ -155,12 +162,98 @@ def test_openapi_document_lists_every_endpoint(openapi):
     assert openapi["openapi"].startswith("3.")
     assert set(openapi["paths"]) == {
         "/api/v1/search",
+        "/api/v1/search/by_example",
+        "/api/v1/recommendations",
         "/api/v1/papers/{paper_id}",
         "/api/v1/papers/{paper_id}/similar",
         "/api/v1/health",
         "/api/v1/openapi.json",
     }
     jsonschema.Draft202012Validator.check_schema(openapi["components"]["schemas"]["SearchResult"])
+
+
+def test_api_modes_and_filters(client, openapi):
+    for mode in ("semantic", "keyword", "hybrid"):
+        response = client.get(f"/api/v1/search?q=graph+neural&mode={mode}&k=7&category=cs")
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        validate(openapi, body, "SearchResult")
+        assert body["mode"] == mode and body["filters"] == {"category": "cs"}
+        assert 0 < len(body["results"]) <= 7
+    years = client.get("/api/v1/search?q=graph&k=100&year=2023-").get_json()
+    assert years["results"] and all(r["year"] >= 2023 for r in years["results"])
+
+
+def test_api_by_example_and_recommendations(client, openapi):
+    first = client.get("/api/v1/search?q=graph&k=3").get_json()["results"]
+    by_id = client.post("/api/v1/search/by_example?k=5", json={"paper": first[0]["external_id"]})
+    assert by_id.status_code == 200
+    validate(openapi, by_id.get_json(), "SearchResult")
+    similar = client.get(f"/api/v1/papers/{first[0]['id']}/similar?k=5").get_json()
+    assert [r["id"] for r in by_id.get_json()["results"]] == [r["id"] for r in similar["results"]]
+    example = {"title": first[1]["title"], "abstract": first[1]["abstract"]}
+    by_text = client.post("/api/v1/search/by_example?k=2", json=example)
+    assert by_text.get_json()["results"][0]["id"] == first[1]["id"]
+
+    rec = client.post("/api/v1/recommendations?k=10",
+                      json={"positive_ids": [first[0]["id"], first[1]["external_id"]],
+                            "negative_ids": [first[2]["id"]]})  # fmt: skip
+    assert rec.status_code == 200
+    body = rec.get_json()
+    validate(openapi, body, "SearchResult")
+    assert len(body["results"]) == 10 and body["mode"] == "recommend"
+    assert not {r["id"] for r in body["results"]} & {r["id"] for r in first}
+
+
+@pytest.mark.parametrize(
+    "path, body, status, code",
+    [
+        ("/api/v1/recommendations", None, 400, "invalid_body"),
+        ("/api/v1/recommendations", [1, 2], 400, "invalid_body"),
+        ("/api/v1/recommendations", {"positive_ids": []}, 422, "missing_ids"),
+        ("/api/v1/recommendations", {"positive_ids": "1"}, 422, "invalid_parameter"),
+        ("/api/v1/recommendations", {"positive_ids": [True]}, 422, "invalid_parameter"),
+        ("/api/v1/recommendations", {"positive_ids": [{"id": 1}]}, 422, "invalid_parameter"),
+        ("/api/v1/recommendations", {"positive_ids": list(range(1, 102))}, 422, "too_many_ids"),
+        ("/api/v1/recommendations", {"positive_ids": [999999]}, 404, "not_found"),
+        ("/api/v1/recommendations", {"positive_ids": ["nope"]}, 404, "not_found"),
+        ("/api/v1/search/by_example", {}, 422, "invalid_parameter"),
+        ("/api/v1/search/by_example", {"title": 5}, 422, "invalid_parameter"),
+        ("/api/v1/search/by_example", {"title": " "}, 400, "empty_query"),
+        ("/api/v1/search/by_example", {"title": "x" * 20001}, 422, "query_too_long"),
+        ("/api/v1/search/by_example", {"paper": [1]}, 422, "invalid_parameter"),
+        ("/api/v1/search/by_example", {"paper": "no-such"}, 404, "not_found"),
+    ],
+)
+def test_api_bad_bodies_get_4xx_with_the_error_shape(client, openapi, path, body, status, code):
+    if body is None:
+        response = client.post(path, data="not json", content_type="application/json")
+    else:
+        response = client.post(path, json=body)
+    assert response.status_code == status, response.get_json()
+    validate(openapi, response.get_json(), "Error")
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_api_exports_download_as_files(client, app):
+    import csv
+    import io
+
+    import bibtexparser
+
+    bib = client.get("/api/v1/search?q=attention+is+all+you+need&mode=keyword&k=20&format=bibtex")
+    assert bib.status_code == 200 and bib.mimetype == "application/x-bibtex"
+    assert bib.headers["Content-Disposition"] == 'attachment; filename="papersearch-results.bib"'
+    library = bibtexparser.parse_string(bib.get_data(as_text=True))
+    assert not library.failed_blocks and len(library.entries) == 20
+    titles = [e.fields_dict["title"].value for e in library.entries]
+    assert any("script" in t for t in titles)  # the hostile paper, escaped and parsed back
+    data = client.get("/api/v1/search?q=graph&k=5&format=csv")
+    assert data.mimetype == "text/csv"
+    assert len(list(csv.DictReader(io.StringIO(data.get_data(as_text=True))))) == 5
+    rec = client.post("/api/v1/recommendations?format=json", json={"positive_ids": [1]})
+    assert rec.mimetype == "application/json" and "attachment" in rec.headers["Content-Disposition"]
+    assert len(json.loads(rec.get_data(as_text=True))["results"]) == 10
 
 
 # -- HTML pages -----------------------------------------------------------------------

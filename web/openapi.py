@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.engine import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS
+from search.engine import (
+    MAX_EXAMPLE_CHARS,
+    MAX_K,
+    MAX_OFFSET,
+    MAX_QUERY_CHARS,
+    MAX_RECOMMENDATION_IDS,
+    MODES,
+)
+from search.export import FORMATS
+from search.filters import MAX_FILTER_CHARS
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -27,6 +36,12 @@ K_PARAM = {
     "description": "Number of results.",
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
 }
+OFFSET_PARAM = {
+    "name": "offset",
+    "in": "query",
+    "description": "Skip this many results (paging).",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+}
 PAPER_ID = {
     "name": "paper_id",
     "in": "path",
@@ -34,6 +49,44 @@ PAPER_ID = {
     "description": "The paper's internal id (as in search results).",
     "schema": {"type": "integer", "minimum": 1},
 }
+
+
+def _query_param(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description,
+            "schema": {"type": "string", **schema}}  # fmt: skip
+
+
+FILTER_PARAMS = [
+    _query_param("year", "A year or range: 2019, 2019-2021, 2020- (from), -2015 (up to).",
+                 pattern=r"^\s*(\d{4})?\s*-?\s*(\d{4})?\s*$"),
+    _query_param("venue", "Venue names, comma-separated (any of them; case-insensitive).",
+                 maxLength=MAX_FILTER_CHARS),
+    _query_param("category", "Categories/fields, comma-separated: cs.LG exactly, or cs for "
+                 "every cs.* category.", maxLength=MAX_FILTER_CHARS),
+    _query_param("author", "Part of an author's name, comma-separated alternatives "
+                 "(case-insensitive).", maxLength=MAX_FILTER_CHARS),
+]  # fmt: skip
+FORMAT_PARAM = _query_param(
+    "format",
+    "json (the default, this document's shape), or bibtex / csv: the list as a file download.",
+    enum=list(FORMATS),
+)
+LIST_PARAMS = [K_PARAM, OFFSET_PARAM, *FILTER_PARAMS, FORMAT_PARAM]
+LIST_RESPONSES = {
+    "200": {
+        "description": "Ranked papers, best first; with format=bibtex or csv, a file.",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/SearchResult"}},
+            "application/x-bibtex": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+    "400": _error("A missing or empty query or body, or a non-integer k/offset."),
+    "404": _error("A paper named in the request is not in the corpus or the index."),
+    "422": _error("A parameter out of range or not understood (k, offset, mode, a filter, "
+                  "format, too many ids, a query that is too long)."),
+    "503": _error("No index has been built yet, or the model is unavailable."),
+}  # fmt: skip
 NULLABLE_STRING = {"type": ["string", "null"]}
 # Fields that a search hit and a paper share.
 PAPER_PROPERTIES = {
@@ -60,34 +113,58 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/api/v1/search": {
                 "get": {
-                    "summary": "Papers nearest to a free-text query",
+                    "summary": "Papers for a free-text query: semantic, keyword or hybrid",
                     "parameters": [
                         {
                             "name": "q",
                             "in": "query",
                             "required": True,
-                            "description": "The query, encoded with the ad-hoc query adapter.",
+                            "description": 'The query. "Quoted phrases" must appear in keyword '
+                            "and hybrid results.",
                             "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS},
                         },
-                        K_PARAM,
-                        {
-                            "name": "offset",
-                            "in": "query",
-                            "description": "Skip this many results (paging).",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 0,
-                                "maximum": MAX_OFFSET,
-                                "default": 0,
-                            },
-                        },
+                        _query_param(
+                            "mode",
+                            "semantic (SPECTER2 embeddings), keyword (BM25 over title, "
+                            "abstract and authors) or hybrid (both, fused).",
+                            enum=list(MODES),
+                            default="semantic",
+                        ),
+                        *LIST_PARAMS,
                     ],
-                    "responses": {
-                        "200": _json("Ranked papers, nearest first.", "SearchResult"),
-                        "400": _error("Missing or empty q, or a non-integer k/offset."),
-                        "422": _error("k or offset out of range, or q too long."),
-                        "503": _error("No index has been built yet."),
+                    "responses": LIST_RESPONSES,
+                }
+            },
+            "/api/v1/search/by_example": {
+                "post": {
+                    "summary": "Papers nearest to an example paper: a title and abstract, or a "
+                    "paper the corpus holds (by id, external id such as an arXiv id, or DOI)",
+                    "parameters": LIST_PARAMS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Example"}}
+                        },
                     },
+                    "responses": LIST_RESPONSES,
+                }
+            },
+            "/api/v1/recommendations": {
+                "post": {
+                    "summary": "Papers like the positive ones and unlike the negative ones",
+                    "description": "The query vector is mean(positive) + 0.5 * (mean(positive) "
+                    "- mean(negative)) of the papers' proximity embeddings; the given papers "
+                    "are left out of the results.",
+                    "parameters": LIST_PARAMS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Recommendation"}
+                            }
+                        },
+                    },
+                    "responses": LIST_RESPONSES,
                 }
             },
             "/api/v1/papers/{paper_id}": {
@@ -103,15 +180,10 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/papers/{paper_id}/similar": {
                 "get": {
-                    "summary": "Papers nearest to a stored paper (its proximity embedding)",
-                    "parameters": [PAPER_ID, K_PARAM],
-                    "responses": {
-                        "200": _json("Nearest papers, the paper itself left out.", "SearchResult"),
-                        "400": _error("A non-integer k."),
-                        "404": _error("No paper with this id."),
-                        "422": _error("k out of range."),
-                        "503": _error("No index has been built yet."),
-                    },
+                    "summary": "Papers nearest to a stored paper (its proximity embedding), "
+                    "the paper itself left out",
+                    "parameters": [PAPER_ID, *LIST_PARAMS],
+                    "responses": LIST_RESPONSES,
                 }
             },
             "/api/v1/health": {
@@ -155,35 +227,108 @@ def openapi_document() -> dict[str, Any]:
                         "authors",
                         "year",
                         "venue",
+                        "doi",
                         "url",
                         "score",
                         "distance",
                         "abstract",
+                        "snippet",
+                        "highlights",
+                        "title_highlights",
                     ],  # fmt: skip
                     "properties": {
                         **PAPER_PROPERTIES,
+                        "doi": NULLABLE_STRING,
                         "score": {
                             "type": "number",
-                            "description": "1 / (1 + distance): higher is closer.",
+                            "description": "Higher is better. semantic, similar, example and "
+                            "recommend: 1 / (1 + distance); keyword: BM25; hybrid: the fused "
+                            "score in [0, 1].",
                         },
                         "distance": {
-                            "type": "number",
-                            "description": "Euclidean distance between the vectors.",
+                            "type": ["number", "null"],
+                            "description": "Euclidean distance between the vectors (null for "
+                            "a paper found by keywords only).",
                         },
+                        "snippet": {
+                            "type": "string",
+                            "description": "The part of the abstract with the most query words.",
+                        },
+                        "highlights": {
+                            "$ref": "#/components/schemas/Spans",
+                            "description": "Where query words are in snippet.",
+                        },
+                        "title_highlights": {
+                            "$ref": "#/components/schemas/Spans",
+                            "description": "Where query words are in title.",
+                        },
+                    },
+                },
+                "Spans": {
+                    "type": "array",
+                    "description": "[start, end) character offsets.",
+                    "items": {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 0},
+                        "minItems": 2,
+                        "maxItems": 2,
                     },
                 },
                 "SearchResult": {
                     "type": "object",
-                    "required": ["query", "total", "took_ms", "results"],
+                    "required": ["query", "total", "took_ms", "results", "mode", "filters"],
                     "properties": {
                         "query": {"type": "string"},
-                        "total": {"type": "integer"},
+                        "total": {
+                            "type": "integer",
+                            "description": "Papers ranked: matches of the filters (and of "
+                            "keywords, in keyword mode).",
+                        },
                         "took_ms": {"type": "number"},
+                        "mode": {
+                            "type": "string",
+                            "enum": [*MODES, "example", "similar", "recommend"],
+                        },
+                        "filters": {
+                            "type": "object",
+                            "description": "The filters applied, as request parameters.",
+                            "additionalProperties": {"type": "string"},
+                        },
                         "results": {
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/SearchHit"},
                         },
                     },
+                },
+                "Example": {
+                    "type": "object",
+                    "description": "Either paper, or title (and abstract).",
+                    "properties": {
+                        "paper": {
+                            "type": ["integer", "string"],
+                            "description": "Internal id, external id (e.g. an arXiv id) or DOI.",
+                        },
+                        "title": {"type": "string", "maxLength": MAX_EXAMPLE_CHARS},
+                        "abstract": {"type": ["string", "null"], "maxLength": MAX_EXAMPLE_CHARS},
+                    },
+                },
+                "Recommendation": {
+                    "type": "object",
+                    "required": ["positive_ids"],
+                    "properties": {
+                        "positive_ids": {
+                            "$ref": "#/components/schemas/PaperRefs",
+                            "minItems": 1,
+                        },
+                        "negative_ids": {"$ref": "#/components/schemas/PaperRefs"},
+                    },
+                },
+                "PaperRefs": {
+                    "type": "array",
+                    "description": f"Internal ids (integers) or external ids / DOIs (strings); "
+                    f"at most {MAX_RECOMMENDATION_IDS} positive and negative together.",
+                    "maxItems": MAX_RECOMMENDATION_IDS,
+                    "items": {"type": ["integer", "string"]},
                 },
                 "Paper": {
                     "type": "object",
