@@ -95,6 +95,45 @@ def test_search_flow_in_a_real_browser(browser, live_server):
     page.close()
 
 
+def test_filters_modes_and_more_like_these_in_a_real_browser(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server + "/?q=graph")
+    page.locator("details.search-options summary").click()
+    page.select_option("select[name=mode]", "hybrid")
+    page.fill("input[name=category]", "cs")
+    page.locator("input[name=q]").press("Enter")
+    page.wait_for_url("**/?q=graph&mode=hybrid&category=cs")  # empty fields stay out
+    assert page.locator("select[name=mode]").input_value() == "hybrid"  # state from the URL
+    assert page.locator("input[name=category]").input_value() == "cs"
+    assert page.locator("ol.results mark").count() > 0  # matched words highlighted
+    nxt = page.locator("a[rel=next]")
+    if nxt.count():
+        assert "mode=hybrid" in nxt.get_attribute("href") and "category=cs" in nxt.get_attribute(
+            "href"
+        )
+    bib = page.locator(".downloads a", has_text="BibTeX").get_attribute("href")
+    assert "format=bibtex" in bib and "mode=hybrid" in bib
+
+    boxes = page.locator("ol.results input[name=like]")
+    chosen = [boxes.nth(0).get_attribute("value"), boxes.nth(1).get_attribute("value")]
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name="More like the checked papers").click()
+    page.wait_for_url("**/recommend?like=*")
+    assert page.locator("h1").inner_text() == "More like 2 papers"
+    shown = page.locator("ol.results input[name=like]")
+    assert shown.count() == 20
+    assert not set(chosen) & {shown.nth(i).get_attribute("value") for i in range(20)}
+
+    page.goto(live_server + "/example")
+    page.fill("input[name=title]", "Graph neural networks for molecules")
+    page.fill("textarea[name=abstract]", "We predict molecular properties with message passing.")
+    page.get_by_role("button", name="Find similar papers").click()
+    page.wait_for_url("**/example")
+    assert page.locator("ol.results > li").count() == 20
+    page.close()
+
+
 def test_dark_mode_follows_the_system(browser, live_server):
     light = browser.new_page(color_scheme="light")
     dark = browser.new_page(color_scheme="dark")

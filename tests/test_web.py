@@ -331,6 +331,50 @@ def test_hostile_content_is_escaped_everywhere(app, client):
         assert 'href="javascript:' not in html
 
 
+def test_search_page_keeps_mode_and_filters_in_the_url(client):
+    html = client.get("/?q=graph+networks&mode=keyword&year=2022-&category=cs").get_data(
+        as_text=True
+    )
+    assert '<option value="keyword" selected>' in html
+    assert 'name="year" value="2022-"' in html and 'name="category" value="cs"' in html
+    assert "ranked by keywords" in html and "<mark>" in html
+    assert "format=bibtex" in html and "mode=keyword" in html
+    bad = client.get("/?q=graph&year=soon")
+    assert bad.status_code == 422 and "year must be" in bad.get_data(as_text=True)
+
+
+def test_highlights_never_unescape_hostile_text(app, client):
+    html = client.get("/?q=attention+script+alert+owned&mode=keyword").get_data(as_text=True)
+    assert "<mark>script</mark>" in html or "<mark>attention</mark>" in html.lower()
+    assert "<script>" not in html and "<b>all</b>" not in html
+    assert "&lt;<mark>script</mark>&gt;" in html  # the tag is text, the word is marked
+
+
+def test_recommend_and_example_pages(client):
+    ids = [r["id"] for r in client.get("/api/v1/search?q=graph&k=3").get_json()["results"]]
+    html = client.get(f"/recommend?like={ids[0]}&like={ids[1]}&unlike={ids[2]}").get_data(
+        as_text=True
+    )
+    assert "More like 2 papers" in html and "and unlike:" in html
+    assert f'name="like" value="{ids[0]}"' in html  # kept, so that more can be added
+    download = client.get(f"/recommend?like={ids[0]}&format=csv")
+    assert (
+        download.mimetype == "text/csv" and "attachment" in download.headers["Content-Disposition"]
+    )
+    assert client.get("/recommend").status_code == 422
+    assert client.get("/recommend?like=no-such-paper").status_code == 404
+
+    assert "Search with an example paper" in client.get("/example").get_data(as_text=True)
+    page = client.post("/example", data={"title": "Graph networks", "abstract": "Molecules."})
+    assert page.status_code == 200 and page.get_data(as_text=True).count('class="result"') == 20
+    by_id = client.post("/example", data={"paper": str(ids[0])})
+    assert by_id.status_code == 200
+    bib = client.post("/example", data={"paper": str(ids[0]), "format": "bibtex"})
+    assert bib.mimetype == "application/x-bibtex"
+    missing = client.post("/example", data={"paper": "nope"})
+    assert missing.status_code == 404 and "No paper" in missing.get_data(as_text=True)
+
+
 def test_static_assets_are_served_by_the_app(client):
     assert client.get("/static/style.css").status_code == 200
     assert client.get("/static/app.js").status_code == 200

@@ -7,11 +7,12 @@ Every endpoint that returns a ranked list takes ``k``, ``offset``, the filters
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from search.engine import MODES, SearchResult, paper_to_dict
-from search.export import FORMATS, render
+from search.export import FORMATS
 from web import provider
+from web.downloads import file_response
 from web.errors import ApiError
 from web.openapi import openapi_document
 from web.params import choice_arg, filters_arg, id_list, int_arg, json_body, query_arg
@@ -32,12 +33,7 @@ def respond(result: SearchResult, name: str):
     fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
     if not fmt:
         return jsonify(result.to_dict())
-    mimetype, extension = FORMATS[fmt]
-    return Response(
-        render(result, fmt),
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
-    )
+    return file_response(result, fmt, name)
 
 
 @bp.get("/search")

@@ -3,51 +3,134 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
+from markupsafe import Markup, escape
 
-from search.engine import MAX_OFFSET, InvalidRequest, NoIndex
+from search.engine import MAX_K, MAX_OFFSET, MODES, InvalidRequest, NoIndex, PaperNotFound
+from search.export import FORMATS
 from search.records import http_url
 from web import provider
+from web.downloads import file_response
 from web.errors import ApiError, as_api_error
-from web.params import int_arg
+from web.params import choice_arg, filters_arg, int_arg
 
 bp = Blueprint("pages", __name__)
 
 PER_PAGE = 10
 SIMILAR_ON_PAPER_PAGE = 10
+RECOMMENDATIONS = 20
+EXPORT_LABELS = (("BibTeX", "bibtex"), ("CSV", "csv"), ("JSON", "json"))
 
 
 @bp.get("/")
 def search_page():
     query = request.args.get("q")
+    mode, filters = "semantic", {}
     if query is None:
-        return render_template("search.html", query="", result=None, message=None)
+        return render_template(
+            "search.html", query="", mode=mode, filters=filters, result=None, message=None
+        )
     try:
+        mode = choice_arg(request.args, "mode", MODES, "semantic")
+        chosen = filters_arg(request.args)
+        filters = chosen.to_params()
         page = int_arg(request.args, "page", 1)
         if not 1 <= page <= MAX_OFFSET // PER_PAGE + 1:
             raise InvalidRequest(
                 f"page must be from 1 to {MAX_OFFSET // PER_PAGE + 1}.", "out_of_range"
             )
-        result = provider().get().search(query, k=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        result = (
+            provider()
+            .get()
+            .search(query, k=PER_PAGE, offset=(page - 1) * PER_PAGE, mode=mode, filters=chosen)
+        )
     except (ApiError, InvalidRequest, NoIndex) as exc:
         error = as_api_error(exc)
         message = (
             "Type a few words to search for." if error.code == "empty_query" else error.message
         )
         return render_template(
-            "search.html", query=query, result=None, message=message
+            "search.html", query=query, mode=mode, filters=filters, result=None, message=message
         ), error.status
+    params = {"mode": mode, **filters} if mode != "semantic" else dict(filters)
     pages = min(math.ceil(result.total / PER_PAGE), MAX_OFFSET // PER_PAGE + 1)
     return render_template(
         "search.html",
         query=result.query,
+        mode=mode,
+        filters=filters,
+        params=params,
         result=result,
         page=page,
         pages=pages,
         message=None,
         first_rank=(page - 1) * PER_PAGE + 1,
+        export_links=export_links("api.search", q=result.query, k=MAX_K, **params),
     )
+
+
+@bp.get("/recommend")
+def recommend_page():
+    """More like the checked papers (``like``), less like ``unlike``; ``format`` downloads."""
+    likes, unlikes = request.args.getlist("like"), request.args.getlist("unlike")
+    chosen = filters_arg(request.args)
+    engine = provider().get()
+    refs = [int(v) if v.isdigit() and len(v) < 19 else v for v in likes]
+    against = [int(v) if v.isdigit() and len(v) < 19 else v for v in unlikes]
+    result = engine.recommend(refs, against, k=RECOMMENDATIONS, filters=chosen)
+    fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
+    if fmt:
+        return file_response(result, fmt, "papersearch-recommendations")
+    seeds, unliked = engine.resolve_papers(refs), engine.resolve_papers(against)
+    filters = chosen.to_params()
+    # The choices so far ride along in the form, so that checking more papers adds to them.
+    keep = [("like", str(p.id)) for p in seeds] + [("unlike", str(p.id)) for p in unliked]
+    keep += list(filters.items())
+    base = url_for("pages.recommend_page")
+    return render_template(
+        "recommend.html",
+        seeds=seeds,
+        unliked=unliked,
+        result=result,
+        filters=filters,
+        keep=keep,
+        export_links=[
+            (label, f"{base}?{urlencode([*keep, ('format', value)])}")
+            for label, value in EXPORT_LABELS
+        ],
+    )
+
+
+@bp.route("/example", methods=["GET", "POST"])
+def example_page():
+    """Search with a pasted title and abstract, or a paper named by id, arXiv id or DOI."""
+    form = request.form if request.method == "POST" else {}
+    if request.method == "GET":
+        return render_template("example.html", form=form, result=None, message=None)
+    try:
+        engine = provider().get()
+        if (form.get("paper") or "").strip() and not (form.get("title") or "").strip():
+            paper = engine.resolve_paper(form["paper"].strip())
+            result = engine.similar(paper.id, k=RECOMMENDATIONS)
+        else:
+            result = engine.search_by_example(
+                form.get("title", ""), form.get("abstract"), k=RECOMMENDATIONS
+            )
+        fmt = choice_arg(form, "format", tuple(FORMATS), "")
+    except (ApiError, InvalidRequest, PaperNotFound, NoIndex) as exc:
+        error = as_api_error(exc)
+        return render_template(
+            "example.html", form=form, result=None, message=error.message
+        ), error.status
+    if fmt:
+        return file_response(result, fmt, "papersearch-by-example")
+    return render_template("example.html", form=form, result=result, message=None)
+
+
+def export_links(endpoint: str, **params) -> list[tuple[str, str]]:
+    return [(label, url_for(endpoint, format=fmt, **params)) for label, fmt in EXPORT_LABELS]
 
 
 @bp.get("/papers/<int:paper_id>")
@@ -61,6 +144,21 @@ def paper_page(paper_id: int):
 @bp.get("/about")
 def about_page():
     return render_template("about.html", status=provider().status())
+
+
+@bp.app_template_filter("highlight")
+def highlight(text: str | None, spans: list[list[int]]) -> Markup:
+    """``text`` with the given [start, end) spans in <mark>; everything escaped."""
+    text = text or ""
+    out, at = [], 0
+    for start, end in sorted(spans or []):
+        if start < at or end > len(text) or start >= end:
+            continue
+        out.append(escape(text[at:start]))
+        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        at = end
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
 
 
 @bp.app_template_filter("snippet")

@@ -1,0 +1,17 @@
+"""Result lists as file downloads (BibTeX, CSV, JSON), for the API and the pages alike."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from search.engine import SearchResult
+from search.export import FORMATS, render
+
+
+def file_response(result: SearchResult, fmt: str, name: str) -> Response:
+    mimetype, extension = FORMATS[fmt]
+    return Response(
+        render(result, fmt),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
+    )
