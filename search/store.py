@@ -162,6 +162,8 @@ class PaperStore:
     def matching_ids(self, filters: Filters, match: str | None = None) -> np.ndarray:
         """Sorted ids (int64) of the searchable papers that satisfy ``filters`` (and the
         full-text expression ``match``, when given)."""
+        if match is not None or filters.categories or filters.authors:
+            self._require_sqlite("Keyword search and the category and author filters")
         query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *filter_conditions(filters))
         if match is not None:
             query = query.join(FTS, FTS.c.rowid == Paper.id).where(_fts_match(match))
@@ -176,6 +178,7 @@ class PaperStore:
 
         The score is SQLite's bm25() negated, so that higher is better.
         """
+        self._require_sqlite("Keyword search")
         where = [Paper.withdrawn_at.is_(None), _fts_match(match), *filter_conditions(filters)]
         rank = func.bm25(literal_column("papers_fts"), *BM25_WEIGHTS)
         joined = FTS.join(Paper, Paper.id == FTS.c.rowid)
@@ -189,6 +192,14 @@ class PaperStore:
             ).all()
             total = session.scalar(select(func.count()).select_from(joined).where(*where))
         return [(paper_id, -float(score)) for paper_id, score in rows], int(total or 0)
+
+    def _require_sqlite(self, feature: str) -> None:
+        bind = self.sessions.kw.get("bind")
+        if bind is not None and bind.dialect.name != "sqlite":
+            raise FulltextUnavailable(
+                f"{feature}: available only with SQLite (FTS5 and JSON functions); this "
+                f"store is {bind.dialect.name}."
+            )
 
     # -- embeddings ---------------------------------------------------------------
 
