@@ -164,11 +164,16 @@ class PaperStore:
         full-text expression ``match``, when given)."""
         if match is not None or filters.categories or filters.authors:
             self._require_sqlite("Keyword search and the category and author filters")
-        query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *filter_conditions(filters))
-        if match is not None:
-            query = query.join(FTS, FTS.c.rowid == Paper.id).where(_fts_match(match))
+        if match is not None and not filters.active:  # the index holds only searchable papers
+            query = select(FTS.c.rowid).where(_fts_match(match))
+        else:
+            query = select(Paper.id).where(
+                Paper.withdrawn_at.is_(None), *filter_conditions(filters)
+            )
+            if match is not None:
+                query = query.join(FTS, FTS.c.rowid == Paper.id).where(_fts_match(match))
         with self.sessions() as session, _fulltext_errors():
-            ids = session.scalars(query.order_by(Paper.id)).all()
+            ids = sorted(session.scalars(query).all())
         return np.asarray(ids, dtype=np.int64)
 
     def keyword_search(
@@ -176,21 +181,25 @@ class PaperStore:
     ) -> tuple[list[tuple[int, float]], int]:
         """BM25 ranking of a full-text expression: ([(id, bm25 score)] best first, matches).
 
-        The score is SQLite's bm25() negated, so that higher is better.
+        The score is SQLite's bm25() negated, so that higher is better. The
+        full-text index holds only searchable papers, so without filters the
+        papers table is not touched (a join costs as much as the ranking).
         """
         self._require_sqlite("Keyword search")
-        where = [Paper.withdrawn_at.is_(None), _fts_match(match), *filter_conditions(filters)]
         rank = func.bm25(literal_column("papers_fts"), *BM25_WEIGHTS)
-        joined = FTS.join(Paper, Paper.id == FTS.c.rowid)
+        source, where = FTS, [_fts_match(match)]
+        if filters.active:
+            source = FTS.join(Paper, Paper.id == FTS.c.rowid)
+            where += filter_conditions(filters)
         with self.sessions() as session, _fulltext_errors():
             rows = session.execute(
-                select(Paper.id, rank.label("rank"))
-                .select_from(joined)
+                select(FTS.c.rowid, rank.label("rank"))
+                .select_from(source)
                 .where(*where)
-                .order_by(rank, Paper.id)
+                .order_by(rank, FTS.c.rowid)
                 .limit(limit)
             ).all()
-            total = session.scalar(select(func.count()).select_from(joined).where(*where))
+            total = session.scalar(select(func.count()).select_from(source).where(*where))
         return [(paper_id, -float(score)) for paper_id, score in rows], int(total or 0)
 
     def _require_sqlite(self, feature: str) -> None:

@@ -23,24 +23,27 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COLUMNS = "title, abstract, authors"
+# Only searchable papers are in the index: withdrawing a paper takes it out, and
+# restoring it puts it back, so keyword queries need no join to skip withdrawn rows.
+_ADD_NEW = f"""INSERT INTO papers_fts(rowid, {COLUMNS})
+            SELECT new.id, new.title, new.abstract, new.authors WHERE new.withdrawn_at IS NULL;"""
+_REMOVE_OLD = f"""INSERT INTO papers_fts(papers_fts, rowid, {COLUMNS})
+            SELECT 'delete', old.id, old.title, old.abstract, old.authors
+            WHERE old.withdrawn_at IS NULL;"""
 TRIGGERS = {
     "papers_fts_insert": f"""
         CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
-            INSERT INTO papers_fts(rowid, {COLUMNS})
-            VALUES (new.id, new.title, new.abstract, new.authors);
+            {_ADD_NEW}
         END""",
     "papers_fts_delete": f"""
         CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
-            INSERT INTO papers_fts(papers_fts, rowid, {COLUMNS})
-            VALUES ('delete', old.id, old.title, old.abstract, old.authors);
+            {_REMOVE_OLD}
         END""",
     "papers_fts_update": f"""
-        CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors ON papers
-        BEGIN
-            INSERT INTO papers_fts(papers_fts, rowid, {COLUMNS})
-            VALUES ('delete', old.id, old.title, old.abstract, old.authors);
-            INSERT INTO papers_fts(rowid, {COLUMNS})
-            VALUES (new.id, new.title, new.abstract, new.authors);
+        CREATE TRIGGER papers_fts_update
+        AFTER UPDATE OF title, abstract, authors, withdrawn_at ON papers BEGIN
+            {_REMOVE_OLD}
+            {_ADD_NEW}
         END""",
 }
 
@@ -59,7 +62,10 @@ def upgrade() -> None:
         "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
     )
     create_triggers()
-    op.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")  # papers already stored
+    op.execute(  # the papers already stored, withdrawn ones left out
+        f"INSERT INTO papers_fts(rowid, {COLUMNS}) "
+        f"SELECT id, {COLUMNS} FROM papers WHERE withdrawn_at IS NULL"
+    )
 
 
 def downgrade() -> None:
