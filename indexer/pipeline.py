@@ -246,6 +246,11 @@ def build_index(
         )
     previous = store.current_build()
     reason = retrain_reason(previous, info.key, len(ids), added, settings, retrain)
+    if reason is None:
+        try:
+            faiss_index.verify(Path(previous.path), previous.checksum)
+        except faiss_index.IndexCorrupt as exc:
+            reason = f"the previous build cannot be reused ({exc})"
     trained = None if reason else faiss_index.VectorIndex.read(Path(previous.path), mmap=False)
     build = store.start_build(
         model_key=info.key,
@@ -274,7 +279,9 @@ def build_index(
         tuned_recall = previous.tuned_recall if trained else None
         if built.nlist and trained is None and settings.nprobe is None:
             built.nprobe, tuned_recall = tune_new_index(store, encoder, built.index, ids, vectors)
-        faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
+        checksum = faiss_index.write(
+            built.index, path, before_rename=lambda: checkpoint("index-written")
+        )
         checkpoint("publish")
         lineage = (
             {"trained_vectors": len(ids), "centroids_from": None, "added_since_training": 0}
@@ -295,6 +302,7 @@ def build_index(
             path=str(path.resolve()),
             seconds=round(time.perf_counter() - started, 3),
             tuned_recall=tuned_recall,
+            checksum=checksum,
             **lineage,
         )
         return finished, reason

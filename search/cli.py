@@ -33,6 +33,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from search.db import SchemaOutOfDate
     from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
     from search.evaluation import EvalDataError
+    from search.index import IndexCorrupt
     from search.model_source import ModelUnavailable
     from search.onnx_query import OnnxUnavailable
 
@@ -51,6 +52,7 @@ def expected_errors() -> tuple[type[BaseException], ...]:
         ModelUnavailable,
         OnnxUnavailable,
         EvalDataError,
+        IndexCorrupt,
     )
 
 

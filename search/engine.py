@@ -16,7 +16,7 @@ import numpy as np
 from search.db import make_engine, require_current_schema, session_factory
 from search.encoder import Encoder
 from search.filters import FilterError, Filters
-from search.index import VectorIndex, distance_to_score
+from search.index import IndexCorrupt, VectorIndex, distance_to_score, verify
 from search.keywords import parse_keywords, semantic_text, snippet
 from search.records import http_url
 from search.schema import IndexBuild, Paper
@@ -135,16 +135,26 @@ class SearchEngine:
 
     @classmethod
     def open(
-        cls, settings: Settings, encoder: Encoder | None = None, store: PaperStore | None = None
+        cls,
+        settings: Settings,
+        encoder: Encoder | None = None,
+        store: PaperStore | None = None,
+        build: IndexBuild | None = None,
     ) -> SearchEngine:
-        """Open the current build; the encoder is loaded on first use unless given."""
+        """Open ``build`` (default: the current one); the encoder is loaded on first use
+        unless given. A build whose file is missing or fails its checksum raises
+        IndexCorrupt and is never handed to FAISS."""
         if store is None:
             engine = make_engine(settings)
             require_current_schema(engine)
             store = PaperStore(session_factory(engine))
-        build = store.current_build()
+        build = build or store.current_build()
         if build is None:
             raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
+        try:
+            verify(Path(build.path), build.checksum)
+        except IndexCorrupt as exc:
+            raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
         index = VectorIndex.read(Path(build.path), build.nprobe)
         return cls(settings, store, build, index, encoder)
 

@@ -20,6 +20,7 @@ host shares one copy in the page cache.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -191,23 +192,51 @@ def build(
     return BuiltIndex(index, index_type, lists, min(probes, lists), where)
 
 
-def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> None:
-    """Write atomically: a temporary file, fsynced, then renamed into place."""
+def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> str:
+    """Write atomically (a temporary file, fsynced, then renamed into place) and return the
+    file's SHA-256. A failure (a full disk, say) leaves no file behind."""
     import faiss
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    faiss.write_index(index, str(tmp))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    if before_rename is not None:
-        before_rename()
-    os.replace(tmp, path)
+    try:
+        faiss.write_index(index, str(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        checksum = file_checksum(tmp)
+        if before_rename is not None:
+            before_rename()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return checksum
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class IndexCorrupt(RuntimeError):
+    """A build's file is missing or is not the file that was written."""
+
+
+def verify(path: Path, checksum: str | None) -> None:
+    """Raise IndexCorrupt unless ``path`` exists and has the recorded SHA-256 (builds made
+    before checksums were recorded are only checked for existence)."""
+    if not path.is_file():
+        raise IndexCorrupt(f"index file {path} is missing")
+    if checksum is not None and file_checksum(path) != checksum:
+        raise IndexCorrupt(f"index file {path} does not match its checksum (truncated or changed)")
 
 
 class VectorIndex:

@@ -20,6 +20,7 @@ from typing import Any
 from search.db import make_engine, session_factory
 from search.encoder import Encoder
 from search.engine import NoIndex, SearchEngine
+from search.index import IndexCorrupt
 from search.schema import IndexBuild
 from search.settings import Settings
 from search.store import PaperStore
@@ -35,6 +36,7 @@ class EngineProvider:
         self._engine: SearchEngine | None = None
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
+        self._unusable: set[tuple[int, int | None]] = set()  # (build, nprobe) that failed to load
 
     @property
     def encoder(self) -> Encoder:
@@ -58,25 +60,60 @@ class EngineProvider:
             self.refresh()
             engine = self._engine
             if engine is None:
+                if self.store.current_build_marker() in self._unusable:
+                    raise IndexCorrupt(
+                        "No intact index build: the current one failed its checksum and no "
+                        "earlier one is usable. Run `papersearch reindex` to build a new one."
+                    )
                 raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
         return engine
 
     def refresh(self) -> bool:
-        """Switch to the current build if it is not the one in use (or was re-tuned)."""
+        """Switch to the current build if it is not the one in use (or was re-tuned).
+
+        A build whose file is missing or fails its checksum is logged once and
+        skipped: the build in use keeps serving, or, at start-up, the newest
+        earlier build that is intact.
+        """
         encoder = self.encoder
         with self._lock:
             current = self.store.current_build_marker()
             engine = self._engine
-            if current is None or (
-                engine is not None and (engine.build.id, engine.build.nprobe) == current
+            if (
+                current is None
+                or current in self._unusable
+                or (engine is not None and (engine.build.id, engine.build.nprobe) == current)
             ):
                 return False
-            engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store)
+            try:
+                engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store)
+            except IndexCorrupt as exc:
+                self._unusable.add(current)
+                if self._engine is not None:
+                    log.error("%s; not loading it, still serving build %s", exc, engine.build.id)
+                    return False
+                log.error("%s; not loading it, looking for the last intact build", exc)
+                engine = self._last_good_engine(encoder)
+                if engine is None:
+                    raise
             previous = self._engine
             self._engine = engine  # one reference swap: readers see old or new, never half
         if previous is not None:
             log.info("switched from index build %s to %s", previous.build.id, engine.build.id)
         return True
+
+    def _last_good_engine(self, encoder: Encoder) -> SearchEngine | None:
+        for build in self.store.complete_builds()[1:]:
+            try:
+                engine = SearchEngine.open(
+                    self.settings, encoder=encoder, store=self.store, build=build
+                )
+            except IndexCorrupt as exc:
+                log.error("%s; trying an earlier build", exc)
+                continue
+            log.error("serving the last intact build, %s, instead of the current one", build.id)
+            return engine
+        return None
 
     def _start_watching(self) -> None:
         if self._watcher is not None:

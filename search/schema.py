@@ -109,3 +109,5 @@ class IndexBuild(Base):
     added_since_training: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # recall@10 against exact search at ``nprobe``, as measured by tuning (None: not tuned)
     tuned_recall: Mapped[float | None] = mapped_column(Float)
+    # SHA-256 of the file as written; a file that no longer matches is never loaded
+    checksum: Mapped[str | None] = mapped_column(String(64))

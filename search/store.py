@@ -388,6 +388,19 @@ class PaperStore:
         with self.sessions() as session:
             return session.get(IndexBuild, build_id)
 
+    def complete_builds(self) -> list[IndexBuild]:
+        """Complete builds, the current one first, then in the order they were published."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(IndexBuild)
+                    .where(
+                        IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None)
+                    )
+                    .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
+                )
+            )
+
     def list_builds(self) -> list[IndexBuild]:
         with self.sessions() as session:
             return list(session.scalars(select(IndexBuild).order_by(IndexBuild.id.desc())))

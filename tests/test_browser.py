@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -16,7 +15,7 @@ import pytest
 
 from indexer.pipeline import index_corpus
 from search.settings import Settings
-from tests.conftest import sample_lines, write_lines
+from tests.conftest import sample_lines, serve_in_thread, write_lines
 from web import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,15 +40,8 @@ def small_index(tmp_path_factory, tiny_encoder) -> Settings:
 
 @pytest.fixture(scope="module")
 def live_server(small_index, tiny_encoder):
-    from werkzeug.serving import make_server
-
-    server = make_server(
-        "127.0.0.1", 0, create_app(small_index, encoder=tiny_encoder), threaded=True
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve_in_thread(create_app(small_index, encoder=tiny_encoder)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

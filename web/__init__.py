@@ -21,8 +21,9 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     app.json.sort_keys = False
     app.extensions["papersearch"] = EngineProvider(settings, encoder)
 
-    from web import api, errors, pages
+    from web import api, errors, pages, security
 
+    security.harden(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.register(app)

@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
+from search.index import IndexCorrupt
 from search.model_source import ModelUnavailable
 
 
@@ -25,6 +26,8 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(404, "not_found", str(exc))
     if isinstance(exc, NoIndex):
         return ApiError(503, "no_index", str(exc))
+    if isinstance(exc, IndexCorrupt):
+        return ApiError(503, "index_unavailable", str(exc))
     if isinstance(exc, (ModelMismatch, ModelUnavailable)):
         return ApiError(503, "model_unavailable", str(exc))
     if isinstance(exc, HTTPException):
@@ -46,7 +49,15 @@ def render_error(exc: Exception):
 
 
 def register(app: Flask) -> None:
-    for kind in (ApiError, InvalidRequest, PaperNotFound, NoIndex, ModelMismatch, ModelUnavailable):
+    for kind in (
+        ApiError,
+        InvalidRequest,
+        PaperNotFound,
+        NoIndex,
+        IndexCorrupt,
+        ModelMismatch,
+        ModelUnavailable,
+    ):
         app.register_error_handler(kind, render_error)
     app.register_error_handler(HTTPException, render_error)
 

@@ -121,7 +121,12 @@ def openapi_document() -> dict[str, Any]:
                             "required": True,
                             "description": 'The query. "Quoted phrases" must appear in keyword '
                             "and hybrid results.",
-                            "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": MAX_QUERY_CHARS,
+                                "pattern": "\\w",  # a word to search for
+                            },
                         },
                         _query_param(
                             "mode",

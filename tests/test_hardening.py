@@ -1,0 +1,306 @@
+"""Hardening: the API contract fuzzed against a live server, security headers and bounds,
+corrupt index files, a full disk during a build, and corpus readers fed arbitrary bytes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import sqlite3
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer import pipeline
+from indexer.pipeline import index_corpus, run
+from indexer.readers import Reject, read_corpus
+from search.engine import SearchEngine
+from search.provider import EngineProvider
+from search.settings import Settings
+from tests.conftest import sample_lines, serve_in_thread, write_lines
+from web import create_app
+from web.openapi import openapi_document
+from web.security import MAX_BODY_BYTES
+
+HOSTILE = {
+    "id": "6666.00001",
+    "title": '<script>alert(1)</script> Robert\'); DROP TABLE papers;-- "quoted" {braces}',
+    "summary": "<img src=x onerror=alert(2)> =cmd|' /C calc'!A0 javascript:alert(3)",
+    "authors": ["<b>Bold</b> Author", '=HYPERLINK("http://x")'],
+    "categories": ["cs.CR"],
+    "abs": "javascript:alert(4)",
+    "journal_ref": "<i>Venue</i>",
+}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, tiny_encoder) -> Settings:
+    root = tmp_path_factory.mktemp("hardening")
+    settings = Settings(home=root / "data")
+    corpus = write_lines(root / "c.jsonl", sample_lines(300) + [json.dumps(HOSTILE)])
+    index_corpus(settings, [corpus], encoder=tiny_encoder)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def app(home, tiny_encoder):
+    return create_app(home, encoder=tiny_encoder)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# -- the contract, fuzzed -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_api(app):
+    schemathesis = pytest.importorskip("schemathesis")
+    with serve_in_thread(app) as url:
+        schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json")
+        schema.config.update(base_url=url)
+        yield schema
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_api):
+    """Every operation in the OpenAPI document, with generated valid and invalid inputs,
+    against a live server: no 5xx, every response conforms to the document (status, media
+    type, headers, body), and schema-invalid requests are refused."""
+    from schemathesis.checks import positive_data_acceptance
+
+    failures, operations = [], []
+    for result in live_api.get_all_operations():
+        operation = result.ok()  # raises if the document has an operation it cannot read
+        operations.append(operation.label)
+
+        @settings(max_examples=30, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @given(case=operation.as_strategy())
+        def check(case):
+            # Schema-valid but semantically wrong input (a year range that ends before it
+            # starts) may be refused with a 4xx: only that heuristic check is left out.
+            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+        try:
+            check()
+        except Exception as exc:  # the minimal failing example, as hypothesis reports it
+            failures.append(f"{operation.label}: {exc}")
+    paths = openapi_document()["paths"]
+    documented = {f"{method.upper()} {path}" for path in paths for method in paths[path]}
+    documented.discard("GET /api/v1/openapi.json")
+    assert set(operations) == documented  # every operation but the document itself
+    assert failures == [], "\n\n".join(failures)
+
+
+# -- web security -------------------------------------------------------------------------
+
+
+def test_security_headers_on_every_kind_of_response(client):
+    for url in ("/", "/?q=graph", "/api/v1/search?q=graph", "/api/v1/nope", "/static/app.js",
+                "/papers/1", "/about"):  # fmt: skip
+        response = client.get(url)
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_hold_no_inline_script_or_style(client):
+    import re
+
+    for url in ("/", "/?q=graph&mode=hybrid", "/papers/1", "/about", "/example"):
+        html = client.get(url).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+        assert "<style" not in html and " style=" not in html and "onclick" not in html
+
+
+def test_no_debug_and_no_stack_traces(app, client, monkeypatch):
+    assert app.debug is False and len(app.config["SECRET_KEY"]) >= 32
+    from search import engine as engine_module
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(engine_module.SearchEngine, "search", explode)
+    for url in ("/api/v1/search?q=x", "/?q=x"):
+        response = client.get(url)
+        assert response.status_code == 500
+        body = response.get_data(as_text=True)
+        assert "secret internal detail" not in body and "Traceback" not in body
+
+
+def test_oversized_body_is_413_with_the_error_shape(client):
+    response = client.post(
+        "/api/v1/recommendations", data="x" * (MAX_BODY_BYTES + 1), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_no_endpoint_writes(app):
+    writers = [
+        rule.rule for rule in app.url_map.iter_rules() if rule.methods & {"PUT", "PATCH", "DELETE"}
+    ]
+    assert writers == []
+    posts = sorted(r.rule for r in app.url_map.iter_rules() if "POST" in r.methods)
+    assert posts == ["/api/v1/recommendations", "/api/v1/search/by_example", "/example"]
+
+
+def test_hostile_corpus_text_is_inert_in_pages_and_exports(client):
+    import csv
+    import io
+
+    import bibtexparser
+
+    paper = client.get("/api/v1/search?q=robert+drop+table&mode=keyword&k=1").get_json()
+    hit = paper["results"][0]
+    assert hit["external_id"] == HOSTILE["id"]
+    assert hit["url"] == f"https://arxiv.org/abs/{HOSTILE['id']}"  # the javascript: link dropped
+    for html in (
+        client.get(f"/papers/{hit['id']}").get_data(as_text=True),
+        client.get("/?q=robert+drop+table&mode=keyword").get_data(as_text=True),
+        client.get(f"/recommend?like={hit['id']}").get_data(as_text=True),
+    ):
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "<b>Bold</b>" not in html and "<i>Venue</i>" not in html
+        assert 'href="javascript:' not in html
+    bib = client.get("/api/v1/search?q=robert+drop+table&mode=keyword&k=3&format=bibtex")
+    library = bibtexparser.parse_string(bib.get_data(as_text=True))
+    assert not library.failed_blocks and len(library.entries) == 3
+    rows = list(csv.reader(io.StringIO(
+        client.get("/api/v1/search?q=robert+drop+table&mode=keyword&k=3&format=csv")
+        .get_data(as_text=True))))  # fmt: skip
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+@pytest.mark.parametrize(
+    "param",
+    ["q", "venue", "category", "author", "year", "mode", "format", "k", "offset"],
+)
+def test_every_query_parameter_is_safe_against_sql_injection(client, home, param):
+    injections = ["' OR '1'='1", "1; DROP TABLE papers; --", "\" OR 1=1 --", "%' --",
+                  "') UNION SELECT sql FROM sqlite_master --"]  # fmt: skip
+    for value in injections:
+        response = client.get("/api/v1/search", query_string={"q": "graph", param: value})
+        assert response.status_code in (200, 400, 422), (param, value)
+        if response.status_code == 200 and param in ("venue", "category", "author"):
+            assert response.get_json()["results"] == []
+    with sqlite3.connect(home.sqlite_path) as db:
+        assert db.execute("SELECT count(*) FROM papers").fetchone()[0] == 301
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# -- faults -------------------------------------------------------------------------------
+
+
+def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
+    tmp_path, tiny_encoder, caplog
+):
+    settings = Settings(home=tmp_path / "data")
+    corpus = write_lines(tmp_path / "c.jsonl", sample_lines(700))  # enough for IVF
+    first = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    second = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    store = pipeline.open_store(settings)
+    path = store.get_build(second.build_id).path
+    with open(path, "r+b") as fh:  # truncated mid-write, say
+        fh.truncate(1000)
+
+    provider = EngineProvider(settings, tiny_encoder)
+    with caplog.at_level(logging.ERROR, logger="papersearch"):
+        engine = provider.get()
+    assert engine.build.id == first.build_id
+    assert f"index build {second.build_id}" in caplog.text and "checksum" in caplog.text
+    assert engine.search("graph", k=3).results
+
+    # A running server meeting a corrupt new build keeps its build and says so, once.
+    third = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    healthy = EngineProvider(settings, tiny_encoder)
+    assert healthy.get().build.id == third.build_id
+    fourth = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    fourth_path = store.get_build(fourth.build_id).path
+    with open(fourth_path, "r+b") as fh:
+        fh.seek(5000)
+        fh.write(b"\0" * 64)  # same size, different bytes
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="papersearch"):
+        assert healthy.refresh() is False
+        assert healthy.refresh() is False
+    assert healthy.get().build.id == third.build_id
+    assert caplog.text.count(f"index build {fourth.build_id}") == 1
+    assert f"still serving build {third.build_id}" in caplog.text
+
+    # The next re-index does not reuse the corrupt build's centroids.
+    summary = run(settings, [corpus], retrain=False, encoder=tiny_encoder)
+    assert summary.retrained and "cannot be reused" in summary.retrain_reason
+    assert SearchEngine.open(settings, encoder=tiny_encoder).build.id == summary.build_id
+
+
+def test_a_full_disk_during_a_build_keeps_the_current_build_and_the_store(
+    tmp_path, tiny_encoder, monkeypatch
+):
+    import faiss
+
+    settings = Settings(home=tmp_path / "data")
+    lines = sample_lines(250)
+    first = index_corpus(settings, [write_lines(tmp_path / "a.jsonl", lines[:200])],
+                         encoder=tiny_encoder)  # fmt: skip
+    real_write = faiss.write_index
+
+    def disk_full(index, path):
+        real_write(index, path)
+        with open(path, "r+b") as fh:
+            fh.truncate(512)  # part of the file made it to disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", disk_full)
+    more = write_lines(tmp_path / "b.jsonl", lines)
+    with pytest.raises(OSError, match="No space left"):
+        run(settings, [more], encoder=tiny_encoder)
+    monkeypatch.setattr(faiss, "write_index", real_write)
+
+    store = pipeline.open_store(settings)
+    assert store.current_build().id == first.build_id
+    assert [p.name for p in settings.builds_dir.iterdir()] == [
+        f"build-{first.build_id:06d}.faiss"
+    ]  # no partial file left behind
+    with sqlite3.connect(settings.sqlite_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.index.ntotal == 200 and engine.search("graph", k=5).results
+    summary = run(settings, [more], encoder=tiny_encoder)  # space again: it finishes
+    assert summary.vector_count == 250 and summary.embedded == 0  # vectors were kept
+
+
+GOOD = [json.loads(line) for line in sample_lines(40)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    junk=st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=15),
+    positions=st.lists(st.integers(0, 40), min_size=15, max_size=15),
+)
+def test_readers_survive_arbitrary_bytes(tmp_path_factory, junk, positions):
+    """Good records mixed with random bytes: every good record is kept, every bad line is
+    reported (with its line number), and nothing raises."""
+    lines: list[bytes] = [json.dumps(row).encode() for row in GOOD]
+    bad_lines = 0
+    for blob, at in zip(junk, positions, strict=False):
+        for piece in blob.replace(b"\r", b"\n").split(b"\n"):
+            if piece.strip():
+                lines.insert(at, piece)
+                bad_lines += 1
+    path = tmp_path_factory.mktemp("junk") / "corpus.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    items = list(read_corpus(path, "arxiv"))
+    records = [item for _, item in items if not isinstance(item, Reject)]
+    rejects = [(n, item) for n, item in items if isinstance(item, Reject)]
+    good_ids = {row["id"] for row in GOOD}
+    assert good_ids <= {r.external_id for r in records}
+    # A random line is rejected unless it happens to be a valid record itself.
+    assert len(records) - len(GOOD) + len(rejects) == bad_lines
+    assert all(n >= 1 and reject.reason for n, reject in rejects)
