@@ -287,7 +287,12 @@ def open_bytes(path: Path) -> io.BufferedIOBase:
     raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     if raw.read(2) == b"\x1f\x8b":
         raw.seek(0)
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+        unzipped = gzip.GzipFile(fileobj=raw)
+        try:
+            unzipped.peek(1)
+            return unzipped  # type: ignore[return-value]
+        except (OSError, EOFError):  # starts like gzip but is not: read it as plain text
+            pass
     raw.seek(0)
     return raw
 

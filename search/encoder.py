@@ -42,6 +42,14 @@ log = logging.getLogger("papersearch")
 RunBatch = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 QUERY_CACHE_SIZE = 1024
+# Queries encoded at once per process: more threads on the same cores only slow each other.
+QUERY_SLOTS = 2
+
+
+class EncoderBusy(RuntimeError):
+    """A query waited longer than PAPERSEARCH_QUERY_TIMEOUT to be encoded."""
+
+
 PAPER_ADAPTER = "proximity"
 QUERY_ADAPTER = "adhoc_query"
 
@@ -156,6 +164,8 @@ class Encoder:
         # Fast tokenizers are not safe to call from several threads at once.
         self._tokenizer_lock = threading.Lock()
         self.onnx_queries: OnnxQueryModel | None = None
+        self.query_timeout = 10.0
+        self._query_slots = threading.BoundedSemaphore(QUERY_SLOTS)
         self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_one_query)
 
     @classmethod
@@ -210,6 +220,7 @@ class Encoder:
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         model.to(device=device, dtype=dtype)
         encoder.device, encoder.precision = device, precision
+        encoder.query_timeout = settings.query_timeout
         encoder.max_batch = encoder.batch_size if device == "cpu" else 4 * encoder.batch_size
         return encoder
 
@@ -280,7 +291,21 @@ class Encoder:
         return self._cached_query(query).copy()
 
     def _encode_one_query(self, query: str) -> np.ndarray:
-        return self.encode_queries([query])[0]
+        """A cache miss: waits at most ``query_timeout`` seconds for an encoding slot."""
+        if not self._query_slots.acquire(timeout=self.query_timeout):
+            raise EncoderBusy(
+                f"The server is busy: the query could not be encoded within "
+                f"{self.query_timeout:g} s. Try again shortly."
+            )
+        try:
+            return self.encode_queries([query])[0]
+        finally:
+            self._query_slots.release()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as the model reads it (special tokens included), uncut."""
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, truncation=False, verbose=False)["input_ids"])
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Plain-text queries → float32 array (n, dim) through the adhoc_query adapter."""

@@ -209,6 +209,13 @@ class SearchEngine:
             if not semantic_text(query):
                 raise InvalidRequest("The query is empty.", "empty_query")
             encoder = self.encoder  # loaded on first use; not counted in took_ms
+            tokens = encoder.count_tokens(semantic_text(query))
+            if tokens > encoder.max_length:
+                raise InvalidRequest(
+                    f"The query is {tokens} tokens long; the model reads at most "
+                    f"{encoder.max_length}.",
+                    "query_too_long",
+                )
         depth = k + offset
         started = time.perf_counter()
         if mode == "keyword":

@@ -48,6 +48,10 @@ class Settings:
     index_memory: int | None = None  # bytes the index's vectors may take (None: no limit)
     keep_builds: int = 3
     reload_seconds: float = 2.0
+    # Longest a request waits to have its query encoded before a 503 (busy) answer.
+    query_timeout: float = 10.0
+    # Requests per client address and minute (web only, per worker process); None: no limit.
+    rate_limit: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("paper_adapter", "query_adapter"):  # "none" means no adapter
@@ -71,10 +75,12 @@ class Settings:
             raise SettingsError(f"PAPERSEARCH_DEVICE must be one of {DEVICES}, not {self.device!r}")
         if self.reload_seconds <= 0:
             raise SettingsError("PAPERSEARCH_RELOAD_SECONDS must be a positive number")
+        if self.query_timeout <= 0:
+            raise SettingsError("PAPERSEARCH_QUERY_TIMEOUT must be a positive number")
         for name in ("max_length", "batch_size", "keep_builds"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
-        for name in ("nlist", "nprobe", "index_memory"):
+        for name in ("nlist", "nprobe", "index_memory", "rate_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SettingsError(f"PAPERSEARCH_{name.upper()} must be a positive integer")
@@ -119,8 +125,8 @@ class Settings:
         return cls(**values)
 
 
-_INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe", "keep_builds"}
-_FLOAT_FIELDS = {"reload_seconds"}
+_INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe", "keep_builds", "rate_limit"}
+_FLOAT_FIELDS = {"reload_seconds", "query_timeout"}
 _SIZE_UNITS = {
     "b": 1,
     "kb": 10**3,

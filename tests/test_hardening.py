@@ -304,3 +304,62 @@ def test_readers_survive_arbitrary_bytes(tmp_path_factory, junk, positions):
     # A random line is rejected unless it happens to be a valid record itself.
     assert len(records) - len(GOOD) + len(rejects) == bad_lines
     assert all(n >= 1 and reject.reason for n, reject in rejects)
+
+
+# -- bounds -------------------------------------------------------------------------------
+
+
+def test_a_query_longer_than_the_model_reads_is_refused(client):
+    response = client.get("/api/v1/search", query_string={"q": "ab " * 600})  # < 2,000 chars
+    assert response.status_code == 422
+    body = response.get_json()["error"]
+    assert body["code"] == "query_too_long" and "the model reads at most 512" in body["message"]
+    keyword = client.get("/api/v1/search", query_string={"q": "ab " * 600, "mode": "keyword"})
+    assert keyword.status_code == 200  # no model involved
+
+
+def test_a_query_that_cannot_be_encoded_in_time_is_503_with_retry_after(app, client, monkeypatch):
+    encoder = app.extensions["papersearch"].encoder
+    monkeypatch.setattr(encoder, "query_timeout", 0.05)
+    held = [encoder._query_slots.acquire(timeout=1) for _ in range(2)]  # every slot busy
+    try:
+        response = client.get("/api/v1/search?q=a+query+never+seen+before+xyzzy")
+    finally:
+        for _ in held:
+            encoder._query_slots.release()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"]["code"] == "busy"
+    assert client.get("/api/v1/search?q=a+query+never+seen+before+xyzzy").status_code == 200
+
+
+def test_rate_limit_answers_429_with_retry_after(home, tiny_encoder):
+    from web.ratelimit import RateLimiter
+
+    limited = create_app(home.replace(rate_limit=5), encoder=tiny_encoder).test_client()
+    codes = [limited.get("/api/v1/papers/1").status_code for _ in range(7)]
+    assert codes == [200] * 5 + [429] * 2
+    refused = limited.get("/api/v1/search?q=graph")
+    assert refused.get_json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert limited.get("/static/style.css").status_code == 200  # assets are not counted
+    other = limited.get("/api/v1/papers/1", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200  # per address
+    assert create_app(home, encoder=tiny_encoder).test_client().get("/").status_code == 200
+
+    limiter = RateLimiter(2)
+    assert limiter.retry_after("a", now=0) is None and limiter.retry_after("a", now=1) is None
+    assert limiter.retry_after("a", now=2) == pytest.approx(58)
+    assert limiter.retry_after("a", now=60.5) is None  # the first hit left the window
+
+
+def test_a_missing_model_stops_the_server_at_start_up_with_a_clear_error(home, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PAPERSEARCH_HOME": str(home.home),
+           "PAPERSEARCH_BASE_MODEL": str(tmp_path / "no-such-model")}  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", "import web.wsgi"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode != 0
+    assert "ModelUnavailable" in proc.stderr and "does not exist" in proc.stderr

@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     from web import api, errors, pages, security
 
     security.harden(app)
+    if settings.rate_limit:
+        security.limit_rate(app, settings.rate_limit)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.register(app)

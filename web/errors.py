@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from search.encoder import EncoderBusy
 from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
 from search.index import IndexCorrupt
 from search.model_source import ModelUnavailable
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after  # seconds, sent as Retry-After (429, 503)
 
 
 def as_api_error(exc: Exception) -> ApiError:
@@ -28,6 +30,8 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(503, "no_index", str(exc))
     if isinstance(exc, IndexCorrupt):
         return ApiError(503, "index_unavailable", str(exc))
+    if isinstance(exc, EncoderBusy):
+        return ApiError(503, "busy", str(exc), retry_after=1)
     if isinstance(exc, (ModelMismatch, ModelUnavailable)):
         return ApiError(503, "model_unavailable", str(exc))
     if isinstance(exc, HTTPException):
@@ -44,8 +48,12 @@ def render_error(exc: Exception):
     error = as_api_error(exc)
     if wants_json():
         response = jsonify({"error": {"code": error.code, "message": error.message}})
-        return response, error.status
-    return render_template("error.html", error=error), error.status
+    else:
+        response = make_response(render_template("error.html", error=error))
+    response.status_code = error.status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def register(app: Flask) -> None:
@@ -55,6 +63,7 @@ def register(app: Flask) -> None:
         PaperNotFound,
         NoIndex,
         IndexCorrupt,
+        EncoderBusy,
         ModelMismatch,
         ModelUnavailable,
     ):

@@ -85,7 +85,11 @@ LIST_RESPONSES = {
     "404": _error("A paper named in the request is not in the corpus or the index."),
     "422": _error("A parameter out of range or not understood (k, offset, mode, a filter, "
                   "format, too many ids, a query that is too long)."),
-    "503": _error("No index has been built yet, or the model is unavailable."),
+    "413": _error("The request body is larger than 64 KB."),
+    "429": _error("Too many requests from this address (only when rate limiting is on); "
+                  "Retry-After says when to try again."),
+    "503": _error("No index has been built yet, the model or index is unavailable, or the "
+                  "server is too busy to encode the query in time (Retry-After)."),
 }  # fmt: skip
 NULLABLE_STRING = {"type": ["string", "null"]}
 # Fields that a search hit and a paper share.
