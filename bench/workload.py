@@ -10,8 +10,11 @@ served stale vectors.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -116,3 +119,46 @@ def arxiv_minilm_vectors(papers: list, tag: str) -> tuple[np.ndarray, np.ndarray
 
 def percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q))
+
+
+def get_json(url: str) -> dict:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def production_server(home: Path, **env: str):
+    """gunicorn with web/gunicorn_conf.py on 127.0.0.1 over ``home`` (MiniLM settings);
+    yields (base API URL, the server process, its /health answer) once it is ready."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = {"PAPERSEARCH_HOME": str(home), "PAPERSEARCH_BIND": f"127.0.0.1:{port}",
+                "PAPERSEARCH_BASE_MODEL": MINILM, "PAPERSEARCH_PAPER_ADAPTER": "none",
+                "PAPERSEARCH_QUERY_ADAPTER": "none", "PAPERSEARCH_POOLING": "mean",
+                **env}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "web.wsgi:app"],
+        cwd=REPO, env={**os.environ, **settings},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                health = get_json(f"{base}/health")
+                if health["status"] == "ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.5)
+        yield base, server, health
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
