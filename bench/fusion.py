@@ -70,9 +70,7 @@ def main() -> int:
     for query_id, text in judged.queries.items():
         vector = engine.encoder.encode_query(semantic_text(text))
         semantic = engine._nearest(vector, FUSION_DEPTH)
-        keyword, _ = engine.store.keyword_search(
-            parse_keywords(text).match, FUSION_DEPTH, Filters()
-        )
+        keyword, _ = engine.keyword_ranking(parse_keywords(text), FUSION_DEPTH, Filters())
         pairs[query_id] = (semantic, keyword)
 
     def report(label: str, fuse) -> None:

@@ -17,7 +17,7 @@ from search.db import make_engine, require_current_schema, session_factory
 from search.encoder import Encoder
 from search.filters import FilterError, Filters
 from search.index import IndexCorrupt, VectorIndex, distance_to_score, verify
-from search.keywords import parse_keywords, semantic_text, snippet
+from search.keywords import KeywordQuery, parse_keywords, semantic_text, snippet
 from search.records import http_url
 from search.schema import IndexBuild, Paper
 from search.settings import Settings
@@ -33,11 +33,15 @@ MODES = ("semantic", "keyword", "hybrid")
 RANKING_DEPTH = MAX_OFFSET + MAX_K + MAX_RECOMMENDATION_IDS
 # Hybrid ranking: a weighted sum of the semantic and keyword scores of each list's
 # top FUSION_DEPTH, min-max normalised per query (fuse_scores). Chosen over reciprocal
-# rank fusion by bench/fusion.py on the SciFact train split: nDCG@10 0.734 at weight
-# 0.4 (0.730-0.734 from 0.3 to 0.5), against 0.722 for the best RRF (k=10), 0.709 at
-# the usual k=60, 0.701 for keywords alone and 0.656 for semantic alone (MiniLM).
+# rank fusion by bench/fusion.py on the SciFact train split: nDCG@10 0.733 at weight
+# 0.4 (0.728-0.733 from 0.3 to 0.5), against 0.723 for the best RRF (k=10), 0.709 at
+# the usual k=60, 0.700 for keywords alone and 0.656 for semantic alone (MiniLM).
 FUSION_DEPTH = 100
 SEMANTIC_WEIGHT = 0.4
+# Keyword ranking skips words that more than this share of the papers contain (when the
+# query has rarer words): they barely move BM25 but cost most of its time (measured by
+# bench/fusion.py and bench/modes.py; numbers in the README).
+COMMON_TERM_SHARE = 0.2
 # Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
 NEGATIVE_WEIGHT = 0.5
 
@@ -219,7 +223,7 @@ class SearchEngine:
         depth = k + offset
         started = time.perf_counter()
         if mode == "keyword":
-            matches, total = self._keyword(keywords.match, depth, filters)
+            matches, total = self.keyword_ranking(keywords, depth, filters)
             ranked = [(paper_id, score, None) for paper_id, score in matches]
         else:
             allowed = self._allowed(filters, keywords.phrase_match if mode == "hybrid" else None)
@@ -231,7 +235,7 @@ class SearchEngine:
             if mode == "semantic":
                 ranked = [(i, distance_to_score(d), d) for i, d in nearest]
             else:
-                matches, _ = self._keyword(keywords.match, max(depth, FUSION_DEPTH), filters)
+                matches, _ = self.keyword_ranking(keywords, max(depth, FUSION_DEPTH), filters)
                 ranked = fuse_scores(nearest, matches)
         hits = self._hits(ranked[offset:depth], keywords.highlight_words)
         return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params())
@@ -370,13 +374,24 @@ class SearchEngine:
 
     # -- internals ----------------------------------------------------------------
 
-    def _keyword(
-        self, match: str, depth: int, filters: Filters
+    def keyword_ranking(
+        self, keywords: KeywordQuery, depth: int, filters: Filters
     ) -> tuple[list[tuple[int, float]], int]:
+        """The BM25 ranking that keyword and hybrid modes use: ([(id, score)], matches)."""
         try:
-            return self.store.keyword_search(match, depth, filters)
+            return self.store.keyword_search(self._informative(keywords).match, depth, filters)
         except FulltextUnavailable as exc:
             raise InvalidRequest(str(exc), "mode_unavailable") from exc
+
+    def _informative(self, keywords: KeywordQuery) -> KeywordQuery:
+        """Without the words that more than COMMON_TERM_SHARE of the papers contain, when the
+        query has rarer ones: they barely move BM25 but cost most of its time."""
+        if len(keywords.terms) < 2:
+            return keywords
+        counts = {term: self._document_count(term) for term in keywords.terms}
+        limit = COMMON_TERM_SHARE * self.index.ntotal
+        kept = tuple(term for term in keywords.terms if counts[term] <= limit)
+        return keywords.with_terms(kept or (min(keywords.terms, key=counts.__getitem__),))
 
     def _allowed(self, filters: Filters, phrase_match: str | None) -> np.ndarray | None:
         """Ids a filtered search may return (None: no restriction); cached for this build."""
@@ -386,6 +401,15 @@ class SearchEngine:
             return self._matching_ids(filters, phrase_match)
         except FulltextUnavailable as exc:
             raise InvalidRequest(str(exc), "mode_unavailable") from exc
+
+    @functools.cached_property
+    def _document_count(self):
+        """Papers containing a word, remembered for this build (a posting list's length)."""
+
+        def count(term: str) -> int:
+            return self.store.term_document_counts((term,))[term]
+
+        return functools.lru_cache(maxsize=65_536)(count)
 
     @functools.cached_property
     def _matching_ids(self):

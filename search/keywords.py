@@ -31,9 +31,9 @@ class KeywordQuery:
     @property
     def match(self) -> str | None:
         """The FTS5 MATCH expression, or None when there is nothing to match."""
-        parts = [_quote(" ".join(words)) for words in self.phrases]
+        parts = [quote_fts(" ".join(words)) for words in self.phrases]
         if self.terms:
-            parts.append("(" + " OR ".join(_quote(term) for term in self.terms) + ")")
+            parts.append("(" + " OR ".join(quote_fts(term) for term in self.terms) + ")")
         return " AND ".join(parts) if parts else None
 
     @property
@@ -41,7 +41,10 @@ class KeywordQuery:
         """Only the phrases: papers that must match in hybrid mode."""
         if not self.phrases:
             return None
-        return " AND ".join(_quote(" ".join(words)) for words in self.phrases)
+        return " AND ".join(quote_fts(" ".join(words)) for words in self.phrases)
+
+    def with_terms(self, terms: tuple[str, ...]) -> KeywordQuery:
+        return KeywordQuery(self.phrases, terms)
 
     @property
     def highlight_words(self) -> tuple[str, ...]:
@@ -66,7 +69,8 @@ def semantic_text(text: str) -> str:
     return " ".join(text.replace('"', " ").split())
 
 
-def _quote(text: str) -> str:
+def quote_fts(text: str) -> str:
+    """``text`` as one FTS5 string (a word or phrase), never as query syntax."""
     return '"' + text.replace('"', '""') + '"'
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.filters import Filters
+from search.keywords import quote_fts
 from search.records import PaperRecord
 from search.schema import Embedding, IndexBuild, Paper
 
@@ -201,6 +202,16 @@ class PaperStore:
             ).all()
             total = session.scalar(select(func.count()).select_from(source).where(*where))
         return [(paper_id, -float(score)) for paper_id, score in rows], int(total or 0)
+
+    def term_document_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many searchable papers contain each word (after the index's stemming)."""
+        self._require_sqlite("Keyword search")
+        counts = {}
+        with self.sessions() as session, _fulltext_errors():
+            for term in terms:
+                query = select(func.count()).select_from(FTS).where(_fts_match(quote_fts(term)))
+                counts[term] = int(session.scalar(query) or 0)
+        return counts
 
     def _require_sqlite(self, feature: str) -> None:
         bind = self.sessions.kw.get("bind")

@@ -223,6 +223,21 @@ def test_author_names_find_their_papers(engine, papers):
     )
 
 
+def test_words_in_most_papers_are_skipped_when_rarer_ones_are_there(engine, papers):
+    from search.keywords import parse_keywords
+
+    rare = next(w.lower() for p in papers for w in p.title.split() if len(w) > 9 and w.isalpha())
+    counts = engine.store.term_document_counts(("we", "results", "paper", "show", rare))
+    common = max(("we", "results", "paper", "show"), key=counts.__getitem__)
+    assert counts[common] > 0.2 * N_PAPERS and 0 < counts[rare] < 0.2 * N_PAPERS
+    assert engine._informative(parse_keywords(f"{common} {rare}")).terms == (rare,)
+    assert engine._informative(parse_keywords(common)).terms == (common,)  # nothing rarer
+    phrase = engine.search(f'{rare} "{common}"', k=50, mode="keyword")  # phrases always count
+    assert phrase.results and all(
+        common in f"{h.title} {h.abstract}".lower() for h in phrase.results
+    )
+
+
 @pytest.mark.parametrize(
     "query",
     ['"unbalanced', "AND OR NOT", "title:graph", "graph*", "NEAR(a b)", "'; DROP TABLE papers; --",
