@@ -29,6 +29,7 @@ import numpy as np
 log = logging.getLogger("papersearch")
 
 OPSET = 17
+KEEP_EXPORTS = 2  # exports kept in models/: the one in use and the one before
 # Each probe's ONNX vector must match PyTorch's fp32 vector this closely (cosine).
 MIN_COSINE = 0.9999
 PROBES = (
@@ -125,6 +126,7 @@ def load_verified(
             continue
         cosine = min_cosine(got, reference(PROBES))
         if cosine >= MIN_COSINE:
+            prune_exports(path)
             return model
         if attempt == "fresh":
             raise OnnxUnavailable(
@@ -167,6 +169,21 @@ def export_query_graph(
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+def prune_exports(in_use: Path, keep: int = KEEP_EXPORTS) -> None:
+    """Mark ``in_use`` as used now and delete all but the ``keep`` most recently used
+    exports beside it (each is the size of the model: old ones pile up as models change)."""
+    with contextlib.suppress(OSError):
+        os.utime(in_use)
+    exports = sorted(
+        in_use.parent.glob("query-*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in exports[keep:]:
+        if old != in_use:
+            with contextlib.suppress(OSError):
+                old.unlink()
+                log.info("removed an ONNX query model no longer used: %s", old)
 
 
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:

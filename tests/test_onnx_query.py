@@ -71,10 +71,10 @@ def test_mean_pooling_and_normalisation_are_in_the_onnx_path(tmp_path, tiny_mode
 def test_export_is_reused_and_a_broken_one_is_rebuilt(tmp_path, tiny_model_dirs, caplog):
     first = load(tmp_path, query_backend="onnx")
     [path] = onnx_files(tmp_path)
-    stamp = path.stat().st_mtime_ns
+    inode = path.stat().st_ino  # an export writes a new file and renames it over
     want = first.encode_queries(QUERIES)
     load(tmp_path, query_backend="onnx")
-    assert path.stat().st_mtime_ns == stamp  # loaded, not exported again
+    assert path.stat().st_ino == inode  # loaded, not exported again
 
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     with caplog.at_level(logging.WARNING, logger="papersearch"):
@@ -125,3 +125,17 @@ def test_query_backend_selection():
     with pytest.raises(SettingsError, match="PAPERSEARCH_QUERY_BACKEND"):
         Settings.from_env({"PAPERSEARCH_QUERY_BACKEND": "tensorrt"})
     assert Settings.from_env({"PAPERSEARCH_QUERY_BACKEND": "ONNX"}).query_backend == "onnx"
+
+
+def test_old_exports_are_pruned(tmp_path, tiny_model_dirs):
+    import os
+    import time
+
+    load(tmp_path, query_backend="onnx")
+    [current] = onnx_files(tmp_path)
+    for age, name in ((300, "query-old1.onnx"), (200, "query-old2.onnx")):
+        stale = tmp_path / "models" / name
+        stale.write_bytes(b"an export of another model")
+        os.utime(stale, (time.time() - age, time.time() - age))
+    load(tmp_path, query_backend="onnx")  # in use: kept, with the most recent other one
+    assert sorted(p.name for p in onnx_files(tmp_path)) == sorted([current.name, "query-old2.onnx"])
