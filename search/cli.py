@@ -252,11 +252,11 @@ def similar_command(
 ) -> None:
     """Papers similar to stored PAPERS (internal ids, the corpus's own ids such as arXiv ids,
     or DOIs); with several, or with --unlike, a recommendation from all of them."""
-    from search.engine import SearchEngine
+    from search.engine import SearchEngine, paper_ref
 
     engine = SearchEngine.open(settings)
     chosen = filters_from(filters)
-    refs = [p if external or not p.isdigit() or len(p) >= 19 else int(p) for p in papers]
+    refs = list(papers) if external else [paper_ref(p) for p in papers]
     if len(refs) == 1 and not unlike:
         result = engine.similar(engine.resolve_paper(refs[0]).id, k=k, filters=chosen)
     else:

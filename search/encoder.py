@@ -150,6 +150,7 @@ class Encoder:
         precision: str = "fp32",
         max_length: int = 512,
         batch_size: int = 16,
+        query_timeout: float = 10.0,
     ) -> None:
         self.tokenizer = tokenizer
         self.model = model
@@ -164,7 +165,7 @@ class Encoder:
         # Fast tokenizers are not safe to call from several threads at once.
         self._tokenizer_lock = threading.Lock()
         self.onnx_queries: OnnxQueryModel | None = None
-        self.query_timeout = 10.0
+        self.query_timeout = query_timeout
         self._query_slots = threading.BoundedSemaphore(QUERY_SLOTS)
         self._cached_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_one_query)
 
@@ -209,19 +210,19 @@ class Encoder:
             tokenizer,
             model.eval(),
             info,
+            device=device,
+            precision=precision,
             max_length=max_length,
             batch_size=settings.batch_size,
+            query_timeout=settings.query_timeout,
         )
         backend = choose_query_backend(settings.query_backend, device, onnx_installed())
-        if backend == "onnx":  # exported from the fp32 weights, before any cast
+        if backend == "onnx":  # CPU only: exported from the fp32 weights, before the cast
             strict = settings.query_backend == "onnx"
             encoder.attach_onnx_queries(settings.models_dir, strict=strict)
         # Weights are cast once here, not autocast on every call.
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         model.to(device=device, dtype=dtype)
-        encoder.device, encoder.precision = device, precision
-        encoder.query_timeout = settings.query_timeout
-        encoder.max_batch = encoder.batch_size if device == "cpu" else 4 * encoder.batch_size
         return encoder
 
     def attach_onnx_queries(self, models_dir: Path, *, strict: bool) -> None:

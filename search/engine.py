@@ -209,11 +209,12 @@ class SearchEngine:
         keywords = parse_keywords(query)
         if mode != "semantic" and keywords.match is None:
             raise InvalidRequest("The query has no words to search for.", "empty_query")
+        text = semantic_text(query)  # what the encoder reads
         if mode != "keyword":
-            if not semantic_text(query):
+            if not text:
                 raise InvalidRequest("The query is empty.", "empty_query")
             encoder = self.encoder  # loaded on first use; not counted in took_ms
-            tokens = encoder.count_tokens(semantic_text(query))
+            tokens = encoder.count_tokens(text)
             if tokens > encoder.max_length:
                 raise InvalidRequest(
                     f"The query is {tokens} tokens long; the model reads at most "
@@ -227,7 +228,7 @@ class SearchEngine:
             ranked = [(paper_id, score, None) for paper_id, score in matches]
         else:
             allowed = self._allowed(filters, keywords.phrase_match if mode == "hybrid" else None)
-            vector = encoder.encode_query(semantic_text(query))
+            vector = encoder.encode_query(text)
             nearest = self._nearest(
                 vector, depth if mode == "semantic" else max(depth, FUSION_DEPTH), allowed
             )
@@ -259,18 +260,13 @@ class SearchEngine:
                 f"The example is longer than {MAX_EXAMPLE_CHARS} characters.", "query_too_long"
             )
         _check_page(k, offset)
-        filters = filters or Filters()
         encoder = self.encoder
         started = time.perf_counter()
         vector = encoder.encode_papers([(title, abstract)])[0]
-        allowed = self._allowed(filters, None)
-        ranked = [
-            (i, distance_to_score(d), d) for i, d in self._nearest(vector, k + offset, allowed)
-        ]
         words = parse_keywords(title).highlight_words
-        total = self.index.ntotal if allowed is None else len(allowed)
-        hits = self._hits(ranked[offset:], words)
-        return SearchResult(title, total, _ms_since(started), hits, "example", filters.to_params())
+        return self._nearest_result(
+            title, "example", vector, k, offset, filters, started, words=words
+        )
 
     def similar(
         self, paper_id: int, k: int = 10, offset: int = 0, *, filters: Filters | None = None
@@ -278,16 +274,10 @@ class SearchEngine:
         """Papers nearest to a stored paper by its proximity embedding, itself left out."""
         started = time.perf_counter()
         _check_page(k, offset)
-        filters = filters or Filters()
         paper = self.paper(paper_id)
         vector = self._stored_vectors([paper])[0]
-        allowed = self._allowed(filters, None)
-        nearest = self._nearest(vector, k + offset, allowed, exclude={paper_id})
-        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
-        total = self.index.ntotal if allowed is None else len(allowed)
-        hits = self._hits(ranked[offset:], ())
-        return SearchResult(
-            paper.title, max(total - 1, 0), _ms_since(started), hits, "similar", filters.to_params()
+        return self._nearest_result(
+            paper.title, "similar", vector, k, offset, filters, started, exclude={paper_id}
         )
 
     def recommend(
@@ -315,7 +305,6 @@ class SearchEngine:
                 "too_many_ids",
             )
         _check_page(k, offset)
-        filters = filters or Filters()
         liked = self.resolve_papers(positive)
         disliked = self.resolve_papers(negative)
         both = {p.id for p in liked} & {p.id for p in disliked}
@@ -329,17 +318,13 @@ class SearchEngine:
                 centre - self._stored_vectors(disliked).mean(axis=0)
             )
         exclude = {p.id for p in liked} | {p.id for p in disliked}
-        allowed = self._allowed(filters, None)
-        nearest = self._nearest(centre.astype(np.float32), k + offset, allowed, exclude=exclude)
-        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
-        total = (self.index.ntotal if allowed is None else len(allowed)) - len(exclude)
-        hits = self._hits(ranked[offset:], ())
         description = f"more like {len(liked)} paper{'s' if len(liked) != 1 else ''}"
         if disliked:
             description += f", less like {len(disliked)}"
-        return SearchResult(
-            description, max(total, 0), _ms_since(started), hits, "recommend", filters.to_params()
-        )
+        return self._nearest_result(
+            description, "recommend", centre.astype(np.float32), k, offset, filters, started,
+            exclude=exclude,
+        )  # fmt: skip
 
     def paper(self, paper_id: int) -> Paper:
         paper = self.store.get(paper_id) if 0 < paper_id < 2**63 else None
@@ -424,6 +409,31 @@ class SearchEngine:
             vectors.append(vector)
         return np.stack(vectors)
 
+    def _nearest_result(
+        self,
+        query: str,
+        mode: str,
+        vector: np.ndarray,
+        k: int,
+        offset: int,
+        filters: Filters | None,
+        started: float,
+        *,
+        words: tuple[str, ...] = (),
+        exclude: set[int] = frozenset(),
+    ) -> SearchResult:
+        """The page of papers nearest to ``vector`` (by example, similar, recommend):
+        ``total`` counts the papers the filters allow, ``exclude`` left out."""
+        filters = filters or Filters()
+        allowed = self._allowed(filters, None)
+        nearest = self._nearest(vector, k + offset, allowed, exclude=exclude)
+        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
+        total = (self.index.ntotal if allowed is None else len(allowed)) - len(exclude)
+        hits = self._hits(ranked[offset:], words)
+        return SearchResult(
+            query, max(total, 0), _ms_since(started), hits, mode, filters.to_params()
+        )
+
     def _nearest(
         self,
         vector: np.ndarray,
@@ -449,6 +459,12 @@ class SearchEngine:
         return [
             _hit(papers[i], score, distance, words) for i, score, distance in ranked if i in papers
         ]
+
+
+def paper_ref(text: str) -> int | str:
+    """A reference typed by a person or sent in a URL: digits are an internal id, anything
+    else an external id or DOI (see SearchEngine.resolve_paper)."""
+    return int(text) if text.isdigit() and len(text) < 19 else text
 
 
 def parse_filters(

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from search.engine import MODES, RANKING_DEPTH, SearchEngine
+from search.keywords import semantic_text
+from search.tuning import exact_top_k, top_k_overlap
 
 DEPTH = 100  # results per query: Recall@100 needs 100
 
@@ -131,27 +133,19 @@ def run_mode(
 def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[dict[str, list[str]], float]:
     """Exact nearest neighbours over the stored vectors: the runs, and the index's
     recall@10 against them (the ANN's own error, apart from the encoder's)."""
-    import faiss
-
     ids, vectors = engine.store.all_vectors(engine.build.model_key)
-    flat = faiss.IndexFlatL2(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    texts = list(judged.queries.values())
-    queries = engine.encoder.encode_queries(texts)
-    _, exact_positions = flat.search(queries, DEPTH)
-    exact_ids = np.where(exact_positions >= 0, ids[exact_positions], -1)
+    queries = engine.encoder.encode_queries([semantic_text(t) for t in judged.queries.values()])
+    exact_ids = exact_top_k(ids, vectors, queries, DEPTH)
     _, approx = engine.index.search(queries, 10, ranking_depth=RANKING_DEPTH)  # as search does
-    overlap = [
-        len(set(a[a >= 0].tolist()) & set(e[:10][e[:10] >= 0].tolist()))
-        / max(1, int((e[:10] >= 0).sum()))
-        for a, e in zip(approx, exact_ids, strict=True)
-    ]
+    ann_recall = top_k_overlap(
+        [row[row >= 0] for row in approx], [row[:10][row[:10] >= 0] for row in exact_ids]
+    )
     papers = engine.store.get_many(int(i) for i in np.unique(exact_ids))
     runs = {
         query_id: [papers[int(i)].external_id for i in row if int(i) in papers]
         for query_id, row in zip(judged.queries, exact_ids, strict=True)
     }
-    return runs, float(np.mean(overlap)) if overlap else 0.0
+    return runs, ann_recall
 
 
 def evaluate(

@@ -351,22 +351,12 @@ class PaperStore:
     def current_build(self) -> IndexBuild | None:
         """The complete build published last: the one that is searched."""
         with self.sessions() as session:
-            return session.scalar(
-                select(IndexBuild)
-                .where(IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None))
-                .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
-                .limit(1)
-            )
+            return session.scalar(_published(IndexBuild).limit(1))
 
     def current_build_marker(self) -> tuple[int, int | None] | None:
         """(id, nprobe) of the current build: servers reload when either changes."""
         with self.sessions() as session:
-            row = session.execute(
-                select(IndexBuild.id, IndexBuild.nprobe)
-                .where(IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None))
-                .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
-                .limit(1)
-            ).first()
+            row = session.execute(_published(IndexBuild.id, IndexBuild.nprobe).limit(1)).first()
         return None if row is None else (row[0], row[1])
 
     def current_build_id(self) -> int | None:
@@ -401,15 +391,7 @@ class PaperStore:
     def complete_builds(self) -> list[IndexBuild]:
         """Complete builds, the current one first, then in the order they were published."""
         with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(IndexBuild)
-                    .where(
-                        IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None)
-                    )
-                    .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
-                )
-            )
+            return list(session.scalars(_published(IndexBuild)))
 
     def list_builds(self) -> list[IndexBuild]:
         with self.sessions() as session:
@@ -445,6 +427,15 @@ class PaperStore:
             return pruned
 
 
+def _published(*columns):
+    """Complete, published builds, the current one (published last) first."""
+    return (
+        select(*columns)
+        .where(IndexBuild.status == BUILD_COMPLETE, IndexBuild.published_at.is_not(None))
+        .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
+    )
+
+
 def _fetch_ids(session: Session, query) -> np.ndarray:
     """The first column of ``query`` as int64, straight from the DB-API cursor: for the
     tens of thousands of ids a broad filter selects, SQLAlchemy's row objects cost more
@@ -466,7 +457,7 @@ def _fetch_ids(session: Session, query) -> np.ndarray:
 
 # The FTS5 table made by migration 0003 (external content over ``papers``).
 FTS = table("papers_fts", column("rowid", Integer))
-# bm25() column weights: title, abstract, authors (measured on SciFact: see README).
+# bm25() column weights: title, abstract, authors. Equal (not tuned: SciFact has no authors).
 BM25_WEIGHTS = (1.0, 1.0, 1.0)
 
 

@@ -47,7 +47,7 @@ def exact_top_k(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: in
     flat = faiss.IndexFlatL2(vectors.shape[1])
     flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
     _, positions = flat.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    return ids[positions]
+    return np.where(positions >= 0, ids[positions], -1)  # -1: fewer than k vectors
 
 
 def measure(

@@ -8,7 +8,15 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from search.engine import MAX_K, MAX_OFFSET, MODES, InvalidRequest, NoIndex, PaperNotFound
+from search.engine import (
+    MAX_K,
+    MAX_OFFSET,
+    MODES,
+    InvalidRequest,
+    NoIndex,
+    PaperNotFound,
+    paper_ref,
+)
 from search.export import FORMATS
 from search.records import http_url
 from web import provider
@@ -77,8 +85,7 @@ def recommend_page():
     likes, unlikes = request.args.getlist("like"), request.args.getlist("unlike")
     chosen = filters_arg(request.args)
     engine = provider().get()
-    refs = [int(v) if v.isdigit() and len(v) < 19 else v for v in likes]
-    against = [int(v) if v.isdigit() and len(v) < 19 else v for v in unlikes]
+    refs, against = [paper_ref(v) for v in likes], [paper_ref(v) for v in unlikes]
     result = engine.recommend(refs, against, k=RECOMMENDATIONS, filters=chosen)
     fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
     if fmt:
