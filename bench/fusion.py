@@ -51,20 +51,22 @@ def main() -> int:
     if not SCIFACT.exists():
         print(f"skipped: {SCIFACT} not found (the shared data directory)")
         return 0
-    from indexer.pipeline import index_corpus, open_store
-    from search.engine import FUSION_DEPTH, SearchEngine
+    from indexer.pipeline import index_corpus
+    from search.engine import SearchEngine
     from search.evaluation import measure, read_judged
     from search.filters import Filters
+    from search.fusion import FUSION_DEPTH
     from search.keywords import parse_keywords, semantic_text
+    from search.store import Store
 
     settings = minilm_settings(home=CACHE / "scifact")
-    store = open_store(settings)
-    if store.current_build() is None:
+    store = Store.open(settings, migrate=True)
+    if store.builds.current() is None:
         print("indexing SciFact train with all-MiniLM-L6-v2 (once)", flush=True)
         index_corpus(settings, [SCIFACT / "corpus.jsonl.gz"], progress=True)
     engine = SearchEngine.open(settings)
     judged = read_judged(SCIFACT / "queries.jsonl", SCIFACT / "qrels.tsv")
-    papers = engine.store.get_many(range(1, engine.store.count() + 10_000))
+    papers = engine.store.papers.get_many(range(1, engine.store.papers.count() + 10_000))
     external = {i: p.external_id for i, p in papers.items()}
     pairs = {}
     for query_id, text in judged.queries.items():

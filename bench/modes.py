@@ -30,7 +30,7 @@ def main() -> int:
     home = CACHE / "query-74k"
     ensure_index(home, read_arxiv())
     engine = SearchEngine.open(minilm_settings(home=home))
-    titles = engine.store.sample_titles(100, seed=5)
+    titles = engine.store.papers.sample_titles(100, seed=5)
     for title in titles:  # the query vectors, into the encoder's cache
         engine.search(title, k=1)
 

@@ -80,7 +80,7 @@ def papersearch_side(corpus: Path, queries_path: Path, home: Path, precision: st
            "PAPERSEARCH_POOLING": "mean"}  # fmt: skip
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "search.cli", "index", str(corpus), "--json"],
+        [sys.executable, "-m", "papersearch", "index", str(corpus), "--json"],
         cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     build = time.perf_counter() - started

@@ -125,24 +125,25 @@ def encoding_latency() -> None:
 
 def ensure_index(home: Path, papers: list[dict]) -> None:
     """The 74,728-paper store and index, built once from the cached vectors."""
-    from indexer.pipeline import build_index, open_store
+    from indexer.builds import build_index
     from search.encoder import Encoder
+    from search.store import Store
 
     settings = minilm_settings(home=home)
-    store = open_store(settings)
-    build = store.current_build()
+    store = Store.open(settings, migrate=True)
+    build = store.builds.current()
     if build is not None and build.vector_count == len(papers):
         return
     print(f"building the {len(papers)}-paper index in {home} (once)", flush=True)
     encoder = Encoder.load(settings)
     vectors, _ = arxiv_minilm_vectors(papers, "arxiv74k")
     for start in range(0, len(papers), 5000):
-        store.upsert(papers[start : start + 5000])
+        store.papers.upsert(papers[start : start + 5000])
     row_of = {paper.external_id: i for i, paper in enumerate(papers)}
-    for chunk in store.pending_embeddings(encoder.info.key, 5000):
-        stored = store.get_many(p.id for p in chunk)
+    for chunk in store.vectors.pending(encoder.info.key, 5000):
+        stored = store.papers.get_many(p.id for p in chunk)
         rows = [row_of[stored[p.id].external_id] for p in chunk]
-        store.save_embeddings(encoder.info.key, chunk, vectors[rows])
+        store.vectors.save(encoder.info.key, chunk, vectors[rows])
     build_index(store, encoder, settings)
 
 

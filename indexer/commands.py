@@ -9,10 +9,12 @@ from pathlib import Path
 
 import click
 
-from indexer.pipeline import RunSummary, index_corpus, open_store, prune, run
+from indexer.pipeline import RunSummary, index_corpus, run
 from indexer.readers import FORMATS
-from search.cli import settings_options
+from search.cli_options import JSON_OPTION, settings_options
+from search.errors import PapersearchError
 from search.settings import Settings
+from search.store import Store
 
 FORMAT_OPTION = click.option(
     "--format",
@@ -26,9 +28,6 @@ REJECTS_OPTION = click.option(
     "--rejects",
     type=click.Path(path_type=Path),
     help="Where to write rejected records (JSON Lines).",
-)
-JSON_OPTION = click.option(
-    "--json", "as_json", is_flag=True, help="Print the summary as one JSON object."
 )
 CORPUS_ARGUMENT = click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 
@@ -121,13 +120,9 @@ def reindex_command(
             rejects_path=rejects,
             progress=not as_json,
         )
-    except click.ClickException:
+    except (PapersearchError, click.ClickException):
         raise
-    except Exception as exc:
-        from search.cli import expected_errors
-
-        if isinstance(exc, expected_errors()):
-            raise
+    except Exception as exc:  # a bug: cron mails one line, the traceback goes to a file
         log = write_crash_log(settings, exc)
         raise click.ClickException(
             f"reindex failed: {type(exc).__name__}: {exc} (traceback in {log})"
@@ -154,24 +149,18 @@ def builds_group() -> None:
 @settings_options
 def builds_list(as_json: bool, settings: Settings) -> None:
     """All builds, newest first; the current one is marked with *."""
-    store = open_store(settings)
-    current = store.current_build_id()
+    from search.results import BuildFacts
+
+    store = Store.open(settings, migrate=True)
+    current = store.builds.current_id()
     rows = [
         {
-            "id": b.id,
+            **BuildFacts.of(b).to_dict(),
             "current": b.id == current,
-            "status": b.status,
-            "index_type": b.index_type,
-            "vectors": b.vector_count,
-            "nprobe": b.nprobe,
-            "finished_at": b.finished_at.isoformat(timespec="seconds") if b.finished_at else None,
-            "published_at": b.published_at.isoformat(timespec="seconds")
-            if b.published_at
-            else None,
             "base_model": b.base_model,
             "path": b.path,
-        }
-        for b in store.list_builds()
+        }  # fmt: skip
+        for b in store.builds.all()
     ]
     if as_json:
         click.echo(json.dumps(rows))
@@ -190,18 +179,11 @@ def builds_list(as_json: bool, settings: Settings) -> None:
 @settings_options
 def builds_use(build_id: int, settings: Settings) -> None:
     """Make BUILD_ID the current build (roll back); running servers switch to it."""
+    from indexer.builds import roll_back
     from indexer.lock import write_lock
 
     with write_lock(settings.home):
-        store = open_store(settings)
-        build = store.get_build(build_id)
-        if build is not None and build.status == "complete" and not Path(build.path).is_file():
-            raise click.ClickException(f"Build {build_id}'s file {build.path} is missing.")
-        try:
-            store.publish(build_id)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from exc
-        prune(store, settings)
+        roll_back(Store.open(settings, migrate=True), settings, build_id)
     click.echo(f"build {build_id} is current")
 
 
@@ -218,29 +200,38 @@ def tune_command(
 
     Running servers pick up the new nprobe within seconds.
     """
-    from search.engine import SearchEngine
-    from search.tuning import measure, smallest_nprobe
+    from indexer.builds import tune_index
+    from search.encoder import Encoder
+    from search.errors import NoIndex
+    from search.index import VectorIndex
+    from search.model_info import require_same_model
 
-    engine = SearchEngine.open(settings)
-    if engine.index.ivf is None:
+    store = Store.open(settings)
+    build = store.builds.current()
+    if build is None:
+        raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
+    index = VectorIndex.open_build(build)
+    if index.ivf is None:
         raise click.ClickException(
-            f"Build {engine.build.id} is an exact (flat) index: there is no nprobe to tune."
+            f"Build {build.id} is an exact (flat) index: there is no nprobe to tune."
         )
-    ids, vectors = engine.store.all_vectors(engine.build.model_key)
-    titles = engine.store.sample_titles(queries)
-    rows = measure(engine.index, ids, vectors, engine.encoder.encode_queries(titles))
-    best = smallest_nprobe(rows, target)
-    recall = next(row.recall for row in rows if row.nprobe == best)
+    encoder = Encoder.load(settings)
+    require_same_model(build, encoder.info)
+    ids, vectors = store.vectors.all(build.model_key)
+    tuned = tune_index(store, encoder, index, ids, vectors, queries=queries, target=target)
     if not dry_run:
-        engine.store.set_tuning(engine.build.id, best, recall)
+        store.builds.set_tuning(build.id, tuned.nprobe, tuned.recall)
     if as_json:
-        click.echo(json.dumps({"build_id": engine.build.id, "nprobe": best, "recall@10": recall,
-                               "rows": [row.__dict__ for row in rows]}))  # fmt: skip
+        click.echo(json.dumps({"build_id": build.id, "nprobe": tuned.nprobe,
+                               "recall@10": tuned.recall,
+                               "rows": [row.__dict__ for row in tuned.rows]}))  # fmt: skip
         return
-    click.echo(f"build {engine.build.id} ({engine.build.index_type}), {len(titles)} title queries")
+    click.echo(f"build {build.id} ({build.index_type}), {tuned.queries} title queries")
     click.echo("  nprobe  recall@10  ms/query")
-    for row in rows:
-        mark = "*" if row.nprobe == best else " "
+    for row in tuned.rows:
+        mark = "*" if row.nprobe == tuned.nprobe else " "
         click.echo(f"{mark} {row.nprobe:>6}  {row.recall:9.4f}  {row.ms_per_query:8.3f}")
     stored = "not stored (--dry-run)" if dry_run else "stored with the build"
-    click.echo(f"nprobe {best} reaches recall@10 {recall:.4f} (target {target}): {stored}")
+    click.echo(
+        f"nprobe {tuned.nprobe} reaches recall@10 {tuned.recall:.4f} (target {target}): {stored}"
+    )

@@ -13,9 +13,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from search.errors import PapersearchError
 
-class AlreadyRunning(RuntimeError):
+
+class AlreadyRunning(PapersearchError):
     """Another index or reindex holds the lock."""
+
+    code = "already_running"
 
 
 @contextlib.contextmanager

@@ -11,24 +11,38 @@ import csv
 import gzip
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer.fields import (
+    BadRecord,
+    clean,
+    identifier,
+    split_author_string,
+    string_list,
+    year_from_arxiv_id,
+    year_from_date,
+    year_of,
+)
+from search.errors import PapersearchError
 from search.records import PaperRecord, http_url
 
 FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "csv")
 DETECT_LINES = 50
 
 
-class CorpusFormatError(ValueError):
+class CorpusFormatError(PapersearchError, ValueError):
     """The file's format cannot be recognised (or forced format makes no sense)."""
 
+    code = "corpus_format"
 
-class BadRecord(ValueError):
-    """One record cannot be used; the message is the reason reported."""
+
+class CorpusNotFound(PapersearchError, FileNotFoundError):
+    """A corpus file named on the command line does not exist."""
+
+    code = "corpus_not_found"
 
 
 @dataclass(frozen=True)
@@ -39,101 +53,6 @@ class Reject:
 
 
 Item = tuple[int, PaperRecord | Reject]
-
-
-# -- field helpers --------------------------------------------------------------------
-
-_NEW_ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{2})(\d{2})\.\d{4,5}(?:v\d+)?$", re.IGNORECASE)
-_OLD_ARXIV_ID = re.compile(
-    r"^(?:arxiv:)?[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?$", re.I
-)
-_DATE_YEAR = re.compile(r"^(\d{4})-\d{2}-\d{2}")
-_NAME_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
-
-
-def clean(value: Any, field: str, *, required: bool = False) -> str | None:
-    """Whitespace-normalised string; None for missing/empty unless required."""
-    if value is None:
-        if required:
-            raise BadRecord(f"missing {field}")
-        return None
-    if not isinstance(value, str):
-        raise BadRecord(f"{field} must be a string, not {type(value).__name__}")
-    text = " ".join(value.split())  # every run of whitespace, Unicode included, to one space
-    if not text:
-        if required:
-            raise BadRecord(f"missing {field}")
-        return None
-    return text
-
-
-def identifier(value: Any, field: str) -> str:
-    if isinstance(value, bool) or value is None:
-        raise BadRecord(f"missing {field}")
-    if isinstance(value, int):
-        return str(value)
-    text = clean(value, field, required=True)
-    if len(text) > 255:
-        raise BadRecord(f"{field} is longer than 255 characters")
-    return text
-
-
-def year_of(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise BadRecord("year must be an integer")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int):
-        raise BadRecord(f"year must be an integer, not {value!r}"[:120])
-    if not 1000 <= value <= 2999:
-        raise BadRecord(f"year {value} is out of range")
-    return value
-
-
-def year_from_arxiv_id(arxiv_id: str) -> int | None:
-    """``2212.09525`` → 2022; ``hep-th/9901001`` → 1999 (old ids run from 1991)."""
-    match = _NEW_ARXIV_ID.match(arxiv_id) or _OLD_ARXIV_ID.match(arxiv_id)
-    if not match:
-        return None
-    yy, mm = int(match.group(1)), int(match.group(2))
-    if not 1 <= mm <= 12:
-        return None
-    return 1900 + yy if yy >= 91 else 2000 + yy
-
-
-def year_from_date(value: Any) -> int | None:
-    match = _DATE_YEAR.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
-
-
-def string_list(
-    value: Any, field: str, *, split: Callable[[str], list[str]] | None = None
-) -> tuple[str, ...]:
-    """A list of names: strings, ``{"name": ...}`` objects, or one string to split."""
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str):
-        parts = split(value) if split else [value]
-        return tuple(p for p in (clean(part, field) for part in parts) if p)
-    if not isinstance(value, list):
-        raise BadRecord(f"{field} must be a list, not {type(value).__name__}")
-    out = []
-    for item in value:
-        if isinstance(item, dict):
-            item = item.get("name")
-        name = clean(item, field)
-        if name:
-            out.append(name)
-    return tuple(out)
-
-
-def split_author_string(value: str) -> list[str]:
-    """Kaggle arXiv author strings: ``"A. Smith, B. Jones and C. Wu"``."""
-    return [part for part in _NAME_SPLIT.split(value) if part.strip()]
 
 
 # -- record mappers: one per layout ---------------------------------------------------

@@ -16,16 +16,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from search.errors import SchemaOutOfDate
 from search.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class SchemaOutOfDate(RuntimeError):
-    """The database is missing migrations; the message says how to apply them."""
-
-
 def make_engine(settings: Settings) -> Engine:
+    """The one place a SQLAlchemy engine is made (see ``search.store.Store.open``)."""
     url = settings.db_url
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from search.errors import DeviceUnavailable, EncoderBusy, OnnxUnavailable
+from search.model_info import ModelInfo
 from search.model_source import ResolvedModel, resolve
 from search.onnx_query import (
     OnnxQueryModel,
-    OnnxUnavailable,
     choose_query_backend,
     export_query_graph,
     graph_path,
@@ -46,53 +46,17 @@ QUERY_CACHE_SIZE = 1024
 QUERY_SLOTS = 2
 
 
-class EncoderBusy(RuntimeError):
-    """A query waited longer than PAPERSEARCH_QUERY_TIMEOUT to be encoded."""
-
-
 PAPER_ADAPTER = "proximity"
 QUERY_ADAPTER = "adhoc_query"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What produced a vector; two vectors are comparable only if this matches."""
-
-    base_model: str
-    base_revision: str
-    paper_adapter: str | None
-    paper_adapter_revision: str | None
-    query_adapter: str | None
-    query_adapter_revision: str | None
-    pooling: str
-    normalize: bool
-    dim: int
-    max_length: int = 512
-
-    @property
-    def key(self) -> str:
-        """Identity of the *paper* embedding space (queries do not change stored vectors)."""
-        fields = asdict(self)
-        for name in ("query_adapter", "query_adapter_revision"):
-            fields.pop(name)
-        if fields["max_length"] == 512:  # SPECTER2's length: keys made before the field stay
-            fields.pop("max_length")
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def choose_torch_device(setting: str, cuda_available: bool) -> str:
     """``auto`` takes the GPU when torch sees one; ``cuda`` without one is an error."""
     if setting == "cuda" and not cuda_available:
-        raise RuntimeError("PAPERSEARCH_DEVICE=cuda but torch sees no CUDA device.")
+        raise DeviceUnavailable("PAPERSEARCH_DEVICE=cuda but torch sees no CUDA device.")
     if setting == "auto":
         return "cuda" if cuda_available else "cpu"
     return setting
-
-
-# bf16 is picked by `auto` on CPUs with native bf16 because bench/encode.py showed, on
-# real weights, that it keeps rankings within the fidelity bar: top-10 overlap with fp32
-# 0.990 (SciFact train) and 0.991 (1,000 arXiv papers), nDCG@10 0.6594 vs 0.6600.
-BF16_FIDELITY_PROVEN = True
 
 
 def cpu_has_native_bf16() -> bool:
@@ -105,14 +69,16 @@ def cpu_has_native_bf16() -> bool:
 
 
 def choose_precision(setting: str, device: str, native_bf16: bool) -> str:
-    """fp32 is exact; the fast modes are fp16 on CUDA and bf16 on CPUs that have it."""
+    """fp32 is exact; ``auto`` takes the fast modes, fp16 on CUDA and bf16 on CPUs with
+    native bf16 (``bench/encode.py`` measures what bf16 costs in ranking fidelity; the
+    README has the numbers)."""
     if setting == "fp16" and device != "cuda":
-        raise RuntimeError("PAPERSEARCH_PRECISION=fp16 needs a CUDA device; use bf16 or fp32.")
+        raise DeviceUnavailable("PAPERSEARCH_PRECISION=fp16 needs a CUDA device; use bf16 or fp32.")
     if setting != "auto":
         return setting
     if device == "cuda":
         return "fp16"
-    return "bf16" if native_bf16 and BF16_FIDELITY_PROVEN else "fp32"
+    return "bf16" if native_bf16 else "fp32"
 
 
 def wants_normalize(model_dir: Path) -> bool:
@@ -140,6 +106,13 @@ def sentence_transformers_max_length(model_dir: Path) -> int | None:
 
 
 class Encoder:
+    """One loaded model with its paper and query adapters: texts in, float32 vectors out.
+
+    Thread-safe: adapters are chosen per call (thread-local), the tokenizer is
+    locked, and at most QUERY_SLOTS queries are encoded at once. Queries go
+    through ONNX Runtime when an export that matches PyTorch is attached.
+    """
+
     def __init__(
         self,
         tokenizer,
@@ -159,8 +132,8 @@ class Encoder:
         self.precision = precision
         self.max_length = max_length
         self.batch_size = batch_size
-        # Measured on 2-core CPUs: batches larger than ~8 run slower per paper
-        # (cache); GPUs gain from packing short papers into bigger batches.
+        # On a CPU a bigger batch is no faster per paper (bench/encode.py measures the
+        # best size); GPUs gain from packing short papers into bigger batches.
         self.max_batch = batch_size if device == "cpu" else 4 * batch_size
         # Fast tokenizers are not safe to call from several threads at once.
         self._tokenizer_lock = threading.Lock()

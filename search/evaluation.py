@@ -20,15 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from search.engine import MODES, RANKING_DEPTH, SearchEngine
+from search.engine import SearchEngine
+from search.errors import EvalDataError
 from search.keywords import semantic_text
+from search.limits import RANKING_DEPTH
+from search.results import MODES
 from search.tuning import exact_top_k, top_k_overlap
 
 DEPTH = 100  # results per query: Recall@100 needs 100
-
-
-class EvalDataError(ValueError):
-    """A queries or qrels file cannot be read; the message names the file and line."""
 
 
 @dataclass(frozen=True)
@@ -133,14 +132,14 @@ def run_mode(
 def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[dict[str, list[str]], float]:
     """Exact nearest neighbours over the stored vectors: the runs, and the index's
     recall@10 against them (the ANN's own error, apart from the encoder's)."""
-    ids, vectors = engine.store.all_vectors(engine.build.model_key)
+    ids, vectors = engine.store.vectors.all(engine.build.model_key)
     queries = engine.encoder.encode_queries([semantic_text(t) for t in judged.queries.values()])
     exact_ids = exact_top_k(ids, vectors, queries, DEPTH)
     _, approx = engine.index.search(queries, 10, ranking_depth=RANKING_DEPTH)  # as search does
     ann_recall = top_k_overlap(
         [row[row >= 0] for row in approx], [row[:10][row[:10] >= 0] for row in exact_ids]
     )
-    papers = engine.store.get_many(int(i) for i in np.unique(exact_ids))
+    papers = engine.store.papers.get_many(int(i) for i in np.unique(exact_ids))
     runs = {
         query_id: [papers[int(i)].external_id for i in row if int(i) in papers]
         for query_id, row in zip(judged.queries, exact_ids, strict=True)

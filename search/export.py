@@ -12,7 +12,7 @@ import io
 import json
 import re
 
-from search.engine import Hit, SearchResult
+from search.results import Hit, SearchResult
 
 FORMATS = {
     "json": ("application/json", "json"),

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+
+from search.errors import FilterError
 
 MIN_YEAR, MAX_YEAR = 1000, 9999
 MAX_FILTER_CHARS = 200
 MAX_FILTER_VALUES = 20
-
-
-class FilterError(ValueError):
-    """A filter value cannot be understood; the message says what was expected."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +70,6 @@ class Filters:
             if values:
                 params[name] = ",".join(values)
         return params
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.to_params()
 
 
 def parse_year_range(raw: str | None) -> tuple[int | None, int | None]:

@@ -20,9 +20,7 @@ host shares one copy in the page cache.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from search.settings import SettingsError
+from search.errors import DeviceUnavailable, IndexCorrupt, SettingsError
+from search.files import file_checksum, write_atomically
 
 MIN_POINTS_PER_LIST = 39
 MAX_TRAINING_POINTS_PER_LIST = 256
@@ -106,7 +105,7 @@ def choose_faiss_device(
     (unless the GPU cannot hold this encoding: PQ codes of some sizes)."""
     gpu_ready = has_gpu_api and num_gpus > 0
     if setting == "cuda" and not gpu_ready:
-        raise RuntimeError("PAPERSEARCH_DEVICE=cuda but faiss sees no GPU.")
+        raise DeviceUnavailable("PAPERSEARCH_DEVICE=cuda but faiss sees no GPU.")
     if setting == "cpu" or (encoding.startswith("PQ") and int(encoding[2:]) not in GPU_PQ_SIZES):
         return "cpu"
     return "cuda" if gpu_ready else "cpu"
@@ -193,41 +192,12 @@ def build(
 
 
 def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> str:
-    """Write atomically (a temporary file, fsynced, then renamed into place) and return the
-    file's SHA-256. A failure (a full disk, say) leaves no file behind."""
+    """Write a CPU index atomically (``search.files``) and return the file's SHA-256."""
     import faiss
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        faiss.write_index(index, str(tmp))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        checksum = file_checksum(tmp)
-        if before_rename is not None:
-            before_rename()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return checksum
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class IndexCorrupt(RuntimeError):
-    """A build's file is missing or is not the file that was written."""
+    write_atomically(path, lambda tmp: faiss.write_index(index, str(tmp)),
+                     before_rename=before_rename)  # fmt: skip
+    return file_checksum(path)
 
 
 def verify(path: Path, checksum: str | None) -> None:
@@ -265,10 +235,21 @@ class VectorIndex:
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY  # maps the inverted lists
         loaded = cls(faiss.read_index(str(path), flags if mmap else 0), nprobe)
         if mmap and loaded.ivf is not None:
-            # Mapped lists start 32 prefetch threads on every search, for disks that are
-            # slow to read; from the page cache that alone made a search 4× slower.
+            # Mapped lists start prefetch threads on every search, for disks that are slow
+            # to read; from the page cache they only slow the search down (a test checks).
             faiss.downcast_InvertedLists(loaded.ivf.invlists).prefetch_nthread = 0
         return loaded
+
+    @classmethod
+    def open_build(cls, build, *, mmap: bool = True) -> VectorIndex:
+        """Load an index build (an ``IndexBuild`` row) after checking its file against the
+        checksum it was written with: a missing or changed file raises IndexCorrupt and is
+        never handed to FAISS."""
+        try:
+            verify(Path(build.path), build.checksum)
+        except IndexCorrupt as exc:
+            raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
+        return cls.read(Path(build.path), build.nprobe, mmap=mmap)
 
     @property
     def encoding(self) -> str:

@@ -15,12 +15,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.errors import ModelUnavailable
+
 HUB_TIMEOUT_SECONDS = 10.0
 PACKAGE_PREFIX = "pkg:"
-
-
-class ModelUnavailable(RuntimeError):
-    """Model files could not be found locally nor downloaded."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Queries through ONNX Runtime: the same fp32 model and adapter, about twice as fast on a CPU.
+"""Queries through ONNX Runtime: the same fp32 model and adapter, faster on a CPU.
 
 A query is a dozen tokens, so PyTorch spends much of its time per operator,
 not per FLOP; ONNX Runtime runs the same graph with less overhead (bench/query.py
@@ -20,11 +20,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from search.errors import OnnxUnavailable
+from search.files import write_atomically
 
 log = logging.getLogger("papersearch")
 
@@ -37,10 +39,6 @@ PROBES = (
     "Measuring the effect of dark matter halos on galaxy rotation curves at high redshift",
     "CRISPR",
 )
-
-
-class OnnxUnavailable(RuntimeError):
-    """ONNX Runtime is not installed, or the model cannot be exported faithfully."""
 
 
 def onnx_installed() -> bool:
@@ -115,7 +113,8 @@ def load_verified(
     """
     for attempt in ("existing", "fresh"):
         if attempt == "fresh" or not path.is_file():
-            _export_atomically(path, export)
+            log.info("exporting the query encoder to ONNX: %s", path)
+            write_atomically(path, export)
         try:
             model = OnnxQueryModel(path, threads)
             got = run(model, PROBES)
@@ -189,21 +188,6 @@ def prune_exports(in_use: Path, keep: int = KEEP_EXPORTS) -> None:
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return float(((a * b).sum(axis=1) / np.maximum(norms, 1e-12)).min())
-
-
-def _export_atomically(path: Path, export: Callable[[Path], None]) -> None:
-    """Export to a temporary file and rename it: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        log.info("exporting the query encoder to ONNX: %s", path)
-        export(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a server run as another user
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 @contextlib.contextmanager

@@ -14,24 +14,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any
 
-from search.db import make_engine, session_factory
 from search.encoder import Encoder
-from search.engine import NoIndex, SearchEngine
-from search.index import IndexCorrupt
-from search.schema import IndexBuild
+from search.engine import SearchEngine
+from search.errors import IndexCorrupt, NoIndex
+from search.model_info import model_facts
+from search.results import BuildFacts, EncoderFacts, Health, ModelFacts
 from search.settings import Settings
-from search.store import PaperStore
+from search.store import Store
 
 log = logging.getLogger("papersearch")
 
 
 class EngineProvider:
-    def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
+    """The engine over the current build, for every request of a server process."""
+
+    def __init__(
+        self, settings: Settings, encoder: Encoder | None = None, store: Store | None = None
+    ) -> None:
         self.settings = settings
-        self.store = PaperStore(session_factory(make_engine(settings)))
+        self.store = store or Store.open(settings)
         self._encoder = encoder
         self._engine: SearchEngine | None = None
         self._lock = threading.Lock()
@@ -60,7 +62,7 @@ class EngineProvider:
             self.refresh()
             engine = self._engine
             if engine is None:
-                if self.store.current_build_marker() in self._unusable:
+                if self.store.builds.current_marker() in self._unusable:
                     raise IndexCorrupt(
                         "No intact index build: the current one failed its checksum and no "
                         "earlier one is usable. Run `papersearch reindex` to build a new one."
@@ -77,7 +79,7 @@ class EngineProvider:
         """
         encoder = self.encoder
         with self._lock:
-            current = self.store.current_build_marker()
+            current = self.store.builds.current_marker()
             engine = self._engine
             if (
                 current is None
@@ -86,7 +88,7 @@ class EngineProvider:
             ):
                 return False
             try:
-                engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store)
+                engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store.fresh())
             except IndexCorrupt as exc:
                 self._unusable.add(current)
                 if self._engine is not None:
@@ -103,10 +105,10 @@ class EngineProvider:
         return True
 
     def _last_good_engine(self, encoder: Encoder) -> SearchEngine | None:
-        for build in self.store.complete_builds()[1:]:
+        for build in self.store.builds.published()[1:]:
             try:
                 engine = SearchEngine.open(
-                    self.settings, encoder=encoder, store=self.store, build=build
+                    self.settings, encoder=encoder, store=self.store.fresh(), build=build
                 )
             except IndexCorrupt as exc:
                 log.error("%s; trying an earlier build", exc)
@@ -133,62 +135,20 @@ class EngineProvider:
             except Exception:  # keep serving the build in use
                 log.exception("could not switch to the new index build; still serving the old one")
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Health:
         """Health and about-page facts: corpus size, the build in use, the models."""
         try:
             engine = self.get()
         except NoIndex:
-            return {"status": "no_index", "papers": self.store.count(), "build": None}
-        return {
-            "status": "ok",
-            "papers": self.store.count(),
-            "build": build_facts(engine.build),
-            "models": model_facts(engine.build),
-            "encoder": encoder_facts(engine.encoder),
-        }
-
-
-def build_facts(build: IndexBuild) -> dict[str, Any]:
-    return {
-        "id": build.id,
-        "finished_at": _iso_utc(build.finished_at),
-        "published_at": _iso_utc(build.published_at),
-        "index_type": build.index_type,
-        "metric": build.metric,
-        "nlist": build.nlist,
-        "nprobe": build.nprobe,
-        "vectors": build.vector_count,
-        "device": build.device,
-        "seconds": build.seconds,
-    }
-
-
-def encoder_facts(encoder: Encoder) -> dict[str, Any]:
-    """How this process encodes: on which device, in which precision, queries through what."""
-    return {
-        "device": encoder.device,
-        "precision": encoder.precision,
-        "query_backend": encoder.query_backend,
-    }
-
-
-def model_facts(build: IndexBuild) -> dict[str, Any]:
-    return {
-        "base_model": build.base_model,
-        "base_revision": build.base_revision,
-        "paper_adapter": build.paper_adapter,
-        "paper_adapter_revision": build.paper_adapter_revision,
-        "query_adapter": build.query_adapter,
-        "query_adapter_revision": build.query_adapter_revision,
-        "pooling": build.pooling,
-        "dim": build.dim,
-    }
-
-
-def _iso_utc(moment: datetime | None) -> str | None:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.isoformat(timespec="seconds")
+            return Health(status="no_index", papers=self.store.papers.count(), build=None)
+        return Health(
+            status="ok",
+            papers=self.store.papers.count(),
+            build=BuildFacts.of(engine.build),
+            models=ModelFacts(**model_facts(engine.build)),
+            encoder=EncoderFacts(
+                device=engine.encoder.device,
+                precision=engine.encoder.precision,
+                query_backend=engine.encoder.query_backend,
+            ),
+        )

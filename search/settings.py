@@ -3,6 +3,10 @@
 Values come from ``PAPERSEARCH_*`` environment variables; CLI flags passed as
 overrides win. Defaults work on a laptop: everything lives under one data
 directory (``./papersearch-data``).
+
+Each setting is declared once, below, with its type, default and help: the
+command-line flags (``search.cli_options``) and the README's configuration
+table (``python -m search.settings``) are generated from these declarations.
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+import sys
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from search.errors import SettingsError
 
 DEFAULT_BASE_MODEL = "allenai/specter2_base"
 DEFAULT_PAPER_ADAPTER = "allenai/specter2"
@@ -24,68 +32,165 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUERY_BACKENDS = ("auto", "torch", "onnx")
 
+__all__ = ["Settings", "SettingsError", "parse_size", "variable"]
 
-class SettingsError(ValueError):
-    """A setting has a value that cannot work; the message names the variable."""
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    flag: bool = True,
+    choices: tuple[str, ...] | None = None,
+    shown_default: str | None = None,
+    parse: Callable[[str, str], Any] | None = None,
+    secret: bool = False,
+) -> Any:
+    """Declare a setting: ``flag`` gives it a command-line flag as well as its variable;
+    ``shown_default`` is how the README shows a default that is computed or absent."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "shown_default": shown_default,
+                "parse": parse}  # fmt: skip
+    return field(default=default, metadata=metadata, repr=not secret)
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting: ``batch_size`` → ``PAPERSEARCH_BATCH_SIZE``."""
+    return f"PAPERSEARCH_{name.upper()}"
+
+
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(raw: str, name: str = "index_memory") -> int:
+    """``800MB``, ``2GB``, ``1.5GiB`` → bytes (a bare number must be followed by a unit)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", raw)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise SettingsError(
+            f"{variable(name)} must be a size with a unit, such as 800MB or 2GB, not {raw!r}"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path = Path("papersearch-data")
-    database_url: str = ""
-    base_model: str = DEFAULT_BASE_MODEL
-    paper_adapter: str | None = DEFAULT_PAPER_ADAPTER
-    query_adapter: str | None = DEFAULT_QUERY_ADAPTER
-    model_revision: str = "main"
-    pooling: str = "cls"
-    device: str = "auto"
-    precision: str = "auto"
-    query_backend: str = "auto"  # queries through PyTorch or an ONNX Runtime export
-    max_length: int = 512
-    batch_size: int = 8
-    nlist: int | None = None
-    nprobe: int | None = None
-    index_memory: int | None = None  # bytes the index's vectors may take (None: no limit)
-    keep_builds: int = 3
-    reload_seconds: float = 2.0
-    # Longest a request waits to have its query encoded before a 503 (busy) answer.
-    query_timeout: float = 10.0
-    # Requests per client address and minute (web only, per worker process); None: no limit.
-    rate_limit: int | None = None
+    home: Path = setting(
+        Path("papersearch-data"),
+        "Data directory: `papersearch.sqlite3`, `builds/`, `rejects/`, `models/` (the ONNX "
+        "query encoder).",
+        shown_default="`./papersearch-data`",
+    )
+    database_url: str = setting(
+        "",
+        "Any SQLAlchemy URL. Keyword and hybrid modes and the category and author filters use "
+        "SQLite's FTS5 and JSON functions: elsewhere they answer `mode_unavailable`.",
+        shown_default="SQLite file in the data directory",
+    )
+    base_model: str = setting(
+        DEFAULT_BASE_MODEL, "Base model: hub id (`org/name[@revision]`), directory or `pkg:`."
+    )
+    paper_adapter: str | None = setting(
+        DEFAULT_PAPER_ADAPTER, "Proximity adapter for papers: hub id, directory, or `none`."
+    )
+    query_adapter: str | None = setting(
+        DEFAULT_QUERY_ADAPTER, "Ad-hoc query adapter for queries: hub id, directory, or `none`."
+    )
+    model_revision: str = setting(
+        "main",
+        "Hub revision for model ids without `@revision` (pin a commit hash for reproducible "
+        "indexes).",
+    )
+    pooling: str = setting(
+        "cls", "`cls` (SPECTER2) or `mean` (sentence-transformers models).", choices=POOLINGS
+    )
+    device: str = setting(
+        "auto", "`auto` (the GPU when there is one), `cpu` or `cuda`.", choices=DEVICES
+    )
+    precision: str = setting(
+        "auto",
+        "`fp32` (exact), `bf16` (CPUs with avx512_bf16 or AMX), `fp16` (CUDA); `auto` takes "
+        "fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere.",
+        choices=PRECISIONS,
+    )
+    query_backend: str = setting(
+        "auto",
+        "Encode queries with `torch`, or `onnx` (ONNX Runtime, fp32, CPU; the `onnx` extra); "
+        "`auto` takes `onnx` on a CPU when it is installed and its export matches PyTorch.",
+        choices=QUERY_BACKENDS,
+    )
+    max_length: int = setting(
+        512, "Tokens the encoder reads per text (SPECTER2 was trained on 512)."
+    )
+    batch_size: int = setting(
+        8, "Papers per encoder batch (on a GPU, up to 4× this for short papers)."
+    )
+    nlist: int | None = setting(None, "IVF lists.", shown_default="from corpus size")
+    nprobe: int | None = setting(
+        None, "IVF lists probed per query.", shown_default="measured (see Tuning)"
+    )
+    index_memory: int | None = setting(
+        None,
+        "Memory the index's vectors may take (`800MB`, `2GB`, `1.5GiB`): picks how they are "
+        "stored (see Index memory).",
+        shown_default="no limit",
+        parse=parse_size,
+    )
+    keep_builds: int = setting(3, "Index builds kept on disk (older ones are pruned).")
+    reload_seconds: float = setting(
+        2.0, "How often servers look for a new current build (seconds).", flag=False
+    )
+    query_timeout: float = setting(
+        10.0,
+        "Seconds a request may wait to have its query encoded before a 503 (busy).",
+        flag=False,
+    )
+    rate_limit: int | None = setting(
+        None,
+        "Requests a minute per client address (per worker process); over it, 429 with "
+        "`Retry-After`.",
+        flag=False,
+        shown_default="off",
+    )
+    secret_key: str = setting(
+        "",
+        "Flask's secret key (nothing is signed today; set it if you add sessions).",
+        flag=False,
+        shown_default="random per process",
+        secret=True,
+    )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home).expanduser())
         for name in ("paper_adapter", "query_adapter"):  # "none" means no adapter
             value = getattr(self, name)
             if value is not None and value.strip().lower() in ("", "none"):
                 object.__setattr__(self, name, None)
-        if self.pooling not in POOLINGS:
-            raise SettingsError(
-                f"PAPERSEARCH_POOLING must be one of {POOLINGS}, not {self.pooling!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise SettingsError(
-                f"PAPERSEARCH_PRECISION must be one of {PRECISIONS}, not {self.precision!r}"
-            )
-        if self.query_backend not in QUERY_BACKENDS:
-            raise SettingsError(
-                f"PAPERSEARCH_QUERY_BACKEND must be one of {QUERY_BACKENDS}, "
-                f"not {self.query_backend!r}"
-            )
-        if self.device not in DEVICES:
-            raise SettingsError(f"PAPERSEARCH_DEVICE must be one of {DEVICES}, not {self.device!r}")
-        if self.reload_seconds <= 0:
-            raise SettingsError("PAPERSEARCH_RELOAD_SECONDS must be a positive number")
-        if self.query_timeout <= 0:
-            raise SettingsError("PAPERSEARCH_QUERY_TIMEOUT must be a positive number")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise SettingsError(f"{variable(f.name)} must be one of {choices}, not {value!r}")
+        for name in ("reload_seconds", "query_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{variable(name)} must be a positive number")
         for name in ("max_length", "batch_size", "keep_builds"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
         for name in ("nlist", "nprobe", "index_memory", "rate_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise SettingsError(f"PAPERSEARCH_{name.upper()} must be a positive integer")
+                raise SettingsError(f"{variable(name)} must be a positive integer")
         if not self.base_model:
-            raise SettingsError("PAPERSEARCH_BASE_MODEL must not be empty")
+            raise SettingsError(f"{variable('base_model')} must not be empty")
 
     @property
     def sqlite_path(self) -> Path:
@@ -114,61 +219,52 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
-            raw = env.get(f"PAPERSEARCH_{f.name.upper()}")
+            raw = env.get(variable(f.name))
             if raw is not None and raw.strip() != "":
                 values[f.name] = _parse(f.name, raw.strip())
         for name, value in overrides.items():
             if value is not None:
                 values[name] = _parse(name, value) if isinstance(value, str) else value
-        if "home" in values:
-            values["home"] = Path(values["home"]).expanduser()
         return cls(**values)
 
 
-_INT_FIELDS = {"max_length", "batch_size", "nlist", "nprobe", "keep_builds", "rate_limit"}
-_FLOAT_FIELDS = {"reload_seconds", "query_timeout"}
-_SIZE_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
-def parse_size(raw: str, name: str = "index_memory") -> int:
-    """``800MB``, ``2GB``, ``1.5GiB`` → bytes (a bare number must be followed by a unit)."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", raw)
-    unit = match.group(2).lower() if match else None
-    if match is None or unit not in _SIZE_UNITS:
-        raise SettingsError(
-            f"PAPERSEARCH_{name.upper()} must be a size with a unit, such as 800MB or 2GB, "
-            f"not {raw!r}"
-        )
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+def declared() -> list[tuple[dataclasses.Field, type]]:
+    """Each setting's declaration and its value type (``int`` for ``int | None``)."""
+    hints = typing.get_type_hints(Settings)
+    out = []
+    for f in dataclasses.fields(Settings):
+        kind = hints[f.name]
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        out.append((f, args[0] if args else kind))
+    return out
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name == "index_memory":
-        return parse_size(raw, name)
-    if name in _INT_FIELDS:
+    f, kind = next((f, kind) for f, kind in declared() if f.name == name)
+    if f.metadata["parse"] is not None:
+        return f.metadata["parse"](raw, name)
+    if kind in (int, float):
         try:
-            return int(raw)
+            return kind(raw)
         except ValueError:
-            raise SettingsError(
-                f"PAPERSEARCH_{name.upper()} must be an integer, not {raw!r}"
-            ) from None
-    if name in _FLOAT_FIELDS:
-        try:
-            return float(raw)
-        except ValueError:
-            raise SettingsError(
-                f"PAPERSEARCH_{name.upper()} must be a number, not {raw!r}"
-            ) from None
-    if name in ("pooling", "device", "precision", "query_backend"):
+            what = "an integer" if kind is int else "a number"
+            raise SettingsError(f"{variable(name)} must be {what}, not {raw!r}") from None
+    if kind is Path:
+        return Path(raw)
+    if f.metadata["choices"]:
         return raw.lower()
     return raw
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from the declarations above."""
+    rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
+    for f, _ in declared():
+        shown = f.metadata["shown_default"] or f"`{f.default}`"
+        flag = "`--" + f.name.replace("_", "-") + "`" if f.metadata["flag"] else "–"
+        rows.append(f"| `{variable(f.name)}` | {flag} | {shown} | {f.metadata['help']} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table())

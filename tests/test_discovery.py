@@ -20,9 +20,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus, run
-from search.cli import main
-from search.engine import InvalidRequest, PaperNotFound, SearchEngine, fuse_scores
+from papersearch import main
+from search.engine import InvalidRequest, PaperNotFound, SearchEngine
 from search.filters import FilterError, Filters, parse_year_range
+from search.fusion import fuse_scores
 from tests.conftest import sample_lines, write_lines
 
 N_PAPERS = 800
@@ -62,7 +63,7 @@ def engine(tmp_path_factory, tiny_encoder):
 
 @pytest.fixture(scope="module")
 def papers(engine):
-    return list(engine.store.get_many(range(1, N_PAPERS + 1)).values())
+    return list(engine.store.papers.get_many(range(1, N_PAPERS + 1)).values())
 
 
 def satisfies(paper, filters: Filters) -> bool:
@@ -136,9 +137,9 @@ def test_a_one_percent_filter_on_the_ivf_index_still_returns_k(engine):
         assert len(result.results) == min(k, 8)
         assert {hit.venue for hit in result.results} == {RARE_VENUE}
     # The ranking among the allowed papers is the exact one (every allowed paper is scanned).
-    allowed = engine.store.matching_ids(rare)
+    allowed = engine.store.papers.matching_ids(rare)
     vector = engine.encoder.encode_query("protein folding")
-    stored = np.stack([engine.store.vector(int(i), engine.build.model_key) for i in allowed])
+    stored = np.stack([engine.store.vectors.get(int(i), engine.build.model_key) for i in allowed])
     exact = allowed[np.argsort(((stored - vector) ** 2).sum(axis=1))]
     got = [hit.id for hit in engine.search("protein folding", k=8, filters=rare).results]
     assert got == exact.tolist()
@@ -178,7 +179,7 @@ def test_filter_values_are_data_not_sql(engine):
     for hostile in ("' OR 1=1 --", "%", "_", "\\", '"); DROP TABLE papers; --'):
         result = engine.search("graph", k=10, filters=Filters.parse(author=hostile, venue=hostile))
         assert result.results == [] and result.total == 0
-    assert engine.store.count() == N_PAPERS
+    assert engine.store.papers.count() == N_PAPERS
 
 
 # -- keyword and hybrid -----------------------------------------------------------------
@@ -207,7 +208,9 @@ def test_quoted_phrases_must_appear(engine, papers):
         text = " ".join(f"{hit.title} {hit.abstract}".lower().replace("-", " ").split())
         assert phrase in text or "neural networks" in text  # porter stemming
     hybrid = engine.search(f'"{phrase}" images', k=50, mode="hybrid")
-    keyword_ids = {p for p in engine.store.matching_ids(Filters(), '"neural network"').tolist()}
+    keyword_ids = {
+        p for p in engine.store.fulltext.matching_ids('"neural network"', Filters()).tolist()
+    }
     assert hybrid.results and {hit.id for hit in hybrid.results} <= keyword_ids
     assert hybrid.total == len(keyword_ids)
 
@@ -227,11 +230,12 @@ def test_words_in_most_papers_are_skipped_when_rarer_ones_are_there(engine, pape
     from search.keywords import parse_keywords
 
     rare = next(w.lower() for p in papers for w in p.title.split() if len(w) > 9 and w.isalpha())
-    counts = engine.store.term_document_counts(("we", "results", "paper", "show", rare))
+    fulltext = engine.store.fulltext
+    counts = {w: fulltext.document_count(w) for w in ("we", "results", "paper", "show", rare)}
     common = max(("we", "results", "paper", "show"), key=counts.__getitem__)
     assert counts[common] > 0.2 * N_PAPERS and 0 < counts[rare] < 0.2 * N_PAPERS
-    assert engine._informative(parse_keywords(f"{common} {rare}")).terms == (rare,)
-    assert engine._informative(parse_keywords(common)).terms == (common,)  # nothing rarer
+    assert fulltext.informative(parse_keywords(f"{common} {rare}")).terms == (rare,)
+    assert fulltext.informative(parse_keywords(common)).terms == (common,)  # nothing rarer
     phrase = engine.search(f'{rare} "{common}"', k=50, mode="keyword")  # phrases always count
     assert phrase.results and all(
         common in f"{h.title} {h.abstract}".lower() for h in phrase.results
@@ -251,7 +255,7 @@ def test_keyword_syntax_in_queries_is_inert(engine, query):
             assert exc.code == "empty_query"  # nothing searchable left, said so
         else:
             assert len(result.results) <= 5
-    assert engine.store.count() == N_PAPERS
+    assert engine.store.papers.count() == N_PAPERS
 
 
 def test_hybrid_fusion_weighs_normalised_scores():
@@ -351,10 +355,10 @@ def test_negative_examples_move_results_away(engine):
     key = engine.build.model_key
     positive = engine.search("superconductivity", k=1).results[0].id
     negative = engine.similar(positive, k=1).results[0].id
-    neg_vector = engine.store.vector(negative, key)
+    neg_vector = engine.store.vectors.get(negative, key)
 
     def distance_to_negative(result) -> float:
-        vectors = np.stack([engine.store.vector(hit.id, key) for hit in result.results])
+        vectors = np.stack([engine.store.vectors.get(hit.id, key) for hit in result.results])
         return float(np.linalg.norm(vectors - neg_vector, axis=1).mean())
 
     plain = engine.recommend([positive], k=10)
@@ -391,8 +395,8 @@ def test_exports_parse_back(engine):
 def test_hostile_text_stays_inert_in_exports():
     import bibtexparser
 
-    from search.engine import Hit, SearchResult
     from search.export import render
+    from search.results import Hit, SearchResult
 
     nasty = Hit(
         id=1, external_id="x}, title = {pwned",

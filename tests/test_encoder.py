@@ -186,7 +186,7 @@ def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path):
         "PAPERSEARCH_HOME": str(tmp_path / "data"),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "search.cli", "model", "download", "--to", str(tmp_path / "m")],
+        [sys.executable, "-m", "papersearch", "model", "download", "--to", str(tmp_path / "m")],
         env=env,
         capture_output=True,
         text=True,

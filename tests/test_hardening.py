@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer import pipeline
 from indexer.pipeline import index_corpus, run
 from indexer.readers import Reject, read_corpus
 from search.engine import SearchEngine
 from search.provider import EngineProvider
 from search.settings import Settings
+from search.store import Store
 from tests.conftest import sample_lines, serve_in_thread, write_lines
 from web import create_app
 from web.openapi import openapi_document
@@ -205,8 +205,8 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     corpus = write_lines(tmp_path / "c.jsonl", sample_lines(700))  # enough for IVF
     first = index_corpus(settings, [corpus], encoder=tiny_encoder)
     second = index_corpus(settings, [corpus], encoder=tiny_encoder)
-    store = pipeline.open_store(settings)
-    path = store.get_build(second.build_id).path
+    store = Store.open(settings, migrate=True)
+    path = store.builds.get(second.build_id).path
     with open(path, "r+b") as fh:  # truncated mid-write, say
         fh.truncate(1000)
 
@@ -222,7 +222,7 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     healthy = EngineProvider(settings, tiny_encoder)
     assert healthy.get().build.id == third.build_id
     fourth = index_corpus(settings, [corpus], encoder=tiny_encoder)
-    fourth_path = store.get_build(fourth.build_id).path
+    fourth_path = store.builds.get(fourth.build_id).path
     with open(fourth_path, "r+b") as fh:
         fh.seek(5000)
         fh.write(b"\0" * 64)  # same size, different bytes
@@ -263,8 +263,8 @@ def test_a_full_disk_during_a_build_keeps_the_current_build_and_the_store(
         run(settings, [more], encoder=tiny_encoder)
     monkeypatch.setattr(faiss, "write_index", real_write)
 
-    store = pipeline.open_store(settings)
-    assert store.current_build().id == first.build_id
+    store = Store.open(settings, migrate=True)
+    assert store.builds.current().id == first.build_id
     assert [p.name for p in settings.builds_dir.iterdir()] == [
         f"build-{first.build_id:06d}.faiss"
     ]  # no partial file left behind

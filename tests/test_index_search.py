@@ -9,12 +9,13 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 
-from indexer import pipeline
+from indexer import builds, pipeline
 from indexer.pipeline import index_corpus
+from papersearch import main
 from search import index as faiss_index
-from search.cli import main
 from search.db import alembic_config, current_revision, head_revision, make_engine, upgrade
-from search.engine import InvalidRequest, ModelMismatch, PaperNotFound, SearchEngine
+from search.engine import InvalidRequest, PaperNotFound, SearchEngine
+from search.errors import ModelMismatch
 from search.settings import Settings, SettingsError
 from tests.conftest import sample_lines, write_lines
 
@@ -69,7 +70,7 @@ def test_every_paper_finds_itself_first_through_the_proximity_adapter(indexed, t
         [(p["title"], " ".join(p["summary"].split())) for p in papers]
     )
     _, ids = engine.index.search(vectors, 1)
-    found = engine.store.get_many(ids[:, 0])
+    found = engine.store.papers.get_many(ids[:, 0])
     assert [found[i].external_id for i in ids[:, 0]] == [p["id"] for p in papers]
 
 
@@ -98,7 +99,7 @@ def test_bad_search_parameters(indexed, tiny_encoder, query, k, offset):
 def test_similar_leaves_the_paper_out(indexed):
     settings, _ = indexed
     engine = SearchEngine.open(settings)
-    paper = engine.store.get_by_external_id(json.loads(sample_lines(1)[0])["id"])
+    paper = engine.store.papers.get_by_external_id(json.loads(sample_lines(1)[0])["id"])
     result = engine.similar(paper.id, k=5)
     assert len(result.results) == 5 and paper.id not in [h.id for h in result.results]
     with pytest.raises(PaperNotFound):
@@ -152,7 +153,7 @@ def test_duplicate_ids_last_one_wins(settings, tmp_path, tiny_encoder):
     summary = index_corpus(settings, [path], encoder=tiny_encoder)
     assert (summary.read, summary.duplicates, summary.stored) == (41, 1, 40)
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
-    assert engine.store.get_by_external_id(first["id"]).title == "Corrected title"
+    assert engine.store.papers.get_by_external_id(first["id"]).title == "Corrected title"
 
 
 def test_second_corpus_adds_to_the_store_and_embeds_only_new_papers(
@@ -177,7 +178,7 @@ def test_failed_build_keeps_the_previous_build(settings, tmp_path, tiny_encoder,
         target.write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipeline.faiss_index, "write", disk_full)
+    monkeypatch.setattr(builds.faiss_index, "write", disk_full)
     with pytest.raises(OSError):
         index_corpus(settings, [path], encoder=tiny_encoder)
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
@@ -265,7 +266,7 @@ def test_duplicates_across_upsert_batches(settings, tmp_path, tiny_encoder, monk
     )
     assert (summary.read, summary.duplicates, summary.stored, summary.added) == (42, 2, 40, 40)
     store = SearchEngine.open(settings).store
-    assert store.get_by_external_id(first["id"]).title == "Last one wins"
+    assert store.papers.get_by_external_id(first["id"]).title == "Last one wins"
     again = pipeline.run(settings, [write_lines(tmp_path / "d.jsonl", lines)], encoder=tiny_encoder)
     assert (again.unchanged, again.updated, again.embedded) == (40, 0, 0)
 

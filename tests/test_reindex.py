@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer.builds import retrain_reason
 from indexer.lock import AlreadyRunning, write_lock
-from indexer.pipeline import UnsafeSnapshot, index_corpus, open_store, retrain_reason, run
-from search.cli import main
+from indexer.pipeline import UnsafeSnapshot, index_corpus, run
+from papersearch import main
 from search.engine import SearchEngine
 from search.settings import Settings
+from search.store import Store
 from tests.conftest import sample_lines, write_lines
 from web import create_app
 
@@ -77,10 +79,10 @@ def test_new_and_changed_papers_embed_exactly_k_plus_m(first, tmp_path, lines, t
     engine = SearchEngine.open(first, encoder=tiny_encoder)
     assert engine.build.id == summary.build_id and engine.index.ntotal == BASE + 7
     new = json.loads(lines[BASE + 3])
-    assert engine.store.get(finds_itself(engine, tiny_encoder, new["title"], new["summary"]))
+    assert engine.store.papers.get(finds_itself(engine, tiny_encoder, new["title"], new["summary"]))
     fixed = json.loads(day1[14])
     paper_id = finds_itself(engine, tiny_encoder, fixed["title"], fixed["summary"])
-    assert engine.store.get(paper_id).external_id == fixed["id"]
+    assert engine.store.papers.get(paper_id).external_id == fixed["id"]
     old = json.loads(lines[14])
     old_vector = tiny_encoder.encode_papers([(old["title"], " ".join(old["summary"].split()))])
     distances, _ = engine.index.search(old_vector, 1)
@@ -92,7 +94,7 @@ def test_removed_paper_leaves_search_and_its_id_is_never_reused(
 ):
     gone = json.loads(lines[5])
     engine = SearchEngine.open(first, encoder=tiny_encoder)
-    gone_id = engine.store.get_by_external_id(gone["id"]).id
+    gone_id = engine.store.papers.get_by_external_id(gone["id"]).id
     day1 = lines[:5] + lines[6:BASE] + [lines[BASE]]
     summary = run(first, [snapshot(day1, tmp_path / "day1.jsonl")], snapshot=True,
                   encoder=tiny_encoder)  # fmt: skip
@@ -109,12 +111,12 @@ def test_removed_paper_leaves_search_and_its_id_is_never_reused(
     for offset in range(0, engine.index.ntotal, 100):
         page = engine.search("anything at all", k=100, offset=offset)
         assert gone_id not in [hit.id for hit in page.results]
-    new_id = engine.store.get_by_external_id(json.loads(lines[BASE])["id"]).id
+    new_id = engine.store.papers.get_by_external_id(json.loads(lines[BASE])["id"]).id
     assert new_id > BASE >= gone_id
     # Back in a later snapshot: the same id again, not a new one.
     run(first, [snapshot(lines[:BASE + 1], tmp_path / "day2.jsonl")], snapshot=True,
         encoder=tiny_encoder)  # fmt: skip
-    assert SearchEngine.open(first).store.get_by_external_id(gone["id"]).id == gone_id
+    assert SearchEngine.open(first).store.papers.get_by_external_id(gone["id"]).id == gone_id
 
 
 def test_delta_adds_and_updates_but_removes_nothing(first, tmp_path, lines, tiny_encoder):
@@ -134,14 +136,14 @@ def test_truncated_snapshot_withdraws_nothing_and_publishes_nothing(
     with pytest.raises(UnsafeSnapshot, match="truncated"):
         run(first, [path], snapshot=True, encoder=tiny_encoder)
     engine = SearchEngine.open(first)
-    assert engine.build.id == 1 and engine.store.count() == BASE
+    assert engine.build.id == 1 and engine.store.papers.count() == BASE
 
 
 def test_snapshot_that_would_remove_too_much_is_refused(first, tmp_path, lines, tiny_encoder):
     small = snapshot(lines[:100], tmp_path / "small.jsonl")
     result = CliRunner().invoke(main, ["reindex", str(small), "--home", str(first.home)])
     assert result.exit_code == 1 and "--max-removed" in result.output
-    assert SearchEngine.open(first).store.count() == BASE
+    assert SearchEngine.open(first).store.papers.count() == BASE
     summary = run(first, [small], snapshot=True, max_removed=1.0, encoder=tiny_encoder)
     assert summary.removed == BASE - 100
 
@@ -201,24 +203,24 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
     for day in range(1, 4):
         run(settings, [snapshot(lines[: BASE + day], tmp_path / f"d{day}.jsonl")], snapshot=True,
             encoder=tiny_encoder)  # fmt: skip
-    store = open_store(settings)
-    statuses = {b.id: b.status for b in store.list_builds()}
+    store = Store.open(settings, migrate=True)
+    statuses = {b.id: b.status for b in store.builds.all()}
     assert statuses == {1: "pruned", 2: "pruned", 3: "complete", 4: "complete"}
-    assert not Path(store.get_build(2).path).exists() and Path(store.get_build(3).path).exists()
+    assert not Path(store.builds.get(2).path).exists() and Path(store.builds.get(3).path).exists()
     runner = CliRunner()
     home = ["--home", str(settings.home), "--keep-builds", "2"]
     listed = json.loads(runner.invoke(main, ["builds", "list", "--json", *home]).output)
     assert [(b["id"], b["current"]) for b in listed][:2] == [(4, True), (3, False)]
     result = runner.invoke(main, ["builds", "use", "3", *home])
     assert result.exit_code == 0, result.output
-    assert store.current_build_id() == 3
+    assert store.builds.current_id() == 3
     assert SearchEngine.open(settings).index.ntotal == BASE + 2
     result = runner.invoke(main, ["builds", "use", "1", *home])
     assert result.exit_code == 1 and "pruned" in result.output
     # The next run builds from the store and becomes current again.
     summary = run(settings, [snapshot(lines[: BASE + 3], tmp_path / "d4.jsonl")], snapshot=True,
                   encoder=tiny_encoder)  # fmt: skip
-    assert store.current_build_id() == summary.build_id == 5
+    assert store.builds.current_id() == summary.build_id == 5
 
 
 def test_one_writer_at_a_time(settings):
@@ -257,7 +259,7 @@ def reindex_process(settings: Settings, corpus: Path, pause_at: str, pause_file:
         "PAPERSEARCH_PAUSE_FILE": str(pause_file),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "reindex", str(corpus), "--json"],
+        [sys.executable, "-m", "papersearch", "reindex", str(corpus), "--json"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -288,21 +290,21 @@ def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes
     assert [[h.id for h in engine.search(q, k=10).results] for q in queries] == before
 
     summary = run(first, [corpus], snapshot=True, encoder=tiny_encoder)
-    store = open_store(first)
-    assert summary.build_id == store.current_build_id()
-    assert {b.status for b in store.list_builds() if b.id not in (1, summary.build_id)} <= {
-        "failed"
-    }
+    store = Store.open(first, migrate=True)
+    assert summary.build_id == store.builds.current_id()
+    assert {b.status for b in store.builds.all() if b.id not in (1, summary.build_id)} <= {"failed"}
     assert (
         summary.vector_count == BASE + 50
-        and store.count_pending_embeddings(tiny_encoder.info.key) == 0
+        and store.vectors.count_pending(tiny_encoder.info.key) == 0
     )
     if point == "embedding":  # the chunk committed before the kill is not embedded again
         assert 0 < summary.embedded < 650
     assert not list(first.builds_dir.glob("*.tmp"))
     fixed = json.loads(day1[0])
     engine = SearchEngine.open(first, encoder=tiny_encoder)
-    assert engine.store.get(finds_itself(engine, tiny_encoder, fixed["title"], fixed["summary"]))
+    assert engine.store.papers.get(
+        finds_itself(engine, tiny_encoder, fixed["title"], fixed["summary"])
+    )
 
 
 def test_server_under_load_switches_to_the_new_build_without_a_failed_request(
@@ -343,7 +345,11 @@ def test_server_under_load_switches_to_the_new_build_without_a_failed_request(
         while summary.build_id not in builds_seen and time.monotonic() < deadline:
             time.sleep(0.1)
         # The new papers are searchable through the running server.
-        new_id = open_store(settings).get_by_external_id(json.loads(lines[BASE + 10])["id"]).id
+        new_id = (
+            Store.open(settings, migrate=True)
+            .papers.get_by_external_id(json.loads(lines[BASE + 10])["id"])
+            .id
+        )
         with urllib.request.urlopen(f"{base}/api/v1/papers/{new_id}", timeout=30) as response:
             assert json.load(response)["id"] == new_id
         with urllib.request.urlopen(f"{base}/api/v1/search?q=new&k=1", timeout=30) as response:

@@ -57,3 +57,41 @@ def test_environment_variables_and_flags_that_win(tmp_path):
 def test_bad_values_name_the_variable(env):
     with pytest.raises(SettingsError, match="PAPERSEARCH_|batch_size"):
         Settings.from_env(env)
+
+
+def test_the_readme_configuration_table_is_the_generated_one():
+    from search.settings import markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert markdown_table() in readme, "regenerate it: python -m search.settings"
+
+
+def test_every_flagged_setting_is_a_flag_of_every_command():
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    from papersearch import main
+
+    flagged = [f.name for f in dataclasses.fields(Settings) if f.metadata["flag"]]
+    for command in (["search"], ["index"], ["reindex"], ["serve"], ["builds", "list"]):
+        out = CliRunner().invoke(main, [*command, "--help"]).output
+        missing = [n for n in flagged if "--" + n.replace("_", "-") not in out]
+        assert not missing, (command, missing)
+
+
+def test_a_flag_wins_and_a_bad_flag_value_is_one_clear_line(tmp_path):
+    from click.testing import CliRunner
+
+    from papersearch import main
+
+    result = CliRunner().invoke(
+        main, ["db", "current", "--home", str(tmp_path), "--index-memory", "lots"]
+    )
+    assert result.exit_code == 1
+    assert "PAPERSEARCH_INDEX_MEMORY must be a size" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_secret_key_is_never_printed():
+    assert "hunter2" not in repr(Settings.from_env({"PAPERSEARCH_SECRET_KEY": "hunter2"}))

@@ -7,8 +7,9 @@ import json
 import jsonschema
 import pytest
 
-from indexer.pipeline import index_corpus, open_store
+from indexer.pipeline import index_corpus
 from search.settings import Settings
+from search.store import Store
 from tests.conftest import sample_lines, write_lines
 from web import create_app
 
@@ -57,7 +58,7 @@ def validate(openapi: dict, body: dict, schema_name: str) -> None:
 
 def hostile_id(app) -> int:
     with app.app_context():
-        return app.extensions["papersearch"].get().store.get_by_external_id("9999.00001").id
+        return app.extensions["papersearch"].get().store.papers.get_by_external_id("9999.00001").id
 
 
 # -- JSON API -------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def test_api_health(client, openapi):
 
 def test_health_is_503_while_no_index_is_built(tmp_path, tiny_encoder):
     settings = Settings(home=tmp_path)
-    open_store(settings)  # migrated, empty
+    Store.open(settings, migrate=True)  # migrated, empty
     client = create_app(settings, encoder=tiny_encoder).test_client()
     response = client.get("/api/v1/health")
     assert response.status_code == 503
@@ -373,6 +374,31 @@ def test_recommend_and_example_pages(client):
     assert bib.mimetype == "application/x-bibtex"
     missing = client.post("/example", data={"paper": "nope"})
     assert missing.status_code == 404 and "No paper" in missing.get_data(as_text=True)
+
+
+def test_by_example_reads_the_same_way_in_the_api_and_the_page(client):
+    """One precedence rule: a named paper wins over a pasted title, on both surfaces."""
+    ids = [r["id"] for r in client.get("/api/v1/search?q=graph&k=2").get_json()["results"]]
+    both = {"paper": str(ids[0]), "title": "Protein folding", "abstract": "Molecules."}
+    api = client.post("/api/v1/search/by_example?k=20", json=both).get_json()
+    assert api["mode"] == "similar"
+    page = client.post("/example", data={**both, "format": "json"}).get_json()
+    assert [r["id"] for r in page["results"]] == [r["id"] for r in api["results"]]
+    by_title = client.post("/example", data={**both, "paper": " ", "format": "json"}).get_json()
+    assert by_title["mode"] == "example"
+
+
+def test_answers_carry_exactly_the_documented_fields(client, openapi):
+    """The component schemas are generated from the result types and closed: an answer
+    with a field the document does not describe would fail validation."""
+    schemas = openapi["components"]["schemas"]
+    for name in ("SearchResult", "SearchHit", "Paper", "Health"):
+        assert schemas[name]["additionalProperties"] is False
+    hit = client.get("/api/v1/search?q=graph&k=1").get_json()["results"][0]
+    assert set(hit) == set(schemas["SearchHit"]["properties"])
+    paper = client.get(f"/api/v1/papers/{hit['id']}").get_json()
+    validate(openapi, paper, "Paper")
+    assert set(paper) == set(schemas["Paper"]["properties"])
 
 
 def test_static_assets_are_served_by_the_app(client):

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from search.db import make_engine, require_current_schema
 from search.encoder import Encoder
 from search.provider import EngineProvider
 from search.settings import Settings
+from search.store import Store
 
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    require_current_schema(make_engine(settings))  # fail at start-up, not per request
+    store = Store.open(settings)  # a database without the schema fails here, not per request
     app = Flask(__name__)
     app.json.sort_keys = False
-    app.extensions["papersearch"] = EngineProvider(settings, encoder)
+    app.extensions["papersearch"] = EngineProvider(settings, encoder, store)
 
     from web import api, errors, pages, security
 
-    security.harden(app)
+    security.harden(app, settings)
     if settings.rate_limit:
         security.limit_rate(app, settings.rate_limit)
     app.register_blueprint(pages.bp)

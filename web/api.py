@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from search.engine import MODES, SearchResult, paper_to_dict
 from search.export import FORMATS
+from search.results import MODES, PaperDetail, SearchResult
 from web import provider
 from web.downloads import file_response
-from web.errors import ApiError
 from web.openapi import openapi_document
 from web.params import choice_arg, filters_arg, id_list, int_arg, json_body, query_arg
+from web.params import search_by_example as example_search
 
 bp = Blueprint("api", __name__)
 
@@ -47,18 +47,7 @@ def search():
 def search_by_example():
     """A title and abstract (as a paper is embedded), or a paper the corpus holds."""
     body = json_body()
-    engine = provider().get()
-    if body.get("paper") is not None:
-        if not isinstance(body["paper"], (int, str)) or isinstance(body["paper"], bool):
-            raise_invalid("paper must be an id, external id or DOI.")
-        paper = engine.resolve_paper(body["paper"])
-        result = engine.similar(paper.id, **page_args())
-    else:
-        title, abstract = body.get("title"), body.get("abstract")
-        if not isinstance(title, str) or not isinstance(abstract, (str, type(None))):
-            raise_invalid("Give a title (and optionally an abstract) as strings, or a paper.")
-        result = engine.search_by_example(title, abstract, **page_args())
-    return respond(result, "papersearch-by-example")
+    return respond(example_search(provider().get(), body, **page_args()), "papersearch-by-example")
 
 
 @bp.post("/recommendations")
@@ -75,7 +64,7 @@ def recommendations():
 
 @bp.get("/papers/<int:paper_id>")
 def paper(paper_id: int):
-    return jsonify(paper_to_dict(provider().get().paper(paper_id)))
+    return jsonify(PaperDetail.from_paper(provider().get().paper(paper_id)).to_dict())
 
 
 @bp.get("/papers/<int:paper_id>/similar")
@@ -86,13 +75,9 @@ def similar(paper_id: int):
 @bp.get("/health")
 def health():
     status = provider().status()
-    return jsonify(status), 200 if status["status"] == "ok" else 503
+    return jsonify(status.to_dict()), 200 if status.status == "ok" else 503
 
 
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(openapi_document())
-
-
-def raise_invalid(message: str) -> None:
-    raise ApiError(422, "invalid_parameter", message)

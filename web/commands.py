@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from search.cli import settings_options
+from search.cli_options import settings_options
 from search.settings import Settings
 
 DEMO_HOME = Path("papersearch-demo")
@@ -48,23 +48,24 @@ def demo_command(host: str, port: int, settings: Settings) -> None:
     Uses ./papersearch-demo as the data directory unless --home or
     PAPERSEARCH_HOME says otherwise.
     """
-    from indexer.pipeline import index_corpus, open_store
+    from indexer.pipeline import index_corpus
     from search.encoder import Encoder
+    from search.store import Store
     from web import create_app
 
     if not os.environ.get("PAPERSEARCH_HOME") and settings.home == Settings().home:
         settings = settings.replace(home=DEMO_HOME)
     corpus = demo_corpus()
     encoder = Encoder.load(settings)
-    store = open_store(settings)
-    build = store.current_build()
+    store = Store.open(settings, migrate=True)
+    build = store.builds.current()
     with corpus.open(encoding="utf-8") as fh:
         first_id = json.loads(fh.readline())["id"]
     if (
         build is None
         or build.model_key != encoder.info.key
-        or store.get_by_external_id(first_id) is None
-        or store.count_pending_embeddings(encoder.info.key)
+        or store.papers.get_by_external_id(first_id) is None
+        or store.vectors.count_pending(encoder.info.key)
     ):
         click.echo(f"Indexing the demo corpus ({corpus.name}) into {settings.home} ...")
         summary = index_corpus(settings, [corpus], encoder=encoder, progress=True)

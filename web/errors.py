@@ -1,53 +1,52 @@
-"""One error shape for the API, ``{"error": {"code", "message"}}``, and error pages for people."""
+"""One handler for every error: ``{"error": {"code", "message"}}`` for the API, a page for people.
+
+Domain errors (:class:`~search.errors.PapersearchError`) carry their code and
+status; werkzeug's HTTP errors (404, 405, 413) keep theirs; anything else is a
+bug, logged, and answered with a bare 500. A page that shows a form (search,
+search by example) calls :func:`show_errors_on` first, so that its errors come
+back on the same page with the form still filled in.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from typing import Any
+
+from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.encoder import EncoderBusy
-from search.engine import InvalidRequest, ModelMismatch, NoIndex, PaperNotFound
-from search.index import IndexCorrupt
-from search.model_source import ModelUnavailable
+from search.errors import PapersearchError
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.retry_after = retry_after  # seconds, sent as Retry-After (429, 503)
-
-
-def as_api_error(exc: Exception) -> ApiError:
-    """Map what the engine raises to an HTTP status and a stable code."""
-    if isinstance(exc, ApiError):
+def as_error(exc: Exception) -> PapersearchError:
+    """What to answer for ``exc``: its own code and status, or a 500 that says nothing."""
+    if isinstance(exc, PapersearchError):
         return exc
-    if isinstance(exc, InvalidRequest):
-        return ApiError(400 if exc.code == "empty_query" else 422, exc.code, str(exc))
-    if isinstance(exc, PaperNotFound):
-        return ApiError(404, "not_found", str(exc))
-    if isinstance(exc, NoIndex):
-        return ApiError(503, "no_index", str(exc))
-    if isinstance(exc, IndexCorrupt):
-        return ApiError(503, "index_unavailable", str(exc))
-    if isinstance(exc, EncoderBusy):
-        return ApiError(503, "busy", str(exc), retry_after=1)
-    if isinstance(exc, (ModelMismatch, ModelUnavailable)):
-        return ApiError(503, "model_unavailable", str(exc))
     if isinstance(exc, HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return ApiError(exc.code or 500, code, exc.description or exc.name)
-    return ApiError(500, "internal_error", "The server failed to answer this request.")
+        return PapersearchError(exc.description or exc.name, code, status=exc.code or 500)
+    return PapersearchError(
+        "The server failed to answer this request.", "internal_error", status=500
+    )
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
+def show_errors_on(template: str, **context: Any) -> None:
+    """If this request fails from here on, render ``template`` with ``context`` and the
+    error's message (``context["messages"]`` may give friendlier ones per code)."""
+    g.error_page = (template, context)
 
 
 def render_error(exc: Exception):
-    error = as_api_error(exc)
-    if wants_json():
+    error = as_error(exc)
+    if error.status >= 500 and not isinstance(exc, (PapersearchError, HTTPException)):
+        from flask import current_app
+
+        current_app.logger.exception("unhandled error on %s", request.path)
+    if request.path.startswith("/api/"):
         response = jsonify({"error": {"code": error.code, "message": error.message}})
+    elif "error_page" in g:
+        template, context = g.error_page
+        message = context.get("messages", {}).get(error.code, error.message)
+        response = make_response(render_template(template, **context, message=message))
     else:
         response = make_response(render_template("error.html", error=error))
     response.status_code = error.status
@@ -57,20 +56,4 @@ def render_error(exc: Exception):
 
 
 def register(app: Flask) -> None:
-    for kind in (
-        ApiError,
-        InvalidRequest,
-        PaperNotFound,
-        NoIndex,
-        IndexCorrupt,
-        EncoderBusy,
-        ModelMismatch,
-        ModelUnavailable,
-    ):
-        app.register_error_handler(kind, render_error)
-    app.register_error_handler(HTTPException, render_error)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        app.logger.exception("unhandled error on %s", request.path)
-        return render_error(exc)
+    app.register_error_handler(Exception, render_error)

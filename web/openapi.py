@@ -1,19 +1,86 @@
-"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json.
+
+The paths and parameters are written here; the schemas of what the API
+answers are generated from the result types in ``search.results``, so the
+document cannot drift from the answers.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from typing import Any
 
-from search.engine import (
+from search.export import FORMATS
+from search.filters import MAX_FILTER_CHARS
+from search.limits import (
     MAX_EXAMPLE_CHARS,
     MAX_K,
     MAX_OFFSET,
     MAX_QUERY_CHARS,
     MAX_RECOMMENDATION_IDS,
-    MODES,
 )
-from search.export import FORMATS
-from search.filters import MAX_FILTER_CHARS
+from search.results import (
+    MODES,
+    BuildFacts,
+    EncoderFacts,
+    Health,
+    Hit,
+    ModelFacts,
+    PaperDetail,
+    SearchResult,
+)
+
+# Component name → the result type it is generated from.
+RESULT_TYPES = {
+    "SearchResult": SearchResult,
+    "SearchHit": Hit,
+    "Paper": PaperDetail,
+    "Health": Health,
+    "BuildFacts": BuildFacts,
+    "ModelFacts": ModelFacts,
+    "EncoderFacts": EncoderFacts,
+}
+_COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
+_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def type_schema(kind: Any) -> dict[str, Any]:
+    """JSON Schema for a Python type: scalars, ``X | None``, lists, dicts, result types."""
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        inner = type_schema(next(a for a in args if a is not type(None)))
+        if "type" in inner and isinstance(inner["type"], str):
+            return {**inner, "type": [inner["type"], "null"]}
+        return {"anyOf": [inner, {"type": "null"}]}
+    if typing.get_origin(kind) is list:
+        return {"type": "array", "items": type_schema(args[0])}
+    if typing.get_origin(kind) is dict:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
+    if kind in _COMPONENT_OF:
+        return _ref(_COMPONENT_OF[kind])
+    return {"type": _JSON_TYPES[kind]}
+
+
+def result_schema(cls: type) -> dict[str, Any]:
+    """The component schema of a result type: each field's type, description and extra
+    JSON Schema keywords; every field is required unless it is left out when None."""
+    hints = typing.get_type_hints(cls)
+    properties, required = {}, []
+    for f in dataclasses.fields(cls):
+        extra = dict(f.metadata.get("schema", {}))
+        schema = _ref(extra.pop("ref")) if "ref" in extra else type_schema(hints[f.name])
+        properties[f.name] = {**schema, **extra, "description": f.metadata["description"]}
+        if not f.metadata.get("omit"):
+            required.append(f.name)
+    description = (cls.__doc__ or "").strip().splitlines()[0]
+    return {"type": "object", "description": description, "required": required,
+            "properties": properties, "additionalProperties": False}  # fmt: skip
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -91,18 +158,6 @@ LIST_RESPONSES = {
     "503": _error("No index has been built yet, the model or index is unavailable, or the "
                   "server is too busy to encode the query in time (Retry-After)."),
 }  # fmt: skip
-NULLABLE_STRING = {"type": ["string", "null"]}
-# Fields that a search hit and a paper share.
-PAPER_PROPERTIES = {
-    "id": {"type": "integer"},
-    "external_id": {"type": "string"},
-    "title": {"type": "string"},
-    "authors": {"type": "array", "items": {"type": "string"}},
-    "year": {"type": ["integer", "null"]},
-    "venue": NULLABLE_STRING,
-    "url": NULLABLE_STRING,
-    "abstract": NULLABLE_STRING,
-}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -227,52 +282,6 @@ def openapi_document() -> dict[str, Any]:
                         }
                     },
                 },
-                "SearchHit": {
-                    "type": "object",
-                    "required": [
-                        "id",
-                        "external_id",
-                        "title",
-                        "authors",
-                        "year",
-                        "venue",
-                        "doi",
-                        "url",
-                        "score",
-                        "distance",
-                        "abstract",
-                        "snippet",
-                        "highlights",
-                        "title_highlights",
-                    ],  # fmt: skip
-                    "properties": {
-                        **PAPER_PROPERTIES,
-                        "doi": NULLABLE_STRING,
-                        "score": {
-                            "type": "number",
-                            "description": "Higher is better. semantic, similar, example and "
-                            "recommend: 1 / (1 + distance); keyword: BM25; hybrid: the fused "
-                            "score in [0, 1].",
-                        },
-                        "distance": {
-                            "type": ["number", "null"],
-                            "description": "Euclidean distance between the vectors (null for "
-                            "a paper found by keywords only).",
-                        },
-                        "snippet": {
-                            "type": "string",
-                            "description": "The part of the abstract with the most query words.",
-                        },
-                        "highlights": {
-                            "$ref": "#/components/schemas/Spans",
-                            "description": "Where query words are in snippet.",
-                        },
-                        "title_highlights": {
-                            "$ref": "#/components/schemas/Spans",
-                            "description": "Where query words are in title.",
-                        },
-                    },
-                },
                 "Spans": {
                     "type": "array",
                     "description": "[start, end) character offsets.",
@@ -283,35 +292,9 @@ def openapi_document() -> dict[str, Any]:
                         "maxItems": 2,
                     },
                 },
-                "SearchResult": {
-                    "type": "object",
-                    "required": ["query", "total", "took_ms", "results", "mode", "filters"],
-                    "properties": {
-                        "query": {"type": "string"},
-                        "total": {
-                            "type": "integer",
-                            "description": "Papers ranked: matches of the filters (and of "
-                            "keywords, in keyword mode).",
-                        },
-                        "took_ms": {"type": "number"},
-                        "mode": {
-                            "type": "string",
-                            "enum": [*MODES, "example", "similar", "recommend"],
-                        },
-                        "filters": {
-                            "type": "object",
-                            "description": "The filters applied, as request parameters.",
-                            "additionalProperties": {"type": "string"},
-                        },
-                        "results": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/SearchHit"},
-                        },
-                    },
-                },
                 "Example": {
                     "type": "object",
-                    "description": "Either paper, or title (and abstract).",
+                    "description": "paper when it is given; otherwise title (and abstract).",
                     "properties": {
                         "paper": {
                             "type": ["integer", "string"],
@@ -339,35 +322,7 @@ def openapi_document() -> dict[str, Any]:
                     "maxItems": MAX_RECOMMENDATION_IDS,
                     "items": {"type": ["integer", "string"]},
                 },
-                "Paper": {
-                    "type": "object",
-                    "required": ["id", "external_id", "title", "authors", "abstract"],
-                    "properties": {
-                        **PAPER_PROPERTIES,
-                        "doi": NULLABLE_STRING,
-                        "categories": {"type": "array", "items": {"type": "string"}},
-                        "updated_at": NULLABLE_STRING,
-                    },
-                },
-                "Health": {
-                    "type": "object",
-                    "required": ["status", "papers", "build"],
-                    "properties": {
-                        "status": {"type": "string", "enum": ["ok", "no_index"]},
-                        "papers": {"type": "integer"},
-                        "build": {"type": ["object", "null"]},
-                        "models": {"type": "object"},
-                        "encoder": {
-                            "type": "object",
-                            "required": ["device", "precision", "query_backend"],
-                            "properties": {
-                                "device": {"type": "string"},
-                                "precision": {"type": "string", "enum": ["fp32", "bf16", "fp16"]},
-                                "query_backend": {"type": "string", "enum": ["torch", "onnx"]},
-                            },
-                        },
-                    },
-                },
+                **{name: result_schema(cls) for name, cls in RESULT_TYPES.items()},
             }
         },
     }

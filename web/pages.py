@@ -8,21 +8,16 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from search.engine import (
-    MAX_K,
-    MAX_OFFSET,
-    MODES,
-    InvalidRequest,
-    NoIndex,
-    PaperNotFound,
-    paper_ref,
-)
+from search.errors import InvalidRequest
 from search.export import FORMATS
+from search.limits import MAX_K, MAX_OFFSET
 from search.records import http_url
+from search.results import MODES, short_authors
+from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
-from web.errors import ApiError, as_api_error
-from web.params import choice_arg, filters_arg, int_arg
+from web.errors import show_errors_on
+from web.params import choice_arg, filters_arg, int_arg, search_by_example
 
 bp = Blueprint("pages", __name__)
 
@@ -30,38 +25,35 @@ PER_PAGE = 10
 SIMILAR_ON_PAPER_PAGE = 10
 RECOMMENDATIONS = 20
 EXPORT_LABELS = (("BibTeX", "bibtex"), ("CSV", "csv"), ("JSON", "json"))
+FILTER_PARAMS = ("year", "venue", "category", "author")
 
 
 @bp.get("/")
 def search_page():
     query = request.args.get("q")
-    mode, filters = "semantic", {}
     if query is None:
         return render_template(
-            "search.html", query="", mode=mode, filters=filters, result=None, message=None
+            "search.html", query="", mode="semantic", filters={}, result=None, message=None
         )
-    try:
-        mode = choice_arg(request.args, "mode", MODES, "semantic")
-        chosen = filters_arg(request.args)
-        filters = chosen.to_params()
-        page = int_arg(request.args, "page", 1)
-        if not 1 <= page <= MAX_OFFSET // PER_PAGE + 1:
-            raise InvalidRequest(
-                f"page must be from 1 to {MAX_OFFSET // PER_PAGE + 1}.", "out_of_range"
-            )
-        result = (
-            provider()
-            .get()
-            .search(query, k=PER_PAGE, offset=(page - 1) * PER_PAGE, mode=mode, filters=chosen)
+    # On an error the form comes back as the user filled it in.
+    typed_mode = (request.args.get("mode") or "").strip().lower()
+    typed_filters = {name: request.args[name] for name in FILTER_PARAMS if request.args.get(name)}
+    show_errors_on("search.html", query=query, result=None, filters=typed_filters,
+                   mode=typed_mode if typed_mode in MODES else "semantic",
+                   messages={"empty_query": "Type a few words to search for."})  # fmt: skip
+    mode = choice_arg(request.args, "mode", MODES, "semantic")
+    chosen = filters_arg(request.args)
+    filters = chosen.to_params()
+    page = int_arg(request.args, "page", 1)
+    if not 1 <= page <= MAX_OFFSET // PER_PAGE + 1:
+        raise InvalidRequest(
+            f"page must be from 1 to {MAX_OFFSET // PER_PAGE + 1}.", "out_of_range"
         )
-    except (ApiError, InvalidRequest, NoIndex) as exc:
-        error = as_api_error(exc)
-        message = (
-            "Type a few words to search for." if error.code == "empty_query" else error.message
-        )
-        return render_template(
-            "search.html", query=query, mode=mode, filters=filters, result=None, message=message
-        ), error.status
+    result = (
+        provider()
+        .get()
+        .search(query, k=PER_PAGE, offset=(page - 1) * PER_PAGE, mode=mode, filters=chosen)
+    )
     params = {"mode": mode, **filters} if mode != "semantic" else dict(filters)
     pages = min(math.ceil(result.total / PER_PAGE), MAX_OFFSET // PER_PAGE + 1)
     return render_template(
@@ -116,21 +108,9 @@ def example_page():
     form = request.form if request.method == "POST" else {}
     if request.method == "GET":
         return render_template("example.html", form=form, result=None, message=None)
-    try:
-        engine = provider().get()
-        if (form.get("paper") or "").strip() and not (form.get("title") or "").strip():
-            paper = engine.resolve_paper(form["paper"].strip())
-            result = engine.similar(paper.id, k=RECOMMENDATIONS)
-        else:
-            result = engine.search_by_example(
-                form.get("title", ""), form.get("abstract"), k=RECOMMENDATIONS
-            )
-        fmt = choice_arg(form, "format", tuple(FORMATS), "")
-    except (ApiError, InvalidRequest, PaperNotFound, NoIndex) as exc:
-        error = as_api_error(exc)
-        return render_template(
-            "example.html", form=form, result=None, message=error.message
-        ), error.status
+    show_errors_on("example.html", form=form, result=None)
+    result = search_by_example(provider().get(), form, k=RECOMMENDATIONS)
+    fmt = choice_arg(form, "format", tuple(FORMATS), "")
     if fmt:
         return file_response(result, fmt, "papersearch-by-example")
     return render_template("example.html", form=form, result=result, message=None)
@@ -168,22 +148,7 @@ def highlight(text: str | None, spans: list[list[int]]) -> Markup:
     return Markup("").join(out)
 
 
-@bp.app_template_filter("snippet")
-def snippet(text: str | None, limit: int = 280) -> str:
-    """The start of an abstract, cut at a word boundary."""
-    if not text or len(text) <= limit:
-        return text or ""
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",.;:") + "…"
-
-
-@bp.app_template_filter("short_authors")
-def short_authors(authors: list[str], limit: int = 4) -> str:
-    if len(authors) <= limit:
-        return ", ".join(authors)
-    return ", ".join(authors[: limit - 1]) + f" … {authors[-1]} ({len(authors)} authors)"
-
-
+bp.add_app_template_filter(short_authors, "short_authors")
 bp.add_app_template_filter(http_url, "http_url")
 
 

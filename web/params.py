@@ -1,4 +1,8 @@
-"""Request parameters → engine arguments, with the API's error codes for bad ones."""
+"""Request parameters → engine arguments, with the API's error codes for bad ones.
+
+The API and the pages read their requests through these helpers, so that a
+parameter means the same, and fails the same, everywhere.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from typing import Any
 
 from flask import request
 
-from search.engine import parse_filters
+from search.engine import SearchEngine
+from search.errors import InvalidRequest
 from search.filters import Filters
-from web.errors import ApiError
+from search.results import SearchResult
 
 
 def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
@@ -19,21 +24,19 @@ def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw.strip())
     except ValueError:
-        raise ApiError(
-            400, "invalid_parameter", f"{name} must be an integer, not {raw[:40]!r}."
-        ) from None
+        raise InvalidRequest(f"{name} must be an integer, not {raw[:40]!r}.", status=400) from None
 
 
 def query_arg(args: Mapping[str, str]) -> str:
     query = args.get("q")
     if query is None:
-        raise ApiError(400, "missing_query", "The q parameter (the search query) is required.")
+        raise InvalidRequest("The q parameter (the search query) is required.", "missing_query")
     return query
 
 
 def filters_arg(args: Mapping[str, str]) -> Filters:
     """``year``, ``venue``, ``category``, ``author`` as Semantic Scholar's API takes them."""
-    return parse_filters(
+    return Filters.parse(
         year=args.get("year"),
         venue=args.get("venue"),
         category=args.get("category"),
@@ -46,11 +49,7 @@ def choice_arg(args: Mapping[str, str], name: str, choices: tuple[str, ...], def
     if not raw:
         return default
     if raw not in choices:
-        raise ApiError(
-            422,
-            "invalid_parameter",
-            f"{name} must be one of {', '.join(choices)}, not {raw[:40]!r}.",
-        )
+        raise InvalidRequest(f"{name} must be one of {', '.join(choices)}, not {raw[:40]!r}.")
     return raw
 
 
@@ -58,7 +57,7 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400 with the API's error shape."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "The request body must be a JSON object.")
+        raise InvalidRequest("The request body must be a JSON object.", "invalid_body")
     return body
 
 
@@ -68,7 +67,21 @@ def id_list(body: Mapping[str, Any], name: str) -> list[int | str]:
     if not isinstance(value, list) or not all(
         (isinstance(v, int) and not isinstance(v, bool)) or isinstance(v, str) for v in value
     ):
-        raise ApiError(
-            422, "invalid_parameter", f"{name} must be a list of paper ids (integers or strings)."
-        )
+        raise InvalidRequest(f"{name} must be a list of paper ids (integers or strings).")
     return value
+
+
+def search_by_example(engine: SearchEngine, values: Mapping[str, Any], **page) -> SearchResult:
+    """An example paper from a JSON body or a form: ``paper`` (an id, arXiv id or DOI) when
+    it is given, otherwise ``title`` and optionally ``abstract``."""
+    paper = values.get("paper")
+    if isinstance(paper, str):
+        paper = paper.strip() or None
+    if paper is not None:
+        if not isinstance(paper, (int, str)) or isinstance(paper, bool):
+            raise InvalidRequest("paper must be an id, external id or DOI.")
+        return engine.similar(engine.resolve_paper(paper).id, **page)
+    title, abstract = values.get("title"), values.get("abstract")
+    if not isinstance(title, str) or not isinstance(abstract, (str, type(None))):
+        raise InvalidRequest("Give a title (and optionally an abstract) as strings, or a paper.")
+    return engine.search_by_example(title, abstract, **page)

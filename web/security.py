@@ -7,12 +7,12 @@ so the Content-Security-Policy can forbid both; no page may be framed.
 from __future__ import annotations
 
 import math
-import os
 import secrets
 
 from flask import Flask, Response, request
 
-from web.errors import ApiError
+from search.errors import PapersearchError
+from search.settings import Settings
 from web.ratelimit import RateLimiter
 
 MAX_BODY_BYTES = 64 * 1024  # the largest request: an example paper (20,000 characters) in JSON
@@ -39,13 +39,19 @@ HEADERS = {
 }
 
 
-def harden(app: Flask) -> None:
+class RateLimited(PapersearchError):
+    """A client address sent more requests than PAPERSEARCH_RATE_LIMIT allows."""
+
+    code, status = "rate_limited", 429
+
+
+def harden(app: Flask, settings: Settings) -> None:
     """Apply the limits and headers; never debug mode, whatever the environment says."""
     app.debug = False
     app.config.update(
         # Nothing is signed today (no sessions); a key is set so that nothing ever
         # falls back to a guessable one. Random per process unless given.
-        SECRET_KEY=os.environ.get("PAPERSEARCH_SECRET_KEY") or secrets.token_hex(32),
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         PROPAGATE_EXCEPTIONS=False,
         TRAP_HTTP_EXCEPTIONS=False,
@@ -68,9 +74,7 @@ def limit_rate(app: Flask, per_minute: int) -> None:
             return None
         wait = limiter.retry_after(request.remote_addr or "unknown")
         if wait is not None:
-            raise ApiError(
-                429,
-                "rate_limited",
+            raise RateLimited(
                 f"More than {per_minute} requests a minute from this address; "
                 f"try again in {math.ceil(wait)} s.",
                 retry_after=math.ceil(wait),

@@ -1,0 +1,209 @@
+"""The life of an index build: build from the stored vectors, tune, write, complete, publish,
+prune, and roll back.
+
+A new build is written to its own file (``builds/build-NNNNNN.faiss``),
+fsynced, then completed and published; only then do servers switch to it, so
+a crash at any point leaves the previous build serving. The status lifecycle
+itself is the registry's (``search.store.builds``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.checkpoints import checkpoint
+from search import index as faiss_index
+from search import tuning
+from search.encoder import Encoder
+from search.errors import IndexCorrupt, PapersearchError
+from search.files import TEMPORARY_SUFFIX
+from search.schema import IndexBuild
+from search.settings import Settings
+from search.store import Store
+
+TUNE_QUERIES = 200  # corpus titles used as queries when new centroids are tuned
+# Re-train IVF centroids when the corpus has drifted this much since training.
+RETRAIN_GROWTH = 2.0  # corpus grew or shrank by this factor
+RETRAIN_NEW_FRACTION = 0.2  # new or changed vectors since training, as a share of trained ones
+
+
+class NothingToIndex(PapersearchError):
+    """The store holds no embedded paper (for example: every record was rejected)."""
+
+    code = "nothing_to_index"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What measured tuning found: recall@10 per nprobe, and the nprobe it chose."""
+
+    rows: list[tuning.TuneRow]
+    nprobe: int
+    recall: float
+    queries: int
+
+
+def tune_index(
+    store: Store,
+    encoder: Encoder,
+    index: faiss_index.VectorIndex,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    *,
+    queries: int = TUNE_QUERIES,
+    target: float = tuning.DEFAULT_TARGET,
+) -> Tuning:
+    """The smallest nprobe reaching ``target`` recall@10 against exact search, measured
+    with corpus titles as queries (for a new build, and for ``papersearch tune``)."""
+    titles = store.papers.sample_titles(queries)
+    rows = tuning.measure(index, ids, vectors, encoder.encode_queries(titles))
+    best = tuning.smallest_nprobe(rows, target)
+    recall = next(row.recall for row in rows if row.nprobe == best)
+    return Tuning(rows, best, recall, len(titles))
+
+
+def retrain_reason(
+    previous: IndexBuild | None,
+    model_key: str,
+    n_vectors: int,
+    added: int,
+    settings: Settings,
+    forced: bool,
+) -> str | None:
+    """Why the IVF centroids must be trained anew, or None to reuse the current build's.
+
+    The rule: retrain when asked (--retrain), when there is no IVF build of this
+    model to take centroids from, when nlist is set to another value, when the
+    memory budget calls for another encoding of the vectors, when the
+    corpus has grown or shrunk by 2× since the centroids were trained, or when
+    the vectors added since training exceed 20% of those trained on.
+    """
+    if forced:
+        return "asked to retrain"
+    if previous is None or previous.nlist is None or previous.model_key != model_key:
+        return "no IVF build of this model to reuse"
+    if faiss_index.choose_nlist(n_vectors) is None and settings.nlist is None:
+        return "corpus now small enough for an exact index"
+    if settings.nlist is not None and settings.nlist != previous.nlist:
+        return f"nlist set to {settings.nlist}"
+    encoding = faiss_index.choose_encoding(n_vectors, previous.dim, settings.index_memory)
+    if encoding != faiss_index.encoding_of(previous.index_type):
+        return f"index encoding changes to {encoding} (PAPERSEARCH_INDEX_MEMORY)"
+    trained = previous.trained_vectors or previous.vector_count
+    if not trained / RETRAIN_GROWTH <= n_vectors <= trained * RETRAIN_GROWTH:
+        return f"corpus changed from {trained} to {n_vectors} vectors since training"
+    if previous.added_since_training + added > RETRAIN_NEW_FRACTION * trained:
+        return "over 20% of the vectors are new since training"
+    if not Path(previous.path).is_file():
+        return "the previous index file is missing"
+    return None
+
+
+def build_index(
+    store: Store,
+    encoder: Encoder,
+    settings: Settings,
+    *,
+    retrain: bool = True,
+    added: int = 0,
+) -> tuple[IndexBuild, str | None]:
+    """Build a new index file from the stored vectors and publish it as the current build.
+
+    Returns the build and why its centroids were trained (None: reused).
+    """
+    started = time.perf_counter()
+    info = encoder.info
+    ids, vectors = store.vectors.all(info.key)
+    if len(ids) == 0:
+        raise NothingToIndex(
+            "There are no papers to index: the corpus gave no usable record "
+            "(see the rejects file for why)."
+        )
+    previous = store.builds.current()
+    reason = retrain_reason(previous, info.key, len(ids), added, settings, retrain)
+    trained = None
+    if reason is None:
+        try:
+            trained = faiss_index.VectorIndex.open_build(previous, mmap=False)
+        except IndexCorrupt as exc:
+            reason = f"the previous build cannot be reused ({exc})"
+    build = store.builds.start(info)
+    path = build_path(settings, build.id)
+    try:
+        built = faiss_index.build(
+            vectors,
+            ids,
+            nlist=settings.nlist,
+            nprobe=settings.nprobe or (previous.nprobe if trained else None),
+            device=settings.device,
+            memory_budget=settings.index_memory,
+            trained=trained,
+        )
+        tuned_recall = previous.tuned_recall if trained else None
+        if built.nlist and trained is None and settings.nprobe is None:
+            tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), ids, vectors)
+            built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
+        checksum = faiss_index.write(
+            built.index, path, before_rename=lambda: checkpoint("index-written")
+        )
+        checkpoint("publish")
+        lineage = (
+            {"trained_vectors": len(ids), "centroids_from": None, "added_since_training": 0}
+            if trained is None
+            else {
+                "trained_vectors": previous.trained_vectors or previous.vector_count,
+                "centroids_from": previous.centroids_from or previous.id,
+                "added_since_training": previous.added_since_training + added,
+            }
+        )
+        store.builds.complete(
+            build.id,
+            index_type=built.index_type,
+            nlist=built.nlist,
+            nprobe=built.nprobe,
+            vector_count=len(ids),
+            device=built.device,
+            path=str(path.resolve()),
+            seconds=round(time.perf_counter() - started, 3),
+            tuned_recall=tuned_recall,
+            checksum=checksum,
+            **lineage,
+        )
+        return store.builds.publish(build.id), reason
+    except BaseException:
+        store.builds.fail(build.id)
+        path.unlink(missing_ok=True)
+        raise
+
+
+def build_path(settings: Settings, build_id: int) -> Path:
+    return settings.builds_dir / f"build-{build_id:06d}.faiss"
+
+
+def clean_up_after_crashes(store: Store, settings: Settings) -> None:
+    """Builds a killed run left unfinished become failed; their files go."""
+    for build in store.builds.fail_unfinished():
+        build_path(settings, build.id).unlink(missing_ok=True)
+    if settings.builds_dir.is_dir():
+        for tmp in settings.builds_dir.glob("*" + TEMPORARY_SUFFIX):
+            tmp.unlink(missing_ok=True)
+
+
+def prune(store: Store, settings: Settings) -> list[int]:
+    """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
+    pruned = store.builds.prune(settings.keep_builds)
+    for build in pruned:
+        Path(build.path).unlink(missing_ok=True)
+    return [build.id for build in pruned]
+
+
+def roll_back(store: Store, settings: Settings, build_id: int) -> IndexBuild:
+    """Make an earlier complete build current again (``papersearch builds use``); running
+    servers switch to it within seconds. Call while holding the write lock."""
+    build = store.builds.roll_back(build_id)
+    prune(store, settings)
+    return build

@@ -1,0 +1,198 @@
+"""``papersearch search``, ``similar``, ``eval``, ``db`` and ``model``: the read path's commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from search.cli_options import JSON_OPTION, filter_options, settings_options
+from search.filters import Filters
+from search.results import MODES, SearchResult, short_authors
+from search.settings import Settings
+
+
+def print_result(result: SearchResult, as_json: bool) -> None:
+    """One JSON document (the API's shape) or a readable ranked list."""
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{len(result.results)} of {result.total} papers, {result.took_ms:.1f} ms")
+    for hit in result.results:
+        authors = short_authors(hit.authors)
+        year = f" ({hit.year})" if hit.year else ""
+        click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}")
+        if authors:
+            click.echo(f"    {authors}")
+        click.echo(f"    {hit.url or hit.external_id}")
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
+@click.option("--offset", default=0, show_default=True, help="Skip this many results.")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="semantic",
+    show_default=True,
+    help="Ranking: embeddings, BM25 keywords, or both fused.",
+)
+@filter_options
+@JSON_OPTION
+@settings_options
+def search_command(
+    query: str, k: int, offset: int, mode: str, as_json: bool, settings: Settings, filters: Filters
+) -> None:
+    """Search the current index with a free-text QUERY ("quoted phrases" must match in
+    keyword and hybrid modes)."""
+    from search.engine import SearchEngine
+
+    engine = SearchEngine.open(settings)
+    result = engine.search(query, k=k, offset=offset, mode=mode, filters=filters)
+    print_result(result, as_json)
+
+
+@click.command("similar")
+@click.argument("papers", nargs=-1, required=True)
+@click.option("--unlike", multiple=True, help="A paper the results should be unlike (repeatable).")
+@click.option("--external", is_flag=True, help="Numbers are the corpus's ids, not internal ids.")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
+@filter_options
+@JSON_OPTION
+@settings_options
+def similar_command(
+    papers: tuple[str, ...],
+    unlike: tuple[str, ...],
+    external: bool,
+    k: int,
+    as_json: bool,
+    settings: Settings,
+    filters: Filters,
+) -> None:
+    """Papers similar to stored PAPERS (internal ids, the corpus's own ids such as arXiv ids,
+    or DOIs); with several, or with --unlike, a recommendation from all of them."""
+    from search.engine import SearchEngine
+    from search.store.papers import paper_ref
+
+    engine = SearchEngine.open(settings)
+    refs = list(papers) if external else [paper_ref(p) for p in papers]
+    if len(refs) == 1 and not unlike:
+        result = engine.similar(engine.resolve_paper(refs[0]).id, k=k, filters=filters)
+    else:
+        result = engine.recommend(refs, list(unlike), k=k, filters=filters)
+    print_result(result, as_json)
+
+
+@click.command("eval")
+@click.option(
+    "--queries",
+    "queries_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR queries.jsonl (_id, text).",
+)
+@click.option(
+    "--qrels",
+    "qrels_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR qrels TSV (query-id, corpus-id, score) or TREC qrels.",
+)
+@click.option(
+    "--mode", "modes", default="semantic,keyword,hybrid", show_default=True,
+    help="One mode or a comma-separated list.",
+)  # fmt: skip
+@JSON_OPTION
+@settings_options
+def eval_command(
+    queries_path: Path, qrels_path: Path, modes: str, as_json: bool, settings: Settings
+) -> None:
+    """Measure the current index on judged queries: nDCG@10, Recall@100 and MRR@10 per mode,
+    exact search for comparison, and the ANN's recall@10. The corpus must have been indexed
+    with its document ids as external ids (as `papersearch index` does for BEIR corpora)."""
+    from tqdm import tqdm
+
+    from search.engine import SearchEngine
+    from search.evaluation import evaluate, parse_modes, read_judged
+
+    chosen = parse_modes(modes)
+    judged = read_judged(queries_path, qrels_path)
+    engine = SearchEngine.open(settings)
+    progress_bar = tqdm(total=len(judged.queries) * len(chosen), unit="query",
+                        disable=True if as_json else None)  # fmt: skip
+    with progress_bar as bar:
+        report = evaluate(engine, judged, chosen, progress=bar.update)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"{report['queries']} queries, {engine.index.ntotal:,} papers indexed")
+    click.echo(f"{'mode':<16}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
+    rows = [*report["modes"].items(), ("semantic, exact", report["semantic_exact"])]
+    for mode, scores in rows:
+        click.echo(
+            f"{mode:<16}{scores['ndcg@10']:>9.4f}{scores['recall@100']:>9.4f}"
+            f"{scores['mrr@10']:>9.4f}"
+        )
+    click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@settings_options
+def db_upgrade(revision: str, settings: Settings) -> None:
+    """Apply pending migrations."""
+    from search.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(settings)
+    upgrade(engine, revision)
+    url = engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database at revision {current_revision(engine)}: {url}")
+
+
+@db_group.command("current")
+@settings_options
+def db_current(settings: Settings) -> None:
+    """Show the applied and the latest migration."""
+    from search.db import current_revision, head_revision, make_engine
+
+    engine = make_engine(settings)
+    click.echo(f"current: {current_revision(engine)}  head: {head_revision()}")
+
+
+@click.group("model")
+def model_group() -> None:
+    """Model files."""
+
+
+@model_group.command("download")
+@click.option(
+    "--to", "target", type=click.Path(path_type=Path), help="Directory (default: the HF cache)."
+)
+@settings_options
+def model_download(target: Path | None, settings: Settings) -> None:
+    """Fetch the base model and both adapters, for machines that will run offline."""
+    from search.model_source import PACKAGE_PREFIX, download
+
+    wanted = {
+        "PAPERSEARCH_BASE_MODEL": settings.base_model,
+        "PAPERSEARCH_PAPER_ADAPTER": settings.paper_adapter,
+        "PAPERSEARCH_QUERY_ADAPTER": settings.query_adapter,
+    }
+    lines = []
+    for variable, spec in wanted.items():
+        if not spec or spec.startswith(PACKAGE_PREFIX) or Path(spec).expanduser().is_dir():
+            continue
+        sub = target / spec.partition("@")[0].replace("/", "--") if target else None
+        got = download(spec, settings.model_revision, sub)
+        click.echo(f"{spec}: {got.path}", err=True)
+        lines.append(f"export {variable}={got.path}")
+    if target:
+        click.echo("# on the offline machine, after copying the directory:")
+        click.echo("\n".join(lines))

@@ -1,0 +1,56 @@
+"""Files that readers must never see half-written: index builds and the ONNX query export.
+
+Written to a unique temporary name in the same directory, fsynced, renamed
+into place (atomic on POSIX), and the directory fsynced, so that after a crash
+the file is either the old one, the new one, or absent; a failed write (a full
+disk, say) leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+TEMPORARY_SUFFIX = ".tmp"  # what a crashed writer leaves behind, for clean-ups to find
+
+
+def write_atomically(
+    path: Path,
+    write: Callable[[Path], object],
+    *,
+    before_rename: Callable[[], object] | None = None,
+) -> None:
+    """``write(temporary_path)`` the file, then make it ``path`` in one step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=TEMPORARY_SUFFIX)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a server run as another user
+        if before_rename is not None:
+            before_rename()
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of the file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,21 @@
+"""Bounds on every request, in one place: the engine enforces them, the OpenAPI
+document and the pages read them from here."""
+
+from __future__ import annotations
+
+from search.errors import InvalidRequest
+
+MAX_K = 100
+MAX_OFFSET = 1000
+MAX_QUERY_CHARS = 2000
+MAX_EXAMPLE_CHARS = 20_000  # a title and abstract pasted as a query
+MAX_RECOMMENDATION_IDS = 100  # positive and negative together
+# Every page up to the deepest one is cut from one ranking (see VectorIndex.search).
+RANKING_DEPTH = MAX_OFFSET + MAX_K + MAX_RECOMMENDATION_IDS
+
+
+def check_page(k: int, offset: int) -> None:
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidRequest(f"k must be an integer from 1 to {MAX_K}.", "out_of_range")
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidRequest(f"offset must be an integer from 0 to {MAX_OFFSET}.", "out_of_range")

@@ -1,0 +1,227 @@
+"""What the engine answers with: the API's contract, the CLI's ``--json`` and the exporters' input.
+
+Each type is a dataclass whose fields carry their description; the OpenAPI
+document's component schemas are generated from these declarations
+(``web.openapi``), so the contract is written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from search.records import http_url
+from search.schema import IndexBuild, Paper
+from search.snippets import snippet
+
+MODES = ("semantic", "keyword", "hybrid")
+# What a result list answers: the three search modes, and the lists that start from papers.
+RESULT_KINDS = (*MODES, "example", "similar", "recommend")
+
+
+def described(text: str, default: Any = dataclasses.MISSING, **schema: Any) -> Any:
+    """A field with its description (and JSON Schema keywords beyond its type)."""
+    metadata = {"description": text, "schema": schema}
+    if isinstance(default, (list, dict)):  # a fresh one for each instance
+        return field(default_factory=type(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def optional(text: str, **schema: Any) -> Any:
+    """A field left out of the answer when it is None."""
+    return field(default=None, metadata={"description": text, "schema": schema, "omit": True})
+
+
+class Answer:
+    """A dataclass answer: ``to_dict`` is its JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for f in dataclasses.fields(self):
+            if f.metadata.get("omit") and data[f.name] is None:
+                del data[f.name]
+        return data
+
+
+@dataclass
+class PaperFields(Answer):
+    """The fields a search hit and a paper share."""
+
+    id: int = described("The paper's internal id (stable, never reused).")
+    external_id: str = described("The corpus's own id, e.g. an arXiv id.")
+    title: str = described("Title.")
+    authors: list[str] = described("Author names, in order.")
+    year: int | None = described("Publication year.")
+    venue: str | None = described("Venue (journal or conference).")
+    doi: str | None = described("DOI.")
+    url: str | None = described("Where to read the paper: its http(s) link, else its DOI link.")
+    abstract: str | None = described("Abstract.")
+
+    @staticmethod
+    def of(paper: Paper) -> dict[str, Any]:
+        return {
+            "id": paper.id,
+            "external_id": paper.external_id,
+            "title": paper.title,
+            "authors": list(paper.authors or []),
+            "year": paper.year,
+            "venue": paper.venue,
+            "doi": paper.doi,
+            "url": paper_url(paper),
+            "abstract": paper.abstract,
+        }
+
+
+@dataclass
+class PaperDetail(PaperFields):
+    """One paper's metadata and abstract (``/api/v1/papers/ID``)."""
+
+    categories: list[str] = described("Categories or fields of study.")
+    updated_at: str | None = described("When the corpus last changed this paper (UTC).")
+
+    @classmethod
+    def from_paper(cls, paper: Paper) -> PaperDetail:
+        return cls(**PaperFields.of(paper), categories=list(paper.categories or []),
+                   updated_at=iso_utc(paper.updated_at))  # fmt: skip
+
+
+@dataclass
+class Hit(PaperFields):
+    """A paper in a ranked list."""
+
+    score: float = described(
+        "Higher is better. semantic, similar, example and recommend: 1 / (1 + distance); "
+        "keyword: BM25; hybrid: the fused score in [0, 1]."
+    )
+    distance: float | None = described(
+        "Euclidean distance between the vectors (null for a paper found by keywords only)."
+    )
+    snippet: str = described("The part of the abstract with the most query words.", "")
+    highlights: list[list[int]] = described("Where query words are in snippet.", [], ref="Spans")
+    title_highlights: list[list[int]] = described(
+        "Where query words are in title.", [], ref="Spans"
+    )
+
+    @classmethod
+    def from_paper(
+        cls, paper: Paper, score: float, distance: float | None, words: tuple[str, ...]
+    ) -> Hit:
+        """A hit with its snippet and the spans of the query's ``words``."""
+        text, spans = snippet(paper.abstract, words)
+        _, title_spans = snippet(paper.title, words, width=len(paper.title) + 1)
+        return cls(
+            **PaperFields.of(paper),
+            score=round(score, 6),
+            distance=None if distance is None else round(distance, 6),
+            snippet=text,
+            highlights=spans,
+            title_highlights=title_spans,
+        )
+
+
+@dataclass
+class SearchResult(Answer):
+    """A ranked list of papers: one page of one ranking."""
+
+    query: str = described("The query as searched (or what the list starts from).")
+    total: int = described(
+        "Papers ranked: matches of the filters (and of keywords, in keyword mode)."
+    )
+    took_ms: float = described("Time the ranking took, in milliseconds.")
+    results: list[Hit] = described("The papers, best first.")
+    mode: str = described("What ranked the list.", "semantic", enum=list(RESULT_KINDS))
+    filters: dict[str, str] = described("The filters applied, as request parameters.", {})
+
+
+@dataclass
+class BuildFacts(Answer):
+    """An index build: what it is and when it was made."""
+
+    id: int = described("Build number.")
+    status: str = described("building, complete, failed or pruned.")
+    index_type: str = described("FAISS index, e.g. IVF1093,Flat.")
+    metric: str = described("Distance.")
+    nlist: int | None = described("IVF lists.")
+    nprobe: int | None = described("IVF lists probed per query.")
+    vectors: int = described("Papers in the index.")
+    device: str = described("Where it was built.")
+    seconds: float | None = described("Build time.")
+    finished_at: str | None = described("When it was completed (UTC).")
+    published_at: str | None = described("When it was last made current (UTC).")
+
+    @classmethod
+    def of(cls, build: IndexBuild) -> BuildFacts:
+        return cls(
+            id=build.id,
+            status=build.status,
+            index_type=build.index_type,
+            metric=build.metric,
+            nlist=build.nlist,
+            nprobe=build.nprobe,
+            vectors=build.vector_count,
+            device=build.device,
+            seconds=build.seconds,
+            finished_at=iso_utc(build.finished_at),
+            published_at=iso_utc(build.published_at),
+        )
+
+
+@dataclass
+class ModelFacts(Answer):
+    """The models the current build's vectors were made with."""
+
+    base_model: str = described("Base model: hub id, directory or package.")
+    base_revision: str | None = described("Its commit hash, or a fingerprint of a directory.")
+    paper_adapter: str | None = described("Adapter for papers (proximity).")
+    paper_adapter_revision: str | None = described("Its revision.")
+    query_adapter: str | None = described("Adapter for queries (adhoc_query).")
+    query_adapter_revision: str | None = described("Its revision.")
+    pooling: str = described("cls or mean.")
+    dim: int = described("Vector dimensions.")
+
+
+@dataclass
+class EncoderFacts(Answer):
+    """How this server process encodes queries."""
+
+    device: str = described("cpu or cuda.")
+    precision: str = described("Precision of the model weights.", enum=["fp32", "bf16", "fp16"])
+    query_backend: str = described("What runs queries.", enum=["torch", "onnx"])
+
+
+@dataclass
+class Health(Answer):
+    """Service status: the corpus, the build in use and the models (``/api/v1/health``)."""
+
+    status: str = described("ok, or no_index while no build exists.", enum=["ok", "no_index"])
+    papers: int = described("Searchable papers in the store.")
+    build: BuildFacts | None = described("The build being searched.")
+    models: ModelFacts | None = optional("The models of that build.")
+    encoder: EncoderFacts | None = optional("This process's query encoder.")
+
+
+def paper_url(paper: Paper) -> str | None:
+    """Where to read the paper: its http(s) link, else its DOI."""
+    if http_url(paper.url):
+        return paper.url
+    return f"https://doi.org/{quote(paper.doi, safe='/:;()')}" if paper.doi else None
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC, with its offset (SQLite hands back naive
+    datetimes; they were written in UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def short_authors(authors: list[str], limit: int = 4) -> str:
+    """``A, B, C … Z (12 authors)``: the first few names and the last one."""
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return ", ".join(authors[: limit - 1]) + f" … {authors[-1]} ({len(authors)} authors)"

@@ -1,0 +1,54 @@
+"""The store: everything papersearch keeps in SQL (SQLite by default), in four parts.
+
+- ``papers``: metadata, written by the indexer and looked up by search results' ids;
+- ``fulltext``: keyword ranking (BM25) and phrase matching over those papers;
+- ``vectors``: each paper's vector per model, so unchanged papers are never re-embedded;
+- ``builds``: the registry of FAISS index files and which one is current.
+
+The FAISS index holds only vectors and ids; everything shown to users comes
+from here. The schema comes only from the Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from search.db import make_engine, require_current_schema, session_factory, upgrade
+from search.settings import Settings
+from search.store.builds import Builds
+from search.store.fulltext import FullText
+from search.store.papers import Papers
+from search.store.vectors import Vectors
+
+
+class Store:
+    """One database, its four parts. The parts cache answers that hold while the corpus
+    does not change (filter id sets, word counts), so servers take a :meth:`fresh` store
+    for each index build they load."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.papers = Papers(sessions)
+        self.fulltext = FullText(sessions, self.papers)
+        self.vectors = Vectors(sessions)
+        self.builds = Builds(sessions)
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
+        """The store the settings name. Writers ``migrate`` the schema to the latest
+        revision; readers stop with SchemaOutOfDate (saying what to run) unless it is."""
+        engine = make_engine(settings)
+        if migrate:
+            upgrade(engine)
+        else:
+            require_current_schema(engine)
+        return cls(session_factory(engine))
+
+    def fresh(self) -> Store:
+        """The same database with empty caches."""
+        return Store(self.sessions)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self.sessions.kw["bind"].url.render_as_string(hide_password=True)

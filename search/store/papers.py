@@ -1,0 +1,284 @@
+"""Papers: metadata rows, written by the indexer, looked up by search results' ids.
+
+A paper's ``id`` is also its FAISS id and is never reused. A paper that a full
+snapshot no longer holds is *withdrawn*: it leaves search and its page but
+keeps its row and id, and comes back under the same id if it reappears.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from search.errors import FulltextUnavailable, PaperNotFound
+from search.filters import Filters
+from search.records import PaperRecord
+from search.schema import Paper
+
+ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
+WITHDRAWN = "withdrawn"
+IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters a statement
+
+
+class Papers:
+    """The papers table. Filter id sets are cached for the life of this object (servers
+    open a fresh store for each index build)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.matching_ids = functools.lru_cache(maxsize=64)(self._matching_ids)
+
+    # -- writing --------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[PaperRecord]) -> dict[str, tuple[str, str | None]]:
+        """Insert new papers and update changed ones, matched by external id; one transaction.
+
+        Returns, for each external id, what happened (``added``, ``updated`` or
+        ``unchanged``) and the state before: None for a new paper, ``withdrawn``,
+        or the previous content hash. ``records`` must hold each external id
+        once. A withdrawn paper that comes back is restored under its old id.
+        """
+        outcomes: dict[str, tuple[str, str | None]] = {}
+        if not records:
+            return outcomes
+        now = datetime.now(timezone.utc)
+        with self.sessions.begin() as session:
+            existing = {
+                external_id: (paper_id, content_hash, withdrawn_at)
+                for external_id, paper_id, content_hash, withdrawn_at in session.execute(
+                    select(
+                        Paper.external_id, Paper.id, Paper.content_hash, Paper.withdrawn_at
+                    ).where(Paper.external_id.in_([r.external_id for r in records]))
+                )
+            }
+            inserts, updates = [], []
+            for record in records:
+                found = existing.get(record.external_id)
+                fields = _paper_fields(record)
+                if found is None:
+                    inserts.append({**fields, "created_at": now, "updated_at": now})
+                    outcomes[record.external_id] = (ADDED, None)
+                    continue
+                before = WITHDRAWN if found[2] is not None else found[1]
+                if before != record.content_hash:
+                    row = {**fields, "id": found[0], "updated_at": now, "withdrawn_at": None}
+                    updates.append(row)
+                    outcomes[record.external_id] = (UPDATED, before)
+                else:
+                    outcomes[record.external_id] = (UNCHANGED, before)
+            if inserts:
+                session.execute(insert(Paper), inserts)
+            if updates:
+                session.execute(update(Paper), updates)
+        return outcomes
+
+    def missing_ids(self, present: set[str]) -> list[int]:
+        """Ids of searchable papers whose external id is not in ``present``."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Paper.id, Paper.external_id).where(Paper.withdrawn_at.is_(None))
+            ).all()
+        return [paper_id for paper_id, external_id in rows if external_id not in present]
+
+    def withdraw(self, ids: Sequence[int]) -> None:
+        """Take papers out of search in one transaction; their rows and ids stay."""
+        now = datetime.now(timezone.utc)
+        with self.sessions.begin() as session:
+            for start in range(0, len(ids), IN_CHUNK):
+                session.execute(
+                    update(Paper)
+                    .where(Paper.id.in_(ids[start : start + IN_CHUNK]))
+                    .values(withdrawn_at=now)
+                )
+
+    # -- reading --------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Papers that are searchable (withdrawn ones are not counted)."""
+        with self.sessions() as session:
+            query = select(func.count()).select_from(Paper).where(Paper.withdrawn_at.is_(None))
+            return session.scalar(query) or 0
+
+    def get(self, paper_id: int) -> Paper | None:
+        """A paper that is in the corpus; withdrawn papers are not found."""
+        if not 0 < paper_id < 2**63:
+            return None
+        with self.sessions() as session:
+            paper = session.get(Paper, paper_id)
+        return paper if paper is not None and paper.withdrawn_at is None else None
+
+    def get_by_external_id(self, external_id: str) -> Paper | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(Paper).where(Paper.external_id == external_id, Paper.withdrawn_at.is_(None))
+            )
+
+    def get_by_doi(self, doi: str) -> Paper | None:
+        """DOIs are case-insensitive; the first stored paper with it."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(Paper)
+                .where(func.lower(Paper.doi) == doi.lower(), Paper.withdrawn_at.is_(None))
+                .order_by(Paper.id)
+                .limit(1)
+            )
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return {}
+        with self.sessions() as session:
+            papers = session.scalars(
+                select(Paper).where(Paper.id.in_(wanted), Paper.withdrawn_at.is_(None))
+            )
+            return {p.id: p for p in papers}
+
+    def resolve(self, ref: int | str) -> Paper:
+        """A paper by internal id (an int), or by the corpus's own id (e.g. an arXiv id) or
+        DOI (a string; a string of digits that is neither is tried as an internal id)."""
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            found = self.get(ref)
+            if found is None:
+                raise PaperNotFound(f"No paper with id {ref}.")
+            return found
+        text = str(ref).strip()
+        if not text or len(text) > 300:
+            raise PaperNotFound(f"No paper with id {text[:40]!r}.")
+        for candidate in id_variants(text):
+            found = self.get_by_external_id(candidate) or self.get_by_doi(candidate)
+            if found is not None:
+                return found
+        if text.isdigit() and len(text) < 19:
+            found = self.get(int(text))
+            if found is not None:
+                return found
+        raise PaperNotFound(f"No paper with id, external id or DOI {text[:80]!r}.")
+
+    def resolve_many(self, refs: Sequence[int | str]) -> list[Paper]:
+        """Each reference resolved, in order, each paper once."""
+        papers: dict[int, Paper] = {}
+        for ref in refs:
+            paper = self.resolve(ref)
+            papers.setdefault(paper.id, paper)
+        return list(papers.values())
+
+    def sample_titles(self, n: int, seed: int = 0) -> list[str]:
+        """Titles of up to ``n`` searchable papers, a fixed pseudo-random sample."""
+        with self.sessions() as session:
+            ids = list(session.scalars(select(Paper.id).where(Paper.withdrawn_at.is_(None))))
+            rng = np.random.default_rng(seed)
+            chosen = (
+                sorted(rng.choice(ids, min(n, len(ids)), replace=False).tolist()) if ids else []
+            )
+            return [
+                title
+                for start in range(0, len(chosen), IN_CHUNK)
+                for title in session.scalars(
+                    select(Paper.title).where(Paper.id.in_(chosen[start : start + IN_CHUNK]))
+                )
+            ]
+
+    def _matching_ids(self, filters: Filters) -> np.ndarray:
+        """Sorted ids (int64) of the searchable papers that satisfy ``filters``."""
+        if filters.categories or filters.authors:
+            require_sqlite(self.sessions, "The category and author filters")
+        query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *filter_conditions(filters))
+        with self.sessions() as session:
+            return np.sort(fetch_ids(session, query))
+
+
+def paper_ref(text: str) -> int | str:
+    """A reference typed by a person or sent in a URL: digits are an internal id, anything
+    else an external id or DOI (see Papers.resolve)."""
+    return int(text) if text.isdigit() and len(text) < 19 else text
+
+
+def id_variants(text: str) -> list[str]:
+    """``arXiv:2212.09525v2`` → itself, ``2212.09525v2``, ``2212.09525``; DOI URLs → the DOI."""
+    variants = [text]
+    bare = re.sub(r"^(?:arxiv:|https?://(?:dx\.)?doi\.org/|doi:)", "", text, flags=re.I)
+    variants.append(bare)
+    variants.append(re.sub(r"v\d+$", "", bare))
+    return list(dict.fromkeys(v for v in variants if v))
+
+
+def require_sqlite(sessions: sessionmaker[Session], feature: str) -> None:
+    """Full-text search and the JSON filters use SQLite's FTS5 and JSON functions."""
+    bind = sessions.kw.get("bind")
+    if bind is not None and bind.dialect.name != "sqlite":
+        raise FulltextUnavailable(
+            f"{feature}: available only with SQLite (FTS5 and JSON functions); this "
+            f"store is {bind.dialect.name}."
+        )
+
+
+def filter_conditions(filters: Filters) -> list:
+    """SQL conditions on ``papers`` for each active filter (SQLite's JSON functions)."""
+    conditions = []
+    if filters.year_min is not None:
+        conditions.append(Paper.year >= filters.year_min)
+    if filters.year_max is not None:
+        conditions.append(Paper.year <= filters.year_max)
+    if filters.venues:
+        conditions.append(func.lower(Paper.venue).in_([v.lower() for v in filters.venues]))
+    if filters.categories:
+        each = func.json_each(Paper.categories).table_valued("value").alias("category")
+        wanted = [
+            or_(each.c.value == c, each.c.value.like(_like_escape(c) + ".%", escape="\\"))
+            for c in filters.categories
+        ]
+        conditions.append(select(1).select_from(each).where(or_(*wanted)).exists())
+    if filters.authors:
+        each = func.json_each(Paper.authors).table_valued("value").alias("author")
+        wanted = [
+            func.lower(each.c.value).like("%" + _like_escape(a.lower()) + "%", escape="\\")
+            for a in filters.authors
+        ]
+        conditions.append(select(1).select_from(each).where(or_(*wanted)).exists())
+    return conditions
+
+
+def fetch_ids(session: Session, query) -> np.ndarray:
+    """The first column of ``query`` as int64, straight from the DB-API cursor: for the
+    tens of thousands of ids a broad filter selects, SQLAlchemy's row objects cost more
+    than the query itself."""
+    connection = session.connection()
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    if compiled.positiontup is None:  # a named-parameter driver: the general path
+        return np.asarray(session.scalars(query).all(), dtype=np.int64)
+    params = compiled.construct_params()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
+        return np.fromiter((row[0] for row in cursor), dtype=np.int64)
+    finally:
+        cursor.close()
+
+
+def _like_escape(value: str) -> str:
+    """User text inside a LIKE pattern: % and _ match themselves."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _paper_fields(record: PaperRecord) -> dict:
+    return {
+        "external_id": record.external_id,
+        "title": record.title,
+        "abstract": record.abstract,
+        "authors": list(record.authors),
+        "year": record.year,
+        "venue": record.venue,
+        "doi": record.doi,
+        "url": record.url,
+        "categories": list(record.categories),
+        "text_hash": record.text_hash,
+        "content_hash": record.content_hash,
+    }
