@@ -9,6 +9,7 @@ line; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import click
 
@@ -49,9 +50,17 @@ class Commands(click.Group):
 
 
 @click.group(cls=Commands)
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    help="Data directory, for any command (as the command's own --home) [PAPERSEARCH_HOME].",
+)
 @click.version_option(package_name="papersearch")
-def main() -> None:
-    """papersearch: semantic search over scientific papers (SPECTER2 + FAISS + SQLite)."""
+def main(home: Path | None) -> None:
+    """papersearch: semantic search over scientific papers (SPECTER2 + FAISS + SQLite).
+
+    Start with `papersearch demo`; then `papersearch --home papersearch-demo search "..."`.
+    """
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def tune_command(
         raise click.ClickException(
             f"Build {build.id} is an exact (flat) index: there is no nprobe to tune."
         )
-    encoder = Encoder.load(settings)
+    encoder = Encoder.load(settings.with_model_of(build))
     require_same_model(build, encoder.info)
     ids, vectors = store.vectors.all(build.model_key)
     tuned = tune_index(store, encoder, index, ids, vectors, queries=queries, target=target)

@@ -184,8 +184,13 @@ def run(
     rejects_path: Path | None = None,
     encoder: Encoder | None = None,
     progress: bool = False,
+    on_embedded: Callable[[int, int, float], object] | None = None,
 ) -> RunSummary:
-    """One write run: read, store, (withdraw), embed what changed, build, publish, prune."""
+    """One write run: read, store, (withdraw), embed what changed, build, publish, prune.
+
+    ``progress`` shows a bar on a terminal; ``on_embedded(done, pending, seconds)`` is
+    called after each encoder batch (the demo prints how long embedding will take).
+    """
     started = time.perf_counter()
     summary = RunSummary(files=[str(p) for p in paths])
     for path in paths:
@@ -197,14 +202,24 @@ def run(
         present = ingest(store, paths, fmt, rejects_path or default_rejects_path(settings), summary)
         if snapshot:
             withdraw_missing(store, present, summary, max_removed)
-        encoder = encoder or Encoder.load(settings)
+        # The data directory's own model, unless the settings name one.
+        encoder = encoder or Encoder.load(settings.with_model_of(store.builds.current()))
         pending = store.vectors.count_pending(encoder.info.key)
         embed_started = time.perf_counter()
+        done = 0
+
+        def embedded(n: int) -> None:
+            nonlocal done
+            done += n
+            bar.update(n)
+            if on_embedded is not None:
+                on_embedded(done, pending, time.perf_counter() - embed_started)
+
         # disable=None: a progress bar on a terminal, nothing in cron logs.
         with tqdm(
             total=pending, unit="paper", desc="embedding", disable=None if progress else True
         ) as bar:
-            summary.embedded = embed_pending(store, encoder, bar.update)
+            summary.embedded = embed_pending(store, encoder, embedded)
         embed_seconds = time.perf_counter() - embed_started
         build, reason = build_index(
             store, encoder, settings, retrain=retrain, added=summary.embedded

@@ -50,6 +50,8 @@ def settings_options(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         overrides = {name: kwargs.pop(name) for name in names}
+        if overrides["home"] is None:  # `papersearch --home DIR command` says it once for all
+            overrides["home"] = click.get_current_context().find_root().params.get("home")
         kwargs["settings"] = Settings.from_env(**overrides)
         return command(*args, **kwargs)
 

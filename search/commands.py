@@ -49,7 +49,7 @@ def search_command(
     keyword and hybrid modes)."""
     from search.engine import SearchEngine
 
-    engine = SearchEngine.open(settings)
+    engine = SearchEngine.open(settings, light_queries=True)
     result = engine.search(query, k=k, offset=offset, mode=mode, filters=filters)
     print_result(result, as_json)
 
@@ -150,7 +150,7 @@ def db_upgrade(revision: str, settings: Settings) -> None:
     """Apply pending migrations."""
     from search.db import current_revision, make_engine, upgrade
 
-    engine = make_engine(settings)
+    engine = make_engine(settings, create=True)
     upgrade(engine, revision)
     url = engine.url.render_as_string(hide_password=True)
     click.echo(f"Database at revision {current_revision(engine)}: {url}")

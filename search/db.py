@@ -13,20 +13,33 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import SchemaOutOfDate
+from search.errors import NoIndex, SchemaOutOfDate
 from search.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(settings: Settings) -> Engine:
-    """The one place a SQLAlchemy engine is made (see ``search.store.Store.open``)."""
-    url = settings.db_url
-    if url.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
+def make_engine(settings: Settings, *, create: bool = False) -> Engine:
+    """The one place a SQLAlchemy engine is made (see ``search.store.Store.open``).
+
+    A SQLite file is made only when ``create`` (writers); a reader that finds
+    none stops with NoIndex, saying where it looked, and leaves nothing behind.
+    """
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database) if url.database not in (None, "", ":memory:") else None
+        if path is not None and not path.exists():
+            if not create:
+                raise NoIndex(
+                    f"There is no papersearch data in {path.parent} (no {path.name} there). "
+                    "Index a corpus into it with `papersearch index CORPUS`, or point --home "
+                    "(PAPERSEARCH_HOME) at a data directory: `papersearch demo` makes "
+                    "./papersearch-demo."
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -34,6 +34,7 @@ from search.onnx_query import (
     graph_path,
     load_verified,
     onnx_installed,
+    save_for_one_off_queries,
 )
 from search.settings import Settings
 
@@ -220,13 +221,21 @@ class Encoder:
                 target,
             )
 
+        graph = graph_path(models_dir, asdict(self.info))
+
+        def keep_for_one_off_queries(reference: np.ndarray) -> None:
+            tokenizer_json = self.tokenizer.backend_tokenizer.to_str()
+            pad_id = self.tokenizer.pad_token_id
+            save_for_one_off_queries(graph, asdict(self.info), tokenizer_json, pad_id, reference)
+
         try:
             self.onnx_queries = load_verified(
-                graph_path(models_dir, asdict(self.info)),
+                graph,
                 export,
                 reference=lambda texts: self._encode(list(texts), self._torch_run(adapter), None),
                 run=lambda onnx, texts: self._encode(list(texts), onnx, None),
                 threads=torch.get_num_threads(),
+                on_verified=keep_for_one_off_queries,
             )
         except Exception as exc:
             if strict:

@@ -9,6 +9,7 @@ a :class:`~search.results.SearchResult` or a stored paper.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -29,15 +30,17 @@ from search.limits import (
     check_page,
 )
 from search.model_info import require_same_model
-from search.results import MODES, Hit, SearchResult
+from search.onnx_query import OnnxQueryEncoder
+from search.results import MODES, Hit, SearchResult, Seed
 from search.schema import IndexBuild, Paper
-from search.settings import Settings
+from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
 
 # Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
 NEGATIVE_WEIGHT = 0.5
 # (id, score, distance or None), best first: what every ranking is cut into pages from.
 Ranked = list[tuple[int, float, float | None]]
+QueryEncoder = Encoder | OnnxQueryEncoder  # what search() needs: count_tokens, encode_query
 
 
 class SearchEngine:
@@ -55,6 +58,8 @@ class SearchEngine:
         build: IndexBuild,
         index: VectorIndex,
         encoder: Encoder | None = None,
+        *,
+        light_queries: bool = False,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -62,6 +67,8 @@ class SearchEngine:
         self.index = index
         self._encoder = encoder
         self._encoder_lock = threading.Lock()
+        self._light_queries = light_queries
+        self._query_encoder: QueryEncoder | None = None
 
     @classmethod
     def open(
@@ -70,15 +77,23 @@ class SearchEngine:
         encoder: Encoder | None = None,
         store: Store | None = None,
         build: IndexBuild | None = None,
+        *,
+        light_queries: bool = False,
     ) -> SearchEngine:
         """Open ``build`` (default: the current one); the encoder is loaded on first use
         unless given. A build whose file is missing or fails its checksum raises
-        IndexCorrupt and is never handed to FAISS."""
+        IndexCorrupt and is never handed to FAISS.
+
+        ``light_queries`` (one-off command-line queries) encodes queries with the verified
+        ONNX export alone, without loading PyTorch and the model, when there is one.
+        """
         store = store or Store.open(settings)
         build = build or store.builds.current()
         if build is None:
             raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-        return cls(settings, store, build, VectorIndex.open_build(build), encoder)
+        index = VectorIndex.open_build(build)
+        settings = settings.with_model_of(build)
+        return cls(settings, store, build, index, encoder, light_queries=light_queries)
 
     @property
     def encoder(self) -> Encoder:
@@ -88,6 +103,24 @@ class SearchEngine:
                 self._encoder = Encoder.load(self.settings)
             require_same_model(self.build, self._encoder.info)
             return self._encoder
+
+    @property
+    def query_encoder(self) -> QueryEncoder:
+        """What encodes queries: the encoder, or for one-off queries (``light_queries``)
+        the verified ONNX export on its own when the settings leave the model to the index
+        and the query backend to ``auto`` or ``onnx``."""
+        with self._encoder_lock:
+            if self._query_encoder is None and self._encoder is None and self._light_queries:
+                if not set(MODEL_SETTINGS) & self.settings.given and (
+                    self.settings.query_backend != "torch" and self.settings.device != "cuda"
+                ):
+                    threads = len(os.sched_getaffinity(0))
+                    found = OnnxQueryEncoder.find(self.settings.models_dir, self.build, threads)
+                    self._query_encoder = found
+                self._light_queries = False  # looked once
+            if self._query_encoder is not None:
+                return self._query_encoder
+        return self.encoder
 
     def search(
         self,
@@ -123,7 +156,7 @@ class SearchEngine:
         if mode != "keyword":
             if not text:
                 raise InvalidRequest("The query is empty.", "empty_query")
-            encoder = self.encoder  # loaded on first use; not counted in took_ms
+            encoder = self.query_encoder  # loaded on first use; not counted in took_ms
             tokens = encoder.count_tokens(text)
             if tokens > encoder.max_length:
                 raise InvalidRequest(
@@ -133,9 +166,11 @@ class SearchEngine:
                 )
         depth = k + offset
         started = time.perf_counter()
+        matching = None  # papers with the query's words, where the mode counts them
         if mode == "keyword":
             matches, total = self.store.fulltext.rank(keywords, depth, filters)
             ranked: Ranked = [(paper_id, score, None) for paper_id, score in matches]
+            matching = total
         else:
             allowed = self._allowed(filters, keywords.phrase_match if mode == "hybrid" else None)
             vector = encoder.encode_query(text)
@@ -146,10 +181,12 @@ class SearchEngine:
             if mode == "semantic":
                 ranked = [(i, distance_to_score(d), d) for i, d in nearest]
             else:
-                matches, _ = self.store.fulltext.rank(keywords, max(depth, FUSION_DEPTH), filters)
+                fusing = max(depth, FUSION_DEPTH)
+                matches, matching = self.store.fulltext.rank(keywords, fusing, filters)
                 ranked = fuse_scores(nearest, matches)
         hits = self._hits(ranked[offset:depth], keywords.highlight_words)
-        return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params())
+        return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
+                            matches=matching)  # fmt: skip
 
     def search_by_example(
         self,
@@ -187,8 +224,9 @@ class SearchEngine:
         paper = self.paper(paper_id)
         vector = self._stored_vectors([paper])[0]
         return self._nearest_result(
-            paper.title, "similar", vector, k, offset, filters, started, exclude={paper_id}
-        )
+            paper.title, "similar", vector, k, offset, filters, started, exclude={paper_id},
+            seeds=[Seed.of(paper)],
+        )  # fmt: skip
 
     def recommend(
         self,
@@ -229,9 +267,10 @@ class SearchEngine:
         description = f"more like {len(liked)} paper{'s' if len(liked) != 1 else ''}"
         if disliked:
             description += f", less like {len(disliked)}"
+        seeds = [Seed.of(p, "like") for p in liked] + [Seed.of(p, "unlike") for p in disliked]
         return self._nearest_result(
             description, "recommend", centre.astype(np.float32), k, offset, filters, started,
-            exclude=exclude,
+            exclude=exclude, seeds=seeds,
         )  # fmt: skip
 
     def paper(self, paper_id: int) -> Paper:
@@ -279,6 +318,7 @@ class SearchEngine:
         *,
         words: tuple[str, ...] = (),
         exclude: set[int] = frozenset(),
+        seeds: list[Seed] | None = None,
     ) -> SearchResult:
         """The page of papers nearest to ``vector`` (by example, similar, recommend):
         ``total`` counts the papers the filters allow, ``exclude`` left out."""
@@ -288,9 +328,8 @@ class SearchEngine:
         ranked = [(i, distance_to_score(d), d) for i, d in nearest]
         total = (self.index.ntotal if allowed is None else len(allowed)) - len(exclude)
         hits = self._hits(ranked[offset:], words)
-        return SearchResult(
-            query, max(total, 0), _ms_since(started), hits, mode, filters.to_params()
-        )
+        return SearchResult(query, max(total, 0), _ms_since(started), hits, mode,
+                            filters.to_params(), seeds=seeds or [])  # fmt: skip
 
     def _nearest(
         self,

@@ -15,7 +15,7 @@ import re
 from search.results import Hit, SearchResult
 
 FORMATS = {
-    "json": ("application/json", "json"),
+    "json": ("application/json; charset=utf-8", "json"),
     "bibtex": ("application/x-bibtex; charset=utf-8", "bib"),
     "csv": ("text/csv; charset=utf-8", "csv"),
 }

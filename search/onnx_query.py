@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -78,13 +79,18 @@ def graph_path(models_dir: Path, identity: dict) -> Path:
 class OnnxQueryModel:
     """An ONNX Runtime session over an exported query graph: ids, mask → pooled vectors."""
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, *, quick_load: bool = False) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # All of ORT's graph rewrites take about a second for a BERT-base; the basic ones
+        # take a third of that, which is what a one-off query wants (bench/cli_query.py).
+        levels = ort.GraphOptimizationLevel
+        options.graph_optimization_level = (
+            levels.ORT_ENABLE_BASIC if quick_load else levels.ORT_ENABLE_ALL
+        )
         # Idle threads must not spin: they would take the cores from other workers.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
@@ -104,12 +110,14 @@ def load_verified(
     reference: Callable[[Sequence[str]], np.ndarray],
     run: Callable[[OnnxQueryModel, Sequence[str]], np.ndarray],
     threads: int,
+    on_verified: Callable[[np.ndarray], object] | None = None,
 ) -> OnnxQueryModel:
     """The ONNX query model at ``path``, exported first if needed, proven equal to PyTorch.
 
     ``reference`` encodes the probes with the fp32 PyTorch model and adapter;
     ``run`` encodes them through the session. A file that fails to load or to
     match is exported again once; a fresh export that does not match raises.
+    ``on_verified`` receives PyTorch's probe vectors once the graph matches them.
     """
     for attempt in ("existing", "fresh"):
         if attempt == "fresh" or not path.is_file():
@@ -123,9 +131,12 @@ def load_verified(
                 raise OnnxUnavailable(f"ONNX query model {path} does not load: {exc}") from exc
             log.warning("ONNX query model %s does not load (%s); exporting it again", path, exc)
             continue
-        cosine = min_cosine(got, reference(PROBES))
+        expected = reference(PROBES)
+        cosine = min_cosine(got, expected)
         if cosine >= MIN_COSINE:
             prune_exports(path)
+            if on_verified is not None:
+                on_verified(expected)
             return model
         if attempt == "fresh":
             raise OnnxUnavailable(
@@ -180,14 +191,122 @@ def prune_exports(in_use: Path, keep: int = KEEP_EXPORTS) -> None:
     )
     for old in exports[keep:]:
         if old != in_use:
-            with contextlib.suppress(OSError):
-                old.unlink()
-                log.info("removed an ONNX query model no longer used: %s", old)
+            for file in (old, manifest_path(old), tokenizer_path(old)):
+                with contextlib.suppress(OSError):
+                    file.unlink()
+            log.info("removed an ONNX query model no longer used: %s", old)
+
+
+# -- one-off queries without PyTorch -------------------------------------------------------
+
+
+def manifest_path(graph: Path) -> Path:
+    """What a verified export was made from, and the vectors PyTorch gave for the probes."""
+    return graph.with_suffix(".manifest.json")
+
+
+def tokenizer_path(graph: Path) -> Path:
+    """The model's fast tokenizer, saved beside its export."""
+    return graph.with_suffix(".tokenizer.json")
+
+
+def save_for_one_off_queries(
+    graph: Path, info: dict, tokenizer_json: str, pad_id: int, reference: np.ndarray
+) -> None:
+    """Keep beside a verified export what a process needs to encode queries with it alone
+    (``OnnxQueryEncoder``): the tokenizer, and PyTorch's vectors for the probes."""
+    manifest = json.dumps({"info": info, "pad_id": pad_id, "probes": list(PROBES),
+                           "reference": reference.tolist()}, sort_keys=True)  # fmt: skip
+    for path, text in ((tokenizer_path(graph), tokenizer_json), (manifest_path(graph), manifest)):
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+
+
+QUERY_MODEL = ("query_adapter", "query_adapter_revision")  # besides the paper model's key
+
+
+class OnnxQueryEncoder:
+    """Queries through a verified ONNX export and its tokenizer alone: no PyTorch, no
+    adapters library, no model weights but the graph's. A one-off query from the command
+    line pays seconds to load PyTorch and the model; this loads in a fraction of that.
+
+    Before use it encodes the probe queries and compares them with the vectors PyTorch
+    gave when the export was verified, so a changed graph or tokenizer is never used.
+    """
+
+    device, precision, query_backend = "cpu", "fp32", "onnx"
+
+    def __init__(self, graph: Path, manifest: dict, threads: int) -> None:
+        from tokenizers import Tokenizer
+
+        from search.model_info import ModelInfo
+
+        self.info = ModelInfo(**manifest["info"])
+        self.max_length = self.info.max_length
+        self.pad_id = int(manifest["pad_id"])
+        self._whole = Tokenizer.from_file(str(tokenizer_path(graph)))
+        self._whole.no_truncation()
+        self._whole.no_padding()
+        self._cut = Tokenizer.from_file(str(tokenizer_path(graph)))
+        self._cut.enable_truncation(self.max_length)
+        self._cut.no_padding()
+        self.model = OnnxQueryModel(graph, threads, quick_load=True)
+
+    @classmethod
+    def find(cls, models_dir: Path, build, threads: int) -> OnnxQueryEncoder | None:
+        """The verified export for ``build``'s paper model and query adapter, or None."""
+        if importlib.util.find_spec("onnxruntime") is None:
+            return None
+        for path in sorted(models_dir.glob("query-*.manifest.json")):
+            graph = path.with_name(path.name.removesuffix(".manifest.json") + ".onnx")
+            try:
+                manifest = json.loads(path.read_text(encoding="utf-8"))
+                if not _same_model(manifest["info"], build):
+                    continue
+                encoder = cls(graph, manifest, threads)
+                got = encoder.encode_queries(manifest["probes"])
+                cosine = min_cosine(got, np.asarray(manifest["reference"], dtype=np.float32))
+            except Exception as exc:  # a missing, partial or foreign file: the full path
+                log.warning("ONNX query export %s is unusable (%s)", graph, exc)
+                continue
+            if cosine >= MIN_COSINE:
+                return encoder
+            log.warning("ONNX query export %s no longer matches PyTorch's vectors", graph)
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as the model reads it (special tokens included), uncut."""
+        return len(self._whole.encode(text).ids)
+
+    def encode_query(self, query: str) -> np.ndarray:
+        return self.encode_queries([query])[0]
+
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """Queries → float32 (n, dim): tokenised, padded, run, normalised as the model is."""
+        encoded = [e.ids for e in self._cut.encode_batch(list(queries))]
+        width = max((len(ids) for ids in encoded), default=1)
+        ids = np.full((len(encoded), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
+        for row, tokens in enumerate(encoded):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        vectors = np.asarray(self.model(ids, mask), dtype=np.float32)
+        if self.info.normalize:
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
 
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return float(((a * b).sum(axis=1) / np.maximum(norms, 1e-12)).min())
+
+
+def _same_model(info: dict, build) -> bool:
+    """Whether an export's model is the one ``build``'s vectors and queries are made with."""
+    from search.model_info import ModelInfo
+
+    same_queries = all(info.get(name) == getattr(build, name) for name in QUERY_MODEL)
+    return same_queries and ModelInfo(**info).key == build.model_key
 
 
 @contextlib.contextmanager

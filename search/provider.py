@@ -18,8 +18,8 @@ import time
 from search.encoder import Encoder
 from search.engine import SearchEngine
 from search.errors import IndexCorrupt, NoIndex
-from search.model_info import model_facts
-from search.results import BuildFacts, EncoderFacts, Health, ModelFacts
+from search.model_info import display_name, model_facts
+from search.results import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
 from search.settings import Settings
 from search.store import Store
 
@@ -43,8 +43,9 @@ class EngineProvider:
     @property
     def encoder(self) -> Encoder:
         with self._lock:
-            if self._encoder is None:
-                self._encoder = Encoder.load(self.settings)
+            if self._encoder is None:  # the model of the data directory's index, unless set
+                current = self.store.builds.current()
+                self._encoder = Encoder.load(self.settings.with_model_of(current))
             return self._encoder
 
     def warm(self) -> None:
@@ -145,10 +146,25 @@ class EngineProvider:
             status="ok",
             papers=self.store.papers.count(),
             build=BuildFacts.of(engine.build),
-            models=ModelFacts(**model_facts(engine.build)),
+            models=ModelFacts(
+                name=display_name(engine.build.base_model), **model_facts(engine.build)
+            ),  # fmt: skip
             encoder=EncoderFacts(
                 device=engine.encoder.device,
                 precision=engine.encoder.precision,
                 query_backend=engine.encoder.query_backend,
             ),
+            corpus=engine.store.papers.facts(),
         )
+
+    def corpus_facts(self) -> CorpusFacts | None:
+        """What the papers of the build in use carry (None until one is loaded)."""
+        engine = self._engine
+        return engine.store.papers.facts() if engine is not None else None
+
+    @property
+    def model_name(self) -> str:
+        """What the model in use is called (pages and the API document name it)."""
+        engine = self._engine
+        build = engine.build if engine is not None else self.store.builds.current()
+        return display_name(build.base_model if build else self.settings.base_model)

@@ -123,17 +123,39 @@ class Hit(PaperFields):
 
 
 @dataclass
+class Seed(Answer):
+    """A paper a list starts from: a similar list's paper, a recommendation's inputs."""
+
+    id: int = described("The paper's internal id.")
+    external_id: str = described("The corpus's own id.")
+    title: str = described("Title.")
+    role: str = described("like: results should be like it; unlike: unlike it.",
+                          enum=["like", "unlike"])  # fmt: skip
+
+    @classmethod
+    def of(cls, paper: Paper, role: str = "like") -> Seed:
+        return cls(paper.id, paper.external_id, paper.title, role)
+
+
+@dataclass
 class SearchResult(Answer):
     """A ranked list of papers: one page of one ranking."""
 
     query: str = described("The query as searched (or what the list starts from).")
     total: int = described(
-        "Papers ranked: matches of the filters (and of keywords, in keyword mode)."
+        "Papers ranked: every paper the filters allow (semantic and the lists that start "
+        "from papers rank them all), or only those that match the query's words (keyword)."
     )
     took_ms: float = described("Time the ranking took, in milliseconds.")
     results: list[Hit] = described("The papers, best first.")
     mode: str = described("What ranked the list.", "semantic", enum=list(RESULT_KINDS))
     filters: dict[str, str] = described("The filters applied, as request parameters.", {})
+    matches: int | None = described(
+        "Papers that contain the query's words (keyword and hybrid modes); null where the "
+        "ranking does not match words.",
+        None,
+    )
+    seeds: list[Seed] = described("The papers the list starts from (similar, recommend).", [])
 
 
 @dataclass
@@ -173,6 +195,7 @@ class BuildFacts(Answer):
 class ModelFacts(Answer):
     """The models the current build's vectors were made with."""
 
+    name: str = described("What the model is called, e.g. SPECTER2 or all-MiniLM-L6-v2.")
     base_model: str = described("Base model: hub id, directory or package.")
     base_revision: str | None = described("Its commit hash, or a fingerprint of a directory.")
     paper_adapter: str | None = described("Adapter for papers (proximity).")
@@ -193,6 +216,21 @@ class EncoderFacts(Answer):
 
 
 @dataclass
+class CorpusFacts(Answer):
+    """What the searchable papers carry, so that clients know which filters can match."""
+
+    with_year: int = described("Papers with a year.")
+    with_venue: int = described("Papers with a venue.")
+    with_categories: int = described("Papers with categories.")
+    with_authors: int = described("Papers with authors.")
+    first_year: int | None = described("The earliest year.")
+    last_year: int | None = described("The latest year.")
+    example_venue: str | None = described("The most common venue.")
+    example_category: str | None = described("A common category.")
+    example_author: str | None = described("A frequent author.")
+
+
+@dataclass
 class Health(Answer):
     """Service status: the corpus, the build in use and the models (``/api/v1/health``)."""
 
@@ -201,6 +239,7 @@ class Health(Answer):
     build: BuildFacts | None = described("The build being searched.")
     models: ModelFacts | None = optional("The models of that build.")
     encoder: EncoderFacts | None = optional("This process's query encoder.")
+    corpus: CorpusFacts | None = optional("What the papers carry (for filters).")
 
 
 def paper_url(paper: Paper) -> str | None:

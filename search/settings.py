@@ -33,6 +33,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUERY_BACKENDS = ("auto", "torch", "onnx")
 
 __all__ = ["Settings", "SettingsError", "parse_size", "variable"]
+# The settings that choose the model; an index build records each of them.
+MODEL_SETTINGS = ("base_model", "paper_adapter", "query_adapter", "pooling")
 
 
 def setting(
@@ -167,9 +169,14 @@ class Settings:
         shown_default="random per process",
         secret=True,
     )
+    # Not a setting: the settings given by a variable, a flag or a constructor argument
+    # rather than left at their defaults (a data directory's own model fills in the rest).
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser())
+        changed = {f.name for f, _ in declared() if getattr(self, f.name) != f.default}
+        object.__setattr__(self, "given", frozenset(self.given | changed))
         for name in ("paper_adapter", "query_adapter"):  # "none" means no adapter
             value = getattr(self, name)
             if value is not None and value.strip().lower() in ("", "none"):
@@ -218,14 +225,25 @@ class Settings:
         """Read ``PAPERSEARCH_*`` variables; overrides that are not None win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
+        for f, _ in declared():
             raw = env.get(variable(f.name))
             if raw is not None and raw.strip() != "":
                 values[f.name] = _parse(f.name, raw.strip())
         for name, value in overrides.items():
             if value is not None:
                 values[name] = _parse(name, value) if isinstance(value, str) else value
-        return cls(**values)
+        return cls(**values, given=frozenset(values))
+
+    def with_model_of(self, build) -> Settings:
+        """These settings with the model that ``build`` was made with, for each model
+        setting not given: a data directory is searched and re-indexed with its own model
+        unless another is asked for (then the build refuses it, naming its model)."""
+        if build is None:
+            return self
+        adopted = {name: getattr(build, name) for name in MODEL_SETTINGS if name not in self.given}
+        settings = dataclasses.replace(self, **adopted)
+        object.__setattr__(settings, "given", self.given)  # taken from the build, not given
+        return settings
 
 
 def declared() -> list[tuple[dataclasses.Field, type]]:
@@ -233,6 +251,8 @@ def declared() -> list[tuple[dataclasses.Field, type]]:
     hints = typing.get_type_hints(Settings)
     out = []
     for f in dataclasses.fields(Settings):
+        if "help" not in f.metadata:
+            continue  # not a setting
         kind = hints[f.name]
         args = [a for a in typing.get_args(kind) if a is not type(None)]
         out.append((f, args[0] if args else kind))

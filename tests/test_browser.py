@@ -65,7 +65,9 @@ def test_search_flow_in_a_real_browser(browser, live_server):
     page.wait_for_url("**/?q=transformer+models+for+vision")
     results = page.locator("ol.results > li")
     assert results.count() == 10
-    assert "Results 1–10 of 120" in " ".join(page.locator(".summary").inner_text().split())
+    assert "Results 1–10 of all 120 papers" in " ".join(
+        page.locator(".summary").inner_text().split()
+    )
     assert page.locator("input[name=q]").input_value() == "transformer models for vision"
 
     first_title = results.first.locator("h2 a").inner_text()

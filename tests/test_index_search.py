@@ -34,7 +34,7 @@ def indexed(settings, corpus_800, tiny_encoder):
 
 
 def test_migrations_from_an_empty_database(tmp_path):
-    engine = make_engine(Settings(home=tmp_path))
+    engine = make_engine(Settings(home=tmp_path), create=True)
     assert current_revision(engine) is None
     upgrade(engine)
     assert current_revision(engine) == head_revision()
@@ -45,9 +45,22 @@ def test_migrations_from_an_empty_database(tmp_path):
 
 
 def test_read_commands_stop_when_the_schema_is_missing(tmp_path, tiny_model_dirs):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "papersearch.sqlite3").close()  # a database, but no schema
     result = CliRunner().invoke(main, ["search", "x", "--home", str(tmp_path)])
     assert result.exit_code == 1
     assert "papersearch db upgrade" in result.output
+
+
+def test_read_commands_on_an_empty_home_create_nothing_and_say_where_they_looked(tmp_path):
+    home = tmp_path / "nowhere"
+    for args in (["search", "x"], ["similar", "1"], ["db", "current"], ["tune"]):
+        result = CliRunner().invoke(main, [*args, "--home", str(home)])
+        assert result.exit_code == 1, result.output
+        assert f"no papersearch data in {home.resolve()}" in result.output
+        assert "papersearch index" in result.output and "Traceback" not in result.output
+    assert not home.exists()
 
 
 def test_index_summary_and_build(indexed):
@@ -116,7 +129,8 @@ def test_cli_index_search_similar_json(settings, corpus_800, tiny_model_dirs):
     out = runner.invoke(main, ["search", "protein structure", "-k", "3", "--json", *home])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
-    assert set(doc) == {"query", "total", "took_ms", "results", "mode", "filters"}
+    assert set(doc) == {"query", "total", "took_ms", "results", "mode", "filters", "matches",
+                        "seeds"}  # fmt: skip
     assert len(doc["results"]) == 3 and set(doc["results"][0]) >= RESULT_KEYS
     out = runner.invoke(main, ["similar", "2212.09525", "--external", "-k", "2", *home])
     assert out.exit_code == 0, out.output
@@ -347,3 +361,22 @@ def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
     # centroids and codec reuse (the nightly re-index) needs the in-memory copy
     again = faiss_index.build(vectors[:100], ids[:100], trained=copied)
     assert again.index_type == built.index_type and again.index.ntotal == 100
+
+
+def test_a_data_directory_is_searched_with_its_own_model(settings, tmp_path, tiny_model_dirs):
+    """Indexed with one model, then searched with no model settings: the index's own model
+    is used; asked for another one, the error names the model the index was built with."""
+    other = settings.replace(paper_adapter="none", query_adapter="none", pooling="mean")
+    index_corpus(other, [write_lines(tmp_path / "a.jsonl", sample_lines(30))])
+    home = ["--home", str(settings.home)]
+    result = CliRunner().invoke(main, ["search", "graph networks", "-k", "2", "--json", *home])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)["results"]) == 2
+    refused = CliRunner().invoke(main, ["search", "graph networks", "--pooling", "cls", *home])
+    assert refused.exit_code == 1
+    assert "built with allenai/specter2_base + no adapter (mean pooling)" in refused.output
+    # A nightly re-index with no model settings keeps the directory's model too.
+    again = pipeline.run(other.replace(pooling="mean"), [tmp_path / "a.jsonl"])
+    assert again.embedded == 0
+    remembered = pipeline.run(Settings(home=settings.home), [tmp_path / "a.jsonl"])
+    assert remembered.embedded == 0  # another model would have embedded all 30 again

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from search.encoder import Encoder
-from search.onnx_query import OnnxUnavailable, choose_query_backend
+from search.onnx_query import (
+    OnnxUnavailable,
+    choose_query_backend,
+    manifest_path,
+    tokenizer_path,
+)
 from search.settings import Settings, SettingsError
 
 pytest.importorskip("onnxruntime", reason="pip install 'papersearch[onnx]'")
@@ -81,7 +86,8 @@ def test_export_is_reused_and_a_broken_one_is_rebuilt(tmp_path, tiny_model_dirs,
         again = load(tmp_path, query_backend="onnx")
     assert "does not load" in caplog.text
     np.testing.assert_allclose(again.encode_queries(QUERIES), want, atol=1e-5)
-    assert [p.name for p in (tmp_path / "models").iterdir()] == [path.name]  # no temp files
+    kept = sorted(p.name for p in (tmp_path / "models").iterdir())  # no temp files
+    assert kept == sorted([path.name, manifest_path(path).name, tokenizer_path(path).name])
 
 
 def test_a_stale_export_is_detected_by_its_vectors(tmp_path, tiny_model_dirs, caplog):

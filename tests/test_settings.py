@@ -67,13 +67,12 @@ def test_the_readme_configuration_table_is_the_generated_one():
 
 
 def test_every_flagged_setting_is_a_flag_of_every_command():
-    import dataclasses
-
     from click.testing import CliRunner
 
     from papersearch import main
+    from search.settings import declared
 
-    flagged = [f.name for f in dataclasses.fields(Settings) if f.metadata["flag"]]
+    flagged = [f.name for f, _ in declared() if f.metadata["flag"]]
     for command in (["search"], ["index"], ["reindex"], ["serve"], ["builds", "list"]):
         out = CliRunner().invoke(main, [*command, "--help"]).output
         missing = [n for n in flagged if "--" + n.replace("_", "-") not in out]

@@ -271,7 +271,7 @@ def test_search_page_shows_results_from_the_same_engine_call(client):
     html = " ".join(client.get("/?q=face+landmark+alignment").get_data(as_text=True).split())
     api = client.get("/api/v1/search?q=face+landmark+alignment&k=10").get_json()
     assert 'value="face landmark alignment"' in html
-    assert "Results 1–10 of 701 papers" in html
+    assert "Results 1–10 of all 701 papers, ranked by similarity to the query" in html
     positions = [html.index(f'href="/papers/{r["id"]}"') for r in api["results"]]
     assert positions == sorted(positions)
     assert 'href="/?q=face+landmark+alignment&amp;page=2"' in html
@@ -280,7 +280,7 @@ def test_search_page_shows_results_from_the_same_engine_call(client):
 def test_search_page_two(client):
     html = " ".join(client.get("/?q=face+landmark+alignment&page=2").get_data(as_text=True).split())
     api = client.get("/api/v1/search?q=face+landmark+alignment&k=10&offset=10").get_json()
-    assert "Results 11–20 of 701" in html and '<ol class="results" start="11">' in html
+    assert "Results 11–20 of all 701" in html and '<ol class="results" start="11">' in html
     assert f'href="/papers/{api["results"][0]["id"]}"' in html
 
 
@@ -338,7 +338,7 @@ def test_search_page_keeps_mode_and_filters_in_the_url(client):
     )
     assert '<option value="keyword" selected>' in html
     assert 'name="year" value="2022-"' in html and 'name="category" value="cs"' in html
-    assert "ranked by keywords" in html and "<mark>" in html
+    assert "papers that contain the query's words" in html and "<mark>" in html
     assert "format=bibtex" in html and "mode=keyword" in html
     bad = client.get("/?q=graph&year=soon")
     assert bad.status_code == 422 and "year must be" in bad.get_data(as_text=True)

@@ -7,10 +7,11 @@ Every endpoint that returns a ranked list takes ``k``, ``offset``, the filters
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 
 from search.export import FORMATS
 from search.results import MODES, PaperDetail, SearchResult
+from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
 from web.openapi import openapi_document
@@ -62,14 +63,20 @@ def recommendations():
     return respond(result, "papersearch-recommendations")
 
 
-@bp.get("/papers/<int:paper_id>")
-def paper(paper_id: int):
-    return jsonify(PaperDetail.from_paper(provider().get().paper(paper_id)).to_dict())
+@bp.get("/papers/<path:ref>")
+def paper(ref: str):
+    """A paper by internal id, corpus id (an arXiv id) or DOI."""
+    found = provider().get().resolve_paper(paper_ref(ref))
+    response = jsonify(PaperDetail.from_paper(found).to_dict())
+    response.headers["Content-Location"] = url_for("api.paper", ref=found.id)
+    return response
 
 
-@bp.get("/papers/<int:paper_id>/similar")
-def similar(paper_id: int):
-    return respond(provider().get().similar(paper_id, **page_args()), f"similar-to-{paper_id}")
+@bp.get("/papers/<path:ref>/similar")
+def similar(ref: str):
+    engine = provider().get()
+    found = engine.resolve_paper(paper_ref(ref))
+    return respond(engine.similar(found.id, **page_args()), f"similar-to-{found.id}")
 
 
 @bp.get("/health")
@@ -80,4 +87,4 @@ def health():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(provider().model_name))

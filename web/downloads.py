@@ -9,9 +9,9 @@ from search.results import SearchResult
 
 
 def file_response(result: SearchResult, fmt: str, name: str) -> Response:
-    mimetype, extension = FORMATS[fmt]
+    content_type, extension = FORMATS[fmt]
     return Response(
         render(result, fmt),
-        mimetype=mimetype,
+        content_type=content_type,
         headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
     )

@@ -24,12 +24,14 @@ from search.limits import (
 from search.results import (
     MODES,
     BuildFacts,
+    CorpusFacts,
     EncoderFacts,
     Health,
     Hit,
     ModelFacts,
     PaperDetail,
     SearchResult,
+    Seed,
 )
 
 # Component name → the result type it is generated from.
@@ -41,6 +43,8 @@ RESULT_TYPES = {
     "BuildFacts": BuildFacts,
     "ModelFacts": ModelFacts,
     "EncoderFacts": EncoderFacts,
+    "CorpusFacts": CorpusFacts,
+    "Seed": Seed,
 }
 _COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}
@@ -113,8 +117,9 @@ PAPER_ID = {
     "name": "paper_id",
     "in": "path",
     "required": True,
-    "description": "The paper's internal id (as in search results).",
-    "schema": {"type": "integer", "minimum": 1},
+    "description": "The paper: its internal id (as in search results), the corpus's own id "
+    "(an arXiv id such as 2212.09525) or its DOI.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": "^[^/]+(/[^/]+)?$"},
 }
 
 
@@ -160,14 +165,15 @@ LIST_RESPONSES = {
 }  # fmt: skip
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
+    """The document, naming the model that the index in use was built with."""
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "papersearch API",
             "version": "1",
-            "description": "Semantic search over scientific papers (SPECTER2 embeddings, FAISS). "
-            'Errors always have the shape {"error": {"code", "message"}}.',
+            "description": f"Semantic search over scientific papers ({model_name} embeddings, "
+            'FAISS). Errors always have the shape {"error": {"code", "message"}}.',
         },
         "paths": {
             "/api/v1/search": {
@@ -189,7 +195,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         _query_param(
                             "mode",
-                            "semantic (SPECTER2 embeddings), keyword (BM25 over title, "
+                            f"semantic ({model_name} embeddings), keyword (BM25 over title, "
                             "abstract and authors) or hybrid (both, fused).",
                             enum=list(MODES),
                             default="semantic",
@@ -237,7 +243,7 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [PAPER_ID],
                     "responses": {
                         "200": _json("The paper.", "Paper"),
-                        "404": _error("No paper with this id."),
+                        "404": _error("No paper with this id, corpus id or DOI."),
                         "503": _error("No index has been built yet."),
                     },
                 }

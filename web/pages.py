@@ -17,6 +17,7 @@ from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
 from web.errors import show_errors_on
+from web.openapi import openapi_document
 from web.params import choice_arg, filters_arg, int_arg, search_by_example
 
 bp = Blueprint("pages", __name__)
@@ -75,23 +76,22 @@ def search_page():
 def recommend_page():
     """More like the checked papers (``like``), less like ``unlike``; ``format`` downloads."""
     likes, unlikes = request.args.getlist("like"), request.args.getlist("unlike")
+    show_errors_on("recommend.html", result=None, filters={}, messages={
+        "missing_ids": "Check “more like this” beside at least one paper in a list of results, "
+                       "then ask for more like the checked papers."})  # fmt: skip
     chosen = filters_arg(request.args)
-    engine = provider().get()
     refs, against = [paper_ref(v) for v in likes], [paper_ref(v) for v in unlikes]
-    result = engine.recommend(refs, against, k=RECOMMENDATIONS, filters=chosen)
+    result = provider().get().recommend(refs, against, k=RECOMMENDATIONS, filters=chosen)
     fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
     if fmt:
         return file_response(result, fmt, "papersearch-recommendations")
-    seeds, unliked = engine.resolve_papers(refs), engine.resolve_papers(against)
     filters = chosen.to_params()
     # The choices so far ride along in the form, so that checking more papers adds to them.
-    keep = [("like", str(p.id)) for p in seeds] + [("unlike", str(p.id)) for p in unliked]
-    keep += list(filters.items())
+    keep = [(seed.role, str(seed.id)) for seed in result.seeds] + list(filters.items())
     base = url_for("pages.recommend_page")
     return render_template(
         "recommend.html",
-        seeds=seeds,
-        unliked=unliked,
+        message=None,
         result=result,
         filters=filters,
         keep=keep,
@@ -120,17 +120,32 @@ def export_links(endpoint: str, **params) -> list[tuple[str, str]]:
     return [(label, url_for(endpoint, format=fmt, **params)) for label, fmt in EXPORT_LABELS]
 
 
-@bp.get("/papers/<int:paper_id>")
-def paper_page(paper_id: int):
+@bp.get("/papers/<path:ref>")
+def paper_page(ref: str):
+    """A paper by internal id, or by the corpus's id (an arXiv id) or DOI; the page names
+    its canonical address, /papers/<internal id>."""
     engine = provider().get()
-    paper = engine.paper(paper_id)
-    similar = engine.similar(paper_id, k=SIMILAR_ON_PAPER_PAGE)
+    paper = engine.resolve_paper(paper_ref(ref))
+    similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
     return render_template("paper.html", paper=paper, similar=similar)
 
 
 @bp.get("/about")
 def about_page():
     return render_template("about.html", status=provider().status())
+
+
+@bp.get("/api")
+def api_page():
+    """The API reference for people, rendered from the OpenAPI document itself."""
+    return render_template("api.html", doc=openapi_document(provider().model_name))
+
+
+@bp.app_context_processor
+def corpus_context() -> dict:
+    """What every page may say about the index: the model's name, the corpus's fields."""
+    current = provider()
+    return {"model_name": current.model_name, "corpus": current.corpus_facts()}
 
 
 @bp.app_template_filter("highlight")

@@ -55,9 +55,16 @@ def choice_arg(args: Mapping[str, str], name: str, choices: tuple[str, ...], def
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400 with the API's error shape."""
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.", "invalid_body")
+    if not request.is_json:
+        raise InvalidRequest(
+            "The request body is JSON, but it was sent as "
+            f"{request.mimetype or 'no content type'}: send it with "
+            "Content-Type: application/json.",
+            "invalid_body",
+        )
     return body
 
 

@@ -37,7 +37,7 @@ class Store:
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
         """The store the settings name. Writers ``migrate`` the schema to the latest
         revision; readers stop with SchemaOutOfDate (saying what to run) unless it is."""
-        engine = make_engine(settings)
+        engine = make_engine(settings, create=migrate)
         if migrate:
             upgrade(engine)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
@@ -19,11 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from search.errors import FulltextUnavailable, PaperNotFound
 from search.filters import Filters
 from search.records import PaperRecord
+from search.results import CorpusFacts
 from search.schema import Paper
 
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
 WITHDRAWN = "withdrawn"
 IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters a statement
+FACT_SAMPLE = 2000  # papers read for example values of the filters
 
 
 class Papers:
@@ -33,6 +36,7 @@ class Papers:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self.matching_ids = functools.lru_cache(maxsize=64)(self._matching_ids)
+        self.facts = functools.cache(self._facts)
 
     # -- writing --------------------------------------------------------------------
 
@@ -184,6 +188,37 @@ class Papers:
                 )
             ]
 
+    def _facts(self) -> CorpusFacts:
+        """What the searchable papers carry: how many have each filterable field, the year
+        range, and common values (from a sample) to show as examples."""
+        searchable = Paper.withdrawn_at.is_(None)
+        with self.sessions() as session:
+            counts = session.execute(
+                select(
+                    func.count(Paper.year),
+                    func.count(Paper.venue),
+                    func.count().filter(func.json_array_length(Paper.categories) > 0),
+                    func.count().filter(func.json_array_length(Paper.authors) > 0),
+                    func.min(Paper.year),
+                    func.max(Paper.year),
+                ).where(searchable)
+            ).one()
+            venue = session.scalar(
+                select(Paper.venue).where(searchable, Paper.venue.is_not(None))
+                .group_by(Paper.venue).order_by(func.count().desc(), Paper.venue).limit(1)
+            )  # fmt: skip
+            sample = session.execute(
+                select(Paper.categories, Paper.authors).where(searchable).limit(FACT_SAMPLE)
+            ).all()
+        categories = Counter(c for row in sample for c in row[0] or [])
+        authors = Counter(a for row in sample for a in row[1] or [])
+        return CorpusFacts(
+            *counts,
+            example_venue=venue,
+            example_category=_most_common(categories),
+            example_author=_most_common(authors),
+        )
+
     def _matching_ids(self, filters: Filters) -> np.ndarray:
         """Sorted ids (int64) of the searchable papers that satisfy ``filters``."""
         if filters.categories or filters.authors:
@@ -191,6 +226,10 @@ class Papers:
         query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *filter_conditions(filters))
         with self.sessions() as session:
             return np.sort(fetch_ids(session, query))
+
+
+def _most_common(counts: Counter) -> str | None:
+    return min(counts, key=lambda value: (-counts[value], value)) if counts else None
 
 
 def paper_ref(text: str) -> int | str:
