@@ -28,6 +28,7 @@ from search.errors import DeviceUnavailable, EncoderBusy, OnnxUnavailable
 from search.model_info import ModelInfo
 from search.model_source import ResolvedModel, resolve
 from search.onnx_query import (
+    PROBES,
     OnnxQueryModel,
     choose_query_backend,
     export_query_graph,
@@ -224,9 +225,14 @@ class Encoder:
         graph = graph_path(models_dir, asdict(self.info))
 
         def keep_for_one_off_queries(reference: np.ndarray) -> None:
-            tokenizer_json = self.tokenizer.backend_tokenizer.to_str()
+            with self._tokenizer_lock:
+                tokenizer_json = self.tokenizer.backend_tokenizer.to_str()
+                probes = list(PROBES)
+                ids = self.tokenizer(probes, truncation=True, max_length=self.max_length)
             pad_id = self.tokenizer.pad_token_id
-            save_for_one_off_queries(graph, asdict(self.info), tokenizer_json, pad_id, reference)
+            save_for_one_off_queries(
+                graph, asdict(self.info), tokenizer_json, pad_id, ids["input_ids"], reference
+            )
 
         try:
             self.onnx_queries = load_verified(

@@ -211,12 +211,19 @@ def tokenizer_path(graph: Path) -> Path:
 
 
 def save_for_one_off_queries(
-    graph: Path, info: dict, tokenizer_json: str, pad_id: int, reference: np.ndarray
+    graph: Path,
+    info: dict,
+    tokenizer_json: str,
+    pad_id: int,
+    probe_ids: list[list[int]],
+    reference: np.ndarray,
 ) -> None:
     """Keep beside a verified export what a process needs to encode queries with it alone
-    (``OnnxQueryEncoder``): the tokenizer, and PyTorch's vectors for the probes."""
+    (``OnnxQueryEncoder``): the tokenizer, and for the probes, the token ids the model's own
+    tokenizer gave and the vectors PyTorch gave."""
     manifest = json.dumps({"info": info, "pad_id": pad_id, "probes": list(PROBES),
-                           "reference": reference.tolist()}, sort_keys=True)  # fmt: skip
+                           "probe_ids": probe_ids, "reference": reference.tolist()},
+                          sort_keys=True)  # fmt: skip
     for path, text in ((tokenizer_path(graph), tokenizer_json), (manifest_path(graph), manifest)):
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             write_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
@@ -230,8 +237,9 @@ class OnnxQueryEncoder:
     adapters library, no model weights but the graph's. A one-off query from the command
     line pays seconds to load PyTorch and the model; this loads in a fraction of that.
 
-    Before use it encodes the probe queries and compares them with the vectors PyTorch
-    gave when the export was verified, so a changed graph or tokenizer is never used.
+    Before use it tokenises the probe queries and encodes them, and compares the tokens
+    and the vectors with what the model's own tokenizer and PyTorch gave when the export
+    was verified, so a changed graph or tokenizer is never used.
     """
 
     device, precision, query_backend = "cpu", "fp32", "onnx"
@@ -264,6 +272,10 @@ class OnnxQueryEncoder:
                 if not _same_model(manifest["info"], build):
                     continue
                 encoder = cls(graph, manifest, threads)
+                tokens = [e.ids for e in encoder._cut.encode_batch(manifest["probes"])]
+                if tokens != manifest["probe_ids"]:
+                    log.warning("ONNX query export %s: its tokenizer has changed", graph)
+                    continue
                 got = encoder.encode_queries(manifest["probes"])
                 cosine = min_cosine(got, np.asarray(manifest["reference"], dtype=np.float32))
             except Exception as exc:  # a missing, partial or foreign file: the full path

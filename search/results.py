@@ -195,7 +195,7 @@ class BuildFacts(Answer):
 class ModelFacts(Answer):
     """The models the current build's vectors were made with."""
 
-    name: str = described("What the model is called, e.g. SPECTER2 or all-MiniLM-L6-v2.")
+    name: str = described("What the model is called: its name, not its id.")
     base_model: str = described("Base model: hub id, directory or package.")
     base_revision: str | None = described("Its commit hash, or a fingerprint of a directory.")
     paper_adapter: str | None = described("Adapter for papers (proximity).")

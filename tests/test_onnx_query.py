@@ -145,3 +145,86 @@ def test_old_exports_are_pruned(tmp_path, tiny_model_dirs):
         os.utime(stale, (time.time() - age, time.time() - age))
     load(tmp_path, query_backend="onnx")  # in use: kept, with the most recent other one
     assert sorted(p.name for p in onnx_files(tmp_path)) == sorted([current.name, "query-old2.onnx"])
+
+
+# -- one-off queries without PyTorch ------------------------------------------------------
+
+
+def indexed_home(tmp_path, pooling="cls"):
+    from indexer.pipeline import index_corpus
+    from tests.conftest import sample_lines, write_lines
+
+    settings = Settings(home=tmp_path / "data", precision="fp32", pooling=pooling)
+    corpus = write_lines(tmp_path / "c.jsonl", sample_lines(40))
+    index_corpus(settings, [corpus])
+    return settings
+
+
+def test_the_verified_export_alone_encodes_queries_as_the_full_encoder(tmp_path, tiny_model_dirs):
+    from search.onnx_query import OnnxQueryEncoder
+    from search.store import Store
+
+    settings = indexed_home(tmp_path)
+    full = load(settings.home, query_backend="onnx")  # exports, verifies, keeps the manifest
+    build = Store.open(settings).builds.current()
+    light = OnnxQueryEncoder.find(settings.models_dir, build, threads=2)
+    assert light is not None and light.info == full.info
+    np.testing.assert_allclose(light.encode_queries(QUERIES), full.encode_queries(QUERIES),
+                               atol=1e-5)  # fmt: skip
+    assert [light.count_tokens(q) for q in QUERIES] == [full.count_tokens(q) for q in QUERIES]
+    assert light.max_length == full.max_length
+    # Another query adapter or paper model: not this export.
+    other = type("Build", (), {**{c: getattr(build, c) for c in ("model_key", "query_adapter")},
+                               "query_adapter_revision": "elsewhere"})()  # fmt: skip
+    assert OnnxQueryEncoder.find(settings.models_dir, other, threads=2) is None
+
+
+def test_a_changed_export_or_tokenizer_is_never_used_on_its_own(tmp_path, tiny_model_dirs):
+    from search.onnx_query import OnnxQueryEncoder
+    from search.store import Store
+
+    settings = indexed_home(tmp_path)
+    load(settings.home, query_backend="onnx")
+    build = Store.open(settings).builds.current()
+    graph = onnx_files(settings.home)[0]
+    vocab = tokenizer_path(graph).read_text()
+    assert '"lowercase":true' in vocab
+    tokenizer_path(graph).write_text(vocab.replace('"lowercase":true', '"lowercase":false'))
+    assert OnnxQueryEncoder.find(settings.models_dir, build, threads=2) is None
+    tokenizer_path(graph).write_text(vocab)
+    assert OnnxQueryEncoder.find(settings.models_dir, build, threads=2) is not None
+    graph.write_bytes(graph.read_bytes()[:1000])  # truncated
+    assert OnnxQueryEncoder.find(settings.models_dir, build, threads=2) is None
+    # The full encoder notices, exports again, and the light path works again.
+    load(settings.home, query_backend="onnx")
+    assert OnnxQueryEncoder.find(settings.models_dir, build, threads=2) is not None
+
+
+def test_a_one_off_cli_query_loads_no_pytorch(tmp_path, tiny_model_dirs):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    settings = indexed_home(tmp_path)
+    load(settings.home, query_backend="onnx")
+    script = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from papersearch import main\n"
+        f"out = CliRunner().invoke(main, ['--home', {str(settings.home)!r}, 'search', "
+        "'graph neural networks', '--json', '-k', '3'])\n"
+        "loaded = {name: name in sys.modules for name in ('torch', 'adapters')}\n"
+        "print(json.dumps({'exit': out.exit_code, 'output': out.output, **loaded}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PAPERSEARCH_PRECISION"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, check=True)  # fmt: skip
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["exit"] == 0, report["output"]
+    assert not report["torch"] and not report["adapters"]
+    light = [hit["id"] for hit in json.loads(report["output"])["results"]]
+    from search.engine import SearchEngine
+
+    full = SearchEngine.open(settings.replace(query_backend="torch"))
+    assert light == [h.id for h in full.search("graph neural networks", k=3).results]

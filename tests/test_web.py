@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
@@ -406,3 +407,122 @@ def test_static_assets_are_served_by_the_app(client):
     assert client.get("/static/app.js").status_code == 200
     html = client.get("/").get_data(as_text=True)
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+# -- what the pages and the API say ----------------------------------------------------------
+
+
+def test_papers_are_found_by_their_corpus_id_in_paths(client):
+    """arXiv ids (with or without a version) and internal ids all lead to the same paper;
+    the page names its canonical address."""
+    hit = client.get("/api/v1/search?q=graph&k=1").get_json()["results"][0]
+    external = hit["external_id"]
+    for ref in (external, f"{external}v2", f"arXiv:{external}", str(hit["id"])):
+        page = client.get(f"/papers/{ref}")
+        assert page.status_code == 200, ref
+        html = page.get_data(as_text=True)
+        assert f'<link rel="canonical" href="/papers/{hit["id"]}">' in html
+        api = client.get(f"/api/v1/papers/{ref}")
+        assert api.get_json()["id"] == hit["id"]
+        assert api.headers["Content-Location"] == f"/api/v1/papers/{hit['id']}"
+    by_ref = client.get(f"/api/v1/papers/{external}/similar?k=3").get_json()
+    by_id = client.get(f"/api/v1/papers/{hit['id']}/similar?k=3").get_json()
+    assert by_ref["results"] == by_id["results"]
+    assert by_ref["seeds"] == [{"id": hit["id"], "external_id": external,
+                                "title": hit["title"], "role": "like"}]  # fmt: skip
+    assert client.get("/papers/no-such-paper").status_code == 404
+    missing = client.get("/api/v1/papers/10.1000/nothing")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+
+
+def test_totals_are_worded_for_what_each_mode_counts(client):
+    keyword = client.get("/api/v1/search?q=graph+networks&mode=keyword").get_json()
+    assert keyword["matches"] == keyword["total"] < 701
+    semantic = client.get("/api/v1/search?q=graph+networks").get_json()
+    assert semantic["total"] == 701 and semantic["matches"] is None
+    hybrid = client.get("/api/v1/search?q=graph+networks&mode=hybrid").get_json()
+    assert hybrid["total"] == 701 and hybrid["matches"] == keyword["total"]
+    html = client.get("/?q=graph+networks&mode=keyword").get_data(as_text=True)
+    assert f"of {keyword['total']} papers that contain the query's words" in html
+    html = client.get("/?q=graph+networks&mode=hybrid").get_data(as_text=True)
+    assert f"of all 701 papers, ranked by similarity and keywords ({keyword['total']}" in html
+
+
+@pytest.mark.parametrize(
+    "mode, legend",
+    [("semantic", "Euclidean distance between the query's and the paper's SPECTER2 vectors"),
+     ("keyword", "BM25 over title, abstract and authors"),
+     ("hybrid", "0.4 × similarity + 0.6 × BM25")],
+)  # fmt: skip
+def test_each_mode_says_what_its_score_means(client, mode, legend):
+    import html
+
+    page = html.unescape(client.get(f"/?q=graph+networks&mode={mode}").get_data(as_text=True))
+    assert legend in page
+
+
+def test_filters_the_corpus_cannot_use_are_not_offered(client):
+    """The sample has years, categories and authors, but no venues."""
+    html = client.get("/?q=graph").get_data(as_text=True)
+    assert 'name="venue"' not in html and "NeurIPS" not in html
+    assert "This corpus has no venues, so that filter is not offered." in html
+    assert 'name="category"' in html and 'placeholder="cs.' in html
+    assert re.search(r'name="year" value="" placeholder="20\d\d-20\d\d"', html)
+    health = client.get("/api/v1/health").get_json()
+    assert health["corpus"]["with_venue"] == 0 and health["corpus"]["with_categories"] == 701
+    # A venue typed into the URL still shows, so that the user sees what was searched.
+    assert 'name="venue" value="ACL"' in client.get("/?q=graph&venue=ACL").get_data(as_text=True)
+
+
+def test_the_api_reference_page_is_rendered_from_the_document(client, openapi):
+    html = client.get("/api").get_data(as_text=True)
+    for path in openapi["paths"]:
+        assert f"{path}</" in html
+    for name in openapi["components"]["schemas"]:
+        assert f'id="schema-{name}"' in html
+    assert "SPECTER2 embeddings" in html
+    assert 'src="http' not in html and 'href="http' not in html  # no external assets
+    home = client.get("/").get_data(as_text=True)
+    assert '<a href="/api">API</a>' in home
+
+
+def test_recommendations_with_nothing_checked_say_what_to_do(client):
+    response = client.get("/recommend")
+    assert response.status_code == 422
+    assert "Check “more like this” beside at least one paper" in response.get_data(as_text=True)
+
+
+def test_search_by_example_shows_the_paper_an_id_resolved_to(client):
+    hit = client.get("/api/v1/search?q=graph&k=1").get_json()["results"][0]
+    html = client.post("/example", data={"paper": hit["external_id"]}).get_data(as_text=True)
+    assert f'“{hit["external_id"]}” is <a href="/papers/{hit["id"]}">' in html
+
+
+def test_downloads_and_bodies_have_honest_content_types(client):
+    data = client.get("/api/v1/search?q=graph&k=5&format=csv")
+    assert data.headers["Content-Type"] == "text/csv; charset=utf-8"
+    bib = client.get("/api/v1/search?q=graph&k=5&format=bibtex")
+    assert bib.headers["Content-Type"] == "application/x-bibtex; charset=utf-8"
+    wrong = client.post("/api/v1/recommendations", data='{"positive_ids": [1]}',
+                        content_type="text/plain")  # fmt: skip
+    assert wrong.status_code == 400
+    message = wrong.get_json()["error"]["message"]
+    assert "text/plain" in message and "Content-Type: application/json" in message
+
+
+def test_pages_and_api_name_the_model_in_use(tmp_path, tiny_model_dirs, tiny_encoder):
+    """Built with a model that is not SPECTER2, nothing says SPECTER2."""
+    import shutil
+
+    base = tmp_path / "tinybert"
+    shutil.copytree(tiny_model_dirs["base"], base)
+    settings = Settings(home=tmp_path / "data", base_model=str(base), paper_adapter="none",
+                        query_adapter="none", pooling="mean")  # fmt: skip
+    corpus = write_lines(tmp_path / "c.jsonl", sample_lines(50))
+    index_corpus(settings, [corpus])
+    client = create_app(settings).test_client()
+    for url in ("/", "/?q=graph", "/about", "/api", "/api/v1/openapi.json", "/api/v1/health"):
+        text = client.get(url).get_data(as_text=True)
+        assert "SPECTER2" not in text, url
+    assert "tinybert embeddings" in client.get("/").get_data(as_text=True)
+    assert client.get("/api/v1/health").get_json()["models"]["name"] == "tinybert"
