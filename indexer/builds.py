@@ -98,8 +98,6 @@ def retrain_reason(
         return f"corpus changed from {trained} to {n_vectors} vectors since training"
     if previous.added_since_training + added > RETRAIN_NEW_FRACTION * trained:
         return "over 20% of the vectors are new since training"
-    if not Path(previous.path).is_file():
-        return "the previous index file is missing"
     return None
 
 
@@ -126,9 +124,13 @@ def build_index(
     previous = store.builds.current()
     reason = retrain_reason(previous, info.key, len(ids), added, settings, retrain)
     trained = None
-    if reason is None:
+    if reason is None and not store.builds.file(previous).is_file():
+        reason = "the previous index file is missing"
+    elif reason is None:
         try:
-            trained = faiss_index.VectorIndex.open_build(previous, mmap=False)
+            trained = faiss_index.VectorIndex.open_build(
+                previous, store.builds.file(previous), mmap=False
+            )
         except IndexCorrupt as exc:
             reason = f"the previous build cannot be reused ({exc})"
     build = store.builds.start(info)
@@ -167,7 +169,7 @@ def build_index(
             nprobe=built.nprobe,
             vector_count=len(ids),
             device=built.device,
-            path=str(path.resolve()),
+            path=path.name,  # beside the others in the builds directory
             seconds=round(time.perf_counter() - started, 3),
             tuned_recall=tuned_recall,
             checksum=checksum,
@@ -197,7 +199,7 @@ def prune(store: Store, settings: Settings) -> list[int]:
     """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
     pruned = store.builds.prune(settings.keep_builds)
     for build in pruned:
-        Path(build.path).unlink(missing_ok=True)
+        store.builds.file(build).unlink(missing_ok=True)
     return [build.id for build in pruned]
 
 

@@ -158,7 +158,7 @@ def builds_list(as_json: bool, settings: Settings) -> None:
             **BuildFacts.of(b).to_dict(),
             "current": b.id == current,
             "base_model": b.base_model,
-            "path": b.path,
+            "path": str(store.builds.file(b)),
         }  # fmt: skip
         for b in store.builds.all()
     ]
@@ -210,7 +210,7 @@ def tune_command(
     build = store.builds.current()
     if build is None:
         raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-    index = VectorIndex.open_build(build)
+    index = VectorIndex.open_build(build, store.builds.file(build))
     if index.ivf is None:
         raise click.ClickException(
             f"Build {build.id} is an exact (flat) index: there is no nprobe to tune."

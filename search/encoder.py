@@ -73,7 +73,7 @@ def cpu_has_native_bf16() -> bool:
 def choose_precision(setting: str, device: str, native_bf16: bool) -> str:
     """fp32 is exact; ``auto`` takes the fast modes, fp16 on CUDA and bf16 on CPUs with
     native bf16 (``bench/encode.py`` measures what bf16 costs in ranking fidelity; the
-    README has the numbers)."""
+    benchmarks page has the numbers)."""
     if setting == "fp16" and device != "cuda":
         raise DeviceUnavailable("PAPERSEARCH_PRECISION=fp16 needs a CUDA device; use bf16 or fp32.")
     if setting != "auto":

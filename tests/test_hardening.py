@@ -65,6 +65,7 @@ def live_api(app):
         yield schema
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(live_api):
     """Every operation in the OpenAPI document, with generated valid and invalid inputs,
     against a live server: no 5xx, every response conforms to the document (status, media
@@ -206,7 +207,7 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     first = index_corpus(settings, [corpus], encoder=tiny_encoder)
     second = index_corpus(settings, [corpus], encoder=tiny_encoder)
     store = Store.open(settings, migrate=True)
-    path = store.builds.get(second.build_id).path
+    path = store.builds.file(store.builds.get(second.build_id))
     with open(path, "r+b") as fh:  # truncated mid-write, say
         fh.truncate(1000)
 
@@ -222,7 +223,7 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     healthy = EngineProvider(settings, tiny_encoder)
     assert healthy.get().build.id == third.build_id
     fourth = index_corpus(settings, [corpus], encoder=tiny_encoder)
-    fourth_path = store.builds.get(fourth.build_id).path
+    fourth_path = store.builds.file(store.builds.get(fourth.build_id))
     with open(fourth_path, "r+b") as fh:
         fh.seek(5000)
         fh.write(b"\0" * 64)  # same size, different bytes
@@ -352,6 +353,7 @@ def test_rate_limit_answers_429_with_retry_after(home, tiny_encoder):
     assert limiter.retry_after("a", now=60.5) is None  # the first hit left the window
 
 
+@pytest.mark.slow
 def test_a_missing_model_stops_the_server_at_start_up_with_a_clear_error(home, tmp_path):
     import os
     import subprocess

@@ -17,7 +17,7 @@ from search.db import alembic_config, current_revision, head_revision, make_engi
 from search.engine import InvalidRequest, PaperNotFound, SearchEngine
 from search.errors import ModelMismatch
 from search.settings import Settings, SettingsError
-from tests.conftest import sample_lines, write_lines
+from tests.conftest import copy_home, sample_lines, write_lines
 
 RESULT_KEYS = {"id", "external_id", "title", "authors", "year", "venue", "url", "score", "abstract"}
 
@@ -28,9 +28,15 @@ def corpus_800(tmp_path):
 
 
 @pytest.fixture
-def indexed(settings, corpus_800, tiny_encoder):
-    summary = index_corpus(settings, [corpus_800], encoder=tiny_encoder)
-    return settings, summary
+def indexed(settings, home_template, tiny_encoder):
+    """800 papers indexed (build 1), a copy for each test; and the run's summary."""
+
+    def build(template: Settings):
+        corpus = write_lines(template.home.parent / "corpus.jsonl", sample_lines(800))
+        return index_corpus(template, [corpus], encoder=tiny_encoder)
+
+    template, summary = home_template("index-800", build)
+    return copy_home(template, settings), summary
 
 
 def test_migrations_from_an_empty_database(tmp_path):
@@ -72,7 +78,9 @@ def test_index_summary_and_build(indexed):
     build = engine.build
     assert build.status == "complete" and build.nlist == 20 and build.tuned_recall >= 0.95
     assert build.base_model == "allenai/specter2_base" and build.metric == "L2"
-    assert build.path.startswith(str(settings.builds_dir.resolve()))
+    # Recorded by name, so that the data directory can be moved or copied whole.
+    assert build.path == "build-000001.faiss"
+    assert engine.store.builds.file(build) == settings.builds_dir / build.path
 
 
 def test_every_paper_finds_itself_first_through_the_proximity_adapter(indexed, tiny_encoder):
@@ -335,7 +343,7 @@ def test_memory_budget_picks_the_most_exact_encoding_that_fits():
     assert faiss_index.encoding_of("Flat") == "Flat"
 
 
-@pytest.mark.parametrize("encoding", ["Flat", "SQ8", "PQ8"])
+@pytest.mark.parametrize("encoding", ["Flat", "SQ8", pytest.param("PQ8", marks=pytest.mark.slow)])
 def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
     import faiss
 

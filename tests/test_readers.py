@@ -17,7 +17,7 @@ from indexer.readers import (
     year_from_arxiv_id,
 )
 from search.records import PaperRecord
-from tests.conftest import SHARED_DATA, sample_lines, write_lines
+from tests.conftest import sample_lines, write_lines
 
 
 def records(path: Path, fmt: str = "auto") -> list[tuple[int, PaperRecord | Reject]]:
@@ -137,17 +137,14 @@ def test_semantic_scholar_layout(tmp_path):
 
 
 def test_beir_layout():
-    corpus = SHARED_DATA / "scifact-train" / "corpus.jsonl.gz"
-    if not corpus.exists():
-        pytest.skip("shared SciFact data not present")
+    """The first 50 documents of the Cranfield collection as BEIR ships it (gzipped)."""
+    corpus = Path(__file__).parent / "data" / "cranfield-50.jsonl.gz"
     assert detect_format(corpus) == "beir"
-    items = []
-    for item in read_corpus(corpus):
-        items.append(item)
-        if len(items) == 50:
-            break
-    assert all(isinstance(r, PaperRecord) for _, r in items)
-    assert items[0][1].external_id == "4983" and items[0][1].abstract
+    items = list(read_corpus(corpus))
+    assert len(items) == 50 and all(isinstance(r, PaperRecord) for _, r in items)
+    first = items[0][1]
+    assert first.external_id == "1" and first.title.startswith("experimental investigation")
+    assert first.abstract and first.authors == ("brenckman,m.",)  # from BEIR metadata
 
 
 def test_beir_layout_small(tmp_path):

@@ -24,7 +24,7 @@ from papersearch import main
 from search.engine import SearchEngine
 from search.settings import Settings
 from search.store import Store
-from tests.conftest import sample_lines, write_lines
+from tests.conftest import copy_home, sample_lines, write_lines
 from web import create_app
 
 BASE = 1000  # papers in the first snapshot: enough for an IVF index
@@ -55,9 +55,14 @@ def lines() -> list[str]:
 
 
 @pytest.fixture
-def first(settings, tmp_path, lines, tiny_encoder):
-    index_corpus(settings, [snapshot(lines[:BASE], tmp_path / "day0.jsonl")], encoder=tiny_encoder)
-    return settings
+def first(settings, home_template, lines, tiny_encoder):
+    """A data directory with the first BASE papers indexed (build 1), a copy for each test."""
+
+    def build(template: Settings) -> None:
+        day0 = snapshot(lines[:BASE], template.home.parent / "day0.jsonl")
+        index_corpus(template, [day0], encoder=tiny_encoder)
+
+    return copy_home(home_template("reindex-first", build)[0], settings)
 
 
 def test_unchanged_snapshot_embeds_nothing(first, tmp_path, lines, tiny_encoder):
@@ -206,7 +211,8 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
     store = Store.open(settings, migrate=True)
     statuses = {b.id: b.status for b in store.builds.all()}
     assert statuses == {1: "pruned", 2: "pruned", 3: "complete", 4: "complete"}
-    assert not Path(store.builds.get(2).path).exists() and Path(store.builds.get(3).path).exists()
+    build_file = store.builds.file
+    assert not build_file(store.builds.get(2)).exists() and build_file(store.builds.get(3)).exists()
     runner = CliRunner()
     home = ["--home", str(settings.home), "--keep-builds", "2"]
     listed = json.loads(runner.invoke(main, ["builds", "list", "--json", *home]).output)
@@ -266,6 +272,7 @@ def reindex_process(settings: Settings, corpus: Path, pause_at: str, pause_file:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["embedding", "index-written", "publish"])
 def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes(
     first, tmp_path, lines, tiny_encoder, point
@@ -307,6 +314,7 @@ def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes
     )
 
 
+@pytest.mark.slow
 def test_server_under_load_switches_to_the_new_build_without_a_failed_request(
     first, tmp_path, lines, tiny_encoder
 ):

@@ -18,7 +18,8 @@ def run_server(app, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @settings_options
 def serve_command(host: str, port: int, settings: Settings) -> None:
-    """Run the web UI and JSON API (development server; see README for production)."""
+    """Run the web UI and JSON API (the development server; docs/web.md has production
+    serving)."""
     from web import create_app
 
     app = create_app(settings)

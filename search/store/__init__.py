@@ -11,6 +11,8 @@ from here. The schema comes only from the Alembic migrations.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.db import make_engine, require_current_schema, session_factory, upgrade
@@ -26,12 +28,12 @@ class Store:
     does not change (filter id sets, word counts), so servers take a :meth:`fresh` store
     for each index build they load."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], builds_dir: Path) -> None:
         self.sessions = sessions
         self.papers = Papers(sessions)
         self.fulltext = FullText(sessions, self.papers)
         self.vectors = Vectors(sessions)
-        self.builds = Builds(sessions)
+        self.builds = Builds(sessions, builds_dir)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
@@ -42,11 +44,11 @@ class Store:
             upgrade(engine)
         else:
             require_current_schema(engine)
-        return cls(session_factory(engine))
+        return cls(session_factory(engine), settings.builds_dir)
 
     def fresh(self) -> Store:
         """The same database with empty caches."""
-        return Store(self.sessions)
+        return Store(self.sessions, self.builds.directory)
 
     @property
     def url(self) -> str:

@@ -32,10 +32,19 @@ PRUNED = "pruned"
 
 
 class Builds:
-    """The index_builds table and the status lifecycle above."""
+    """The index_builds table and the status lifecycle above. Build files live in
+    ``directory`` and are recorded by name, so that a data directory can be moved or
+    copied to another host (rows from older releases hold absolute paths, still honoured).
+    """
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], directory: Path) -> None:
         self.sessions = sessions
+        self.directory = directory
+
+    def file(self, build: IndexBuild) -> Path:
+        """Where a build's index file is."""
+        path = Path(build.path)
+        return path if path.is_absolute() else self.directory / path
 
     # -- the lifecycle ----------------------------------------------------------------
 
@@ -71,8 +80,8 @@ class Builds:
     def roll_back(self, build_id: int) -> IndexBuild:
         """Make an earlier (or later) complete build current again, if its file is there."""
         build = self.get(build_id)
-        if build is not None and build.status == COMPLETE and not Path(build.path).is_file():
-            raise BuildNotUsable(f"Build {build_id}'s file {build.path} is missing.")
+        if build is not None and build.status == COMPLETE and not self.file(build).is_file():
+            raise BuildNotUsable(f"Build {build_id}'s file {self.file(build)} is missing.")
         return self.publish(build_id)
 
     def fail(self, build_id: int) -> None:
