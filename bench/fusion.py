@@ -66,8 +66,7 @@ def main() -> int:
         index_corpus(settings, [SCIFACT / "corpus.jsonl.gz"], progress=True)
     engine = SearchEngine.open(settings)
     judged = read_judged(SCIFACT / "queries.jsonl", SCIFACT / "qrels.tsv")
-    papers = engine.store.papers.get_many(range(1, engine.store.papers.count() + 10_000))
-    external = {i: p.external_id for i, p in papers.items()}
+    external = engine.store.papers.external_ids()
     pairs = {}
     for query_id, text in judged.queries.items():
         vector = engine.encoder.encode_query(semantic_text(text))
@@ -80,7 +79,7 @@ def main() -> int:
         m = measure(runs, judged.qrels)
         print(f"  {label:<28}{m['ndcg@10']:>9.4f}{m['recall@100']:>9.4f}{m['mrr@10']:>9.4f}")
 
-    print(f"\n{len(judged.queries)} SciFact train queries, {len(papers):,} papers, "
+    print(f"\n{len(judged.queries)} SciFact train queries, {len(external):,} papers, "
           f"top {FUSION_DEPTH} of each ranking fused")  # fmt: skip
     print(f"  {'fusion':<28}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
     report("semantic only", lambda s, k: [i for i, _ in s])

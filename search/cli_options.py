@@ -70,7 +70,11 @@ def filter_options(command: Callable) -> Callable:
         click.option("--year", help="A year or range: 2019, 2019-2021, 2020-, -2015."),
         click.option("--venue", help="Venue name(s), comma-separated."),
         click.option("--category", help="Category/field, e.g. cs.LG or cs (comma-separated)."),
-        click.option("--author", help="Part of an author's name (comma-separated)."),
+        click.option(
+            "--author",
+            help="An author's name: Hao Chen, H. Chen, Chen, Hao, or a "
+            "surname (alternatives separated by ';').",
+        ),
     ]
 
     @functools.wraps(command)

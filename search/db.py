@@ -7,6 +7,7 @@ write apply pending migrations themselves; read-only ones call
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import NoIndex, SchemaOutOfDate
+from search.errors import DatabaseUnavailable, NoIndex, SchemaOutOfDate
 from search.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -27,6 +28,10 @@ def make_engine(settings: Settings, *, create: bool = False) -> Engine:
 
     A SQLite file is made only when ``create`` (writers); a reader that finds
     none stops with NoIndex, saying where it looked, and leaves nothing behind.
+    On PostgreSQL a reader's queries are cancelled after
+    ``PAPERSEARCH_STATEMENT_TIMEOUT`` seconds, so that one slow query cannot hold a
+    server's worker; writers run without a limit. Failures to reach the database
+    become DatabaseUnavailable, with the URL's password hidden.
     """
     url = make_url(settings.db_url)
     if url.get_backend_name() == "sqlite":
@@ -42,8 +47,38 @@ def make_engine(settings: Settings, *, create: bool = False) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        connect_args: dict = {}
+        if url.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+            if not create:
+                milliseconds = int(settings.statement_timeout * 1000)
+                connect_args["options"] = f"-c statement_timeout={milliseconds}"
+        engine = create_engine(url, pool_pre_ping=True, pool_recycle=3600,
+                               connect_args=connect_args)  # fmt: skip
+    event.listen(engine, "handle_error", functools.partial(_unavailable, url=url))
+    return engine
+
+
+CONNECT_TIMEOUT_SECONDS = 10
+# SQLite errors that say the database is out of reach for now, not that a query is wrong.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def _unavailable(context, url) -> None:
+    """Connection failures, lost connections and cancelled (too slow) queries, on any
+    database, are DatabaseUnavailable: one line, the password never in it."""
+    error = context.original_exception
+    kind = type(error).__module__.partition(".")[0]
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    lost = context.is_disconnect or (
+        kind == "psycopg" and isinstance(error, context.dialect.dbapi.OperationalError)
+    )
+    if kind == "sqlite3" and text.lower().startswith(_SQLITE_UNAVAILABLE):
+        lost = True
+    if lost:
+        where = url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"The database {where} is unavailable: {text}") from None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -21,7 +21,7 @@ from search.errors import InvalidRequest, NoIndex, PaperNotFound
 from search.filters import Filters
 from search.fusion import FUSION_DEPTH, fuse_scores
 from search.index import VectorIndex, distance_to_score
-from search.keywords import parse_keywords, semantic_text
+from search.keywords import Phrases, parse_keywords, semantic_text
 from search.limits import (
     MAX_EXAMPLE_CHARS,
     MAX_QUERY_CHARS,
@@ -150,7 +150,7 @@ class SearchEngine:
         check_page(k, offset)
         filters = filters or Filters()
         keywords = parse_keywords(query)
-        if mode != "semantic" and keywords.match is None:
+        if mode != "semantic" and keywords.empty:
             raise InvalidRequest("The query has no words to search for.", "empty_query")
         text = semantic_text(query)  # what the encoder reads
         if mode != "keyword":
@@ -172,7 +172,7 @@ class SearchEngine:
             ranked: Ranked = [(paper_id, score, None) for paper_id, score in matches]
             matching = total
         else:
-            allowed = self._allowed(filters, keywords.phrase_match if mode == "hybrid" else None)
+            allowed = self._allowed(filters, keywords.phrases if mode == "hybrid" else ())
             vector = encoder.encode_query(text)
             nearest = self._nearest(
                 vector, depth if mode == "semantic" else max(depth, FUSION_DEPTH), allowed
@@ -289,10 +289,11 @@ class SearchEngine:
 
     # -- internals ----------------------------------------------------------------
 
-    def _allowed(self, filters: Filters, phrase_match: str | None) -> np.ndarray | None:
-        """Ids a filtered search may return (None: no restriction)."""
-        if phrase_match is not None:
-            return self.store.fulltext.matching_ids(phrase_match, filters)
+    def _allowed(self, filters: Filters, phrases: Phrases) -> np.ndarray | None:
+        """Ids a filtered search may return (None: no restriction): those that pass the
+        filters and contain the phrases."""
+        if phrases:
+            return self.store.fulltext.matching_ids(phrases, filters)
         if filters.active:
             return self.store.papers.matching_ids(filters)
         return None
@@ -323,7 +324,7 @@ class SearchEngine:
         """The page of papers nearest to ``vector`` (by example, similar, recommend):
         ``total`` counts the papers the filters allow, ``exclude`` left out."""
         filters = filters or Filters()
-        allowed = self._allowed(filters, None)
+        allowed = self._allowed(filters, ())
         nearest = self._nearest(vector, k + offset, allowed, exclude=exclude)
         ranked = [(i, distance_to_score(d), d) for i, d in nearest]
         total = (self.index.ntotal if allowed is None else len(allowed)) - len(exclude)

@@ -141,3 +141,10 @@ class DeviceUnavailable(PapersearchError, RuntimeError):
     """The settings ask for a device (CUDA) or a precision this machine cannot run."""
 
     code = "device_unavailable"
+
+
+class DatabaseUnavailable(PapersearchError):
+    """The database cannot be reached, refused the credentials, or cancelled a query that
+    ran too long; servers answer 503 and recover by themselves when it is back."""
+
+    code, status, retry_after = "database_unavailable", 503, 1

@@ -49,7 +49,7 @@ class Filters:
             year_max=year_max,
             venues=_values("venue", venue),
             categories=_values("category", category),
-            authors=_values("author", author),
+            authors=_values("author", author, separator=";"),
         )
 
     def to_params(self) -> dict[str, str]:
@@ -95,13 +95,14 @@ def parse_year_range(raw: str | None) -> tuple[int | None, int | None]:
     return low, high
 
 
-def _values(name: str, raw: str | None) -> tuple[str, ...]:
-    """Comma-separated alternatives, trimmed, empty ones dropped, duplicates removed."""
+def _values(name: str, raw: str | None, separator: str = ",") -> tuple[str, ...]:
+    """Alternatives (comma-separated; semicolons for authors, whose names may hold a comma:
+    "Chen, Hao"), trimmed, empty ones dropped, duplicates removed."""
     if raw is None:
         return ()
     if len(raw) > MAX_FILTER_CHARS:
         raise FilterError(f"{name} is longer than {MAX_FILTER_CHARS} characters.")
-    values = tuple(dict.fromkeys(" ".join(v.split()) for v in raw.split(",") if v.strip()))
+    values = tuple(dict.fromkeys(" ".join(v.split()) for v in raw.split(separator) if v.strip()))
     if len(values) > MAX_FILTER_VALUES:
-        raise FilterError(f"{name} takes at most {MAX_FILTER_VALUES} comma-separated values.")
+        raise FilterError(f"{name} takes at most {MAX_FILTER_VALUES} alternatives.")
     return values

@@ -1,10 +1,11 @@
-"""Keyword queries: what the user typed → a safe SQLite FTS5 expression.
+"""Keyword queries: what the user typed → words and "quoted phrases".
 
-Users type free text, sometimes with "quoted phrases". FTS5's own syntax
-(AND, NEAR, column filters, ``*``) is not exposed: a stray quote or colon
-would be a syntax error, and every word is passed as a quoted string, so no
-input can change the expression's structure. Words are alternatives ranked by
-BM25 (a paper need not contain every word, as in any search engine); quoted
+Users type free text, sometimes with "quoted phrases". Nothing else is
+syntax: the database's own query language (FTS5's AND, NEAR and column
+filters, PostgreSQL's tsquery operators) is never exposed, so no input can be
+a syntax error or change the query's structure (``search.store.fulltext``
+passes each word and phrase as data). Words are alternatives ranked by BM25
+(a paper need not contain every word, as in any search engine); quoted
 phrases must appear.
 """
 
@@ -23,25 +24,18 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 MAX_TERMS = 64
 
 
+Phrases = tuple[tuple[str, ...], ...]  # each a sequence of lower-cased words
+
+
 @dataclass(frozen=True)
 class KeywordQuery:
-    phrases: tuple[tuple[str, ...], ...]  # each a sequence of lower-cased words
+    phrases: Phrases
     terms: tuple[str, ...]  # words outside quotes, lower-cased, stopwords dropped
 
     @property
-    def match(self) -> str | None:
-        """The FTS5 MATCH expression, or None when there is nothing to match."""
-        parts = [quote_fts(" ".join(words)) for words in self.phrases]
-        if self.terms:
-            parts.append("(" + " OR ".join(quote_fts(term) for term in self.terms) + ")")
-        return " AND ".join(parts) if parts else None
-
-    @property
-    def phrase_match(self) -> str | None:
-        """Only the phrases: papers that must match in hybrid mode."""
-        if not self.phrases:
-            return None
-        return " AND ".join(quote_fts(" ".join(words)) for words in self.phrases)
+    def empty(self) -> bool:
+        """Nothing to match: no word and no phrase."""
+        return not (self.phrases or self.terms)
 
     def with_terms(self, terms: tuple[str, ...]) -> KeywordQuery:
         return KeywordQuery(self.phrases, terms)
@@ -67,8 +61,3 @@ def parse_keywords(text: str) -> KeywordQuery:
 def semantic_text(text: str) -> str:
     """The query as the encoder should see it: quotes are search syntax, not content."""
     return " ".join(text.replace('"', " ").split())
-
-
-def quote_fts(text: str) -> str:
-    """``text`` as one FTS5 string (a word or phrase), never as query syntax."""
-    return '"' + text.replace('"', '""') + '"'

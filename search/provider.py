@@ -17,7 +17,7 @@ import time
 
 from search.encoder import Encoder
 from search.engine import SearchEngine
-from search.errors import IndexCorrupt, NoIndex
+from search.errors import DatabaseUnavailable, IndexCorrupt, NoIndex
 from search.model_info import display_name, model_facts
 from search.results import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
 from search.settings import Settings
@@ -38,7 +38,10 @@ class EngineProvider:
         self._engine: SearchEngine | None = None
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
-        self._unusable: set[tuple[int, int | None]] = set()  # (build, nprobe) that failed to load
+        # (build, nprobe) that failed to load → the state of its file then: tried again when
+        # the file changes (on hosts that get builds by copy, the file may arrive late).
+        self._unusable: dict[tuple[int, int | None], tuple] = {}
+        self._database_down = False
 
     @property
     def encoder(self) -> Encoder:
@@ -63,7 +66,7 @@ class EngineProvider:
             self.refresh()
             engine = self._engine
             if engine is None:
-                if self.store.builds.current_marker() in self._unusable:
+                if self._still_unusable(self.store.builds.current_marker()):
                     raise IndexCorrupt(
                         "No intact index build: the current one failed its checksum and no "
                         "earlier one is usable. Run `papersearch reindex` to build a new one."
@@ -84,14 +87,14 @@ class EngineProvider:
             engine = self._engine
             if (
                 current is None
-                or current in self._unusable
+                or self._still_unusable(current)
                 or (engine is not None and (engine.build.id, engine.build.nprobe) == current)
             ):
                 return False
             try:
                 engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store.fresh())
             except IndexCorrupt as exc:
-                self._unusable.add(current)
+                self._unusable[current] = self._file_state(current)
                 if self._engine is not None:
                     log.error("%s; not loading it, still serving build %s", exc, engine.build.id)
                     return False
@@ -104,6 +107,20 @@ class EngineProvider:
         if previous is not None:
             log.info("switched from index build %s to %s", previous.build.id, engine.build.id)
         return True
+
+    def _file_state(self, marker: tuple[int, int | None]) -> tuple:
+        build = self.store.builds.get(marker[0])
+        try:
+            stat = self.store.builds.file(build).stat()
+        except (OSError, AttributeError):
+            return ("missing",)
+        return (stat.st_size, stat.st_mtime_ns)
+
+    def _still_unusable(self, marker: tuple[int, int | None] | None) -> bool:
+        """A build that failed to load, whose file has not changed since."""
+        if marker not in self._unusable:
+            return False
+        return self._unusable[marker] == self._file_state(marker)
 
     def _last_good_engine(self, encoder: Encoder) -> SearchEngine | None:
         for build in self.store.builds.published()[1:]:
@@ -133,18 +150,35 @@ class EngineProvider:
             time.sleep(self.settings.reload_seconds)
             try:
                 self.refresh()
+            except DatabaseUnavailable as exc:  # said once an outage, not every tick
+                if not self._database_down:
+                    log.warning("%s; serving what is loaded, answering 503 for the rest", exc)
+                self._database_down = True
+                continue
             except Exception:  # keep serving the build in use
                 log.exception("could not switch to the new index build; still serving the old one")
+            if self._database_down:
+                log.warning("the database is reachable again")
+                self._database_down = False
 
     def status(self) -> Health:
-        """Health and about-page facts: corpus size, the build in use, the models."""
+        """Health and about-page facts: corpus size, the build in use, the models. A
+        database that cannot be reached is a status, not an error."""
+        database = self.store.url
         try:
             engine = self.get()
+            papers = self.store.papers.count()
         except NoIndex:
-            return Health(status="no_index", papers=self.store.papers.count(), build=None)
+            return Health(status="no_index", papers=self.store.papers.count(),
+                          database=database, build=None)  # fmt: skip
+        except DatabaseUnavailable:
+            build = BuildFacts.of(self._engine.build) if self._engine else None
+            return Health(status="database_unavailable", papers=None, database=database,
+                          build=build)  # fmt: skip
         return Health(
             status="ok",
-            papers=self.store.papers.count(),
+            papers=papers,
+            database=database,
             build=BuildFacts.of(engine.build),
             models=ModelFacts(
                 name=display_name(engine.build.base_model), **model_facts(engine.build)

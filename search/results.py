@@ -234,8 +234,13 @@ class CorpusFacts(Answer):
 class Health(Answer):
     """Service status: the corpus, the build in use and the models (``/api/v1/health``)."""
 
-    status: str = described("ok, or no_index while no build exists.", enum=["ok", "no_index"])
-    papers: int = described("Searchable papers in the store.")
+    status: str = described(
+        "ok; no_index while no build exists; database_unavailable while the database "
+        "cannot be reached (a load balancer should take the server out).",
+        enum=["ok", "no_index", "database_unavailable"],
+    )
+    papers: int | None = described("Searchable papers in the store (null: unknown).")
+    database: str = described("The database this server reads, its password hidden.")
     build: BuildFacts | None = described("The build being searched.")
     models: ModelFacts | None = optional("The models of that build.")
     encoder: EncoderFacts | None = optional("This process's query encoder.")

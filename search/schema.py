@@ -18,7 +18,12 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Arrays of filter keys (search.names): JSONB on PostgreSQL, where a GIN index answers
+# "has any of these keys" without a scan.
+KeyList = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -45,6 +50,9 @@ class Paper(Base):
     doi: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)
     categories: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # What the category and author filters match, whole (search.names; migration 0005).
+    category_keys: Mapped[list[str]] = mapped_column(KeyList, nullable=False, default=list)
+    author_keys: Mapped[list[str]] = mapped_column(KeyList, nullable=False, default=list)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     text_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

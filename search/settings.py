@@ -93,8 +93,9 @@ class Settings:
     )
     database_url: str = setting(
         "",
-        "Any SQLAlchemy URL. Keyword and hybrid modes and the category and author filters use "
-        "SQLite's FTS5 and JSON functions: elsewhere they answer `mode_unavailable`.",
+        "The store: SQLite (`sqlite:///PATH`) or PostgreSQL "
+        "(`postgresql+psycopg://USER:PASSWORD@HOST/DB`, the `postgres` extra), with the same "
+        "features; other databases lack keyword search (`mode_unavailable`).",
         shown_default="SQLite file in the data directory",
     )
     base_model: str = setting(
@@ -155,6 +156,12 @@ class Settings:
         "Seconds a request may wait to have its query encoded before a 503 (busy).",
         flag=False,
     )
+    statement_timeout: float = setting(
+        10.0,
+        "Seconds a search's database query may run on PostgreSQL before it is cancelled "
+        "(a 503); the indexer's are not limited.",
+        flag=False,
+    )
     rate_limit: int | None = setting(
         None,
         "Requests a minute per client address (per worker process); over it, 429 with "
@@ -186,7 +193,7 @@ class Settings:
             value = getattr(self, f.name)
             if choices and value not in choices:
                 raise SettingsError(f"{variable(f.name)} must be one of {choices}, not {value!r}")
-        for name in ("reload_seconds", "query_timeout"):
+        for name in ("reload_seconds", "query_timeout", "statement_timeout"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{variable(name)} must be a positive number")
         for name in ("max_length", "batch_size", "keep_builds"):

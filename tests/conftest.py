@@ -1,9 +1,15 @@
-"""Shared fixtures: a tiny SPECTER2-shaped model built here, in the hub's cache layout.
+"""Shared fixtures: a tiny SPECTER2-shaped model built here, in the hub's cache layout, and
+the two stores every store, engine, web and re-index test runs on.
 
 The tiny base model and its ``proximity`` / ``adhoc_query`` bottleneck adapters
 are saved exactly as the hub serves them and placed in a private Hugging Face
 cache under the real hub ids, so the tests load them through the same code
 path as the real ``allenai/specter2*`` models.
+
+The ``backend`` fixture runs a test on SQLite and on a real PostgreSQL server:
+the one ``.ci/run`` started (``PAPERSEARCH_TEST_POSTGRES_URL``), or one started
+here with ``.ci/postgres`` when PostgreSQL is installed. Without either the
+PostgreSQL variants are skipped, except under CI, where that is an error.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ os.environ["HF_HOME"] = str(_HF_HOME)
 os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+POSTGRES_URL = os.environ.get("PAPERSEARCH_TEST_POSTGRES_URL")  # read before it is cleared
 for _name in list(os.environ):
     if _name.startswith("PAPERSEARCH_"):
         del os.environ[_name]
@@ -70,10 +77,135 @@ def tiny_model_dirs(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+# -- the two stores ----------------------------------------------------------------------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+class PostgresServer:
+    """A PostgreSQL server the tests may create databases on (one per test, dropped after)."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.url = url
+        self.admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
+
+    def database_url(self, name: str) -> str:
+        from sqlalchemy import make_url
+
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template``; its URL."""
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            if template is not None:  # a template may have no other connection while copied
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :name"), {"name": template})  # fmt: skip
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            copy = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        return self.database_url(name)
+
+    def drop(self, name: str) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """The test PostgreSQL server, or None when there is none to be had."""
+    import subprocess
+
+    url, started = POSTGRES_URL, None
+    if url is None and shutil.which("bash") and list(Path("/usr/lib/postgresql").glob("*/bin")):
+        # Not under pytest's own temporary directory: that is private to this user, and the
+        # server runs as the postgres user.
+        directory = Path(tempfile.mkdtemp(prefix="papersearch-test-postgres-"))
+        port = str(55500 + os.getpid() % 400)
+        script = ["bash", str(REPO / ".ci" / "postgres")]
+        done = subprocess.run([*script, "start", str(directory), port], capture_output=True,
+                              text=True)  # fmt: skip
+        if done.returncode == 0:
+            url = done.stdout.split("PAPERSEARCH_TEST_POSTGRES_URL=")[1].split()[0]
+            started = directory
+    if url is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must test PostgreSQL: .ci/run starts a server for it")
+        yield None
+        return
+    try:
+        yield PostgresServer(url)
+    finally:
+        if started is not None:
+            subprocess.run(["bash", str(REPO / ".ci" / "postgres"), "stop", str(started)],
+                           capture_output=True)  # fmt: skip
+
+
+def _database_name(request) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    return f"t_{digest}_{os.getpid()}"
+
+
+def settings_on(backend: str, home: Path, postgres, name: str, **changes) -> Settings:
+    """Settings on ``home``, with a fresh database named ``name`` on PostgreSQL."""
+    if backend == "postgresql":
+        return Settings(home=home, database_url=postgres.create(name), **changes)
+    return Settings(home=home, **changes)
+
+
+def paper_rows(settings: Settings) -> int:
+    """How many rows the papers table holds, after checking the store is intact (SQLite's
+    integrity check; PostgreSQL's own transactions keep it whole)."""
+    from sqlalchemy import text
+
+    from search.db import make_engine
+
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                assert conn.scalar(text("PRAGMA integrity_check")) == "ok"
+            return conn.scalar(text("SELECT count(*) FROM papers"))
+    finally:
+        engine.dispose()
+
+
+def cli_args(settings: Settings) -> list[str]:
+    """The command-line flags that point a command at ``settings``'s store."""
+    database = ["--database-url", settings.database_url] if settings.database_url else []
+    return ["--home", str(settings.home), *database]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, postgres) -> str:
+    """``sqlite`` or ``postgresql``: each test that takes it runs on both."""
+    if request.param == "postgresql" and postgres is None:
+        pytest.skip("no PostgreSQL server here (bash .ci/run starts one)")
+    return request.param
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_backend(request, postgres) -> str:
+    """``backend`` for fixtures shared by a whole module."""
+    if request.param == "postgresql" and postgres is None:
+        pytest.skip("no PostgreSQL server here (bash .ci/run starts one)")
+    return request.param
+
+
 @pytest.fixture
-def settings(tmp_path, tiny_model_dirs) -> Settings:
-    """Default settings (real hub ids) on a fresh data directory."""
-    return Settings(home=tmp_path / "data")
+def settings(tmp_path, tiny_model_dirs, backend, postgres, request) -> Settings:
+    """Default settings (real hub ids) on a fresh data directory and a fresh database."""
+    name = _database_name(request)
+    yield settings_on(backend, tmp_path / "data", postgres, name)
+    if backend == "postgresql":
+        postgres.drop(name)
 
 
 @pytest.fixture(scope="session")
@@ -87,31 +219,39 @@ def tiny_encoder(tmp_path_factory, tiny_model_dirs):
 
 
 @pytest.fixture(scope="session")
-def home_template(tmp_path_factory):
-    """Data directories built once per session, for tests to copy (``copy_home``):
-    indexing with the tiny model costs a second or two, a copy a few milliseconds, and
-    each test still gets a directory of its own. ``make(name, build)`` runs
-    ``build(settings)`` on a fresh directory the first time and returns (directory,
-    what build returned)."""
+def home_template(tmp_path_factory, postgres):
+    """Data directories (and their PostgreSQL databases) built once per session, for tests
+    to copy (``copy_home``): indexing with the tiny model costs a second or two, a copy a
+    few milliseconds, and each test still gets a store of its own. ``make(name, backend,
+    build)`` runs ``build(settings)`` on a fresh directory the first time and returns
+    (settings of the template, what build returned)."""
     import sqlite3
 
-    made: dict[str, tuple[Path, object]] = {}
+    made: dict[tuple[str, str], tuple[Settings, object]] = {}
 
-    def make(name: str, build) -> tuple[Path, object]:
-        if name not in made:
+    def make(name: str, backend: str, build) -> tuple[Settings, object]:
+        if (name, backend) not in made:
             home = tmp_path_factory.mktemp(f"template-{name}") / "data"
-            result = build(Settings(home=home))
-            with sqlite3.connect(home / "papersearch.sqlite3") as db:  # one file to copy
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            made[name] = (home, result)
-        return made[name]
+            template = settings_on(backend, home, postgres, f"template_{name.replace('-', '_')}")
+            result = build(template)
+            if backend == "sqlite":
+                with sqlite3.connect(home / "papersearch.sqlite3") as db:  # one file to copy
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            made[name, backend] = (template, result)
+        return made[name, backend]
 
     return make
 
 
-def copy_home(template: Path, settings: Settings) -> Settings:
-    """A private copy of a template data directory at ``settings.home``."""
-    shutil.copytree(template, settings.home)
+def copy_home(template: Settings, settings: Settings, postgres=None) -> Settings:
+    """A private copy of a template's data directory at ``settings.home`` (and, on
+    PostgreSQL, of its database as the database ``settings`` names)."""
+    shutil.copytree(template.home, settings.home)
+    if settings.database_url:
+        from sqlalchemy import make_url
+
+        postgres.create(make_url(settings.database_url).database,
+                        template=make_url(template.database_url).database)  # fmt: skip
     return settings
 
 

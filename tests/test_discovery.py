@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
+import unicodedata
 
 import numpy as np
 import pytest
@@ -24,7 +26,7 @@ from papersearch import main
 from search.engine import InvalidRequest, PaperNotFound, SearchEngine
 from search.filters import FilterError, Filters, parse_year_range
 from search.fusion import fuse_scores
-from tests.conftest import sample_lines, write_lines
+from tests.conftest import cli_args, sample_lines, settings_on, write_lines
 
 N_PAPERS = 800
 RARE_VENUE = "Journal of Rare Results"  # 8 papers: 1% of the corpus
@@ -48,11 +50,9 @@ def write_corpus(path, rows) -> object:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, tiny_encoder):
-    from search.settings import Settings
-
+def engine(tmp_path_factory, tiny_encoder, module_backend, postgres):
     home = tmp_path_factory.mktemp("discovery")
-    settings = Settings(home=home / "data")
+    settings = settings_on(module_backend, home / "data", postgres, "discovery")
     index_corpus(
         settings, [write_corpus(home / "corpus.jsonl", corpus_rows())], encoder=tiny_encoder
     )
@@ -81,8 +81,35 @@ def satisfies(paper, filters: Filters) -> bool:
     ):
         return False
     return not filters.authors or any(
-        want.lower() in a.lower() for a in paper.authors for want in filters.authors
+        name_matches(a, want) for a in paper.authors for want in filters.authors
     )
+
+
+def _name_words(name: str) -> list[str]:
+    given, comma, surname = name.partition(",")
+    if comma and surname.strip():
+        name = f"{surname} {given}"
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return re.sub(r"[^\w-]+|_", " ", plain.casefold()).split()
+
+
+def name_matches(author: str, wanted: str) -> bool:
+    """``wanted`` names ``author``, written independently of search.names: the whole name,
+    its last words (a surname, "Van Gool" too), or initials for the given names before the
+    surname ("H. Chen"). Never part of a word: "Hao Chen" is not "Guohao Chen"."""
+    a, w = _name_words(author), _name_words(wanted)
+    if not a or not w:
+        return False
+    for cut in range(len(w)):  # w[:cut] are initials, w[cut:] the author's last words
+        surname, initials = w[cut:], w[:cut]
+        if surname != a[-len(surname) :]:
+            continue
+        given = a[: len(a) - len(surname)]
+        if not initials or (
+            all(len(i) == 1 for i in initials) and [g[0] for g in given] == initials
+        ):
+            return True
+    return False
 
 
 def filter_strategy(papers):
@@ -170,7 +197,7 @@ def test_year_ranges_and_filter_errors():
         "venue": "A,B",
     }
     with pytest.raises(FilterError, match="at most"):
-        Filters.parse(author=",".join(f"name{i}" for i in range(30)))
+        Filters.parse(author=";".join(f"name{i}" for i in range(30)))
     assert not Filters.parse().active and Filters.parse(year="2020").active
 
 
@@ -208,9 +235,8 @@ def test_quoted_phrases_must_appear(engine, papers):
         text = " ".join(f"{hit.title} {hit.abstract}".lower().replace("-", " ").split())
         assert phrase in text or "neural networks" in text  # porter stemming
     hybrid = engine.search(f'"{phrase}" images', k=50, mode="hybrid")
-    keyword_ids = {
-        p for p in engine.store.fulltext.matching_ids('"neural network"', Filters()).tolist()
-    }
+    phrases = (("neural", "network"),)
+    keyword_ids = set(engine.store.fulltext.matching_ids(phrases, Filters()).tolist())
     assert hybrid.results and {hit.id for hit in hybrid.results} <= keyword_ids
     assert hybrid.total == len(keyword_ids)
 
@@ -219,20 +245,55 @@ def test_author_names_find_their_papers(engine, papers):
     author = next(a for p in papers for a in p.authors if len(a.split()) == 2)
     result = engine.search(author, k=10, mode="keyword")
     assert any(author in hit.authors for hit in result.results[:3])
-    filtered = engine.search("learning", k=10, filters=Filters.parse(author=author.split()[-1]))
-    assert all(
-        any(author.split()[-1].lower() in a.lower() for a in hit.authors)
-        for hit in filtered.results
+    surname = author.split()[-1]
+    filtered = engine.search("learning", k=10, filters=Filters.parse(author=surname))
+    assert filtered.results and all(
+        any(name_matches(a, surname) for a in hit.authors) for hit in filtered.results
     )
+
+
+def test_author_filters_match_names_never_parts_of_names(engine, papers):
+    """The property: no result of author=X has no author whose name is X, whatever form
+    X takes (a full name, "Surname, Given", initials, a surname, other case or accents)."""
+    names = sorted({a for p in papers for a in p.authors if len(a.split()) >= 2})
+
+    particles = {"al", "de", "der", "van", "von", "da", "di", "la", "le", "du", "del"}
+
+    def forms(name: str) -> list[str]:
+        words = name.split()
+        cut = next((i for i, w in enumerate(words[1:], 1) if w.lower() in particles),
+                   len(words) - 1)  # "Luc Van Gool": the surname is "Van Gool"  # fmt: skip
+        given, surname = words[:cut], " ".join(words[cut:])
+        initials = " ".join(g[0] + "." for g in given)
+        upper = name.upper() if name.upper().casefold() == name.casefold() else name
+        return [name, upper, f"{surname}, {' '.join(given)}", f"{initials} {surname}",
+                words[-1], name[1:], name[:-1]]  # fmt: skip
+
+    @hypothesis_settings(max_examples=80, deadline=None, database=None,
+                         suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(name=st.sampled_from(names), form=st.integers(0, 6))
+    def check(name, form):
+        wanted = forms(name)[form]
+        result = engine.search("learning", k=50, filters=Filters.parse(author=wanted))
+        for hit in result.results:
+            assert any(name_matches(a, wanted) for a in hit.authors), (wanted, hit.authors)
+        if form < 4:  # the name itself, however written, finds its paper
+            expected = {p.id for p in papers if name in p.authors}
+            allowed = engine.store.papers.matching_ids(Filters.parse(author=wanted))
+            assert expected <= set(allowed.tolist())
+
+    check()
 
 
 def test_words_in_most_papers_are_skipped_when_rarer_ones_are_there(engine, papers):
     from search.keywords import parse_keywords
 
-    rare = next(w.lower() for p in papers for w in p.title.split() if len(w) > 9 and w.isalpha())
     fulltext = engine.store.fulltext
-    counts = {w: fulltext.document_count(w) for w in ("we", "results", "paper", "show", rare)}
-    common = max(("we", "results", "paper", "show"), key=counts.__getitem__)
+    common = max(("we", "results", "paper", "show"), key=fulltext.document_count)
+    with_common = [p for p in papers if common in f"{p.title} {p.abstract}".lower().split()]
+    long_words = [w.lower() for p in with_common[:50] for w in p.title.split() if len(w) > 9]
+    rare = min((w for w in long_words if w.isalpha()), key=fulltext.document_count)
+    counts = {w: fulltext.document_count(w) for w in (common, rare)}
     assert counts[common] > 0.2 * N_PAPERS and 0 < counts[rare] < 0.2 * N_PAPERS
     assert fulltext.informative(parse_keywords(f"{common} {rare}")).terms == (rare,)
     assert fulltext.informative(parse_keywords(common)).terms == (common,)  # nothing rarer
@@ -272,7 +333,9 @@ def test_hybrid_fusion_weighs_normalised_scores():
 
 
 def fts_is_consistent(engine) -> None:
-    """The FTS index holds exactly the searchable papers, with their current text."""
+    """The full-text index holds exactly the searchable papers, with their current text."""
+    if engine.settings.database_url.startswith("postgresql"):
+        return postgres_fulltext_is_consistent(engine)
     path = engine.settings.sqlite_path
     with sqlite3.connect(path) as db:
         db.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 0)")
@@ -288,10 +351,26 @@ def fts_is_consistent(engine) -> None:
             assert (paper_id in found) == (paper_id in searchable), title
 
 
-def test_fulltext_index_follows_index_update_and_removal(tmp_path, tiny_encoder):
-    from search.settings import Settings
+def postgres_fulltext_is_consistent(engine) -> None:
+    """Each paper's search_vector is its current text's, and a phrase of its title finds it
+    exactly when it is searchable."""
+    from sqlalchemy import text
 
-    settings = Settings(home=tmp_path / "data")
+    with engine.store.sessions() as session:
+        stale = session.scalar(text(
+            "SELECT count(*) FROM papers WHERE search_vector IS DISTINCT FROM ("
+            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+            "setweight(to_tsvector('english', coalesce(abstract, '')), 'B') || "
+            "setweight(to_tsvector('english', coalesce(authors::text, '')), 'C'))"))  # fmt: skip
+        assert stale == 0
+        found = set(session.scalars(text(
+            "SELECT id FROM papers WHERE withdrawn_at IS NULL "
+            "AND search_vector @@ phraseto_tsquery('english', title)")))  # fmt: skip
+        searchable = set(session.scalars(text("SELECT id FROM papers WHERE withdrawn_at IS NULL")))
+    assert found == searchable
+
+
+def test_fulltext_index_follows_index_update_and_removal(settings, tmp_path, tiny_encoder):
     rows = corpus_rows(300)
     index_corpus(settings, [write_corpus(tmp_path / "a.jsonl", rows)], encoder=tiny_encoder)
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
@@ -463,7 +542,7 @@ def test_eval_command_on_hand_made_judgments(engine, papers, tmp_path):
         "query-id\tcorpus-id\tscore", f"q1\t{a.external_id}\t1", f"q2\t{b.external_id}\t1",
         "q2\tnot-in-corpus\t1", f"q3\t{a.external_id}\t0",
     ])  # fmt: skip
-    home = ["--home", str(engine.settings.home)]
+    home = cli_args(engine.settings)
     out = CliRunner().invoke(
         main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode", "keyword",
                "--json", *home],

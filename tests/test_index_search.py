@@ -17,7 +17,7 @@ from search.db import alembic_config, current_revision, head_revision, make_engi
 from search.engine import InvalidRequest, PaperNotFound, SearchEngine
 from search.errors import ModelMismatch
 from search.settings import Settings, SettingsError
-from tests.conftest import copy_home, sample_lines, write_lines
+from tests.conftest import cli_args, copy_home, sample_lines, write_lines
 
 RESULT_KEYS = {"id", "external_id", "title", "authors", "year", "venue", "url", "score", "abstract"}
 
@@ -28,19 +28,19 @@ def corpus_800(tmp_path):
 
 
 @pytest.fixture
-def indexed(settings, home_template, tiny_encoder):
+def indexed(settings, backend, postgres, home_template, tiny_encoder):
     """800 papers indexed (build 1), a copy for each test; and the run's summary."""
 
     def build(template: Settings):
         corpus = write_lines(template.home.parent / "corpus.jsonl", sample_lines(800))
         return index_corpus(template, [corpus], encoder=tiny_encoder)
 
-    template, summary = home_template("index-800", build)
-    return copy_home(template, settings), summary
+    template, summary = home_template("index-800", backend, build)
+    return copy_home(template, settings, postgres), summary
 
 
-def test_migrations_from_an_empty_database(tmp_path):
-    engine = make_engine(Settings(home=tmp_path), create=True)
+def test_migrations_from_an_empty_database(settings):
+    engine = make_engine(settings, create=True)
     assert current_revision(engine) is None
     upgrade(engine)
     assert current_revision(engine) == head_revision()
@@ -50,11 +50,12 @@ def test_migrations_from_an_empty_database(tmp_path):
     assert current_revision(engine) == head_revision()
 
 
-def test_read_commands_stop_when_the_schema_is_missing(tmp_path, tiny_model_dirs):
+def test_read_commands_stop_when_the_schema_is_missing(settings):
     import sqlite3
 
-    sqlite3.connect(tmp_path / "papersearch.sqlite3").close()  # a database, but no schema
-    result = CliRunner().invoke(main, ["search", "x", "--home", str(tmp_path)])
+    settings.home.mkdir()
+    sqlite3.connect(settings.sqlite_path).close()  # a database, but no schema (on both)
+    result = CliRunner().invoke(main, ["search", "x", *cli_args(settings)])
     assert result.exit_code == 1
     assert "papersearch db upgrade" in result.output
 
@@ -129,7 +130,7 @@ def test_similar_leaves_the_paper_out(indexed):
 
 def test_cli_index_search_similar_json(settings, corpus_800, tiny_model_dirs):
     runner = CliRunner()
-    home = ["--home", str(settings.home)]
+    home = cli_args(settings)
     out = runner.invoke(main, ["index", str(corpus_800), "--json", *home])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.output)
@@ -263,17 +264,17 @@ def test_flat_and_ivf_builds_are_exact_on_their_own_vectors(tmp_path):
 def test_corpus_with_no_usable_record_is_a_clear_error(settings, tmp_path, tiny_model_dirs):
     path = write_lines(tmp_path / "bad.jsonl", ['{"id": "1", "summary": "no title"}'])
     result = CliRunner().invoke(
-        main, ["index", str(path), "--format", "arxiv", "--home", str(settings.home)]
+        main, ["index", str(path), "--format", "arxiv", *cli_args(settings)]
     )
     assert result.exit_code == 1
     assert "no usable record" in result.output and "Traceback" not in result.output
 
 
-def test_db_upgrade_command(tmp_path):
-    result = CliRunner().invoke(main, ["db", "upgrade", "--home", str(tmp_path)])
+def test_db_upgrade_command(settings):
+    result = CliRunner().invoke(main, ["db", "upgrade", *cli_args(settings)])
     assert result.exit_code == 0, result.output
     assert f"revision {head_revision()}" in result.output
-    result = CliRunner().invoke(main, ["db", "current", "--home", str(tmp_path)])
+    result = CliRunner().invoke(main, ["db", "current", *cli_args(settings)])
     assert f"current: {head_revision()}" in result.output
 
 
@@ -301,7 +302,7 @@ def test_new_centroids_are_tuned_to_the_target_recall(indexed):
 
 def test_tune_command_measures_and_stores(indexed, tiny_model_dirs):
     settings, _ = indexed
-    home = ["--home", str(settings.home)]
+    home = cli_args(settings)
     result = CliRunner().invoke(
         main, ["tune", "--queries", "100", "--target", "0.99", "--json", *home]
     )
@@ -376,7 +377,7 @@ def test_a_data_directory_is_searched_with_its_own_model(settings, tmp_path, tin
     is used; asked for another one, the error names the model the index was built with."""
     other = settings.replace(paper_adapter="none", query_adapter="none", pooling="mean")
     index_corpus(other, [write_lines(tmp_path / "a.jsonl", sample_lines(30))])
-    home = ["--home", str(settings.home)]
+    home = cli_args(settings)
     result = CliRunner().invoke(main, ["search", "graph networks", "-k", "2", "--json", *home])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.output)["results"]) == 2
@@ -386,5 +387,6 @@ def test_a_data_directory_is_searched_with_its_own_model(settings, tmp_path, tin
     # A nightly re-index with no model settings keeps the directory's model too.
     again = pipeline.run(other.replace(pooling="mean"), [tmp_path / "a.jsonl"])
     assert again.embedded == 0
-    remembered = pipeline.run(Settings(home=settings.home), [tmp_path / "a.jsonl"])
+    nothing_given = Settings(home=settings.home, database_url=settings.database_url)
+    remembered = pipeline.run(nothing_given, [tmp_path / "a.jsonl"])
     assert remembered.embedded == 0  # another model would have embedded all 30 again

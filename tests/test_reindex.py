@@ -24,7 +24,7 @@ from papersearch import main
 from search.engine import SearchEngine
 from search.settings import Settings
 from search.store import Store
-from tests.conftest import copy_home, sample_lines, write_lines
+from tests.conftest import cli_args, copy_home, sample_lines, write_lines
 from web import create_app
 
 BASE = 1000  # papers in the first snapshot: enough for an IVF index
@@ -55,14 +55,14 @@ def lines() -> list[str]:
 
 
 @pytest.fixture
-def first(settings, home_template, lines, tiny_encoder):
+def first(settings, backend, postgres, home_template, lines, tiny_encoder):
     """A data directory with the first BASE papers indexed (build 1), a copy for each test."""
 
     def build(template: Settings) -> None:
         day0 = snapshot(lines[:BASE], template.home.parent / "day0.jsonl")
         index_corpus(template, [day0], encoder=tiny_encoder)
 
-    return copy_home(home_template("reindex-first", build)[0], settings)
+    return copy_home(home_template("reindex-first", backend, build)[0], settings, postgres)
 
 
 def test_unchanged_snapshot_embeds_nothing(first, tmp_path, lines, tiny_encoder):
@@ -146,7 +146,7 @@ def test_truncated_snapshot_withdraws_nothing_and_publishes_nothing(
 
 def test_snapshot_that_would_remove_too_much_is_refused(first, tmp_path, lines, tiny_encoder):
     small = snapshot(lines[:100], tmp_path / "small.jsonl")
-    result = CliRunner().invoke(main, ["reindex", str(small), "--home", str(first.home)])
+    result = CliRunner().invoke(main, ["reindex", str(small), *cli_args(first)])
     assert result.exit_code == 1 and "--max-removed" in result.output
     assert SearchEngine.open(first).store.papers.count() == BASE
     summary = run(first, [small], snapshot=True, max_removed=1.0, encoder=tiny_encoder)
@@ -214,7 +214,7 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
     build_file = store.builds.file
     assert not build_file(store.builds.get(2)).exists() and build_file(store.builds.get(3)).exists()
     runner = CliRunner()
-    home = ["--home", str(settings.home), "--keep-builds", "2"]
+    home = [*cli_args(settings), "--keep-builds", "2"]
     listed = json.loads(runner.invoke(main, ["builds", "list", "--json", *home]).output)
     assert [(b["id"], b["current"]) for b in listed][:2] == [(4, True), (3, False)]
     result = runner.invoke(main, ["builds", "use", "3", *home])
@@ -261,6 +261,7 @@ def reindex_process(settings: Settings, corpus: Path, pause_at: str, pause_file:
     env = {
         **os.environ,
         "PAPERSEARCH_HOME": str(settings.home),
+        "PAPERSEARCH_DATABASE_URL": settings.database_url,
         "PAPERSEARCH_PAUSE_AT": pause_at,
         "PAPERSEARCH_PAUSE_FILE": str(pause_file),
     }

@@ -9,16 +9,15 @@ import jsonschema
 import pytest
 
 from indexer.pipeline import index_corpus
-from search.settings import Settings
 from search.store import Store
-from tests.conftest import sample_lines, write_lines
+from tests.conftest import sample_lines, settings_on, write_lines
 from web import create_app
 
 HOSTILE_TITLE = '<script>alert("owned")</script> Attention is <b>all</b> you need'
 
 
 @pytest.fixture(scope="module")
-def indexed_home(tmp_path_factory, tiny_encoder):
+def indexed_home(tmp_path_factory, tiny_encoder, module_backend, postgres):
     root = tmp_path_factory.mktemp("web")
     hostile = json.dumps(
         {
@@ -31,7 +30,7 @@ def indexed_home(tmp_path_factory, tiny_encoder):
         }
     )
     corpus = write_lines(root / "corpus.jsonl", sample_lines(700) + [hostile])
-    settings = Settings(home=root / "data")
+    settings = settings_on(module_backend, root / "data", postgres, "web")
     index_corpus(settings, [corpus], encoder=tiny_encoder)
     return settings
 
@@ -100,13 +99,14 @@ def test_api_health(client, openapi):
     assert body["models"]["query_adapter"] == "allenai/specter2_adhoc_query"
 
 
-def test_health_is_503_while_no_index_is_built(tmp_path, tiny_encoder):
-    settings = Settings(home=tmp_path)
-    Store.open(settings, migrate=True)  # migrated, empty
+def test_health_is_503_while_no_index_is_built(settings, tiny_encoder):
+    store = Store.open(settings, migrate=True)  # migrated, empty
     client = create_app(settings, encoder=tiny_encoder).test_client()
     response = client.get("/api/v1/health")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "no_index", "papers": 0, "build": None}
+    database = store.url
+    assert response.get_json() == {"status": "no_index", "papers": 0, "database": database,
+                                   "build": None}  # fmt: skip
     search = client.get("/api/v1/search?q=anything")
     assert search.status_code == 503 and search.get_json()["error"]["code"] == "no_index"
     page = client.get("/?q=anything")
@@ -510,14 +510,14 @@ def test_downloads_and_bodies_have_honest_content_types(client):
     assert "text/plain" in message and "Content-Type: application/json" in message
 
 
-def test_pages_and_api_name_the_model_in_use(tmp_path, tiny_model_dirs, tiny_encoder):
+def test_pages_and_api_name_the_model_in_use(settings, tmp_path, tiny_model_dirs):
     """Built with a model that is not SPECTER2, nothing says SPECTER2."""
     import shutil
 
     base = tmp_path / "tinybert"
     shutil.copytree(tiny_model_dirs["base"], base)
-    settings = Settings(home=tmp_path / "data", base_model=str(base), paper_adapter="none",
-                        query_adapter="none", pooling="mean")  # fmt: skip
+    settings = settings.replace(base_model=str(base), paper_adapter="none",
+                                query_adapter="none", pooling="mean")  # fmt: skip
     corpus = write_lines(tmp_path / "c.jsonl", sample_lines(50))
     index_corpus(settings, [corpus])
     client = create_app(settings).test_client()

@@ -135,8 +135,9 @@ FILTER_PARAMS = [
                  maxLength=MAX_FILTER_CHARS),
     _query_param("category", "Categories/fields, comma-separated: cs.LG exactly, or cs for "
                  "every cs.* category.", maxLength=MAX_FILTER_CHARS),
-    _query_param("author", "Part of an author's name, comma-separated alternatives "
-                 "(case-insensitive).", maxLength=MAX_FILTER_CHARS),
+    _query_param("author", "An author's name, matched as a name (case, accents and punctuation "
+                 "aside; never part of another name): Hao Chen, H. Chen, Chen, Hao, or a surname. "
+                 "Alternatives are separated by semicolons.", maxLength=MAX_FILTER_CHARS),
 ]  # fmt: skip
 FORMAT_PARAM = _query_param(
     "format",
@@ -261,7 +262,11 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
                     "summary": "Service status, corpus size, the index build and models in use",
                     "responses": {
                         "200": _json("Ready to search.", "Health"),
-                        "503": _json("Running, but no index is built yet.", "Health"),
+                        "503": _json(
+                            "Running, but no index is built yet, or the database "
+                            "cannot be reached.",
+                            "Health",
+                        ),
                     },
                 }
             },

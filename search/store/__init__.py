@@ -1,7 +1,8 @@
-"""The store: everything papersearch keeps in SQL (SQLite by default), in four parts.
+"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in four parts.
 
 - ``papers``: metadata, written by the indexer and looked up by search results' ids;
-- ``fulltext``: keyword ranking (BM25) and phrase matching over those papers;
+- ``fulltext``: keyword ranking and phrase matching over those papers (SQLite's FTS5,
+  or PostgreSQL's tsvector);
 - ``vectors``: each paper's vector per model, so unchanged papers are never re-embedded;
 - ``builds``: the registry of FAISS index files and which one is current.
 
@@ -31,7 +32,7 @@ class Store:
     def __init__(self, sessions: sessionmaker[Session], builds_dir: Path) -> None:
         self.sessions = sessions
         self.papers = Papers(sessions)
-        self.fulltext = FullText(sessions, self.papers)
+        self.fulltext = FullText.for_database(sessions, self.papers)
         self.vectors = Vectors(sessions)
         self.builds = Builds(sessions, builds_dir)
 

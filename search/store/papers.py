@@ -14,11 +14,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import String, false, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import FulltextUnavailable, PaperNotFound
+from search.errors import PaperNotFound
 from search.filters import Filters
+from search.names import author_filter_key, author_keys, category_keys
 from search.records import PaperRecord
 from search.results import CorpusFacts
 from search.schema import Paper
@@ -26,6 +28,7 @@ from search.schema import Paper
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
 WITHDRAWN = "withdrawn"
 IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters a statement
+MAX_ID = 2**31 - 1  # papers.id is an INTEGER: 32 bits on PostgreSQL
 FACT_SAMPLE = 2000  # papers read for example values of the filters
 
 
@@ -82,13 +85,17 @@ class Papers:
                 session.execute(update(Paper), updates)
         return outcomes
 
-    def missing_ids(self, present: set[str]) -> list[int]:
-        """Ids of searchable papers whose external id is not in ``present``."""
+    def external_ids(self) -> dict[int, str]:
+        """Every searchable paper's external id, by internal id."""
         with self.sessions() as session:
             rows = session.execute(
                 select(Paper.id, Paper.external_id).where(Paper.withdrawn_at.is_(None))
-            ).all()
-        return [paper_id for paper_id, external_id in rows if external_id not in present]
+            )
+            return dict(rows.all())
+
+    def missing_ids(self, present: set[str]) -> list[int]:
+        """Ids of searchable papers whose external id is not in ``present``."""
+        return [i for i, external_id in self.external_ids().items() if external_id not in present]
 
     def withdraw(self, ids: Sequence[int]) -> None:
         """Take papers out of search in one transaction; their rows and ids stay."""
@@ -111,7 +118,7 @@ class Papers:
 
     def get(self, paper_id: int) -> Paper | None:
         """A paper that is in the corpus; withdrawn papers are not found."""
-        if not 0 < paper_id < 2**63:
+        if not 0 < paper_id <= MAX_ID:
             return None
         with self.sessions() as session:
             paper = session.get(Paper, paper_id)
@@ -134,14 +141,16 @@ class Papers:
             )
 
     def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
+        """Searchable papers by id (withdrawn and unknown ids are left out)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        if not wanted:
-            return {}
+        found: dict[int, Paper] = {}
         with self.sessions() as session:
-            papers = session.scalars(
-                select(Paper).where(Paper.id.in_(wanted), Paper.withdrawn_at.is_(None))
-            )
-            return {p.id: p for p in papers}
+            for start in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[start : start + IN_CHUNK]
+                found.update((p.id, p) for p in session.scalars(
+                    select(Paper).where(Paper.id.in_(chunk), Paper.withdrawn_at.is_(None))
+                ))  # fmt: skip
+        return found
 
     def resolve(self, ref: int | str) -> Paper:
         """A paper by internal id (an int), or by the corpus's own id (e.g. an arXiv id) or
@@ -158,7 +167,7 @@ class Papers:
             found = self.get_by_external_id(candidate) or self.get_by_doi(candidate)
             if found is not None:
                 return found
-        if text.isdigit() and len(text) < 19:
+        if text.isdigit() and len(text) < 19:  # get() refuses ids out of range
             found = self.get(int(text))
             if found is not None:
                 return found
@@ -221,9 +230,8 @@ class Papers:
 
     def _matching_ids(self, filters: Filters) -> np.ndarray:
         """Sorted ids (int64) of the searchable papers that satisfy ``filters``."""
-        if filters.categories or filters.authors:
-            require_sqlite(self.sessions, "The category and author filters")
-        query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *filter_conditions(filters))
+        conditions = filter_conditions(filters, dialect_of(self.sessions))
+        query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *conditions)
         with self.sessions() as session:
             return np.sort(fetch_ids(session, query))
 
@@ -247,18 +255,15 @@ def id_variants(text: str) -> list[str]:
     return list(dict.fromkeys(v for v in variants if v))
 
 
-def require_sqlite(sessions: sessionmaker[Session], feature: str) -> None:
-    """Full-text search and the JSON filters use SQLite's FTS5 and JSON functions."""
-    bind = sessions.kw.get("bind")
-    if bind is not None and bind.dialect.name != "sqlite":
-        raise FulltextUnavailable(
-            f"{feature}: available only with SQLite (FTS5 and JSON functions); this "
-            f"store is {bind.dialect.name}."
-        )
+def dialect_of(sessions: sessionmaker[Session]) -> str:
+    """``sqlite`` or ``postgresql``: the few queries that differ look here."""
+    return sessions.kw["bind"].dialect.name
 
 
-def filter_conditions(filters: Filters) -> list:
-    """SQL conditions on ``papers`` for each active filter (SQLite's JSON functions)."""
+def filter_conditions(filters: Filters, dialect: str) -> list:
+    """SQL conditions on ``papers`` for each active filter. Categories and authors match
+    whole keys (``search.names``): PostgreSQL looks them up in a GIN index of the JSONB
+    key arrays; SQLite walks each paper's keys with json_each."""
     conditions = []
     if filters.year_min is not None:
         conditions.append(Paper.year >= filters.year_min)
@@ -266,21 +271,22 @@ def filter_conditions(filters: Filters) -> list:
         conditions.append(Paper.year <= filters.year_max)
     if filters.venues:
         conditions.append(func.lower(Paper.venue).in_([v.lower() for v in filters.venues]))
-    if filters.categories:
-        each = func.json_each(Paper.categories).table_valued("value").alias("category")
-        wanted = [
-            or_(each.c.value == c, each.c.value.like(_like_escape(c) + ".%", escape="\\"))
-            for c in filters.categories
-        ]
-        conditions.append(select(1).select_from(each).where(or_(*wanted)).exists())
-    if filters.authors:
-        each = func.json_each(Paper.authors).table_valued("value").alias("author")
-        wanted = [
-            func.lower(each.c.value).like("%" + _like_escape(a.lower()) + "%", escape="\\")
-            for a in filters.authors
-        ]
-        conditions.append(select(1).select_from(each).where(or_(*wanted)).exists())
+    for column, wanted in (
+        (Paper.category_keys, list(filters.categories)),
+        (Paper.author_keys, [k for k in map(author_filter_key, filters.authors) if k]),
+    ):
+        if not wanted and column is Paper.author_keys and filters.authors:
+            conditions.append(false())  # names without a letter match no one
+        elif wanted:
+            conditions.append(_has_any_key(column, wanted, dialect))
     return conditions
+
+
+def _has_any_key(column, keys: list[str], dialect: str):
+    if dialect == "postgresql":
+        return column.op("?|")(postgresql.array(keys, type_=String))
+    each = func.json_each(column).table_valued("value").alias("key")
+    return select(1).select_from(each).where(each.c.value.in_(keys)).exists()
 
 
 def fetch_ids(session: Session, query) -> np.ndarray:
@@ -302,11 +308,6 @@ def fetch_ids(session: Session, query) -> np.ndarray:
         cursor.close()
 
 
-def _like_escape(value: str) -> str:
-    """User text inside a LIKE pattern: % and _ match themselves."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _paper_fields(record: PaperRecord) -> dict:
     return {
         "external_id": record.external_id,
@@ -318,6 +319,8 @@ def _paper_fields(record: PaperRecord) -> dict:
         "doi": record.doi,
         "url": record.url,
         "categories": list(record.categories),
+        "category_keys": category_keys(record.categories),
+        "author_keys": author_keys(record.authors),
         "text_hash": record.text_hash,
         "content_hash": record.content_hash,
     }

@@ -1,0 +1,82 @@
+"""Keys that filters match whole: author names and categories.
+
+A filter is a set of keys, and a paper matches when one of its keys is one of
+them: an equality, never a substring, so the filter runs on an index
+(PostgreSQL's GIN over a JSONB array) and ``author=Hao Chen`` does not find
+"Guohao Chen".
+
+Author names are compared as names: case, accents and punctuation do not
+count, "Chen, Hao" is "Hao Chen", and initials stand for given names
+("H. Chen" and "H Chen" find "Hao Chen"). A name alone finds every author
+with that surname. Categories match exactly or by their archive prefix:
+``cs`` finds ``cs.LG`` and ``cs.CV``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)  # "Álvarez-López" is one word
+
+
+def name_words(name: str) -> list[str]:
+    """``"Chen, Hao"`` and ``"Hao  Chen"`` → ``["hao", "chen"]``: lower case, accents and
+    punctuation dropped, surname last."""
+    given, comma, surname = name.partition(",")
+    if comma and surname.strip():  # "Surname, Given"
+        name = f"{surname} {given}"
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).casefold()
+    return _WORD.findall(plain)
+
+
+# Words that belong to the surname after them: "Luc Van Gool" is found as "Van Gool".
+PARTICLES = frozenset(
+    ("al", "bin", "da", "das", "de", "del", "della", "der", "di", "dos", "du", "el", "ibn",
+     "la", "le", "van", "von", "ten", "ter")
+)  # fmt: skip
+
+
+def split_name(words: list[str]) -> tuple[list[str], list[str]]:
+    """(given names, surname): the last word and the particles before it."""
+    start = len(words) - 1
+    while start > 1 and words[start - 1] in PARTICLES:
+        start -= 1
+    return words[:start], words[start:]
+
+
+def author_keys(authors: Iterable[str]) -> list[str]:
+    """Every key a paper's authors answer to: each full name, its initials-and-surname
+    form, its surname, and the surname's last word."""
+    keys: dict[str, None] = {}
+    for author in authors:
+        words = name_words(author)
+        if not words:
+            continue
+        given, surname = split_name(words)
+        keys[" ".join(words)] = None
+        if given:
+            keys[" ".join([*(w[0] for w in given), *surname])] = None
+        keys[" ".join(surname)] = None
+        keys[surname[-1]] = None
+    return list(keys)
+
+
+def author_filter_key(name: str) -> str | None:
+    """The key an ``author=`` value is looked up by: its words, normalised as names are
+    ("Chen, Hao" → "hao chen", "H. Chen" → "h chen"); None when it has no letters."""
+    words = name_words(name)
+    return " ".join(words) if words else None
+
+
+def category_keys(categories: Iterable[str]) -> list[str]:
+    """Each category, and its archive (the part before the dot): cs.LG → cs.LG, cs."""
+    keys: dict[str, None] = {}
+    for category in categories:
+        keys[category] = None
+        archive, dot, _ = category.partition(".")
+        if dot and archive:
+            keys[archive] = None
+    return list(keys)
