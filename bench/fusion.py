@@ -1,23 +1,42 @@
 """Benchmark: how hybrid mode fuses the semantic and keyword rankings, measured on SciFact.
 
-    python bench/fusion.py            # builds (once) and measures the SciFact train index
+    python bench/fusion.py                       # SQLite: builds (once) and measures
+    python bench/fusion.py --database-url URL    # the same on a PostgreSQL server
 
 Indexes ``../shared/data/scifact-train`` with all-MiniLM-L6-v2 (kept in
-~/.cache/papersearch-bench/scifact), takes each query's semantic and keyword
-top 100 from the engine, and prints nDCG@10 / Recall@100 / MRR@10 for
-reciprocal rank fusion at several k and for a weighted sum of min-max
-normalised scores at several weights. papersearch's hybrid mode uses the
-winner (``RRF_K`` in search/engine.py); the README reports the table.
+~/.cache/papersearch-bench/scifact, or a database ``bench_fusion_scifact`` on the
+server), takes each query's semantic and keyword top 100 from the engine, and
+prints nDCG@10 / Recall@100 / MRR@10 for reciprocal rank fusion at several k
+and for a weighted sum of min-max normalised scores at several weights.
+papersearch's hybrid mode uses the winner (``search/fusion.py``); docs/search.md
+reports the tables.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
 from workload import CACHE, SHARED, minilm_settings
 
 SCIFACT = SHARED / "scifact-train"
+
+
+def bench_database(server_url: str) -> str:
+    """The URL of the benchmark's database on ``server_url``, made when missing (it is kept,
+    so that the corpus is embedded once)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = 'bench_fusion_scifact'")
+        )
+        if not exists:
+            conn.execute(text("CREATE DATABASE bench_fusion_scifact"))
+    admin.dispose()
+    return make_url(server_url).set(database="bench_fusion_scifact").render_as_string(False)
 
 
 def weighted(semantic, keyword, alpha: float) -> list[int]:
@@ -48,6 +67,9 @@ def rrf(semantic, keyword, k: int) -> list[int]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="a PostgreSQL server (a database is made on it)")
+    args = parser.parse_args()
     if not SCIFACT.exists():
         print(f"skipped: {SCIFACT} not found (the shared data directory)")
         return 0
@@ -60,6 +82,9 @@ def main() -> int:
     from search.store import Store
 
     settings = minilm_settings(home=CACHE / "scifact")
+    if args.database_url:
+        settings = settings.replace(home=CACHE / "scifact-postgres",
+                                    database_url=bench_database(args.database_url))  # fmt: skip
     store = Store.open(settings, migrate=True)
     if store.builds.current() is None:
         print("indexing SciFact train with all-MiniLM-L6-v2 (once)", flush=True)
@@ -71,7 +96,7 @@ def main() -> int:
     for query_id, text in judged.queries.items():
         vector = engine.encoder.encode_query(semantic_text(text))
         semantic = engine._nearest(vector, FUSION_DEPTH)
-        keyword, _ = engine.keyword_ranking(parse_keywords(text), FUSION_DEPTH, Filters())
+        keyword, _ = engine.store.fulltext.rank(parse_keywords(text), FUSION_DEPTH, Filters())
         pairs[query_id] = (semantic, keyword)
 
     def report(label: str, fuse) -> None:
@@ -79,8 +104,9 @@ def main() -> int:
         m = measure(runs, judged.qrels)
         print(f"  {label:<28}{m['ndcg@10']:>9.4f}{m['recall@100']:>9.4f}{m['mrr@10']:>9.4f}")
 
-    print(f"\n{len(judged.queries)} SciFact train queries, {len(external):,} papers, "
-          f"top {FUSION_DEPTH} of each ranking fused")  # fmt: skip
+    store_name = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"\n{len(judged.queries)} SciFact train queries, {len(external):,} papers on "
+          f"{store_name}, top {FUSION_DEPTH} of each ranking fused")  # fmt: skip
     print(f"  {'fusion':<28}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
     report("semantic only", lambda s, k: [i for i, _ in s])
     report("keyword only", lambda s, k: [i for i, _ in k])
