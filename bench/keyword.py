@@ -8,8 +8,9 @@ runs, without the encoder) against bm25s (default parameters, English
 stopwords, the same title + abstract text), both scored by ir-measures:
 nDCG@10 and R@100, and papersearch's p50 latency per query (a second pass,
 with the word counts that a server remembers). The store is
-SQLite by default; ``--database-url`` runs PostgreSQL's ranking instead, and
-``--grid`` tries its ts_rank weights and normalisations.
+SQLite by default; ``--database-url`` runs PostgreSQL's ranking instead (and
+reports how far its top 10 agree with SQLite's), and ``--grid`` tries its
+ts_rank weights and normalisations.
 
 Needs no model: the papers are stored, not embedded.
 """
@@ -95,6 +96,17 @@ def bm25s_run(records, judged) -> dict:
     }
 
 
+def top_overlap(left: dict, right: dict, k: int = 10) -> float:
+    """Mean share of each query's top k that both runs hold."""
+
+    def top(docs: dict) -> set[str]:
+        return set(sorted(docs, key=docs.get, reverse=True)[:k])
+
+    shares = [len(top(left[q]) & top(right.get(q, {}))) / max(len(top(left[q])), 1)
+              for q in left]  # fmt: skip
+    return statistics.mean(shares)
+
+
 def score(run: dict, judged) -> dict[str, float]:
     import ir_measures
 
@@ -142,6 +154,10 @@ def main() -> int:
             gap = got["nDCG@10"] - reference["nDCG@10"]
             print(f"{'':<15}{label:<34}{got['nDCG@10']:9.4f}{got['R@100']:9.4f}{p50:9.1f}"
                   f"   nDCG@10 {gap:+.4f} against the reference", flush=True)  # fmt: skip
+        if args.database_url:  # the two stores' keyword rankings, side by side
+            on_sqlite, _ = papersearch_run(papersearch_store(records, None, collection), judged)
+            overlap = top_overlap(on_sqlite, run)
+            print(f"{'':<15}top-10 overlap, SQLite and PostgreSQL keyword rankings: {overlap:.3f}")
     return 0
 
 

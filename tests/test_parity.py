@@ -1,0 +1,125 @@
+"""SQLite and PostgreSQL hold the same corpus and agree: the same filters select the same
+papers, withdrawal and restore do the same, and bad input is refused the same way."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+
+from indexer.pipeline import index_corpus, run
+from search.engine import SearchEngine
+from search.errors import PapersearchError
+from search.filters import Filters
+from tests.conftest import settings_on, write_lines
+from tests.test_discovery import corpus_rows, filter_strategy
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory, tiny_encoder, postgres):
+    """The same 800 papers indexed on each store."""
+    if postgres is None:
+        pytest.skip("no PostgreSQL server here (bash .ci/run starts one)")
+    root = tmp_path_factory.mktemp("parity")
+    corpus = write_lines(root / "corpus.jsonl", [json.dumps(row) for row in corpus_rows()])
+    engines = {}
+    for backend in ("sqlite", "postgresql"):
+        settings = settings_on(backend, root / backend, postgres, "parity")
+        index_corpus(settings, [corpus], encoder=tiny_encoder)
+        engines[backend] = SearchEngine.open(settings, encoder=tiny_encoder)
+    return engines
+
+
+def external_ids(engine, ids) -> set[str]:
+    return {p.external_id for p in engine.store.papers.get_many(ids).values()}
+
+
+def test_the_same_filters_select_the_same_papers(engines):
+    sqlite, postgres = engines["sqlite"], engines["postgresql"]
+    papers = list(sqlite.store.papers.get_many(range(1, 801)).values())
+
+    @hypothesis_settings(max_examples=80, deadline=None, database=None,
+                         suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(filters=filter_strategy(papers))
+    def check(filters):
+        left = sqlite.store.papers.matching_ids(filters).tolist()
+        right = postgres.store.papers.matching_ids(filters).tolist()
+        assert external_ids(sqlite, left) == external_ids(postgres, right)
+
+    check()
+    for author in ("Hao Chen", "H. Chen", "Chen, Hao", "chen", "Guohao"):
+        filters = Filters.parse(author=author)
+        assert external_ids(sqlite, sqlite.store.papers.matching_ids(filters).tolist()) == (
+            external_ids(postgres, postgres.store.papers.matching_ids(filters).tolist())
+        )
+
+
+def test_semantic_search_is_the_same_and_keyword_search_finds_the_same_papers(engines):
+    """The same vectors make the same index: semantic answers are identical. Keyword
+    rankings differ in scores (BM25 against weighted ts_rank) but agree on which papers
+    contain a phrase."""
+    for query in ("graph neural networks", "protein structure", "image segmentation"):
+        answers = [engines[b].search(query, k=10) for b in ("sqlite", "postgresql")]
+        assert [h.external_id for h in answers[0].results] == [
+            h.external_id for h in answers[1].results
+        ]
+        phrase = [engines[b].search(f'"{query}"', k=100, mode="keyword")
+                  for b in ("sqlite", "postgresql")]  # fmt: skip
+        assert {h.external_id for h in phrase[0].results} == {
+            h.external_id for h in phrase[1].results
+        }
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: e.search("", k=10),
+        lambda e: e.search("x" * 2001),
+        lambda e: e.search("graph", k=0),
+        lambda e: e.search("graph", offset=5000),
+        lambda e: e.search("graph", mode="fuzzy"),
+        lambda e: e.search('"" ""', mode="keyword"),
+        lambda e: e.search("graph", filters=Filters.parse(year="2021-2019")),
+        lambda e: e.search("graph", filters=Filters.parse(author=";".join(map(str, range(21))))),
+        lambda e: e.similar(10**12),
+        lambda e: e.resolve_paper("no-such-paper"),
+        lambda e: e.recommend([]),
+        lambda e: e.recommend([1], [1]),
+        lambda e: e.search_by_example(" "),
+    ],
+)
+def test_both_stores_refuse_bad_input_with_the_same_error(engines, call):
+    errors = []
+    for backend in ("sqlite", "postgresql"):
+        with pytest.raises(PapersearchError) as caught:
+            call(engines[backend])
+        errors.append(
+            (type(caught.value), caught.value.code, caught.value.status, str(caught.value))
+        )
+    assert errors[0] == errors[1]
+
+
+def test_withdrawal_and_restore_behave_the_same(tmp_path, tiny_encoder, postgres):
+    if postgres is None:
+        pytest.skip("no PostgreSQL server here (bash .ci/run starts one)")
+    rows = corpus_rows(200)
+    outcomes = {}
+    for backend in ("sqlite", "postgresql"):
+        settings = settings_on(backend, tmp_path / backend, postgres, "parity_withdrawal")
+        write = lambda name, rs: write_lines(tmp_path / name, [json.dumps(r) for r in rs])  # noqa: E731
+        index_corpus(settings, [write("a.jsonl", rows)], encoder=tiny_encoder)
+        gone = run(settings, [write("b.jsonl", rows[10:])], snapshot=True, encoder=tiny_encoder)
+        engine = SearchEngine.open(settings, encoder=tiny_encoder)
+        title = f'"{rows[0]["title"]}"'  # a phrase: both stores find exactly its paper
+        after_withdrawal = (gone.removed, engine.store.papers.count(),
+                            engine.search(title, k=3, mode="keyword").total)  # fmt: skip
+        back = run(settings, [write("c.jsonl", rows)], snapshot=True, encoder=tiny_encoder)
+        engine = SearchEngine.open(settings, encoder=tiny_encoder)
+        restored = engine.store.papers.get_by_external_id(rows[0]["id"])
+        found = engine.search(title, k=3, mode="keyword").results
+        outcomes[backend] = (after_withdrawal, back.added, back.updated, restored.id,
+                             engine.store.papers.count(), [h.id for h in found])  # fmt: skip
+    assert outcomes["sqlite"] == outcomes["postgresql"]
+    assert outcomes["sqlite"] == ((10, 190, 0), 0, 10, 1, 200, [1])
