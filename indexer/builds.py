@@ -187,9 +187,11 @@ def build_path(settings: Settings, build_id: int) -> Path:
 
 
 def clean_up_after_crashes(store: Store, settings: Settings) -> None:
-    """Builds a killed run left unfinished become failed; their files go."""
+    """Builds a killed run left unfinished become failed; their files go, and so do vector
+    files no shard was recorded for."""
     for build in store.builds.fail_unfinished():
         build_path(settings, build.id).unlink(missing_ok=True)
+    store.vectors.remove_orphans()
     if settings.builds_dir.is_dir():
         for tmp in settings.builds_dir.glob("*" + TEMPORARY_SUFFIX):
             tmp.unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from search.errors import PapersearchError
 from search.records import PaperRecord
 from search.settings import Settings
 from search.store import Store
+from search.store import vectors as vector_files
 from search.store.papers import ADDED, UNCHANGED, UPDATED
 
 UPSERT_BATCH = 1000
@@ -165,11 +166,13 @@ def embed_pending(
     """Embed every paper that has no current vector for this model; returns how many."""
     key = encoder.info.key
     done = 0
-    for chunk in store.vectors.pending(key, EMBED_CHUNK):
+    for number, chunk in enumerate(store.vectors.pending(key, EMBED_CHUNK), 1):
         vectors = encoder.encode_papers([(p.title, p.abstract) for p in chunk], on_batch=on_batch)
         store.vectors.save(key, chunk, vectors)
         done += len(chunk)
         checkpoint("embedding")
+        if number % vector_files.SMALL_SHARDS == 0:  # one shard per chunk: keep the files few
+            store.vectors.merge_small(key)
     return done
 
 
@@ -221,6 +224,7 @@ def run(
         ) as bar:
             summary.embedded = embed_pending(store, encoder, embedded)
         embed_seconds = time.perf_counter() - embed_started
+        store.vectors.compact(encoder.info.key)
         build, reason = build_index(
             store, encoder, settings, retrain=retrain, added=summary.embedded
         )

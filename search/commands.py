@@ -148,12 +148,18 @@ def db_group() -> None:
 @settings_options
 def db_upgrade(revision: str, settings: Settings) -> None:
     """Apply pending migrations."""
-    from search.db import current_revision, make_engine, upgrade
+    from search.db import current_revision, make_engine, session_factory, upgrade
+    from search.store import Store
 
     engine = make_engine(settings, create=True)
     upgrade(engine, revision)
     url = engine.url.render_as_string(hide_password=True)
     click.echo(f"Database at revision {current_revision(engine)}: {url}")
+    if revision == "head":
+        store = Store(session_factory(engine), settings.builds_dir, settings.vectors_dir)
+        moved = store.vectors.move_from_table()
+        if moved:
+            click.echo(f"Moved {moved:,} vectors to {settings.vectors_dir}")
 
 
 @db_group.command("current")

@@ -148,3 +148,9 @@ class DatabaseUnavailable(PapersearchError):
     ran too long; servers answer 503 and recover by themselves when it is back."""
 
     code, status, retry_after = "database_unavailable", 503, 1
+
+
+class VectorsUnavailable(PapersearchError):
+    """A vector file the manifest names is not on this host (a replica given only builds/)."""
+
+    code, status = "vectors_unavailable", 503

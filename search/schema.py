@@ -65,11 +65,9 @@ class Paper(Base):
 
 
 class Embedding(Base):
-    """A paper's vector under one model, kept so unchanged papers are never re-embedded.
-
-    ``text_hash`` is the hash of the text that was embedded; when the paper's
-    text changes the row is stale and gets recomputed.
-    """
+    """Where vectors were kept before migration 0006: rows here are moved to vector files
+    (``search.store.vectors``) by ``papersearch db upgrade`` (or the next index run),
+    and readers refuse a store that still has some."""
 
     __tablename__ = "embeddings"
 
@@ -80,6 +78,24 @@ class Embedding(Base):
     text_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     dim: Mapped[int] = mapped_column(Integer, nullable=False)
     vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class VectorShard(Base):
+    """One file of paper vectors: the manifest of ``search.store.vectors``.
+
+    A shard is recorded only once its files are complete and fsynced; files
+    that no shard names are left over from a crash and are deleted.
+    """
+
+    __tablename__ = "vector_shards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_key: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)  # file stem in the model's dir
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    dtype: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class IndexBuild(Base):

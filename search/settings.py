@@ -216,6 +216,11 @@ class Settings:
         return self.home / "builds"
 
     @property
+    def vectors_dir(self) -> Path:
+        """The papers' vectors: one directory of shards per model (search.store.vectors)."""
+        return self.home / "vectors"
+
+    @property
     def models_dir(self) -> Path:
         """Files derived from the models (the ONNX query encoder), rebuilt when missing."""
         return self.home / "models"

@@ -89,6 +89,10 @@ def test_a_replica_that_gets_builds_by_copy_keeps_serving_until_the_file_arrives
     partial.rename(replica.builds_dir / name)
     assert wait_for(lambda: health(client)["build"]["id"] == second.build_id)
     assert client.get("/api/v1/search?q=graph&k=3").get_json()["total"] == 700
+    missing = client.get("/api/v1/papers/1/similar?k=3")  # needs vectors/ too
+    assert missing.status_code == 503 and "vectors/" in missing.get_json()["error"]["message"]
+    shutil.copytree(writer.vectors_dir, replica.vectors_dir)
+    assert len(client.get("/api/v1/papers/1/similar?k=3").get_json()["results"]) == 3
 
 
 @pytest.mark.slow

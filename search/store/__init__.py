@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.db import make_engine, require_current_schema, session_factory, upgrade
+from search.errors import SchemaOutOfDate
 from search.settings import Settings
 from search.store.builds import Builds
 from search.store.fulltext import FullText
@@ -29,27 +30,37 @@ class Store:
     does not change (filter id sets, word counts), so servers take a :meth:`fresh` store
     for each index build they load."""
 
-    def __init__(self, sessions: sessionmaker[Session], builds_dir: Path) -> None:
+    def __init__(self, sessions: sessionmaker[Session], builds_dir: Path, vectors_dir: Path):
         self.sessions = sessions
         self.papers = Papers(sessions)
         self.fulltext = FullText.for_database(sessions, self.papers)
-        self.vectors = Vectors(sessions)
+        self.vectors = Vectors(sessions, vectors_dir)
         self.builds = Builds(sessions, builds_dir)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
         """The store the settings name. Writers ``migrate`` the schema to the latest
-        revision; readers stop with SchemaOutOfDate (saying what to run) unless it is."""
+        revision and move vectors an older release kept in the database to files; readers
+        stop with SchemaOutOfDate (saying what to run) unless both are done."""
         engine = make_engine(settings, create=migrate)
         if migrate:
             upgrade(engine)
         else:
             require_current_schema(engine)
-        return cls(session_factory(engine), settings.builds_dir)
+        store = cls(session_factory(engine), settings.builds_dir, settings.vectors_dir)
+        if migrate:
+            store.vectors.move_from_table()
+        elif store.vectors.legacy_rows():
+            raise SchemaOutOfDate(
+                f"The store {store.url} still holds vectors in its database, as releases "
+                "before vector files did: run `papersearch db upgrade` to move them to "
+                f"{settings.vectors_dir} (no paper is embedded again)."
+            )
+        return store
 
     def fresh(self) -> Store:
         """The same database with empty caches."""
-        return Store(self.sessions, self.builds.directory)
+        return Store(self.sessions, self.builds.directory, self.vectors.directory)
 
     @property
     def url(self) -> str:
