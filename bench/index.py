@@ -13,7 +13,7 @@ so its neighbourhoods are as dense as a real corpus 13× larger.
 
 Queries: 1,000 paper titles encoded as queries (held out from the 200 titles
 that tuning uses, as `papersearch index` does). Every index is built by
-papersearch's own code (`search.index.build`, nlist from corpus size, nprobe
+papersearch's own code (`indexer.ivf.build`, nlist from corpus size, nprobe
 tuned on the 200 titles), so the default row is what a user gets. Latency is
 one query at a time (as a server searches), in this process, as a ratio to
 exact flat search on the same queries.
@@ -69,6 +69,7 @@ def one_at_a_time(search, queries: np.ndarray) -> tuple[np.ndarray, list[float]]
 def run_size(vectors: np.ndarray, tune_q: np.ndarray, eval_q: np.ndarray, encodings, grid_max):
     import faiss
 
+    from indexer import ivf
     from search import index as faiss_index
     from search import tuning
 
@@ -88,11 +89,12 @@ def run_size(vectors: np.ndarray, tune_q: np.ndarray, eval_q: np.ndarray, encodi
         budget = n * faiss_index.bytes_per_vector(encoding, dim)
         started = time.perf_counter()
         faiss.omp_set_num_threads(THREADS)  # building: every core, as `papersearch index`
-        built = faiss_index.build(vectors, ids, memory_budget=budget)
+        source = ivf.ArrayVectors(ids, vectors)
+        built = ivf.build(source, memory_budget=budget, build_memory=64 << 30)  # all in RAM
         faiss.omp_set_num_threads(1)
         build_seconds = time.perf_counter() - started
         index = faiss_index.VectorIndex(built.index)
-        rows = tuning.measure(index, ids, vectors, tune_q)
+        rows = tuning.measure(index, source, tune_q)
         tuned = tuning.smallest_nprobe(rows)
         print(f"{built.index_type}: built in {build_seconds:.0f} s, "
               f"{faiss_index.bytes_per_vector(encoding, dim)} bytes/paper, "

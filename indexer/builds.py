@@ -1,8 +1,9 @@
 """The life of an index build: build from the stored vectors, tune, write, complete, publish,
 prune, and roll back.
 
-A new build is written to its own file (``builds/build-NNNNNN.faiss``),
-fsynced, then completed and published; only then do servers switch to it, so
+A new build is written to its own file (``builds/build-NNNNNN.faiss``, and
+``build-NNNNNN.ivfdata`` for the inverted lists of a build too large to make in
+memory), fsynced, then completed and published; only then do servers switch to it, so
 a crash at any point leaves the previous build serving. The status lifecycle
 itself is the registry's (``search.store.builds``).
 """
@@ -13,8 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from indexer import ivf
 from indexer.checkpoints import checkpoint
 from search import index as faiss_index
 from search import tuning
@@ -25,6 +25,7 @@ from search.schema import IndexBuild
 from search.settings import Settings
 from search.store import Store
 
+LISTS_SUFFIX = ".ivfdata"  # a build's on-disk inverted lists, beside its index file
 TUNE_QUERIES = 200  # corpus titles used as queries when new centroids are tuned
 # Re-train IVF centroids when the corpus has drifted this much since training.
 RETRAIN_GROWTH = 2.0  # corpus grew or shrank by this factor
@@ -51,16 +52,16 @@ def tune_index(
     store: Store,
     encoder: Encoder,
     index: faiss_index.VectorIndex,
-    ids: np.ndarray,
-    vectors: np.ndarray,
+    source: ivf.VectorSource,
     *,
     queries: int = TUNE_QUERIES,
     target: float = tuning.DEFAULT_TARGET,
 ) -> Tuning:
-    """The smallest nprobe reaching ``target`` recall@10 against exact search, measured
-    with corpus titles as queries (for a new build, and for ``papersearch tune``)."""
+    """The smallest nprobe reaching ``target`` recall@10 against exact search over
+    ``source`` (read in chunks), measured with corpus titles as queries (for a new build,
+    and for ``papersearch tune``)."""
     titles = store.papers.sample_titles(queries)
-    rows = tuning.measure(index, ids, vectors, encoder.encode_queries(titles))
+    rows = tuning.measure(index, source, encoder.encode_queries(titles))
     best = tuning.smallest_nprobe(rows, target)
     recall = next(row.recall for row in rows if row.nprobe == best)
     return Tuning(rows, best, recall, len(titles))
@@ -109,52 +110,54 @@ def build_index(
     retrain: bool = True,
     added: int = 0,
 ) -> tuple[IndexBuild, str | None]:
-    """Build a new index file from the stored vectors and publish it as the current build.
+    """Build a new index file from the stored vectors, read in chunks (``indexer.ivf``),
+    and publish it as the current build.
 
     Returns the build and why its centroids were trained (None: reused).
     """
     started = time.perf_counter()
     info = encoder.info
-    ids, vectors = store.vectors.all(info.key)
-    if len(ids) == 0:
+    source = store.vectors.live(info.key)
+    if len(source) == 0:
         raise NothingToIndex(
             "There are no papers to index: the corpus gave no usable record "
             "(see the rejects file for why)."
         )
     previous = store.builds.current()
-    reason = retrain_reason(previous, info.key, len(ids), added, settings, retrain)
+    reason = retrain_reason(previous, info.key, len(source), added, settings, retrain)
     trained = None
-    if reason is None and not store.builds.file(previous).is_file():
+    if reason is None and not all(p.is_file() for p in store.builds.files(previous)):
         reason = "the previous index file is missing"
     elif reason is None:
         try:
-            trained = faiss_index.VectorIndex.open_build(
-                previous, store.builds.file(previous), mmap=False
-            )
+            trained = faiss_index.VectorIndex.open_build(previous, store.builds.files(previous))
         except IndexCorrupt as exc:
             reason = f"the previous build cannot be reused ({exc})"
     build = store.builds.start(info)
     path = build_path(settings, build.id)
+    lists_file = path.with_suffix(LISTS_SUFFIX)
     try:
-        built = faiss_index.build(
-            vectors,
-            ids,
+        built = ivf.build(
+            source,
             nlist=settings.nlist,
             nprobe=settings.nprobe or (previous.nprobe if trained else None),
             device=settings.device,
             memory_budget=settings.index_memory,
+            build_memory=settings.build_memory,
+            lists_file=lists_file,
             trained=trained,
         )
         tuned_recall = previous.tuned_recall if trained else None
         if built.nlist and trained is None and settings.nprobe is None:
-            tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), ids, vectors)
+            tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
             built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
         checksum = faiss_index.write(
-            built.index, path, before_rename=lambda: checkpoint("index-written")
-        )
+            built.index, path, before_rename=lambda: checkpoint("index-written"),
+            lists_file=built.lists_file,
+        )  # fmt: skip
         checkpoint("publish")
         lineage = (
-            {"trained_vectors": len(ids), "centroids_from": None, "added_since_training": 0}
+            {"trained_vectors": len(source), "centroids_from": None, "added_since_training": 0}
             if trained is None
             else {
                 "trained_vectors": previous.trained_vectors or previous.vector_count,
@@ -167,9 +170,10 @@ def build_index(
             index_type=built.index_type,
             nlist=built.nlist,
             nprobe=built.nprobe,
-            vector_count=len(ids),
+            vector_count=len(source),
             device=built.device,
             path=path.name,  # beside the others in the builds directory
+            lists_path=built.lists_file.name if built.lists_file else None,
             seconds=round(time.perf_counter() - started, 3),
             tuned_recall=tuned_recall,
             checksum=checksum,
@@ -179,6 +183,7 @@ def build_index(
     except BaseException:
         store.builds.fail(build.id)
         path.unlink(missing_ok=True)
+        lists_file.unlink(missing_ok=True)
         raise
 
 
@@ -191,6 +196,7 @@ def clean_up_after_crashes(store: Store, settings: Settings) -> None:
     files no shard was recorded for."""
     for build in store.builds.fail_unfinished():
         build_path(settings, build.id).unlink(missing_ok=True)
+        build_path(settings, build.id).with_suffix(LISTS_SUFFIX).unlink(missing_ok=True)
     store.vectors.remove_orphans()
     if settings.builds_dir.is_dir():
         for tmp in settings.builds_dir.glob("*" + TEMPORARY_SUFFIX):
@@ -201,7 +207,8 @@ def prune(store: Store, settings: Settings) -> list[int]:
     """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
     pruned = store.builds.prune(settings.keep_builds)
     for build in pruned:
-        store.builds.file(build).unlink(missing_ok=True)
+        for path in store.builds.files(build):
+            path.unlink(missing_ok=True)
     return [build.id for build in pruned]
 
 

@@ -210,15 +210,15 @@ def tune_command(
     build = store.builds.current()
     if build is None:
         raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-    index = VectorIndex.open_build(build, store.builds.file(build))
+    index = VectorIndex.open_build(build, store.builds.files(build))
     if index.ivf is None:
         raise click.ClickException(
             f"Build {build.id} is an exact (flat) index: there is no nprobe to tune."
         )
     encoder = Encoder.load(settings.with_model_of(build))
     require_same_model(build, encoder.info)
-    ids, vectors = store.vectors.all(build.model_key)
-    tuned = tune_index(store, encoder, index, ids, vectors, queries=queries, target=target)
+    live = store.vectors.live(build.model_key)
+    tuned = tune_index(store, encoder, index, live, queries=queries, target=target)
     if not dry_run:
         store.builds.set_tuning(build.id, tuned.nprobe, tuned.recall)
     if as_json:

@@ -91,7 +91,7 @@ class SearchEngine:
         build = build or store.builds.current()
         if build is None:
             raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-        index = VectorIndex.open_build(build, store.builds.file(build))
+        index = VectorIndex.open_build(build, store.builds.files(build))
         settings = settings.with_model_of(build)
         return cls(settings, store, build, index, encoder, light_queries=light_queries)
 

@@ -25,7 +25,7 @@ from search.errors import EvalDataError
 from search.keywords import semantic_text
 from search.limits import RANKING_DEPTH
 from search.results import MODES
-from search.tuning import exact_top_k, top_k_overlap
+from search.tuning import EXACT_CHUNK_ROWS, exact_top_k, top_k_overlap
 
 DEPTH = 100  # results per query: Recall@100 needs 100
 
@@ -132,9 +132,9 @@ def run_mode(
 def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[dict[str, list[str]], float]:
     """Exact nearest neighbours over the stored vectors: the runs, and the index's
     recall@10 against them (the ANN's own error, apart from the encoder's)."""
-    ids, vectors = engine.store.vectors.all(engine.build.model_key)
+    live = engine.store.vectors.live(engine.build.model_key)
     queries = engine.encoder.encode_queries([semantic_text(t) for t in judged.queries.values()])
-    exact_ids = exact_top_k(ids, vectors, queries, DEPTH)
+    exact_ids = exact_top_k(live.chunks(EXACT_CHUNK_ROWS), queries, DEPTH)
     _, approx = engine.index.search(queries, 10, ranking_depth=RANKING_DEPTH)  # as search does
     ann_recall = top_k_overlap(
         [row[row >= 0] for row in approx], [row[:10][row[:10] >= 0] for row in exact_ids]

@@ -47,10 +47,11 @@ def write_atomically(
         os.close(dir_fd)
 
 
-def file_checksum(path: Path) -> str:
-    """SHA-256 of the file's bytes."""
+def file_checksum(*paths: Path) -> str:
+    """SHA-256 of the files' bytes, one after the other."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
+    for path in paths:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                digest.update(chunk)
     return digest.hexdigest()

@@ -21,14 +21,12 @@ host shares one copy in the page cache.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from search.errors import DeviceUnavailable, IndexCorrupt, SettingsError
+from search.errors import IndexCorrupt, SettingsError
 from search.files import file_checksum, write_atomically
 
 MIN_POINTS_PER_LIST = 39
@@ -94,119 +92,31 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(8, math.ceil(nlist / 16)))
 
 
-# Bytes per code that FAISS's GPU IVFPQ implements; other PQ sizes build on the CPU.
-GPU_PQ_SIZES = frozenset({1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96})
-
-
-def choose_faiss_device(
-    setting: str, num_gpus: int, has_gpu_api: bool, encoding: str = "Flat"
+def write(
+    index,
+    path: Path,
+    before_rename: Callable[[], object] | None = None,
+    lists_file: Path | None = None,
 ) -> str:
-    """Build on the GPU when asked for (``cuda``) or, with ``auto``, when faiss sees one
-    (unless the GPU cannot hold this encoding: PQ codes of some sizes)."""
-    gpu_ready = has_gpu_api and num_gpus > 0
-    if setting == "cuda" and not gpu_ready:
-        raise DeviceUnavailable("PAPERSEARCH_DEVICE=cuda but faiss sees no GPU.")
-    if setting == "cpu" or (encoding.startswith("PQ") and int(encoding[2:]) not in GPU_PQ_SIZES):
-        return "cpu"
-    return "cuda" if gpu_ready else "cpu"
-
-
-_gpu_resources = None
-_gpu_lock = threading.Lock()
-
-
-def gpu_resources():
-    """One StandardGpuResources per process, kept alive: FAISS GPU indexes borrow it."""
-    global _gpu_resources
-    import faiss
-
-    with _gpu_lock:
-        if _gpu_resources is None:
-            _gpu_resources = faiss.StandardGpuResources()
-        return _gpu_resources
-
-
-@dataclass
-class BuiltIndex:
-    index: object  # a CPU faiss.Index
-    index_type: str
-    nlist: int | None
-    nprobe: int | None
-    device: str
-
-
-def build(
-    vectors: np.ndarray,
-    ids: np.ndarray,
-    *,
-    nlist: int | None = None,
-    nprobe: int | None = None,
-    device: str = "auto",
-    memory_budget: int | None = None,
-    seed: int = 1234,
-    trained: VectorIndex | None = None,
-) -> BuiltIndex:
-    """Build an index over ``vectors`` (float32, n×d) labelled with ``ids`` (int64).
-
-    With ``trained`` (an IVF index over the same embedding space, loaded
-    without mmap), its centroids and codec are reused and only the vectors are
-    added: no k-means. ``memory_budget`` (bytes) picks the codes' encoding.
-    """
-    import faiss
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    ids = np.ascontiguousarray(ids, dtype=np.int64)
-    if vectors.ndim != 2 or len(vectors) != len(ids):
-        raise ValueError("vectors must be n×d and match ids")
-    n, dim = vectors.shape
-    if trained is not None and trained.ivf is not None:
-        index = faiss.clone_index(trained.index)
-        index.reset()  # keeps the trained centroids, drops the vectors
-        index.add_with_ids(vectors, ids)
-        lists = int(trained.ivf.nlist)
-        probes = min(nprobe or trained.ivf.nprobe, lists)
-        return BuiltIndex(index, f"IVF{lists},{trained.encoding}", lists, probes, "cpu")
-    lists = choose_nlist(n, nlist)
-    if lists is None:
-        index = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))
-        index.add_with_ids(vectors, ids)
-        return BuiltIndex(index, "Flat", None, None, "cpu")
-
-    encoding = choose_encoding(n, dim, memory_budget)
-    index_type = f"IVF{lists},{encoding}"
-    where = choose_faiss_device(
-        device, faiss.get_num_gpus(), hasattr(faiss, "StandardGpuResources"), encoding
-    )
-    index = faiss.index_factory(dim, index_type, faiss.METRIC_L2)
-    if where == "cuda":
-        index = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)
-    rng = np.random.default_rng(seed)
-    sample_size = min(n, lists * MAX_TRAINING_POINTS_PER_LIST)
-    sample = vectors[np.sort(rng.choice(n, sample_size, replace=False))]
-    index.train(sample)
-    index.add_with_ids(vectors, ids)
-    if where == "cuda":
-        index = faiss.index_gpu_to_cpu(index)
-    probes = nprobe or default_nprobe(lists)
-    return BuiltIndex(index, index_type, lists, min(probes, lists), where)
-
-
-def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> str:
-    """Write a CPU index atomically (``search.files``) and return the file's SHA-256."""
+    """Write a CPU index atomically (``search.files``) and return the SHA-256 of its files
+    (with ``lists_file``, the on-disk lists the build already wrote, hashed after it)."""
     import faiss
 
     write_atomically(path, lambda tmp: faiss.write_index(index, str(tmp)),
                      before_rename=before_rename)  # fmt: skip
-    return file_checksum(path)
+    return file_checksum(path, *([lists_file] if lists_file else []))
 
 
-def verify(path: Path, checksum: str | None) -> None:
-    """Raise IndexCorrupt unless ``path`` exists and has the recorded SHA-256 (builds made
-    before checksums were recorded are only checked for existence)."""
-    if not path.is_file():
-        raise IndexCorrupt(f"index file {path} is missing")
-    if checksum is not None and file_checksum(path) != checksum:
-        raise IndexCorrupt(f"index file {path} does not match its checksum (truncated or changed)")
+def verify(paths: Sequence[Path], checksum: str | None) -> None:
+    """Raise IndexCorrupt unless the build's files (the index, and its on-disk lists if it
+    has them) exist and have the recorded SHA-256 (builds made before checksums were
+    recorded are only checked for existence)."""
+    for path in paths:
+        if not path.is_file():
+            raise IndexCorrupt(f"index file {path} is missing")
+    if checksum is not None and file_checksum(*paths) != checksum:
+        names = " and ".join(str(p) for p in paths)
+        raise IndexCorrupt(f"index file {names} does not match its checksum (truncated or changed)")
 
 
 class VectorIndex:
@@ -222,34 +132,52 @@ class VectorIndex:
             self.ivf.nprobe = nprobe
 
     @classmethod
-    def read(cls, path: Path, nprobe: int | None = None, *, mmap: bool = True) -> VectorIndex:
+    def read(
+        cls,
+        path: Path,
+        nprobe: int | None = None,
+        *,
+        mmap: bool = True,
+        lists_file: Path | None = None,
+    ) -> VectorIndex:
         """Load a build; ``mmap`` (for searching) maps the vectors instead of copying them.
 
         Mapped, the codes stay in the page cache once per host however many
         worker processes load the build, and loading takes milliseconds. A
-        mapped index is read-only: to add to it (reusing centroids), load
-        with ``mmap=False``.
+        build too large to make in memory keeps its lists in ``lists_file``
+        (FAISS's on-disk lists, ``indexer.ivf``), which is always mapped.
         """
         import faiss
 
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY  # maps the inverted lists
-        loaded = cls(faiss.read_index(str(path), flags if mmap else 0), nprobe)
-        if mmap and loaded.ivf is not None:
+        read_only = faiss.IO_FLAG_READ_ONLY
+        if lists_file is not None:
+            # The file records where the lists were written; find them beside it instead
+            # (a data directory may move), and map them read-only.
+            index = faiss.read_index(str(path), faiss.IO_FLAG_SKIP_IVF_DATA | read_only)
+            lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+            lists.filename = str(lists_file)
+            lists.do_mmap()
+            loaded = cls(index, nprobe)
+        else:
+            loaded = cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | read_only if mmap else 0),
+                         nprobe)  # fmt: skip
+        if (mmap or lists_file is not None) and loaded.ivf is not None:
             # Mapped lists start prefetch threads on every search, for disks that are slow
             # to read; from the page cache they only slow the search down (a test checks).
             faiss.downcast_InvertedLists(loaded.ivf.invlists).prefetch_nthread = 0
         return loaded
 
     @classmethod
-    def open_build(cls, build, path: Path, *, mmap: bool = True) -> VectorIndex:
-        """Load an index build (an ``IndexBuild`` row, its file at ``path``) after checking
-        the file against the checksum it was written with: a missing or changed file raises
-        IndexCorrupt and is never handed to FAISS."""
+    def open_build(cls, build, paths: Sequence[Path], *, mmap: bool = True) -> VectorIndex:
+        """Load an index build (an ``IndexBuild`` row; its files, from ``Builds.files``) after
+        checking them against the checksum they were written with: a missing or changed
+        file raises IndexCorrupt and is never handed to FAISS."""
         try:
-            verify(path, build.checksum)
+            verify(paths, build.checksum)
         except IndexCorrupt as exc:
             raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
-        return cls.read(path, build.nprobe, mmap=mmap)
+        lists_file = paths[1] if len(paths) > 1 else None
+        return cls.read(paths[0], build.nprobe, mmap=mmap, lists_file=lists_file)
 
     @property
     def encoding(self) -> str:

@@ -111,10 +111,10 @@ class EngineProvider:
     def _file_state(self, marker: tuple[int, int | None]) -> tuple:
         build = self.store.builds.get(marker[0])
         try:
-            stat = self.store.builds.file(build).stat()
+            stats = [path.stat() for path in self.store.builds.files(build)]
         except (OSError, AttributeError):
             return ("missing",)
-        return (stat.st_size, stat.st_mtime_ns)
+        return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
 
     def _still_unusable(self, marker: tuple[int, int | None] | None) -> bool:
         """A build that failed to load, whose file has not changed since."""

@@ -135,3 +135,7 @@ class IndexBuild(Base):
     tuned_recall: Mapped[float | None] = mapped_column(Float)
     # SHA-256 of the file as written; a file that no longer matches is never loaded
     checksum: Mapped[str | None] = mapped_column(String(64))
+    # FAISS's on-disk inverted lists (``.ivfdata``), for a build too large to make in
+    # memory (``indexer.ivf``); None: the lists are inside the index file. The checksum
+    # covers both files.
+    lists_path: Mapped[str | None] = mapped_column(Text)

@@ -83,12 +83,22 @@ def parse_size(raw: str, name: str = "index_memory") -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
+def format_size(size: float) -> str:
+    """Bytes in the largest decimal unit that keeps a number ≥ 1 (``1.5GB``), as
+    :func:`parse_size` reads it back."""
+    for unit in ("TB", "GB", "MB", "kB"):
+        scale = _SIZE_UNITS[unit.lower()]
+        if size >= scale:
+            return f"{size / scale:.3g}{unit}"
+    return f"{int(size)}B"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = setting(
         Path("papersearch-data"),
-        "Data directory: `papersearch.sqlite3`, `builds/`, `rejects/`, `models/` (the ONNX "
-        "query encoder).",
+        "Data directory: `papersearch.sqlite3`, `builds/`, `vectors/`, `rejects/`, `models/` "
+        "(the ONNX query encoder).",
         shown_default="`./papersearch-data`",
     )
     database_url: str = setting(
@@ -147,6 +157,14 @@ class Settings:
         shown_default="no limit",
         parse=parse_size,
     )
+    build_memory: int = setting(
+        2 << 30,
+        "Working memory an index build may use (`800MB`, `8GB`): bounds its training sample "
+        "and the vectors it reads at a time; inverted lists larger than half of it are built "
+        "on disk (see Large corpora).",
+        shown_default="2GiB",
+        parse=parse_size,
+    )
     keep_builds: int = setting(3, "Index builds kept on disk (older ones are pruned).")
     reload_seconds: float = setting(
         2.0, "How often servers look for a new current build (seconds).", flag=False
@@ -199,7 +217,7 @@ class Settings:
         for name in ("max_length", "batch_size", "keep_builds"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
-        for name in ("nlist", "nprobe", "index_memory", "rate_limit"):
+        for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SettingsError(f"{variable(name)} must be a positive integer")

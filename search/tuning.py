@@ -8,6 +8,7 @@ numbers say what the approximation costs, independently of the model.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,24 +42,39 @@ def top_k_overlap(found, truth) -> float:
     )
 
 
-def exact_top_k(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int = K):
+EXACT_CHUNK_ROWS = 262_144  # vectors compared with the queries at a time
+
+
+def exact_top_k(chunks: Iterable[tuple[np.ndarray, np.ndarray]], queries: np.ndarray,
+                k: int = K) -> np.ndarray:  # fmt: skip
+    """The ids of each query's ``k`` nearest vectors by brute force over ``chunks`` of
+    (ids, vectors), one chunk in memory at a time; -1 where there are fewer than k."""
     import faiss
 
-    flat = faiss.IndexFlatL2(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    _, positions = flat.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    return np.where(positions >= 0, ids[positions], -1)  # -1: fewer than k vectors
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    heap = faiss.ResultHeap(len(queries), k)
+    for ids, vectors in chunks:
+        flat = faiss.IndexFlatL2(vectors.shape[1])
+        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        distances, positions = flat.search(queries, min(k, len(ids)))
+        found = np.where(positions >= 0, ids[positions], -1)
+        if found.shape[1] < k:  # a chunk smaller than k: pad with "no hit"
+            pad = k - found.shape[1]
+            found = np.pad(found, ((0, 0), (0, pad)), constant_values=-1)
+            distances = np.pad(distances, ((0, 0), (0, pad)), constant_values=np.inf)
+        heap.add_result(np.ascontiguousarray(distances), np.ascontiguousarray(found))
+    heap.finalize()
+    return heap.I
 
 
-def measure(
-    index: VectorIndex, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray
-) -> list[TuneRow]:
-    """Recall@10 and latency of ``index`` at each nprobe of the grid."""
+def measure(index: VectorIndex, source, queries: np.ndarray) -> list[TuneRow]:
+    """Recall@10 and latency of ``index`` at each nprobe of the grid, against exact search
+    over ``source`` (the vectors it holds: ``indexer.ivf.VectorSource``, read in chunks)."""
     import faiss
 
     if index.ivf is None:
         raise ValueError("Only IVF indexes have an nprobe to tune; this one is exact.")
-    truth = exact_top_k(ids, vectors, queries)
+    truth = exact_top_k(source.chunks(EXACT_CHUNK_ROWS), queries)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     rows = []
     for nprobe in nprobe_grid(int(index.ivf.nlist)):

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 
-from indexer import builds, pipeline
+from indexer import builds, ivf, pipeline
 from indexer.pipeline import index_corpus
 from papersearch import main
 from search import index as faiss_index
@@ -197,7 +197,7 @@ def test_failed_build_keeps_the_previous_build(settings, tmp_path, tiny_encoder,
     index_corpus(settings, [path], encoder=tiny_encoder)
     before = SearchEngine.open(settings, encoder=tiny_encoder).search("neural networks", k=5)
 
-    def disk_full(index, target, before_rename=None):
+    def disk_full(index, target, before_rename=None, lists_file=None):
         target.write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
@@ -235,14 +235,15 @@ def test_nlist_override_needs_enough_training_points():
 
 
 def test_faiss_device_selection_without_a_gpu():
-    choose = faiss_index.choose_faiss_device
+    choose = ivf.choose_faiss_device
     assert choose("auto", num_gpus=0, has_gpu_api=True) == "cpu"
     assert choose("auto", num_gpus=1, has_gpu_api=True) == "cuda"
     assert choose("auto", num_gpus=1, has_gpu_api=False) == "cpu"
     assert choose("cpu", num_gpus=2, has_gpu_api=True) == "cpu"
-    assert choose("auto", num_gpus=1, has_gpu_api=True, encoding="SQ8") == "cuda"
-    assert choose("auto", num_gpus=1, has_gpu_api=True, encoding="PQ96") == "cuda"
-    assert choose("auto", num_gpus=1, has_gpu_api=True, encoding="PQ192") == "cpu"  # not on GPU
+    assert choose("auto", num_gpus=1, has_gpu_api=True, index_type="IVF9,SQ8") == "cuda"
+    assert choose("auto", num_gpus=1, has_gpu_api=True, index_type="IVF9,PQ96") == "cuda"
+    assert choose("auto", num_gpus=1, has_gpu_api=True, index_type="IVF9,PQ192") == "cpu"
+    assert choose("auto", num_gpus=1, has_gpu_api=True, index_type="IVF65536_HNSW32,PQ64") == "cpu"
     with pytest.raises(RuntimeError):
         choose("cuda", num_gpus=0, has_gpu_api=True)
 
@@ -252,7 +253,7 @@ def test_flat_and_ivf_builds_are_exact_on_their_own_vectors(tmp_path):
     for n in (300, 2000):
         vectors = rng.normal(size=(n, 16)).astype(np.float32)
         ids = np.arange(1000, 1000 + n, dtype=np.int64)
-        built = faiss_index.build(vectors, ids, device="cpu")
+        built = ivf.build(ivf.ArrayVectors(ids, vectors), device="cpu")
         path = tmp_path / f"{n}.faiss"
         faiss_index.write(built.index, path)
         loaded = faiss_index.VectorIndex.read(path, built.nprobe)
@@ -352,7 +353,7 @@ def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
     vectors = rng.normal(size=(4000, 32)).astype(np.float32)
     ids = np.arange(7, 4007, dtype=np.int64)
     budget = len(ids) * faiss_index.bytes_per_vector(encoding, 32)
-    built = faiss_index.build(vectors, ids, memory_budget=budget, device="cpu")
+    built = ivf.build(ivf.ArrayVectors(ids, vectors), memory_budget=budget, device="cpu")
     assert built.index_type == f"IVF{built.nlist},{encoding}"
     path = tmp_path / "b.faiss"
     faiss_index.write(built.index, path)
@@ -367,8 +368,8 @@ def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
         d2, i2 = copied.search(vectors[:20], k)
         np.testing.assert_array_equal(i1, i2)
         np.testing.assert_allclose(d1, d2)
-    # centroids and codec reuse (the nightly re-index) needs the in-memory copy
-    again = faiss_index.build(vectors[:100], ids[:100], trained=copied)
+    # centroids and codec reuse (the nightly re-index), from a mapped build
+    again = ivf.build(ivf.ArrayVectors(ids[:100], vectors[:100]), trained=mapped)
     assert again.index_type == built.index_type and again.index.ntotal == 100
 
 

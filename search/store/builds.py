@@ -46,6 +46,11 @@ class Builds:
         path = Path(build.path)
         return path if path.is_absolute() else self.directory / path
 
+    def files(self, build: IndexBuild) -> list[Path]:
+        """A build's index file, then its on-disk lists if it has them."""
+        lists = [self.directory / build.lists_path] if build.lists_path else []
+        return [self.file(build), *lists]
+
     # -- the lifecycle ----------------------------------------------------------------
 
     def start(self, model: ModelInfo) -> IndexBuild:
@@ -80,8 +85,10 @@ class Builds:
     def roll_back(self, build_id: int) -> IndexBuild:
         """Make an earlier (or later) complete build current again, if its file is there."""
         build = self.get(build_id)
-        if build is not None and build.status == COMPLETE and not self.file(build).is_file():
-            raise BuildNotUsable(f"Build {build_id}'s file {self.file(build)} is missing.")
+        if build is not None and build.status == COMPLETE:
+            for path in self.files(build):
+                if not path.is_file():
+                    raise BuildNotUsable(f"Build {build_id}'s file {path} is missing.")
         return self.publish(build_id)
 
     def fail(self, build_id: int) -> None:

@@ -1,0 +1,357 @@
+"""Building the FAISS index out of core: vectors are read in chunks, never all at once.
+
+The IVF centroids are trained on a random sample of bounded size, then the
+vectors are added chunk by chunk. When the inverted lists (the codes and ids)
+would take more than half of ``PAPERSEARCH_BUILD_MEMORY``, they are built a
+block at a time, each block written to disk, and merged into FAISS's on-disk
+inverted lists (``OnDiskInvertedLists``, a ``.ivfdata`` file beside the build
+file that servers map). So the build's working memory is bounded by the
+setting, apart from the lists themselves when they fit in it; the catalogue of
+vector files adds 40 bytes a paper (``search.store.vectors``).
+
+Sizes: ``nlist`` ≈ 4·√N (``search.index.choose_nlist``); from 65,536 lists
+the coarse quantiser is an HNSW graph over the centroids (``IVF65536_HNSW32``),
+since scanning that many centroids per query and per added vector would cost
+more than the lists. The sample holds 39 to 256 vectors a list (FAISS's
+guidance) within half of the build memory (k-means adds little to it, and PQ
+codebooks train on a subsample of 65,536 residuals); it is freed before vectors
+are added.
+
+GPU: training and adding run on the GPU when faiss sees one (with resources
+kept alive for the process); the index is moved back with ``index_gpu_to_cpu``
+before it is written. An HNSW quantiser has no GPU version: those build on the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from search.errors import DeviceUnavailable, SettingsError
+from search.files import TEMPORARY_SUFFIX
+from search.index import (
+    MAX_TRAINING_POINTS_PER_LIST,
+    MIN_POINTS_PER_LIST,
+    VectorIndex,
+    bytes_per_vector,
+    choose_encoding,
+    choose_nlist,
+    default_nprobe,
+)
+from search.settings import format_size
+
+HNSW_FROM_NLIST = 65_536  # this many lists or more: an HNSW coarse quantiser
+HNSW_NEIGHBOURS = 32
+DEFAULT_BUILD_MEMORY = 2 << 30
+MIN_CHUNK_ROWS = 1_024
+# Bytes per code that FAISS's GPU IVFPQ implements; other PQ sizes build on the CPU.
+GPU_PQ_SIZES = frozenset({1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 96})
+
+
+class VectorSource(Protocol):
+    """Vectors with their paper ids, read in chunks: ``search.store.vectors.LiveVectors``
+    for a build, :class:`ArrayVectors` for arrays already in memory."""
+
+    def __len__(self) -> int: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def chunks(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    def sample(self, n: int, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ArrayVectors:
+    """A :class:`VectorSource` over arrays in memory (benchmarks, tests, small corpora)."""
+
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.vectors.ndim != 2 or len(self.vectors) != len(self.ids):
+            raise ValueError("vectors must be n×d and match ids")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def chunks(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, len(self.ids), rows):
+            yield self.ids[start : start + rows], self.vectors[start : start + rows]
+
+    def sample(self, n: int, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
+        if n >= len(self.ids):
+            return self.ids, self.vectors
+        picked = np.sort(np.random.default_rng(seed).choice(len(self.ids), n, replace=False))
+        return self.ids[picked], self.vectors[picked]
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """How a build of ``n`` vectors of ``dim`` dimensions uses its memory."""
+
+    n: int
+    dim: int
+    nlist: int | None  # None: an exact flat index
+    encoding: str
+    index_type: str
+    sample_rows: int  # vectors the centroids are trained on
+    chunk_rows: int  # vectors read and added at a time
+    on_disk: bool  # lists merged into an .ivfdata file, a block at a time
+    block_rows: int  # vectors per block when on disk
+
+    @property
+    def list_bytes(self) -> int:
+        return self.n * bytes_per_vector(self.encoding, self.dim)
+
+
+def plan_build(
+    n: int,
+    dim: int,
+    *,
+    nlist: int | None = None,
+    memory_budget: int | None = None,
+    build_memory: int = DEFAULT_BUILD_MEMORY,
+) -> BuildPlan:
+    """The index type and the memory shares of a build (see the module docstring)."""
+    vector_bytes = 4 * dim
+    chunk_rows = _chunk_rows(dim, build_memory)
+    lists = choose_nlist(n, nlist)
+    if lists is None:
+        return BuildPlan(n, dim, None, "Flat", "Flat", 0, chunk_rows, False, n)
+    encoding = choose_encoding(n, dim, memory_budget)
+    quantiser = f"IVF{lists}_HNSW{HNSW_NEIGHBOURS}" if lists >= HNSW_FROM_NLIST else f"IVF{lists}"
+    sample_rows = min(n, lists * MAX_TRAINING_POINTS_PER_LIST, build_memory // 2 // vector_bytes)
+    if sample_rows < lists * MIN_POINTS_PER_LIST:
+        need = lists * MIN_POINTS_PER_LIST * vector_bytes * 2
+        raise SettingsError(
+            f"Training {lists} IVF lists needs a sample of {lists * MIN_POINTS_PER_LIST:,} "
+            f"vectors: PAPERSEARCH_BUILD_MEMORY={format_size(build_memory)} is too small, "
+            f"it needs at least {format_size(need)} (or set a smaller PAPERSEARCH_NLIST)."
+        )
+    return BuildPlan(n, dim, lists, encoding, f"{quantiser},{encoding}", sample_rows,
+                     chunk_rows, *_lists_placement(n, dim, encoding, build_memory))  # fmt: skip
+
+
+def _chunk_rows(dim: int, build_memory: int) -> int:
+    return max(MIN_CHUNK_ROWS, build_memory // 16 // (4 * dim))
+
+
+def _lists_placement(n: int, dim: int, encoding: str, build_memory: int) -> tuple[bool, int]:
+    """(on disk?, vectors per block): lists over half the build memory go to disk, built
+    a quarter of it at a time."""
+    per_vector = bytes_per_vector(encoding, dim)
+    if n * per_vector <= build_memory // 2:
+        return False, n
+    return True, max(_chunk_rows(dim, build_memory), build_memory // 4 // per_vector)
+
+
+def choose_faiss_device(
+    setting: str, num_gpus: int, has_gpu_api: bool, index_type: str = "IVF1,Flat"
+) -> str:
+    """Build on the GPU when asked for (``cuda``) or, with ``auto``, when faiss sees one
+    (unless the GPU cannot hold this index: PQ codes of some sizes, an HNSW quantiser)."""
+    gpu_ready = has_gpu_api and num_gpus > 0
+    if setting == "cuda" and not gpu_ready:
+        raise DeviceUnavailable("PAPERSEARCH_DEVICE=cuda but faiss sees no GPU.")
+    encoding = index_type.partition(",")[2]
+    unsupported = "_HNSW" in index_type or (
+        encoding.startswith("PQ") and int(encoding[2:]) not in GPU_PQ_SIZES
+    )
+    if setting == "cpu" or unsupported:
+        return "cpu"
+    return "cuda" if gpu_ready else "cpu"
+
+
+_gpu_resources = None
+_gpu_lock = threading.Lock()
+
+
+def gpu_resources():
+    """One StandardGpuResources per process, kept alive: FAISS GPU indexes borrow it."""
+    global _gpu_resources
+    import faiss
+
+    with _gpu_lock:
+        if _gpu_resources is None:
+            _gpu_resources = faiss.StandardGpuResources()
+        return _gpu_resources
+
+
+@dataclass
+class BuiltIndex:
+    index: object  # a CPU faiss.Index
+    index_type: str
+    nlist: int | None
+    nprobe: int | None
+    device: str
+    lists_file: Path | None = None  # the on-disk lists, when the plan put them there
+
+
+def build(
+    source: VectorSource,
+    *,
+    nlist: int | None = None,
+    nprobe: int | None = None,
+    device: str = "auto",
+    memory_budget: int | None = None,
+    build_memory: int = DEFAULT_BUILD_MEMORY,
+    lists_file: Path | None = None,
+    seed: int = 1234,
+    trained: VectorIndex | None = None,
+) -> BuiltIndex:
+    """Build an index over ``source`` (ids int64, vectors float32) as :func:`plan_build` says.
+
+    With ``trained`` (a loaded IVF build over the same embedding space; it is emptied
+    here), its centroids and codec are reused and only the vectors are added: no
+    k-means. ``lists_file`` is where on-disk lists go, if the plan needs them.
+    """
+    import faiss
+
+    n, dim = len(source), source.dim
+    if trained is not None and trained.ivf is not None:
+        lists = int(trained.ivf.nlist)
+        encoding = trained.encoding
+        quantiser = faiss.downcast_index(trained.ivf.quantizer)
+        graph = f"_HNSW{quantiser.hnsw.nb_neighbors(1)}" if hasattr(quantiser, "hnsw") else ""
+        index_type = f"IVF{lists}{graph},{encoding}"
+        plan = BuildPlan(n, dim, lists, encoding, index_type, 0, _chunk_rows(dim, build_memory),
+                         *_lists_placement(n, dim, encoding, build_memory))  # fmt: skip
+        template = _emptied(trained.index)
+        where = "cpu"
+    else:
+        plan = plan_build(n, dim, nlist=nlist, memory_budget=memory_budget,
+                          build_memory=build_memory)  # fmt: skip
+        if plan.nlist is None:
+            index = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))
+            for ids, vectors in source.chunks(plan.chunk_rows):
+                index.add_with_ids(vectors, ids)
+            return BuiltIndex(index, "Flat", None, None, "cpu")
+        has_gpu_api = hasattr(faiss, "StandardGpuResources")
+        where = choose_faiss_device(device, faiss.get_num_gpus(), has_gpu_api, plan.index_type)
+        template = faiss.index_factory(dim, plan.index_type, faiss.METRIC_L2)
+        _, sample = source.sample(plan.sample_rows, seed)
+        template = _train(template, sample, where)
+        del sample
+    if plan.on_disk:
+        if lists_file is None:
+            raise ValueError("this build needs on-disk lists: give lists_file")
+        index = _add_on_disk(template, source, plan, where, lists_file)
+    else:
+        index = _add(template, source.chunks(plan.chunk_rows), where)
+    probes = nprobe or (trained.ivf.nprobe if trained is not None else None)
+    probes = min(probes or default_nprobe(plan.nlist), plan.nlist)
+    return BuiltIndex(index, plan.index_type, plan.nlist, probes, where,
+                      lists_file if plan.on_disk else None)  # fmt: skip
+
+
+def _emptied(index):
+    """A trained index with no vectors, from a loaded one (whose lists may be mapped)."""
+    import faiss
+
+    ivf = faiss.extract_index_ivf(index)
+    lists = faiss.ArrayInvertedLists(ivf.nlist, ivf.code_size)
+    ivf.replace_invlists(lists, True)
+    lists.this.disown()  # the index owns it now
+    ivf.ntotal = 0
+    index.ntotal = 0
+    return index
+
+
+def _train(index, sample: np.ndarray, where: str):
+    import faiss
+
+    if where == "cuda":
+        on_gpu = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)
+        on_gpu.train(sample)
+        return faiss.index_gpu_to_cpu(on_gpu)
+    index.train(sample)
+    return index
+
+
+def _add(template, chunks: Iterable[tuple[np.ndarray, np.ndarray]], where: str):
+    """A copy of the trained ``template`` with ``chunks`` added, on the CPU."""
+    import faiss
+
+    index = faiss.clone_index(template)
+    if where == "cuda":
+        index = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)
+    for ids, vectors in chunks:
+        index.add_with_ids(vectors, ids)
+    return faiss.index_gpu_to_cpu(index) if where == "cuda" else index
+
+
+def _add_on_disk(template, source: VectorSource, plan: BuildPlan, where: str, lists_file: Path):
+    """Add the vectors a block at a time, each block's lists written to a file, then merge
+    the blocks into on-disk lists at ``lists_file`` (written under a temporary name,
+    fsynced, renamed)."""
+    import faiss
+    from faiss.contrib.ondisk import merge_ondisk
+
+    lists_file.parent.mkdir(parents=True, exist_ok=True)
+    blocks: list[Path] = []
+    temporary = lists_file.with_name(lists_file.name + TEMPORARY_SUFFIX)
+    try:
+        chunks = source.chunks(plan.chunk_rows)
+        per_block = max(1, math.ceil(plan.block_rows / plan.chunk_rows))
+        while True:
+            block = list(_take(chunks, per_block))
+            if not block:
+                break
+            name = f"{lists_file.stem}.block-{len(blocks):04d}{TEMPORARY_SUFFIX}"
+            path = lists_file.with_name(name)
+            part = _add(template, block, where)
+            del block
+            faiss.write_index(part, str(path))
+            del part
+            blocks.append(path)
+        index = faiss.clone_index(template)
+        with c_stdout_to_stderr():  # FAISS prints "resizing ..." on the C stdout
+            merge_ondisk(index, [str(p) for p in blocks], str(temporary))
+        with open(temporary, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temporary, lists_file)
+        faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists).filename = str(
+            lists_file
+        )
+        return index
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    finally:
+        for path in blocks:
+            path.unlink(missing_ok=True)
+
+
+def _take(iterator: Iterator, count: int) -> Iterator:
+    for _ in range(count):
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+
+
+@contextlib.contextmanager
+def c_stdout_to_stderr():
+    """Send what C code prints to stdout to stderr meanwhile: ``--json`` output stays JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
