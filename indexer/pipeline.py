@@ -206,7 +206,8 @@ def run(
         if snapshot:
             withdraw_missing(store, present, summary, max_removed)
         # The data directory's own model, unless the settings name one.
-        encoder = encoder or Encoder.load(settings.with_model_of(store.builds.current()))
+        model_settings = settings.with_model_of(store.builds.current())
+        encoder = encoder or Encoder.load(model_settings)
         pending = store.vectors.count_pending(encoder.info.key)
         embed_started = time.perf_counter()
         done = 0
@@ -222,7 +223,14 @@ def run(
         with tqdm(
             total=pending, unit="paper", desc="embedding", disable=None if progress else True
         ) as bar:
-            summary.embedded = embed_pending(store, encoder, embedded)
+            if settings.executor == "ray":
+                from indexer import ray_executor  # Ray is imported only when asked for
+
+                summary.embedded = ray_executor.embed_pending(
+                    store, model_settings, encoder.info.key, embedded
+                )
+            else:
+                summary.embedded = embed_pending(store, encoder, embedded)
         embed_seconds = time.perf_counter() - embed_started
         store.vectors.compact(encoder.info.key)
         build, reason = build_index(

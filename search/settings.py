@@ -31,6 +31,7 @@ POOLINGS = ("cls", "mean")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUERY_BACKENDS = ("auto", "torch", "onnx")
+EXECUTORS = ("local", "ray")
 
 __all__ = ["Settings", "SettingsError", "parse_size", "variable"]
 # The settings that choose the model; an index build records each of them.
@@ -166,6 +167,24 @@ class Settings:
         parse=parse_size,
     )
     keep_builds: int = setting(3, "Index builds kept on disk (older ones are pruned).")
+    executor: str = setting(
+        "local",
+        "Where `index` and `reindex` embed papers: `local` (this process) or `ray` (a pool "
+        "of encoder actors on a Ray cluster, the `scale` extra; see Large corpora).",
+        choices=EXECUTORS,
+    )
+    ray_address: str = setting(
+        "",
+        "The Ray cluster to join (`HOST:6379`, as `ray start --head` prints); empty: "
+        "`RAY_ADDRESS`, else a Ray started on this machine.",
+        shown_default="a local Ray",
+    )
+    ray_actors: int | None = setting(
+        None,
+        "Encoder actors on Ray: one per GPU on a cluster with GPUs, else one per CPU, "
+        "unless set.",
+        shown_default="one per GPU, else per CPU",
+    )
     reload_seconds: float = setting(
         2.0, "How often servers look for a new current build (seconds).", flag=False
     )
@@ -217,7 +236,8 @@ class Settings:
         for name in ("max_length", "batch_size", "keep_builds"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
-        for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit"):
+        for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit",
+                     "ray_actors"):  # fmt: skip
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SettingsError(f"{variable(name)} must be a positive integer")
