@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,28 @@ def connect(address: str | None) -> Any:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     if ray.is_initialized():
         return ray
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address not in (None, "auto", "local"):
+        _check_reachable(address)  # ray.init itself retries for minutes
     try:
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or None,
+        ray.init(address=address,
                  include_dashboard=False, log_to_driver=False,
                  logging_level="WARNING")  # fmt: skip
     except (ConnectionError, RuntimeError) as exc:
         raise ExecutorFailed(f"Cannot reach the Ray cluster at {address}: {exc}") from exc
     return ray
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ExecutorFailed(
+            f"Cannot reach the Ray cluster at {address} ({exc}): start it with "
+            "`ray start --head` and give the address it prints (HOST:6379)."
+        ) from exc
 
 
 class EncoderActor:

@@ -181,8 +181,7 @@ class Settings:
     )
     ray_actors: int | None = setting(
         None,
-        "Encoder actors on Ray: one per GPU on a cluster with GPUs, else one per CPU, "
-        "unless set.",
+        "Encoder actors on Ray: one per GPU on a cluster with GPUs, else one per CPU, unless set.",
         shown_default="one per GPU, else per CPU",
     )
     reload_seconds: float = setting(

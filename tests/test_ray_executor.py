@@ -73,6 +73,14 @@ def test_pool_size_follows_the_cluster():
     assert ray_executor.pool_size({"CPU": 8.0}, 2) == (2, {"num_cpus": 1})
 
 
+def test_an_unreachable_cluster_is_a_fast_clear_error(settings, tmp_path, tiny_encoder):
+    corpus = write_lines(tmp_path / "corpus.jsonl", sample_lines(20))
+    nowhere = settings.replace(executor="ray", ray_address="127.0.0.1:9")
+    with pytest.raises(ray_executor.ExecutorFailed, match="Cannot reach the Ray cluster"):
+        index_corpus(nowhere, [corpus], encoder=tiny_encoder)
+    assert Store.open(settings).papers.count() == 20  # the papers are stored all the same
+
+
 def test_nothing_of_ray_is_imported_by_the_local_executor(settings, tmp_path, tiny_model_dirs):
     corpus = write_lines(tmp_path / "corpus.jsonl", sample_lines(50))
     code = (
