@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from indexer import fidelity
 from indexer.builds import build_index, clean_up_after_crashes, prune
 from indexer.checkpoints import checkpoint
 from indexer.lock import write_lock
@@ -209,6 +210,10 @@ def run(
         model_settings = settings.with_model_of(store.builds.current())
         encoder = encoder or Encoder.load(model_settings)
         pending = store.vectors.count_pending(encoder.info.key)
+        if pending:  # the fast precision proven on this model first (once per model)
+            encoder = fidelity.checked_encoder(store, model_settings, encoder)
+            if encoder.precision == "fp32":
+                model_settings = model_settings.replace(precision="fp32")  # Ray's actors too
         embed_started = time.perf_counter()
         done = 0
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -139,3 +140,20 @@ class IndexBuild(Base):
     # memory (``indexer.ivf``); None: the lists are inside the index file. The checksum
     # covers both files.
     lists_path: Mapped[str | None] = mapped_column(Text)
+
+
+class PrecisionCheck(Base):
+    """What the fast precision (bf16 or fp16) did to one model's paper vectors, measured
+    against fp32 on a sample of the corpus the first time ``auto`` embedded with it
+    (``indexer.fidelity``); a failed check keeps that model on fp32."""
+
+    __tablename__ = "precision_checks"
+
+    model_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    precision: Mapped[str] = mapped_column(String(8), primary_key=True)
+    device: Mapped[str] = mapped_column(String(16), primary_key=True)
+    papers: Mapped[int] = mapped_column(Integer, nullable=False)
+    overlap: Mapped[float] = mapped_column(Float, nullable=False)  # mean top-10 overlap
+    min_cosine: Mapped[float] = mapped_column(Float, nullable=False)
+    passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

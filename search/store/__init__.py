@@ -1,10 +1,11 @@
-"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in four parts.
+"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in five parts.
 
 - ``papers``: metadata, written by the indexer and looked up by search results' ids;
 - ``fulltext``: keyword ranking and phrase matching over those papers (SQLite's FTS5,
   or PostgreSQL's tsvector);
 - ``vectors``: each paper's vector per model, so unchanged papers are never re-embedded;
-- ``builds``: the registry of FAISS index files and which one is current.
+- ``builds``: the registry of FAISS index files and which one is current;
+- ``checks``: what each model's fast precision was measured to cost (``indexer.fidelity``).
 
 The FAISS index holds only vectors and ids; everything shown to users comes
 from here. The schema comes only from the Alembic migrations.
@@ -20,13 +21,14 @@ from search.db import make_engine, require_current_schema, session_factory, upgr
 from search.errors import SchemaOutOfDate
 from search.settings import Settings
 from search.store.builds import Builds
+from search.store.checks import PrecisionChecks
 from search.store.fulltext import FullText
 from search.store.papers import Papers
 from search.store.vectors import Vectors
 
 
 class Store:
-    """One database, its four parts. The parts cache answers that hold while the corpus
+    """One database, its five parts. The parts cache answers that hold while the corpus
     does not change (filter id sets, word counts), so servers take a :meth:`fresh` store
     for each index build they load."""
 
@@ -36,6 +38,7 @@ class Store:
         self.fulltext = FullText.for_database(sessions, self.papers)
         self.vectors = Vectors(sessions, vectors_dir)
         self.builds = Builds(sessions, builds_dir)
+        self.checks = PrecisionChecks(sessions)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

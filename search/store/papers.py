@@ -183,19 +183,27 @@ class Papers:
 
     def sample_titles(self, n: int, seed: int = 0) -> list[str]:
         """Titles of up to ``n`` searchable papers, a fixed pseudo-random sample."""
+        return [title for title, _ in self.sample_texts(n, seed)]
+
+    def sample_texts(self, n: int, seed: int = 0) -> list[tuple[str, str | None]]:
+        """(title, abstract) of up to ``n`` searchable papers, a fixed pseudo-random sample
+        in id order."""
         with self.sessions() as session:
             ids = list(session.scalars(select(Paper.id).where(Paper.withdrawn_at.is_(None))))
             rng = np.random.default_rng(seed)
             chosen = (
                 sorted(rng.choice(ids, min(n, len(ids)), replace=False).tolist()) if ids else []
             )
-            return [
-                title
+            rows = [
+                row
                 for start in range(0, len(chosen), IN_CHUNK)
-                for title in session.scalars(
-                    select(Paper.title).where(Paper.id.in_(chosen[start : start + IN_CHUNK]))
+                for row in session.execute(
+                    select(Paper.id, Paper.title, Paper.abstract).where(
+                        Paper.id.in_(chosen[start : start + IN_CHUNK])
+                    )
                 )
             ]
+            return [(title, abstract) for _, title, abstract in sorted(rows)]
 
     def _facts(self) -> CorpusFacts:
         """What the searchable papers carry: how many have each filterable field, the year
