@@ -31,6 +31,7 @@ from search.limits import (
 )
 from search.model_info import require_same_model
 from search.onnx_query import OnnxQueryEncoder
+from search.refine import rerank
 from search.results import MODES, Hit, SearchResult, Seed
 from search.schema import IndexBuild, Paper
 from search.settings import MODEL_SETTINGS, Settings
@@ -339,10 +340,16 @@ class SearchEngine:
         allowed: np.ndarray | None = None,
         exclude: set[int] = frozenset(),
     ) -> list[tuple[int, float]]:
-        """(id, distance) of the nearest papers, best first, without ``exclude``."""
+        """(id, distance) of the nearest papers, best first, without ``exclude``; with
+        PAPERSEARCH_REFINE on approximate codes, re-ranked exactly (``search.refine``)."""
+        wanted = depth + len(exclude)
+        factor = self.settings.refine if self.index.encoding != "Flat" else None
         distances, ids = self.index.search(
-            vector[None, :], depth + len(exclude), allowed, ranking_depth=RANKING_DEPTH
+            vector[None, :], wanted * (factor or 1), allowed, ranking_depth=RANKING_DEPTH
         )
+        if factor:
+            exact, kept = rerank(self.store.vectors, self.build.model_key, vector, ids[0], wanted)
+            distances, ids = exact[None, :], kept[None, :]
         pairs = [
             (int(i), float(d))
             for i, d in zip(ids[0], distances[0], strict=True)

@@ -166,6 +166,12 @@ class Settings:
         shown_default="2GiB",
         parse=parse_size,
     )
+    refine: int | None = setting(
+        None,
+        "Semantic searches on SQ/PQ codes take this many times k candidates and re-rank "
+        "them by exact distance from the vector files (see Large corpora).",
+        shown_default="off",
+    )
     keep_builds: int = setting(3, "Index builds kept on disk (older ones are pruned).")
     executor: str = setting(
         "local",
@@ -236,7 +242,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be a positive integer")
         for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit",
-                     "ray_actors"):  # fmt: skip
+                     "ray_actors", "refine"):  # fmt: skip
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise SettingsError(f"{variable(name)} must be a positive integer")

@@ -166,3 +166,26 @@ def test_index_json_output_stays_json_when_faiss_prints(settings, tmp_path, tiny
     assert "resizing" in done.stderr  # FAISS did print, and not on stdout
     assert json.loads(done.stdout)["build_id"] == 1
     assert Store.open(settings).builds.current().lists_path == "build-000001.ivfdata"
+
+
+def test_refine_reranks_approximate_codes_with_the_exact_vectors(settings, tmp_path, tiny_encoder):
+    """Similar papers on PQ8 codes, with and without re-ranking, against exact neighbours.
+    (The tiny model's paper vectors differ in the fourth decimal: PQ cannot order them.)"""
+    corpus = write_lines(tmp_path / "corpus.jsonl", sample_lines(800))
+    pq = settings.replace(index_memory=800 * 16)  # PQ8 codes: 8 bytes + the id
+    index_corpus(pq, [corpus], encoder=tiny_encoder)
+    plain = SearchEngine.open(pq, encoder=tiny_encoder)
+    refined = SearchEngine.open(pq.replace(refine=4), encoder=tiny_encoder)
+    assert plain.index.encoding == "PQ8"
+    ids, vectors = Store.open(pq).vectors.all(tiny_encoder.info.key)
+    found = {"plain": 0, "refined": 0}
+    for row in range(0, 800, 40):
+        exact = np.sqrt(((vectors - vectors[row]) ** 2).sum(1))
+        exact[row] = np.inf  # the paper itself is left out
+        truth = set(ids[np.argsort(exact)[:10]].tolist())
+        got = refined.similar(int(ids[row]), k=10).results
+        distances = [float(exact[np.searchsorted(ids, h.id)]) for h in got]
+        assert distances == sorted(distances)  # ordered by the exact distances
+        found["refined"] += len(truth & {h.id for h in got})
+        found["plain"] += len(truth & {h.id for h in plain.similar(int(ids[row]), k=10).results})
+    assert found["refined"] > found["plain"] + 20, found

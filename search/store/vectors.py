@@ -19,6 +19,7 @@ change; a build adds 8 bytes a paper for the list of searchable rows.
 from __future__ import annotations
 
 import functools
+import mmap
 import threading
 import time
 import uuid
@@ -172,7 +173,8 @@ class LiveVectors:
         """(ids int64, vectors float32) in id order, ``rows`` at a time."""
         for start in range(0, len(self._positions), max(rows, 1)):
             part = self._positions[start : start + rows]
-            yield self._where.ids[part], self._vectors.gather(self.model_key, self._where, part)
+            vectors = self._vectors.gather(self.model_key, self._where, part, release=True)
+            yield self._where.ids[part], vectors
 
     def sample(self, n: int, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of ``n`` papers drawn at random (all of them if fewer)."""
@@ -180,7 +182,8 @@ class LiveVectors:
         if n < len(picked):
             rng = np.random.default_rng(seed)
             picked = np.sort(picked[rng.choice(len(picked), n, replace=False)])
-        return self._where.ids[picked], self._vectors.gather(self.model_key, self._where, picked)
+        vectors = self._vectors.gather(self.model_key, self._where, picked, release=True)
+        return self._where.ids[picked], vectors
 
     def all(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) in one array each: only for corpora that fit in memory."""
@@ -328,26 +331,39 @@ class Vectors:
 
     def get(self, paper_id: int, model_key: str) -> np.ndarray | None:
         """A paper's newest vector for ``model_key`` (None: it has none)."""
+        found, vectors = self.get_many(np.array([paper_id], dtype=np.int64), model_key)
+        return vectors[0] if found[0] else None
+
+    def get_many(self, paper_ids: np.ndarray, model_key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(which of ``paper_ids`` have a vector, those vectors in that order)."""
+        paper_ids = np.asarray(paper_ids, dtype=np.int64)
         for attempt in range(2):
             where = self.catalogue(model_key)
-            at = int(np.searchsorted(where.ids, paper_id))
-            if at == len(where.ids) or where.ids[at] != paper_id:
-                return None
+            at = np.minimum(np.searchsorted(where.ids, paper_ids), max(len(where.ids) - 1, 0))
+            found = (where.ids[at] == paper_ids) if len(where.ids) else at < 0
             try:
-                return self.gather(model_key, where, np.array([at]))[0]
+                return found, self.gather(model_key, where, at[found])
             except VectorsUnavailable:
                 if attempt or self._manifest(model_key) == list(where.manifest):
                     raise  # the file is missing, not replaced by a compaction meanwhile
-        return None
+        raise AssertionError("unreachable")
 
-    def gather(self, model_key: str, where: Catalogue, at: np.ndarray) -> np.ndarray:
-        """The vectors of the catalogue's rows ``at``, read shard by shard."""
+    def gather(self, model_key: str, where: Catalogue, at: np.ndarray, *,
+               release: bool = False) -> np.ndarray:  # fmt: skip
+        """The vectors of the catalogue's rows ``at``, read shard by shard.
+
+        ``release``: drop the shards' pages from this process once copied (a build reads
+        every shard once; mapped pages it keeps would count in its memory, though the
+        kernel could reclaim them)."""
         out = np.empty((len(at), where.dim), dtype=np.float32)
         shards = where.shards[at]
         for number in np.unique(shards):
             mine = shards == number
             vectors = self._open(model_key, where.manifest[number].name, "vectors")
             out[mine] = vectors[where.rows[at[mine]]]
+            mapping = getattr(vectors, "_mmap", None)
+            if release and mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+                mapping.madvise(mmap.MADV_DONTNEED)
         return out
 
     def catalogue(self, model_key: str) -> Catalogue:

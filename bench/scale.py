@@ -1,0 +1,312 @@
+"""Benchmark: out-of-core index builds at 1M and 10M vectors, and Ray against local embedding.
+
+    python bench/scale.py                          # 1M and 10M, then Ray vs local
+    python bench/scale.py --sizes 1000000          # one size
+    python bench/scale.py --skip-ray               # builds only
+    python bench/scale.py --sizes 200000 --skip-ray --build-memory 512MB   # a quick look
+
+Vectors: the 74,728 real all-MiniLM-L6-v2 arXiv vectors (``workload.arxiv_minilm_vectors``,
+cached after the first run) plus perturbed copies (``bench/index.py``), written as
+papersearch's own vector shards, with a paper row each in a real SQLite store, so the
+build reads them exactly as ``papersearch index`` does (``store.vectors.live``). The
+store and shards of a size are made once, under ~/.cache/papersearch-bench/scale-N.
+
+Each build runs in a child process (``indexer.ivf.build`` with the budgets given, then
+``search.index.write``); its peak RSS is the kernel's count (``os.wait4``). Then, in this
+process: nprobe tuned on 200 titles as the product does, recall@10 of 500 other titles
+at that nprobe against exact search by brute force over the shards (chunked), single-
+query latency, and recall with re-ranking from the vector files (``PAPERSEARCH_REFINE``).
+An extrapolation to 100M and 200M SPECTER2 vectors (768 dims) follows, from the
+measured figures. Last, embedding 2,000 papers through Ray (2 CPU actors) against the
+local path, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from workload import (
+    ARXIV_74K,
+    CACHE,
+    REPO,
+    arxiv_minilm_vectors,
+    minilm_settings,
+    percentile_ms,
+    read_arxiv,
+)
+
+KEY = "bench-minilm"  # the model key the shards are written under
+TUNE_QUERIES = 200
+EVAL_QUERIES = 500
+K = 10
+ZERO_HASH = "00" * 32
+
+
+def prepare(n: int, real: np.ndarray) -> Path:
+    """A data directory with ``n`` papers and their vectors in shards (made once)."""
+    from index import perturbed_copies
+
+    from search.store import Store
+    from search.store import vectors as vector_files
+
+    home = CACHE / f"scale-{n}"
+    done = home / "prepared"
+    if done.exists():
+        return home
+    if home.exists():
+        import shutil
+
+        shutil.rmtree(home)
+    settings = minilm_settings(home=home)
+    store = Store.open(settings, migrate=True)
+    print(f"preparing {n:,} papers in {home} ...", flush=True)
+    started = time.perf_counter()
+    db = sqlite3.connect(settings.sqlite_path)
+    step = len(real)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        ids = np.arange(start + 1, stop + 1, dtype=np.int64)
+        if start == 0:
+            vectors = real[: stop - start]
+        else:  # copies of a random real vector each, moved by noise (seeded per block)
+            vectors = perturbed_copies(real, len(real) + stop - start, seed=start)[len(real) :]
+        rows = [(int(i), f"p{i}", f"paper {i}", "[]", "[]", "[]", "[]", ZERO_HASH, ZERO_HASH,
+                 "2026-01-01 00:00:00") for i in ids]  # fmt: skip
+        db.executemany(
+            "INSERT INTO papers (id, external_id, title, authors, categories, category_keys, "
+            "author_keys, content_hash, text_hash, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r, r[-1]) for r in rows],
+        )
+        db.commit()
+        hashes = np.zeros((len(ids), vector_files.HASH_BYTES), dtype=np.uint8)
+        store.vectors.record([vector_files.write_shard(settings.vectors_dir, KEY, ids, hashes,
+                                                       vectors)])  # fmt: skip
+        print(f"  {stop:,}/{n:,} ({time.perf_counter() - started:.0f} s)", flush=True)
+    db.close()
+    done.write_text("ok")
+    return home
+
+
+def child(home: Path, build_memory: int, index_memory: int) -> None:
+    """The build alone, as `papersearch index` makes it: prints what it built as JSON."""
+    import faiss
+
+    from indexer import ivf
+    from search import index as faiss_index
+    from search.store import Store
+
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    settings = minilm_settings(home=home)
+    store = Store.open(settings)
+    started = time.perf_counter()
+    source = store.vectors.live(KEY)
+    path = settings.builds_dir / "bench.faiss"
+    lists_file = path.with_suffix(".ivfdata")
+    built = ivf.build(source, memory_budget=index_memory, build_memory=build_memory,
+                      lists_file=lists_file, device="cpu")  # fmt: skip
+    faiss_index.write(built.index, path, lists_file=built.lists_file)
+    seconds = time.perf_counter() - started
+    sizes = sum(p.stat().st_size for p in (path, lists_file) if p.exists())
+    print(json.dumps({"seconds": seconds, "index_type": built.index_type, "nlist": built.nlist,
+                      "on_disk": built.lists_file is not None, "file_bytes": sizes,
+                      "vectors": len(source)}))  # fmt: skip
+
+
+def run_child(home: Path, build_memory: int, index_memory: int) -> tuple[dict, int]:
+    """(the child's report, its peak RSS in bytes)."""
+    proc = subprocess.Popen([sys.executable, __file__, "--child", str(home),
+                             "--build-memory", str(build_memory), "--index-memory",
+                             str(index_memory)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    out = proc.stdout.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"the build failed ({proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss * 1024
+
+
+def measure(home: Path, report: dict, titles: np.ndarray) -> dict:
+    import faiss
+
+    from search import index as faiss_index
+    from search import tuning
+    from search.refine import rerank
+    from search.store import Store
+
+    settings = minilm_settings(home=home)
+    store = Store.open(settings)
+    source = store.vectors.live(KEY)
+    path = settings.builds_dir / "bench.faiss"
+    lists = path.with_suffix(".ivfdata")
+    index = faiss_index.VectorIndex.read(path, None, lists_file=lists if lists.exists() else None)
+    rng = np.random.default_rng(5)
+    picked = rng.choice(len(titles), TUNE_QUERIES + EVAL_QUERIES, replace=False)
+    tune_q, eval_q = titles[picked[:TUNE_QUERIES]], titles[picked[TUNE_QUERIES:]]
+    faiss.omp_set_num_threads(1)  # one query at a time on one core, as a server thread
+    rows = tuning.measure(index, source, tune_q)
+    nprobe = tuning.smallest_nprobe(rows)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    truth = tuning.exact_top_k(source.chunks(tuning.EXACT_CHUNK_ROWS), eval_q, K)
+    faiss.omp_set_num_threads(1)
+    index.nprobe = nprobe
+    found = np.empty_like(truth)
+    seconds = []
+    for i in range(len(eval_q)):
+        started = time.perf_counter()
+        _, found[i : i + 1] = index.search(eval_q[i : i + 1], K)
+        seconds.append(time.perf_counter() - started)
+    result = {"nprobe": nprobe, "recall": tuning.top_k_overlap(found, truth),
+              "p50_ms": percentile_ms(seconds, 50),
+              "p95_ms": percentile_ms(seconds, 95)}  # fmt: skip
+    for factor in (2, 4):
+        refined = np.empty_like(truth)
+        seconds = []
+        for i in range(len(eval_q)):
+            started = time.perf_counter()
+            _, candidates = index.search(eval_q[i : i + 1], K * factor)
+            refined[i] = rerank(store.vectors, KEY, eval_q[i], candidates[0], K)[1]
+            seconds.append(time.perf_counter() - started)
+        result[f"refine{factor}"] = (tuning.top_k_overlap(refined, truth),
+                                     percentile_ms(seconds, 50))  # fmt: skip
+    return result
+
+
+def extrapolate(measured: list[tuple[int, dict, int, dict]], build_memory: int) -> None:
+    """Memory and build time at 100M and 200M SPECTER2 vectors, from the largest run."""
+    from indexer import ivf
+    from search import index as faiss_index
+
+    n, report, rss, _ = measured[-1]
+    dim_measured, dim = 384, 768
+    per_vector_s = report["seconds"] / n
+    print("\nExtrapolation to SPECTER2 (768 dims), from the largest measured build:")
+    print(
+        f"  measured: {n:,} × {dim_measured} dims in {report['seconds']:.0f} s "
+        f"= {1e6 * per_vector_s:.1f} µs/vector; peak RSS {rss / 1e9:.2f} GB"
+    )
+    print("  time scales with n × dims (k-means on the bounded sample, then one")
+    print("  assignment and encoding per vector): t = n × µs/vector × 768/384.")
+    print("  memory: the plan's shares of PAPERSEARCH_BUILD_MEMORY + 40 B/paper of")
+    print("  catalogue; the codes stay on disk (on-disk lists) when over half of it.")
+    print("   papers   nlist  codes(PQ96)  catalogue  build memory  est. time (2 cores)")
+    for target in (100_000_000, 200_000_000):
+        memory = max(build_memory, _needed_build_memory(target, dim))
+        plan = ivf.plan_build(target, dim, memory_budget=target * 104, build_memory=memory)
+        codes = target * faiss_index.bytes_per_vector(plan.encoding, dim)
+        hours = target * per_vector_s * dim / dim_measured / 3600
+        print(
+            f"  {target / 1e6:5.0f}M  {plan.nlist:6d}  {codes / 1e9:7.1f} GB"
+            f"  {target * 40 / 1e9:6.1f} GB  {memory / 1e9:8.1f} GB"
+            f"  {hours:6.1f} h = {target:,} × {1e6 * per_vector_s:.1f} µs × 2"
+        )
+
+
+def _needed_build_memory(n: int, dim: int) -> int:
+    from search.index import MIN_POINTS_PER_LIST, choose_nlist
+
+    return 2 * choose_nlist(n) * MIN_POINTS_PER_LIST * 4 * dim
+
+
+def ray_against_local(papers: list) -> None:
+    """Embed the same 2,000 papers locally and on Ray (2 CPU actors), in one run."""
+    import tempfile
+
+    from indexer.pipeline import embed_pending
+    from indexer.ray_executor import embed_pending as ray_embed_pending
+    from search.encoder import Encoder
+    from search.store import Store
+
+    sample = papers[:2000]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {}
+        for name in ("local", "ray"):
+            settings = minilm_settings(home=Path(tmp) / name, precision="fp32",
+                                       executor=name, ray_actors=2)  # fmt: skip
+            store = Store.open(settings, migrate=True)
+            store.papers.upsert(sample)
+            encoder = Encoder.load(settings)
+            started = time.perf_counter()
+            if name == "local":
+                done = embed_pending(store, encoder)
+            else:
+                done = ray_embed_pending(store, settings, encoder.info.key)
+            results[name] = done / (time.perf_counter() - started)
+        print(
+            f"\nEmbedding 2,000 papers (all-MiniLM-L6-v2, fp32): local "
+            f"{results['local']:.1f} papers/s, Ray with 2 CPU actors "
+            f"{results['ray']:.1f} papers/s: Ray/local = {results['ray'] / results['local']:.2f}"
+            " (Ray's time includes starting its actors and loading the model in each)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--build-memory", default="2GB")
+    parser.add_argument(
+        "--index-memory",
+        default="104B",
+        help="index memory per paper: picks the codes (104B = PQ96 + id)",
+    )
+    parser.add_argument("--budget", default="4GB", help="the peak RSS a build must stay under")
+    parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    from search.settings import parse_size
+
+    if args.child:
+        child(args.child, int(args.build_memory), int(args.index_memory))
+        return 0
+    if not ARXIV_74K.exists():
+        print(f"skipped: {ARXIV_74K} is not here (the shared data)")
+        return 0
+    build_memory = parse_size(args.build_memory, "build_memory")
+    per_paper = parse_size(args.index_memory, "index_memory")
+    budget = parse_size(args.budget, "budget")
+    papers = read_arxiv()
+    real, titles = arxiv_minilm_vectors(papers, "arxiv74k")
+    measured = []
+    print(
+        f"build memory {args.build_memory}; index memory {args.index_memory}/paper; "
+        f"RSS budget {args.budget}; {os.cpu_count()} cores"
+    )
+    for n in (int(s) for s in args.sizes.split(",")):
+        home = prepare(n, real)
+        report, rss = run_child(home, build_memory, n * per_paper)
+        result = measure(home, report, titles)
+        measured.append((n, report, rss, result))
+        verdict = "under" if rss <= budget else "OVER"
+        print(
+            f"\n{n:,} vectors: {report['index_type']} (lists on disk: {report['on_disk']}), "
+            f"built in {report['seconds']:.0f} s; peak RSS {rss / 1e9:.2f} GB ({verdict} the "
+            f"{args.budget} budget); files {report['file_bytes'] / n:.0f} bytes/paper"
+        )
+        print(
+            f"  tuned nprobe {result['nprobe']}: recall@10 {result['recall']:.4f} against "
+            f"exact search ({EVAL_QUERIES} held-out titles); p50 {result['p50_ms']:.2f} ms, "
+            f"p95 {result['p95_ms']:.2f} ms per query"
+        )
+        for factor in (2, 4):
+            recall, p50 = result[f"refine{factor}"]
+            print(
+                f"  re-ranking {factor}×{K} candidates from the vector files: recall@10 "
+                f"{recall:.4f}, p50 {p50:.2f} ms"
+            )
+    extrapolate(measured, build_memory)
+    if not args.skip_ray:
+        ray_against_local(papers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO / "bench"))
+    raise SystemExit(main())
