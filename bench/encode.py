@@ -10,6 +10,13 @@ cost does not depend on the weights, so it times like SPECTER2), on realistic
 paper lengths from the bundled arXiv sample: 10% title-only, 10% over 512
 tokens. Every mode runs in this process on the same inputs; results are ratios.
 
+Against the machine's limit: the same process measures its own GEMM rate (large square
+matmuls in fp32 and bf16, torch's threads) and counts the model's FLOPs per paper from
+the real token counts (the arithmetic is printed); each mode's achieved GFLOP/s is
+reported as a fraction of the GEMM rate of its precision, with where the rest goes:
+padding, attention, the adapter, tokenisation. The goal: >= 60% of the bf16 GEMM rate
+in the fast mode.
+
 Fidelity: all-MiniLM-L6-v2 (real weights) embeds the SciFact train corpus and
 1,000 arXiv papers in fp32 and in the fast mode; the fast mode's top-10 results
 are compared with fp32's (overlap) and, on SciFact, nDCG@10 against the
@@ -82,6 +89,93 @@ def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+GEMM_SIZE = 2048
+
+
+def gemm_rate(dtype_name: str, seconds: float = 2.0) -> float:
+    """This machine's GFLOP/s on (GEMM_SIZE)² matmuls in ``dtype_name``, in this process."""
+    import torch
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
+    a = torch.randn(GEMM_SIZE, GEMM_SIZE).to(dtype)
+    b = torch.randn(GEMM_SIZE, GEMM_SIZE).to(dtype)
+    torch.matmul(a, b)  # warm-up
+    runs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        torch.matmul(a, b)
+        runs += 1
+    return 2 * GEMM_SIZE**3 * runs / (time.perf_counter() - started) / 1e9
+
+
+def model_flops(lengths: list[int], d: int = 768, layers: int = 12, ffn: int = 3072,
+                bottleneck: int = 48) -> dict[str, float]:  # fmt: skip
+    """FLOPs (2 per multiply-add) of BERT-base + a seq_bn adapter over sequences of
+    ``lengths`` tokens: projections 4·L·d², feed-forward 2·L·d·ffn, attention 2·L²·d,
+    adapter 2·L·d·bottleneck multiply-adds per layer."""
+    tokens = sum(lengths)
+    squares = sum(length * length for length in lengths)
+    parts = {
+        "projections": 2 * layers * 4 * tokens * d * d,
+        "feed-forward": 2 * layers * 2 * tokens * d * ffn,
+        "attention": 2 * layers * 2 * squares * d,
+        "adapter": 2 * layers * 2 * tokens * d * bottleneck,
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def padded_lengths(lengths: list[int], batch_tokens: int, max_batch: int) -> list[int]:
+    """Each sequence's length as the encoder runs it: padded to its batch's longest."""
+    from search.encoder import token_budget_batches
+
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    ordered = [lengths[i] for i in order]
+    padded = []
+    for rows in token_budget_batches(order, ordered, batch_tokens, max_batch):
+        longest = max(lengths[i] for i in rows)
+        padded += [longest] * len(rows)
+    return padded
+
+
+def against_the_machine(encoder, papers, seconds_by_mode: dict[str, float]) -> None:
+    """Each mode's achieved GFLOP/s as a share of the GEMM rate, and where the rest goes."""
+    texts = [encoder.paper_text(title, abstract) for title, abstract in papers]
+    started = time.perf_counter()
+    ids = encoder.tokenizer(texts, truncation=True, max_length=encoder.max_length,
+                            return_token_type_ids=False)["input_ids"]  # fmt: skip
+    tokenise_seconds = time.perf_counter() - started
+    lengths = [len(row) for row in ids]
+    padded = padded_lengths(lengths, encoder.batch_size * encoder.max_length, encoder.max_batch)
+    useful, run = model_flops(lengths), model_flops(padded)
+    n = len(papers)
+    print(f"\ntokens: {sum(lengths):,} over {n} papers (mean {sum(lengths) / n:.0f}, "
+          f"max {max(lengths)}); as batched, {sum(padded):,} with padding "
+          f"(+{100 * (sum(padded) / sum(lengths) - 1):.1f}%)")  # fmt: skip
+    print(
+        "FLOPs per paper = 2 × 12 layers × (4·L·768² + 2·L·768·3072 + 2·L²·768 + "
+        "2·L·768·48), summed over the real lengths L:"
+    )
+    for part in ("projections", "feed-forward", "attention", "adapter"):
+        print(
+            f"  {part:<13} {useful[part] / n / 1e9:6.2f} GFLOP/paper "
+            f"({100 * useful[part] / useful['total']:4.1f}%)"
+        )
+    print(
+        f"  total         {useful['total'] / n / 1e9:6.2f} GFLOP/paper; padding adds "
+        f"{(run['total'] - useful['total']) / n / 1e9:.2f}"
+    )
+    for mode, seconds in seconds_by_mode.items():
+        rate = gemm_rate(mode)
+        achieved = useful["total"] / seconds / 1e9
+        print(
+            f"{mode}: GEMM {rate:7.1f} GFLOP/s on {GEMM_SIZE}² matmuls; the encoder "
+            f"{achieved:6.1f} GFLOP/s of useful work = {100 * achieved / rate:4.1f}% of it "
+            f"(bar for the fast mode: 60%); padding costs "
+            f"{100 * (run['total'] / useful['total'] - 1):.1f}%, tokenising "
+            f"{100 * tokenise_seconds / seconds:.1f}% of the time"
+        )
+
+
 def speed(n_papers: int) -> dict[str, float]:
     from search.encoder import Encoder
     from search.settings import Settings
@@ -94,7 +188,7 @@ def speed(n_papers: int) -> dict[str, float]:
         lambda: model_card_loop(dirs["base"], dirs["proximity"], papers)
     )
     print(f"model card loop   {n_papers / card_seconds:7.2f} papers/s   1.00x", flush=True)
-    results = {}
+    results, seconds_by_mode = {}, {}
     for precision in ("fp32", "bf16"):
         settings = Settings(home=root / "home", base_model=str(dirs["base"]),
                             paper_adapter=str(dirs["proximity"]), query_adapter="none",
@@ -106,6 +200,7 @@ def speed(n_papers: int) -> dict[str, float]:
         with_abstract = np.array([abstract is not None for _, abstract in papers])
         ratio = card_seconds / seconds
         results[precision] = ratio
+        seconds_by_mode[precision] = seconds
         # Title-only papers differ from the card by design: the card appends a
         # sep token to an empty abstract, papersearch (like S2's service) does not.
         print(
@@ -114,6 +209,7 @@ def speed(n_papers: int) -> dict[str, float]:
             f"(title-only papers: min {cos[~with_abstract].min():.6f})",
             flush=True,
         )
+    against_the_machine(encoder, papers, seconds_by_mode)
     return results
 
 
