@@ -3,6 +3,7 @@
     python bench/scale.py                          # 1M and 10M, then Ray vs local
     python bench/scale.py --sizes 1000000          # one size
     python bench/scale.py --skip-ray               # builds only
+    python bench/scale.py --sizes 1000000 --reuse-build   # measure the last build again
     python bench/scale.py --sizes 200000 --skip-ray --build-memory 512MB   # a quick look
 
 Vectors: the 74,728 real all-MiniLM-L6-v2 arXiv vectors (``workload.arxiv_minilm_vectors``,
@@ -157,7 +158,7 @@ def measure(home: Path, report: dict, titles: np.ndarray) -> dict:
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     truth = tuning.exact_top_k(source.chunks(tuning.EXACT_CHUNK_ROWS), eval_q, K)
     faiss.omp_set_num_threads(1)
-    index.nprobe = nprobe
+    index.ivf.nprobe = nprobe
     found = np.empty_like(truth)
     seconds = []
     for i in range(len(eval_q)):
@@ -173,7 +174,8 @@ def measure(home: Path, report: dict, titles: np.ndarray) -> dict:
         for i in range(len(eval_q)):
             started = time.perf_counter()
             _, candidates = index.search(eval_q[i : i + 1], K * factor)
-            refined[i] = rerank(store.vectors, KEY, eval_q[i], candidates[0], K)[1]
+            best = rerank(store.vectors, KEY, eval_q[i], candidates[0], K)[1]
+            refined[i] = np.pad(best, (0, K - len(best)), constant_values=-1)
             seconds.append(time.perf_counter() - started)
         result[f"refine{factor}"] = (tuning.top_k_overlap(refined, truth),
                                      percentile_ms(seconds, 50))  # fmt: skip
@@ -259,6 +261,11 @@ def main() -> int:
     )
     parser.add_argument("--budget", default="4GB", help="the peak RSS a build must stay under")
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument(
+        "--reuse-build",
+        action="store_true",
+        help="measure the build the last run made (same settings) again",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from search.settings import parse_size
@@ -281,7 +288,12 @@ def main() -> int:
     )
     for n in (int(s) for s in args.sizes.split(",")):
         home = prepare(n, real)
-        report, rss = run_child(home, build_memory, n * per_paper)
+        saved = home / "builds" / "bench-report.json"
+        if args.reuse_build and saved.exists():  # measure the last build again
+            report, rss = json.loads(saved.read_text())
+        else:
+            report, rss = run_child(home, build_memory, n * per_paper)
+            saved.write_text(json.dumps([report, rss]))
         result = measure(home, report, titles)
         measured.append((n, report, rss, result))
         verdict = "under" if rss <= budget else "OVER"
