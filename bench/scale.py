@@ -256,8 +256,8 @@ def main() -> int:
     parser.add_argument("--build-memory", default="2GB")
     parser.add_argument(
         "--index-memory",
-        default="104B",
-        help="index memory per paper: picks the codes (104B = PQ96 + id)",
+        default="300B",
+        help="index memory per paper: picks the codes (300B: SQ6 for 384 dims, 104B: PQ96)",
     )
     parser.add_argument("--budget", default="4GB", help="the peak RSS a build must stay under")
     parser.add_argument("--skip-ray", action="store_true")

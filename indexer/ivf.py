@@ -158,6 +158,16 @@ def _lists_placement(n: int, dim: int, encoding: str, build_memory: int) -> tupl
     return True, max(_chunk_rows(dim, build_memory), build_memory // 4 // per_vector)
 
 
+def factory_string(index_type: str) -> str:
+    """FAISS's factory string for ``index_type``: PQ codes without polysemous training
+    (``x8np``), which only serves Hamming-distance filtering that papersearch does not
+    use and took most of a PQ build's training time."""
+    quantiser, _, encoding = index_type.partition(",")
+    if encoding.startswith("PQ") and encoding[2:].isdigit():
+        return f"{quantiser},{encoding}x8np"
+    return index_type
+
+
 def choose_faiss_device(
     setting: str, num_gpus: int, has_gpu_api: bool, index_type: str = "IVF1,Flat"
 ) -> str:
@@ -241,7 +251,7 @@ def build(
             return BuiltIndex(index, "Flat", None, None, "cpu")
         has_gpu_api = hasattr(faiss, "StandardGpuResources")
         where = choose_faiss_device(device, faiss.get_num_gpus(), has_gpu_api, plan.index_type)
-        template = faiss.index_factory(dim, plan.index_type, faiss.METRIC_L2)
+        template = faiss.index_factory(dim, factory_string(plan.index_type), faiss.METRIC_L2)
         _, sample = source.sample(plan.sample_rows, seed)
         template = _train(template, sample, where)
         del sample

@@ -55,8 +55,8 @@ def bytes_per_vector(encoding: str, dim: int) -> int:
     """Memory one paper takes in an IVF index with this encoding (codes + id)."""
     if encoding == "Flat":
         return 4 * dim + ID_BYTES
-    if encoding == "SQ8":
-        return dim + ID_BYTES
+    if encoding in ("SQ8", "SQ6", "SQ4"):
+        return math.ceil(dim * int(encoding[2:]) / 8) + ID_BYTES
     if encoding.startswith("PQ"):
         return int(encoding[2:]) + ID_BYTES
     raise ValueError(f"unknown index encoding {encoding!r}")
@@ -71,7 +71,7 @@ def choose_encoding(n_vectors: int, dim: int, budget: int | None) -> str:
     """The most exact encoding whose lists fit ``budget`` bytes (None: no limit → Flat)."""
     if budget is None:
         return "Flat"
-    ladder = ["Flat", "SQ8", *(f"PQ{m}" for m in pq_sizes(dim))]
+    ladder = ["Flat", "SQ8", "SQ6", "SQ4", *(f"PQ{m}" for m in pq_sizes(dim))]
     for encoding in ladder:
         if n_vectors * bytes_per_vector(encoding, dim) <= budget:
             return encoding
@@ -181,14 +181,16 @@ class VectorIndex:
 
     @property
     def encoding(self) -> str:
-        """How the vectors are stored: ``Flat``, ``SQ8`` or ``PQm``."""
+        """How the vectors are stored: ``Flat``, ``SQ8``, ``SQ6``, ``SQ4`` or ``PQm``."""
         import faiss
 
         if self.ivf is None:
             return "Flat"
         ivf = faiss.downcast_index(self.ivf)
         if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
-            return "SQ8"
+            bits = {faiss.ScalarQuantizer.QT_8bit: 8, faiss.ScalarQuantizer.QT_6bit: 6,
+                    faiss.ScalarQuantizer.QT_4bit: 4}  # fmt: skip
+            return f"SQ{bits[ivf.sq.qtype]}"
         if isinstance(ivf, faiss.IndexIVFPQ):
             return f"PQ{ivf.pq.M}"
         return "Flat"

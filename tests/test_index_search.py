@@ -336,7 +336,9 @@ def test_memory_budget_picks_the_most_exact_encoding_that_fits():
     assert choose(1000, 768, 1000 * size("Flat", 768)) == "Flat"
     assert choose(1000, 768, 1000 * size("Flat", 768) - 1) == "SQ8"
     assert choose(1000, 768, 1000 * size("SQ8", 768)) == "SQ8"
-    assert choose(1000, 768, 1000 * size("SQ8", 768) - 1) == "PQ192"
+    assert choose(1000, 768, 1000 * size("SQ8", 768) - 1) == "SQ6"
+    assert size("SQ6", 768) == 584 and size("SQ4", 768) == 392
+    assert choose(1000, 768, 1000 * size("SQ4", 768) - 1) == "PQ192"
     assert choose(1000, 768, 1000 * 40) == "PQ24"
     assert faiss_index.pq_sizes(768) == [192, 96, 48, 24] and faiss_index.pq_sizes(32) == [8]
     with pytest.raises(SettingsError, match="cannot hold 1000 vectors"):
@@ -345,7 +347,9 @@ def test_memory_budget_picks_the_most_exact_encoding_that_fits():
     assert faiss_index.encoding_of("Flat") == "Flat"
 
 
-@pytest.mark.parametrize("encoding", ["Flat", "SQ8", pytest.param("PQ8", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "encoding", ["Flat", "SQ8", "SQ4", pytest.param("PQ8", marks=pytest.mark.slow)]
+)
 def test_builds_are_memory_mapped_and_search_like_in_memory(tmp_path, encoding):
     import faiss
 

@@ -344,7 +344,7 @@ class Vectors:
             try:
                 return found, self.gather(model_key, where, at[found])
             except VectorsUnavailable:
-                if attempt or self._manifest(model_key) == list(where.manifest):
+                if attempt or [s.id for s in self._manifest(model_key)] == list(where.key):
                     raise  # the file is missing, not replaced by a compaction meanwhile
         raise AssertionError("unreachable")
 
@@ -371,7 +371,8 @@ class Vectors:
         manifest = tuple(self._manifest(model_key))
         with self._lock:
             cached = self._catalogues.get(model_key)
-            if cached is not None and cached.manifest == manifest:
+            # Shard rows are never changed, only added and deleted: their ids say it all.
+            if cached is not None and cached.key == tuple(s.id for s in manifest):
                 return cached
         ids = [self._read(model_key, s.name, "ids") for s in manifest]
         if ids:
