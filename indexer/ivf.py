@@ -25,7 +25,6 @@ before it is written. An HNSW quantiser has no GPU version: those build on the C
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import threading
@@ -291,8 +290,10 @@ def _train(index, sample: np.ndarray, where: str):
     return index
 
 
-def _add(template, chunks: Iterable[tuple[np.ndarray, np.ndarray]], where: str):
-    """A copy of the trained ``template`` with ``chunks`` added, on the CPU."""
+def _add(template, chunks: Iterable[tuple[np.ndarray, np.ndarray]], where: str, *,
+         keep_on_gpu: bool = False):  # fmt: skip
+    """A copy of the trained ``template`` with ``chunks`` added, on the CPU (or left on
+    the GPU, with ``keep_on_gpu``, for more to be added)."""
     import faiss
 
     index = faiss.clone_index(template)
@@ -300,33 +301,40 @@ def _add(template, chunks: Iterable[tuple[np.ndarray, np.ndarray]], where: str):
         index = faiss.index_cpu_to_gpu(gpu_resources(), 0, index)
     for ids, vectors in chunks:
         index.add_with_ids(vectors, ids)
-    return faiss.index_gpu_to_cpu(index) if where == "cuda" else index
+    return faiss.index_gpu_to_cpu(index) if where == "cuda" and not keep_on_gpu else index
 
 
 def _add_on_disk(template, source: VectorSource, plan: BuildPlan, where: str, lists_file: Path):
-    """Add the vectors a block at a time, each block's lists written to a file, then merge
-    the blocks into on-disk lists at ``lists_file`` (written under a temporary name,
-    fsynced, renamed)."""
+    """Add the vectors a chunk at a time to a block index, write each block's lists to a
+    file once it holds ``plan.block_rows`` vectors, then merge the blocks into on-disk
+    lists at ``lists_file`` (written under a temporary name, fsynced, renamed). Memory:
+    one chunk of vectors and one block of codes."""
     import faiss
     from faiss.contrib.ondisk import merge_ondisk
 
     lists_file.parent.mkdir(parents=True, exist_ok=True)
     blocks: list[Path] = []
     temporary = lists_file.with_name(lists_file.name + TEMPORARY_SUFFIX)
+
+    def write_block(part) -> None:
+        name = f"{lists_file.stem}.block-{len(blocks):04d}{TEMPORARY_SUFFIX}"
+        path = lists_file.with_name(name)
+        faiss.write_index(faiss.index_gpu_to_cpu(part) if where == "cuda" else part, str(path))
+        blocks.append(path)
+
     try:
-        chunks = source.chunks(plan.chunk_rows)
-        per_block = max(1, math.ceil(plan.block_rows / plan.chunk_rows))
-        while True:
-            block = list(_take(chunks, per_block))
-            if not block:
-                break
-            name = f"{lists_file.stem}.block-{len(blocks):04d}{TEMPORARY_SUFFIX}"
-            path = lists_file.with_name(name)
-            part = _add(template, block, where)
-            del block
-            faiss.write_index(part, str(path))
-            del part
-            blocks.append(path)
+        part, rows = None, 0
+        for ids, vectors in source.chunks(plan.chunk_rows):
+            if part is None:
+                part = _add(template, [], where, keep_on_gpu=True)
+            part.add_with_ids(vectors, ids)
+            rows += len(ids)
+            if rows >= plan.block_rows:
+                write_block(part)
+                part, rows = None, 0
+        if part is not None:
+            write_block(part)
+        del part
         index = faiss.clone_index(template)
         with c_stdout_to_stderr():  # FAISS prints "resizing ..." on the C stdout
             merge_ondisk(index, [str(p) for p in blocks], str(temporary))
@@ -343,14 +351,6 @@ def _add_on_disk(template, source: VectorSource, plan: BuildPlan, where: str, li
     finally:
         for path in blocks:
             path.unlink(missing_ok=True)
-
-
-def _take(iterator: Iterator, count: int) -> Iterator:
-    for _ in range(count):
-        try:
-            yield next(iterator)
-        except StopIteration:
-            return
 
 
 @contextlib.contextmanager

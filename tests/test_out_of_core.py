@@ -97,11 +97,11 @@ def test_a_failed_on_disk_build_leaves_no_files(tmp_path, monkeypatch):
     calls = {"n": 0}
     real_add = ivf._add
 
-    def add_then_fail(template, chunks, where):
-        calls["n"] += 1
+    def add_then_fail(template, chunks, where, **options):
+        calls["n"] += 1  # one call per block
         if calls["n"] == 3:
             raise OSError(28, "No space left on device")
-        return real_add(template, chunks, where)
+        return real_add(template, chunks, where, **options)
 
     monkeypatch.setattr(ivf, "_add", add_then_fail)
     with pytest.raises(OSError):
