@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # Examples not run here: servers (the demo itself is run by the fixture), and what needs
-# the internet, a GPU or files this repository does not have.
-NOT_RUN = ("papersearch demo", "papersearch serve", "model download", "../shared/data")
+# the internet, a GPU, a Ray cluster or files this repository does not have.
+NOT_RUN = ("papersearch demo", "papersearch serve", "model download", "../shared/data",
+           "--executor ray")  # fmt: skip
 
 
 def clean_env(**extra: str) -> dict[str, str]:
