@@ -14,6 +14,10 @@ scan, random rows): memory-mapped arrays need no decoding and no dependency.
 Memory: the catalogue of where each paper's row is takes 32 bytes a paper
 (:class:`Catalogue`), built when first needed and kept while the shards do not
 change; a build adds 8 bytes a paper for the list of searchable rows.
+
+One module, though long: writing shards, the catalogue that reads them and the moves
+between them share the file layout and its invariants (newest row wins, recorded only
+once written). Splitting the catalogue and its readers out is planned.
 """
 
 from __future__ import annotations
