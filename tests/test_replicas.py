@@ -23,6 +23,7 @@ from indexer.pipeline import index_corpus, run
 from search.errors import DatabaseUnavailable
 from search.store import Store
 from tests.conftest import REPO, sample_lines, settings_on, write_lines
+from tests.test_newcomer import free_port
 from web import create_app
 
 
@@ -101,7 +102,7 @@ def test_the_database_restarting_under_load_gives_503s_then_recovers(tmp_path, t
     health check says so, and the pool recovers by itself."""
     directory = Path(tempfile.mkdtemp(prefix="papersearch-restart-"))
     script = ["bash", str(REPO / ".ci" / "postgres")]
-    port = str(56000 + os.getpid() % 400)
+    port = str(free_port())  # one no other process holds (a fixed range collided)
     started = subprocess.run([*script, "start", str(directory), port], capture_output=True,
                              text=True, check=True).stdout  # fmt: skip
     url = started.split("PAPERSEARCH_TEST_POSTGRES_URL=")[1].split()[0]
