@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from workload import SAMPLE, SHARED, scibert_shaped_specter
+from workload import SAMPLE, SHARED, scibert_shaped_specter, timed
 
 
 def realistic_papers(n: int, seed: int = 3) -> list[tuple[str, str | None]]:
@@ -77,12 +77,6 @@ def model_card_loop(base: Path, adapter: Path, papers) -> np.ndarray:
         with torch.no_grad():
             out.append(model(**inputs).last_hidden_state[:, 0, :].numpy())
     return np.concatenate(out)
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
 
 
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

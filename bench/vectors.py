@@ -23,21 +23,14 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from workload import ARXIV_74K, arxiv_minilm_vectors, read_arxiv
+from workload import ARXIV_74K, arxiv_minilm_vectors, read_arxiv, timed
 
 ROW_GROUP = 65_536
 RANDOM_READS = 2_000
 CHUNK = 262_144
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
 
 
 def npy_figures(root: Path, ids, hashes, vectors) -> dict[str, float]:

@@ -117,6 +117,13 @@ def arxiv_minilm_vectors(papers: list, tag: str) -> tuple[np.ndarray, np.ndarray
     return vectors, titles
 
 
+def timed(fn):
+    """(what ``fn()`` returns, the seconds it took)."""
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
 def percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q))
 
