@@ -24,9 +24,7 @@ before it is written. An HNSW quantiser has no GPU version: those build on the C
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -305,21 +303,27 @@ def _add(template, chunks: Iterable[tuple[np.ndarray, np.ndarray]], where: str, 
 
 
 def _add_on_disk(template, source: VectorSource, plan: BuildPlan, where: str, lists_file: Path):
-    """Add the vectors a chunk at a time to a block index, write each block's lists to a
-    file once it holds ``plan.block_rows`` vectors, then merge the blocks into on-disk
-    lists at ``lists_file`` (written under a temporary name, fsynced, renamed). Memory:
-    one chunk of vectors and one block of codes."""
+    """Add the vectors a chunk at a time to a block index, write each block to a file once
+    it holds ``plan.block_rows`` vectors, then copy the blocks' lists into FAISS's on-disk
+    layout at ``lists_file`` (written under a temporary name, fsynced, renamed).
+
+    Memory: one chunk of vectors and one block of codes. FAISS's own ``merge_ondisk``
+    maps every block and the whole output, so its resident size grows to twice the
+    codes; here each block is read in turn and its lists written with ``pwrite`` at
+    offsets known from the blocks' list sizes, which touches no mapped page."""
     import faiss
-    from faiss.contrib.ondisk import merge_ondisk
 
     lists_file.parent.mkdir(parents=True, exist_ok=True)
     blocks: list[Path] = []
+    sizes = np.zeros(plan.nlist or 0, dtype=np.uint64)
     temporary = lists_file.with_name(lists_file.name + TEMPORARY_SUFFIX)
 
     def write_block(part) -> None:
-        name = f"{lists_file.stem}.block-{len(blocks):04d}{TEMPORARY_SUFFIX}"
-        path = lists_file.with_name(name)
-        faiss.write_index(faiss.index_gpu_to_cpu(part) if where == "cuda" else part, str(path))
+        part = faiss.index_gpu_to_cpu(part) if where == "cuda" else part
+        lists = faiss.extract_index_ivf(part).invlists
+        sizes[:] += _list_sizes(lists)
+        path = lists_file.with_name(f"{lists_file.stem}.block-{len(blocks):04d}{TEMPORARY_SUFFIX}")
+        faiss.write_index(part, str(path))
         blocks.append(path)
 
     try:
@@ -335,15 +339,20 @@ def _add_on_disk(template, source: VectorSource, plan: BuildPlan, where: str, li
         if part is not None:
             write_block(part)
         del part
-        index = faiss.clone_index(template)
-        with c_stdout_to_stderr():  # FAISS prints "resizing ..." on the C stdout
-            merge_ondisk(index, [str(p) for p in blocks], str(temporary))
-        with open(temporary, "rb") as fh:
-            os.fsync(fh.fileno())
+        code_size = faiss.extract_index_ivf(template).code_size
+        _write_lists(blocks, sizes, code_size, temporary)
         os.replace(temporary, lists_file)
-        faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists).filename = str(
-            lists_file
-        )
+        on_disk = faiss.OnDiskInvertedLists(len(sizes), code_size, str(lists_file))
+        on_disk.set_all_lists_sizes(faiss.swig_ptr(sizes))
+        on_disk.totsize = int(sizes.sum()) * (code_size + 8)
+        on_disk.read_only = True
+        if on_disk.totsize:
+            on_disk.do_mmap()
+        index = faiss.clone_index(template)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.replace_invlists(on_disk, True)
+        on_disk.this.disown()  # the index owns it now
+        ivf.ntotal = index.ntotal = int(sizes.sum())
         return index
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -353,15 +362,41 @@ def _add_on_disk(template, source: VectorSource, plan: BuildPlan, where: str, li
             path.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def c_stdout_to_stderr():
-    """Send what C code prints to stdout to stderr meanwhile: ``--json`` output stays JSON."""
-    sys.stdout.flush()
-    saved = os.dup(1)
+def _write_lists(blocks: list[Path], sizes: np.ndarray, code_size: int, path: Path) -> None:
+    """The ``.ivfdata`` layout of ``OnDiskInvertedLists.set_all_lists_sizes``: list j at
+    the sum of the earlier lists' bytes, its codes then its int64 ids."""
+    import faiss
+
+    starts = np.concatenate([[0], np.cumsum(sizes * np.uint64(code_size + 8))]).astype(np.int64)
+    filled = np.zeros(len(sizes), dtype=np.int64)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.dup2(2, 1)
-        yield
+        os.ftruncate(fd, int(starts[-1]))
+        for block in blocks:
+            part = faiss.read_index(str(block))  # held: the lists below belong to it
+            lists = faiss.extract_index_ivf(part).invlists
+            for j in np.flatnonzero(_list_sizes(lists)):
+                n = lists.list_size(int(j))
+                codes = faiss.rev_swig_ptr(lists.get_codes(int(j)), n * code_size)
+                ids = faiss.rev_swig_ptr(lists.get_ids(int(j)), n)
+                at = int(starts[j])
+                _pwrite_all(fd, codes, at + int(filled[j]) * code_size)
+                _pwrite_all(fd, ids, at + int(sizes[j]) * code_size + int(filled[j]) * 8)
+                filled[j] += n
+            del lists, part
+        if not np.array_equal(filled, sizes.astype(np.int64)):
+            raise RuntimeError("the blocks' lists changed size while they were merged")
+        os.fsync(fd)
     finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        os.close(fd)
+
+
+def _list_sizes(lists) -> np.ndarray:
+    return np.fromiter((lists.list_size(j) for j in range(lists.nlist)), np.uint64, lists.nlist)
+
+
+def _pwrite_all(fd: int, data: np.ndarray, offset: int) -> None:
+    view = memoryview(data).cast("B")
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
