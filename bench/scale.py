@@ -55,8 +55,7 @@ def prepare(n: int, real: np.ndarray) -> Path:
     """A data directory with ``n`` papers and their vectors in shards (made once)."""
     from index import perturbed_copies
 
-    from search.store import Store
-    from search.store import vectors as vector_files
+    from search.store import Store, shards
 
     home = CACHE / f"scale-{n}"
     done = home / "prepared"
@@ -88,8 +87,8 @@ def prepare(n: int, real: np.ndarray) -> Path:
             [(*r, r[-1]) for r in rows],
         )
         db.commit()
-        hashes = np.zeros((len(ids), vector_files.HASH_BYTES), dtype=np.uint8)
-        store.vectors.record([vector_files.write_shard(settings.vectors_dir, KEY, ids, hashes,
+        hashes = np.zeros((len(ids), shards.HASH_BYTES), dtype=np.uint8)
+        store.vectors.record([shards.write_shard(settings.vectors_dir, KEY, ids, hashes,
                                                        vectors)])  # fmt: skip
         print(f"  {stop:,}/{n:,} ({time.perf_counter() - started:.0f} s)", flush=True)
     db.close()

@@ -34,9 +34,9 @@ CHUNK = 262_144
 
 
 def npy_figures(root: Path, ids, hashes, vectors) -> dict[str, float]:
-    from search.store import vectors as vector_files
+    from search.store import shards
 
-    shard, write = timed(lambda: vector_files.write_shard(root, "m", ids, hashes, vectors))
+    shard, write = timed(lambda: shards.write_shard(root, "m", ids, hashes, vectors))
     path = root / "m" / f"{shard.name}.vectors.npy"
 
     def scan() -> float:

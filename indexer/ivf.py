@@ -7,7 +7,7 @@ block at a time, each block written to disk, and merged into FAISS's on-disk
 inverted lists (``OnDiskInvertedLists``, a ``.ivfdata`` file beside the build
 file that servers map). So the build's working memory is bounded by the
 setting, apart from the lists themselves when they fit in it; the catalogue of
-vector files adds 40 bytes a paper (``search.store.vectors``).
+vector files adds 40 bytes a paper (``search.store.catalogue``).
 
 Sizes: ``nlist`` ≈ 4·√N (``search.index.choose_nlist``); from 65,536 lists
 the coarse quantiser is an HNSW graph over the centroids (``IVF65536_HNSW32``),
@@ -55,7 +55,7 @@ GPU_PQ_SIZES = frozenset({1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64,
 
 
 class VectorSource(Protocol):
-    """Vectors with their paper ids, read in chunks: ``search.store.vectors.LiveVectors``
+    """Vectors with their paper ids, read in chunks: ``search.store.catalogue.LiveVectors``
     for a build, :class:`ArrayVectors` for arrays already in memory."""
 
     def __len__(self) -> int: ...

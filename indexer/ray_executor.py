@@ -8,7 +8,7 @@ dataset. ``map_batches`` sends them to a pool of encoder actors: one per GPU
 CPU actors (default one per CPU). Each actor loads the model once, with the
 same settings, precision rules, batching and adapter as the local path, and
 writes each batch's vectors as a shard into the data directory's ``vectors/``
-(``search.store.vectors.write_shard``). The directory must be on a filesystem
+(``search.store.shards.write_shard``). The directory must be on a filesystem
 every node mounts. The driver records the shards in the manifest as their
 results arrive, so an interrupted run keeps what was recorded and the next run
 embeds only the rest; a batch that Ray retries after losing a node may leave
@@ -31,7 +31,7 @@ import numpy as np
 
 from search.errors import PapersearchError, SettingsError
 from search.settings import Settings
-from search.store import Store
+from search.store import Store, shards
 from search.store import vectors as vector_files
 
 RAY_GROUP = 65_536  # pending papers the driver hands to Ray at a time
@@ -108,8 +108,8 @@ class EncoderActor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         papers = list(zip(batch["title"].tolist(), batch["abstract"].tolist(), strict=True))
         vectors = self.encoder.encode_papers(papers)
-        hashes = vector_files.hash_array(batch["text_hash"].tolist())
-        shard = vector_files.write_shard(
+        hashes = shards.hash_array(batch["text_hash"].tolist())
+        shard = shards.write_shard(
             self.directory, self.model_key, batch["id"].astype(np.int64), hashes, vectors
         )
         return {"name": np.array([shard.name]), "rows": np.array([shard.rows]),
@@ -158,7 +158,7 @@ def embed_pending(
 
 
 def _embed_group(ray, group, settings: Settings, model_key: str, actors: int,
-                 per_actor: dict[str, float]) -> Iterator[vector_files.ShardFile]:  # fmt: skip
+                 per_actor: dict[str, float]) -> Iterator[shards.ShardFile]:  # fmt: skip
     import pyarrow as pa
 
     def block(papers) -> pa.Table:
@@ -184,7 +184,7 @@ def _embed_group(ray, group, settings: Settings, model_key: str, actors: int,
         **per_actor,
     )
     for row in dataset.iter_rows():
-        yield vector_files.ShardFile(model_key, str(row["name"]), int(row["rows"]),
+        yield shards.ShardFile(model_key, str(row["name"]), int(row["rows"]),
                                      int(row["dim"]))  # fmt: skip
 
 
@@ -193,7 +193,7 @@ def store_directory(settings: Settings) -> Path:
     return settings.vectors_dir.resolve()
 
 
-def _check_visible(directory: Path, shard: vector_files.ShardFile) -> None:
+def _check_visible(directory: Path, shard: shards.ShardFile) -> None:
     path = directory / shard.model_key / f"{shard.name}.vectors.npy"
     if not path.is_file():
         raise ExecutorFailed(
