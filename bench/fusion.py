@@ -1,15 +1,16 @@
-"""Benchmark: how hybrid mode fuses the semantic and keyword rankings, measured on SciFact.
+"""Benchmark: how hybrid mode fuses the semantic and keyword rankings, per collection.
 
     python bench/fusion.py                       # SQLite: builds (once) and measures
     python bench/fusion.py --database-url URL    # the same on a PostgreSQL server
 
-Indexes ``../shared/data/scifact-train`` with all-MiniLM-L6-v2 (kept in
-~/.cache/papersearch-bench/scifact, or a database ``bench_fusion_scifact`` on the
-server), takes each query's semantic and keyword top 100 from the engine, and
-prints nDCG@10 / Recall@100 / MRR@10 for reciprocal rank fusion at several k
-and for a weighted sum of min-max normalised scores at several weights.
-papersearch's hybrid mode uses the winner (``search/fusion.py``); docs/search.md
-reports the tables.
+Indexes each dev collection of ``../shared/data`` (SciFact train, Cranfield) with
+all-MiniLM-L6-v2 (kept in ~/.cache/papersearch-bench/<collection>, or a database
+``bench_fusion_<collection>`` on the server), takes each query's semantic and keyword
+top 100 from the engine, and prints, per collection, nDCG@10 / Recall@100 /
+MRR@10 of each mode, of papersearch's hybrid (``search.fusion.fuse_scores``) and of
+the alternatives it was chosen over (reciprocal rank fusion, fixed weights). The
+last lines are each rule's worst case over the collections: nDCG@10 of hybrid /
+max(semantic, keyword), which must stay ≥ 0.99.
 """
 
 from __future__ import annotations
@@ -20,23 +21,20 @@ import sys
 import numpy as np
 from workload import CACHE, SHARED, minilm_settings
 
-SCIFACT = SHARED / "scifact-train"
+COLLECTIONS = ("scifact-train", "cranfield")
 
 
-def bench_database(server_url: str) -> str:
-    """The URL of the benchmark's database on ``server_url``, made when missing (it is kept,
-    so that the corpus is embedded once)."""
+def bench_database(server_url: str, name: str) -> str:
+    """The URL of the benchmark's database ``name`` on ``server_url``, made when missing
+    (it is kept, so that the corpus is embedded once)."""
     from sqlalchemy import create_engine, make_url, text
 
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = 'bench_fusion_scifact'")
-        )
-        if not exists:
-            conn.execute(text("CREATE DATABASE bench_fusion_scifact"))
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(server_url).set(database="bench_fusion_scifact").render_as_string(False)
+    return make_url(server_url).set(database=name).render_as_string(False)
 
 
 def weighted(semantic, keyword, alpha: float) -> list[int]:
@@ -52,7 +50,7 @@ def weighted(semantic, keyword, alpha: float) -> list[int]:
         return {i: float(s) for (i, _), s in zip(pairs, scaled, strict=True)}
 
     sem = normalised(semantic, higher_is_better=False)  # distances
-    kw = normalised(keyword, higher_is_better=True)  # negated bm25
+    kw = normalised(keyword, higher_is_better=True)
     ids = set(sem) | set(kw)
     score = {i: alpha * sem.get(i, 0.0) + (1 - alpha) * kw.get(i, 0.0) for i in ids}
     return sorted(ids, key=lambda i: (-score[i], i))
@@ -66,54 +64,83 @@ def rrf(semantic, keyword, k: int) -> list[int]:
     return sorted(score, key=lambda i: (-score[i], i))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="a PostgreSQL server (a database is made on it)")
-    args = parser.parse_args()
-    if not SCIFACT.exists():
-        print(f"skipped: {SCIFACT} not found (the shared data directory)")
-        return 0
+def collect(name: str, database_url: str | None):
+    """(judged queries, {query id: (semantic pairs, keyword pairs, keyword query, papers
+    matching the words)}, {paper id: external id}) for collection ``name``, indexed once."""
     from indexer.pipeline import index_corpus
     from search.engine import SearchEngine
-    from search.evaluation import measure, read_judged
+    from search.evaluation import fit_query, read_judged
     from search.filters import Filters
     from search.fusion import FUSION_DEPTH
     from search.keywords import parse_keywords, semantic_text
     from search.store import Store
 
-    settings = minilm_settings(home=CACHE / "scifact")
-    if args.database_url:
-        settings = settings.replace(home=CACHE / "scifact-postgres",
-                                    database_url=bench_database(args.database_url))  # fmt: skip
+    root = SHARED / name
+    settings = minilm_settings(home=CACHE / name.split("-")[0])
+    if database_url:
+        database = bench_database(database_url, f"bench_fusion_{name.split('-')[0]}")
+        settings = settings.replace(home=CACHE / f"{name.split('-')[0]}-postgres",
+                                    database_url=database)  # fmt: skip
     store = Store.open(settings, migrate=True)
     if store.builds.current() is None:
-        print("indexing SciFact train with all-MiniLM-L6-v2 (once)", flush=True)
-        index_corpus(settings, [SCIFACT / "corpus.jsonl.gz"], progress=True)
+        print(f"indexing {name} with all-MiniLM-L6-v2 (once)", flush=True)
+        index_corpus(settings, [root / "corpus.jsonl.gz"], progress=True)
     engine = SearchEngine.open(settings)
-    judged = read_judged(SCIFACT / "queries.jsonl", SCIFACT / "qrels.tsv")
-    external = engine.store.papers.external_ids()
+    judged = read_judged(root / "queries.jsonl", root / "qrels.tsv")
+    encoder = engine.encoder
     pairs = {}
-    for query_id, text in judged.queries.items():
-        vector = engine.encoder.encode_query(semantic_text(text))
-        semantic = engine._nearest(vector, FUSION_DEPTH)
-        keyword, _ = engine.store.fulltext.rank(parse_keywords(text), FUSION_DEPTH, Filters())
-        pairs[query_id] = (semantic, keyword)
+    for query_id, raw in judged.queries.items():
+        text = fit_query(raw, encoder.count_tokens, encoder.max_length)
+        keywords = parse_keywords(text)
+        semantic = engine._nearest(encoder.encode_query(semantic_text(text)), FUSION_DEPTH)
+        keyword, matching = engine.store.fulltext.rank(keywords, FUSION_DEPTH, Filters())
+        pairs[query_id] = (semantic, keyword, keywords, matching)
+    return judged, pairs, engine.store.papers.external_ids()
 
-    def report(label: str, fuse) -> None:
-        runs = {q: [external[i] for i in fuse(s, k)][:100] for q, (s, k) in pairs.items()}
-        m = measure(runs, judged.qrels)
-        print(f"  {label:<28}{m['ndcg@10']:>9.4f}{m['recall@100']:>9.4f}{m['mrr@10']:>9.4f}")
 
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="a PostgreSQL server (databases are made on it)")
+    parser.add_argument("--collections", default=",".join(COLLECTIONS))
+    args = parser.parse_args()
+    from search.evaluation import measure
+    from search.fusion import FUSION_DEPTH, fuse_scores
+
+    rules = {
+        "semantic only": lambda s, k, q, m: [i for i, _ in s],
+        "keyword only": lambda s, k, q, m: [i for i, _ in k],
+        "papersearch hybrid": lambda s, k, q, m: [i for i, _, _ in fuse_scores(s, k, q.word_count)],
+        **{f"RRF k={c}": (lambda s, k, q, m, c=c: rrf(s, k, c)) for c in (10, 60)},
+        **{
+            f"fixed weights, semantic {a:.1f}": (lambda s, k, q, m, a=a: weighted(s, k, a))
+            for a in (0.3, 0.4, 0.5, 0.6, 0.7)
+        },
+    }
+    ratios: dict[str, list[float]] = {rule: [] for rule in rules}
     store_name = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\n{len(judged.queries)} SciFact train queries, {len(external):,} papers on "
-          f"{store_name}, top {FUSION_DEPTH} of each ranking fused")  # fmt: skip
-    print(f"  {'fusion':<28}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
-    report("semantic only", lambda s, k: [i for i, _ in s])
-    report("keyword only", lambda s, k: [i for i, _ in k])
-    for k in (10, 30, 60, 100):
-        report(f"RRF k={k}", lambda s, kw, k=k: rrf(s, kw, k))
-    for alpha in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        report(f"weighted, semantic {alpha:.1f}", lambda s, kw, a=alpha: weighted(s, kw, a))
+    for name in args.collections.split(","):
+        if not (SHARED / name).exists():
+            print(f"skipped: {SHARED / name} not found (the shared data directory)")
+            continue
+        judged, pairs, external = collect(name, args.database_url)
+        print(f"\n{name}: {len(judged.queries)} queries, {len(external):,} papers on "
+              f"{store_name}, top {FUSION_DEPTH} of each ranking fused")  # fmt: skip
+        print(f"  {'fusion':<28}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}{'/ best':>9}")
+        scores = {}
+        for rule, fuse in rules.items():
+            runs = {q: [external[i] for i in fuse(*p)][:100] for q, p in pairs.items()}
+            scores[rule] = measure(runs, judged.qrels)
+        best = max(scores["semantic only"]["ndcg@10"], scores["keyword only"]["ndcg@10"])
+        for rule, m in scores.items():
+            ratio = m["ndcg@10"] / best if best else 0.0
+            ratios[rule].append(ratio)
+            print(f"  {rule:<28}{m['ndcg@10']:>9.4f}{m['recall@100']:>9.4f}"
+                  f"{m['mrr@10']:>9.4f}{ratio:>9.3f}")  # fmt: skip
+    if any(ratios.values()):
+        print("\nworst case over the collections, nDCG@10 / max(semantic, keyword):")
+        for rule, values in ratios.items():
+            if rule not in ("semantic only", "keyword only") and values:
+                print(f"  {rule:<28}{min(values):>9.3f}")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from indexer import ivf
 from indexer.checkpoints import checkpoint
@@ -102,6 +103,12 @@ def retrain_reason(
     return None
 
 
+class BuildOutcome(NamedTuple):
+    build: IndexBuild  # the current build afterwards
+    retrain_reason: str | None  # why the centroids were trained (None: reused, or unchanged)
+    unchanged: bool = False  # nothing to publish: the current build already holds this
+
+
 def build_index(
     store: Store,
     encoder: Encoder,
@@ -109,11 +116,14 @@ def build_index(
     *,
     retrain: bool = True,
     added: int = 0,
-) -> tuple[IndexBuild, str | None]:
+) -> BuildOutcome:
     """Build a new index file from the stored vectors, read in chunks (``indexer.ivf``),
     and publish it as the current build.
 
-    Returns the build and why its centroids were trained (None: reused).
+    Unless centroids are to be trained anew (``retrain``), a build that would hold the
+    same papers, made from the same texts, with the same model and index settings, as
+    the current one is not made: the current build stays, nothing is published and so
+    nothing is pruned (a few quiet nights keep every rollback point).
     """
     started = time.perf_counter()
     info = encoder.info
@@ -124,6 +134,14 @@ def build_index(
             "(see the rejects file for why)."
         )
     previous = store.builds.current()
+    contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory)
+    if (
+        not retrain
+        and previous is not None
+        and previous.contents == contents
+        and all(p.is_file() for p in store.builds.files(previous))
+    ):
+        return BuildOutcome(previous, None, unchanged=True)
     reason = retrain_reason(previous, info.key, len(source), added, settings, retrain)
     trained = None
     if reason is None and not all(p.is_file() for p in store.builds.files(previous)):
@@ -177,9 +195,10 @@ def build_index(
             seconds=round(time.perf_counter() - started, 3),
             tuned_recall=tuned_recall,
             checksum=checksum,
+            contents=contents,
             **lineage,
         )
-        return store.builds.publish(build.id), reason
+        return BuildOutcome(store.builds.publish(build.id), reason)
     except BaseException:
         store.builds.fail(build.id)
         path.unlink(missing_ok=True)

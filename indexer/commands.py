@@ -45,13 +45,21 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
         f"embedded {summary.embedded} in {summary.seconds:.1f} s total "
         f"({summary.papers_per_second:.1f} papers/s)"
     )
-    centroids = (
-        f"centroids trained ({summary.retrain_reason})" if summary.retrained else "centroids reused"
-    )
-    click.echo(
-        f"build {summary.build_id} is current: {summary.index_type}, "
-        f"{summary.vector_count} vectors, {centroids}"
-    )
+    if not summary.published:
+        click.echo(
+            f"nothing changed: build {summary.build_id} stays current ({summary.index_type}, "
+            f"{summary.vector_count} vectors); nothing published, nothing pruned"
+        )
+    else:
+        centroids = (
+            f"centroids trained ({summary.retrain_reason})"
+            if summary.retrained
+            else "centroids reused"
+        )
+        click.echo(
+            f"build {summary.build_id} is current: {summary.index_type}, "
+            f"{summary.vector_count} vectors, {centroids}"
+        )
     if summary.rejects_file:
         click.echo(f"rejected records with line numbers and reasons: {summary.rejects_file}")
 

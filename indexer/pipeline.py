@@ -61,6 +61,7 @@ class RunSummary:
     vector_count: int = 0
     retrained: bool = False
     retrain_reason: str | None = None
+    published: bool = False  # False: nothing changed, the current build stays
     pruned: list[int] = field(default_factory=list)
     rejects_file: str | None = None
     files: list[str] = field(default_factory=list)
@@ -238,10 +239,11 @@ def run(
                 summary.embedded = embed_pending(store, encoder, embedded)
         embed_seconds = time.perf_counter() - embed_started
         store.vectors.compact(encoder.info.key)
-        build, reason = build_index(
+        build, reason, unchanged = build_index(
             store, encoder, settings, retrain=retrain, added=summary.embedded
         )
-        summary.pruned = prune(store, settings)
+        summary.published = not unchanged
+        summary.pruned = [] if unchanged else prune(store, settings)
     summary.build_id = build.id
     summary.index_type = build.index_type
     summary.vector_count = build.vector_count

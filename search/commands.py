@@ -129,13 +129,34 @@ def eval_command(
         return
     click.echo(f"{report['queries']} queries, {engine.index.ntotal:,} papers indexed")
     click.echo(f"{'mode':<16}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
-    rows = [*report["modes"].items(), ("semantic, exact", report["semantic_exact"])]
+    rows = list(report["modes"].items())
+    if "semantic_exact" in report:
+        rows.append(("semantic, exact", report["semantic_exact"]))
     for mode, scores in rows:
         click.echo(
             f"{mode:<16}{scores['ndcg@10']:>9.4f}{scores['recall@100']:>9.4f}"
             f"{scores['mrr@10']:>9.4f}"
         )
-    click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}")
+    if "ann_recall@10" in report:
+        click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}")
+    for line in eval_notes(report):
+        click.echo(line)
+
+
+def eval_notes(report: dict) -> list[str]:
+    """What the run did to its queries, one line each: nothing is dropped unsaid."""
+    lines = []
+    if report["truncated"]:
+        lines.append(f"{len(report['truncated'])} queries cut to the query limits: "
+                     f"{', '.join(report['truncated'][:10])}")  # fmt: skip
+    for query_id, why in report["skipped"].items():
+        lines.append(f"query {query_id} skipped (scored 0): {why}")
+    if report["missing_queries"]:
+        lines.append(f"{len(report['missing_queries'])} judged queries are not in the queries "
+                     f"file, left out: {', '.join(report['missing_queries'][:10])}")  # fmt: skip
+    if report["unjudged_queries"]:
+        lines.append(f"{report['unjudged_queries']} queries have no relevant judgment, left out")
+    return lines
 
 
 @click.group("db")

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from search.errors import InvalidRequest, NoIndex, PaperNotFound
 from search.filters import Filters
 from search.fusion import FUSION_DEPTH, fuse_scores
 from search.index import VectorIndex, distance_to_score
-from search.keywords import Phrases, parse_keywords, semantic_text
+from search.keywords import KeywordQuery, Phrases, parse_keywords, semantic_text
 from search.limits import (
     MAX_EXAMPLE_CHARS,
     MAX_QUERY_CHARS,
@@ -30,6 +31,7 @@ from search.limits import (
     check_page,
 )
 from search.model_info import require_same_model
+from search.names import name_words
 from search.onnx_query import OnnxQueryEncoder
 from search.refine import rerank
 from search.results import MODES, Hit, SearchResult, Seed
@@ -37,6 +39,7 @@ from search.schema import IndexBuild, Paper
 from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
 
+NAME_WORDS = range(2, 6)  # a keyword query of this many words may be an author's name
 # Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
 NEGATIVE_WEIGHT = 0.5
 # (id, score, distance or None), best first: what every ranking is cut into pages from.
@@ -137,7 +140,8 @@ class SearchEngine:
         ``semantic``: nearest by the query's embedding (adhoc_query adapter).
         ``keyword``: BM25 over title, abstract and authors. ``hybrid``: both,
         fused (``search.fusion``). "Quoted phrases" must appear in keyword and
-        hybrid results.
+        hybrid results, unless fewer than ``k`` papers contain them: then the query is
+        searched without the quotes, and the result's ``notice`` says so.
         """
         query = " ".join((query or "").split())
         if not query:
@@ -167,9 +171,20 @@ class SearchEngine:
                 )
         depth = k + offset
         started = time.perf_counter()
+        notice = None
+        if keywords.phrases and mode == "hybrid":
+            containing = len(self.store.fulltext.matching_ids(keywords.phrases, filters))
+            if containing < k:  # the quotes would empty or thin out the page: drop them
+                notice = keywords.phrases_notice(containing)
+                keywords = keywords.without_quotes()
         matching = None  # papers with the query's words, where the mode counts them
         if mode == "keyword":
             matches, total = self.store.fulltext.rank(keywords, depth, filters)
+            if keywords.phrases and total < k:  # as above, for what keyword mode matches
+                notice = keywords.phrases_notice(total)
+                keywords = keywords.without_quotes()
+                matches, total = self.store.fulltext.rank(keywords, depth, filters)
+            matches = self._authors_first(query, keywords, depth, filters, matches)
             ranked: Ranked = [(paper_id, score, None) for paper_id, score in matches]
             matching = total
         else:
@@ -184,10 +199,10 @@ class SearchEngine:
             else:
                 fusing = max(depth, FUSION_DEPTH)
                 matches, matching = self.store.fulltext.rank(keywords, fusing, filters)
-                ranked = fuse_scores(nearest, matches)
+                ranked = fuse_scores(nearest, matches, keywords.word_count)
         hits = self._hits(ranked[offset:depth], keywords.highlight_words)
         return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
-                            matches=matching)  # fmt: skip
+                            matches=matching, notice=notice)  # fmt: skip
 
     def search_by_example(
         self,
@@ -298,6 +313,29 @@ class SearchEngine:
         if filters.active:
             return self.store.papers.matching_ids(filters)
         return None
+
+    def _authors_first(
+        self,
+        query: str,
+        keywords: KeywordQuery,
+        depth: int,
+        filters: Filters,
+        matches: list[tuple[int, float]],
+    ) -> list[tuple[int, float]]:
+        """A keyword query that is an author's name ("Hao Chen", "Chen, Hao", "H. Chen"):
+        that author's papers first, by BM25 among themselves, then the rest. BM25 alone
+        would let "Guohao Chen" or an abstract citing Chen rank above them. Only names of
+        two words or more, so that a one-word query is never taken for a surname."""
+        if keywords.phrases or filters.authors or len(name_words(query)) not in NAME_WORDS:
+            return matches
+        if not any(ch.isalpha() for ch in query) or any(ch.isdigit() for ch in query):
+            return matches
+        by_author = replace(filters, authors=(query,))
+        first, _ = self.store.fulltext.rank(keywords, depth, by_author)
+        if not first:
+            return matches
+        ids = {paper_id for paper_id, _ in first}
+        return (first + [m for m in matches if m[0] not in ids])[:depth]
 
     def _stored_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
         vectors = []

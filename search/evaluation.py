@@ -15,15 +15,15 @@ import gzip
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from search.engine import SearchEngine
-from search.errors import EvalDataError
+from search.errors import EvalDataError, PapersearchError
 from search.keywords import semantic_text
-from search.limits import RANKING_DEPTH
+from search.limits import MAX_QUERY_CHARS, RANKING_DEPTH
 from search.results import MODES
 from search.tuning import EXACT_CHUNK_ROWS, exact_top_k, top_k_overlap
 
@@ -34,6 +34,19 @@ DEPTH = 100  # results per query: Recall@100 needs 100
 class Judged:
     queries: dict[str, str]  # query id → text, only queries with a relevant document
     qrels: dict[str, dict[str, int]]  # query id → {document id → relevance}
+    missing: tuple[str, ...] = ()  # judged in the qrels, absent from the queries file
+    unjudged: tuple[str, ...] = ()  # in the queries file, no relevant document judged
+
+
+@dataclass
+class QueryNotes:
+    """What evaluation had to do to a query: reported, never fatal."""
+
+    truncated: set[str] = field(default_factory=set)  # cut to the limits, then run
+    skipped: dict[str, str] = field(default_factory=dict)  # query id → why it could not run
+
+    def report(self) -> dict:
+        return {"truncated": sorted(self.truncated), "skipped": dict(sorted(self.skipped.items()))}
 
 
 def ndcg_at(ranked: Sequence[str], judgments: dict[str, int], k: int = 10) -> float:
@@ -73,13 +86,14 @@ def read_judged(queries_path: Path, qrels_path: Path) -> Judged:
     qrels = read_qrels(qrels_path)
     texts = read_queries(queries_path)
     judged = {q: j for q, j in qrels.items() if any(g > 0 for g in j.values())}
-    missing = sorted(set(judged) - set(texts))
-    if missing:
+    missing = tuple(sorted(set(judged) - set(texts)))
+    found = {q: j for q, j in judged.items() if q in texts}
+    if not found:
         raise EvalDataError(
-            f"{qrels_path}: {len(missing)} judged queries are not in {queries_path} "
-            f"(e.g. {missing[0]!r})."
+            f"{qrels_path}: none of its {len(judged)} judged queries is in {queries_path}."
         )
-    return Judged({q: texts[q] for q in judged}, judged)
+    unjudged = tuple(sorted(set(texts) - set(found)))
+    return Judged({q: texts[q] for q in found}, found, missing, unjudged)
 
 
 def read_queries(path: Path) -> dict[str, str]:
@@ -117,23 +131,70 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def fit_query(text: str, count_tokens: Callable[[str], int] | None, max_tokens: int) -> str:
+    """``text`` cut to what a search accepts: MAX_QUERY_CHARS characters and, when
+    ``count_tokens`` is given, ``max_tokens`` tokens of its encoder text; cut at a space
+    where there is one. Unchanged when it fits."""
+    text = " ".join(text.split())
+
+    def fits(prefix: str) -> bool:
+        return count_tokens is None or count_tokens(semantic_text(prefix)) <= max_tokens
+
+    def cut(length: int) -> str:
+        prefix = text[:length]
+        if length < len(text) and " " in prefix:
+            prefix = prefix[: prefix.rindex(" ")]
+        return prefix.rstrip()
+
+    if len(text) <= MAX_QUERY_CHARS and fits(text):
+        return text
+    low, high = 0, min(len(text), MAX_QUERY_CHARS)  # the longest cut that fits: binary search
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(cut(middle)) else (low, middle - 1)
+    return cut(low)
+
+
 def run_mode(
-    engine: SearchEngine, judged: Judged, mode: str, progress: Callable[[int], object] = id
+    engine: SearchEngine,
+    judged: Judged,
+    mode: str,
+    progress: Callable[[int], object] = id,
+    notes: QueryNotes | None = None,
 ) -> dict[str, list[str]]:
-    """Each query's ranked external ids (the corpus's document ids) in ``mode``."""
-    runs = {}
+    """Each query's ranked external ids (the corpus's document ids) in ``mode``. A query
+    longer than a search accepts is cut to fit and one that still cannot run is skipped
+    (its run stays empty and scores 0): both are noted in ``notes``."""
+    notes = notes if notes is not None else QueryNotes()
+    encoder = engine.query_encoder if mode != "keyword" else None
+    count_tokens = encoder.count_tokens if encoder else None
+    max_tokens = encoder.max_length if encoder else 0
+    runs: dict[str, list[str]] = {}
     for query_id, text in judged.queries.items():
-        result = engine.search(text, k=DEPTH, mode=mode)
-        runs[query_id] = [hit.external_id for hit in result.results]
+        fitted = fit_query(text, count_tokens, max_tokens)
+        if fitted != " ".join(text.split()):
+            notes.truncated.add(query_id)
+        try:
+            result = engine.search(fitted, k=DEPTH, mode=mode)
+        except PapersearchError as exc:
+            notes.skipped[query_id] = str(exc)
+            runs[query_id] = []
+        else:
+            runs[query_id] = [hit.external_id for hit in result.results]
         progress(1)
     return runs
 
 
 def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[dict[str, list[str]], float]:
     """Exact nearest neighbours over the stored vectors: the runs, and the index's
-    recall@10 against them (the ANN's own error, apart from the encoder's)."""
+    recall@10 against them (the ANN's own error, apart from the encoder's). Queries are
+    cut to fit as in :func:`run_mode`."""
     live = engine.store.vectors.live(engine.build.model_key)
-    queries = engine.encoder.encode_queries([semantic_text(t) for t in judged.queries.values()])
+    encoder = engine.encoder
+    texts = [
+        fit_query(t, encoder.count_tokens, encoder.max_length) for t in judged.queries.values()
+    ]
+    queries = encoder.encode_queries([semantic_text(t) or "?" for t in texts])
     exact_ids = exact_top_k(live.chunks(EXACT_CHUNK_ROWS), queries, DEPTH)
     _, approx = engine.index.search(queries, 10, ranking_depth=RANKING_DEPTH)  # as search does
     ann_recall = top_k_overlap(
@@ -153,14 +214,22 @@ def evaluate(
     modes: Iterable[str] = MODES,
     progress: Callable[[int], object] = id,
 ) -> dict:
-    """The report ``papersearch eval --json`` prints."""
+    """The report ``papersearch eval --json`` prints. Exact semantic search is measured
+    only when a mode encodes queries: ``keyword`` alone loads no encoder."""
     report: dict = {"modes": {}}
+    notes = QueryNotes()
+    modes = list(modes)
     for mode in modes:
-        report["modes"][mode] = measure(run_mode(engine, judged, mode, progress), judged.qrels)
-    exact_runs, ann_recall = exact_semantic(engine, judged)
-    report["semantic_exact"] = measure(exact_runs, judged.qrels)
-    report["ann_recall@10"] = ann_recall
+        runs = run_mode(engine, judged, mode, progress, notes)
+        report["modes"][mode] = measure(runs, judged.qrels)
+    if set(modes) - {"keyword"}:
+        exact_runs, ann_recall = exact_semantic(engine, judged)
+        report["semantic_exact"] = measure(exact_runs, judged.qrels)
+        report["ann_recall@10"] = ann_recall
     report["queries"] = len(judged.queries)
+    report["missing_queries"] = list(judged.missing)
+    report["unjudged_queries"] = len(judged.unjudged)
+    report.update(notes.report())
     return report
 
 

@@ -27,7 +27,7 @@ class Filters:
     year_max: int | None = None
     venues: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()  # "cs.LG" exactly, or "cs" for every cs.* category
-    authors: tuple[str, ...] = ()  # a case-insensitive part of an author's name
+    authors: tuple[str, ...] = ()  # names, matched whole as names (search.names)
 
     @property
     def active(self) -> bool:
@@ -62,13 +62,13 @@ class Filters:
                 low = "" if self.year_min is None else str(self.year_min)
                 high = "" if self.year_max is None else str(self.year_max)
                 params["year"] = f"{low}-{high}"
-        for name, values in (
-            ("venue", self.venues),
-            ("category", self.categories),
-            ("author", self.authors),
+        for name, values, separator in (
+            ("venue", self.venues, ","),
+            ("category", self.categories, ","),
+            ("author", self.authors, ";"),  # "Chen, Hao" holds a comma
         ):
             if values:
-                params[name] = ",".join(values)
+                params[name] = separator.join(values)
         return params
 
 

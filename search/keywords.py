@@ -40,6 +40,26 @@ class KeywordQuery:
     def with_terms(self, terms: tuple[str, ...]) -> KeywordQuery:
         return KeywordQuery(self.phrases, terms)
 
+    def without_quotes(self) -> KeywordQuery:
+        """The query as if typed without quote marks: the phrases' words become words."""
+        words = [w for phrase in self.phrases for w in phrase] + list(self.terms)
+        terms = [w for w in words if w not in STOPWORDS] or words
+        return KeywordQuery((), tuple(dict.fromkeys(terms))[:MAX_TERMS])
+
+    def phrases_notice(self, matching: int) -> str:
+        """What a page says when the phrases were dropped because only ``matching`` (fewer
+        than asked for) papers match the query with them."""
+        quoted = ", ".join(f'"{" ".join(phrase)}"' for phrase in self.phrases)
+        if matching == 0:
+            return f"No papers contain {quoted}; showing results without the quotes."
+        papers = "1 paper matches" if matching == 1 else f"{matching} papers match"
+        return f"Only {papers} {quoted}; showing results without the quotes."
+
+    @property
+    def word_count(self) -> int:
+        """Words the query searches for: its terms and its phrases' words."""
+        return len(self.terms) + sum(len(phrase) for phrase in self.phrases)
+
     @property
     def highlight_words(self) -> tuple[str, ...]:
         words = [w for phrase in self.phrases for w in phrase] + list(self.terms)

@@ -156,6 +156,11 @@ class SearchResult(Answer):
         None,
     )
     seeds: list[Seed] = described("The papers the list starts from (similar, recommend).", [])
+    notice: str | None = described(
+        "How the query was taken when it was not as typed, e.g. quoted phrases that fewer "
+        "than k papers contain, searched without the quotes; null otherwise.",
+        None,
+    )
 
 
 @dataclass

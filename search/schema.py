@@ -140,6 +140,10 @@ class IndexBuild(Base):
     # memory (``indexer.ivf``); None: the lists are inside the index file. The checksum
     # covers both files.
     lists_path: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of what the build holds: its papers, the texts their vectors were made from,
+    # the model and the settings that shape the index (``LiveVectors.fingerprint``). A
+    # re-index whose fingerprint equals the current build's has nothing to publish.
+    contents: Mapped[str | None] = mapped_column(String(64))
 
 
 class PrecisionCheck(Base):

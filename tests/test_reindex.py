@@ -65,11 +65,30 @@ def first(settings, backend, postgres, home_template, lines, tiny_encoder):
     return copy_home(home_template("reindex-first", backend, build)[0], settings, postgres)
 
 
-def test_unchanged_snapshot_embeds_nothing(first, tmp_path, lines, tiny_encoder):
-    summary = run(first, [snapshot(lines[:BASE], tmp_path / "same.jsonl")], snapshot=True,
+def test_unchanged_snapshot_embeds_nothing_and_publishes_nothing(
+    first, tmp_path, lines, tiny_encoder
+):
+    """Quiet nights: no paper, text or setting changed, so no build is made, published or
+    pruned, even with one build kept; the summary says so. A change then builds again."""
+    settings = first.replace(keep_builds=1)
+    before = [(b.id, b.status, b.published_at) for b in Store.open(settings).builds.all()]
+    same = snapshot(lines[:BASE], tmp_path / "same.jsonl")
+    for _ in range(3):
+        summary = run(settings, [same], snapshot=True, encoder=tiny_encoder)
+        assert (summary.added, summary.updated, summary.removed, summary.embedded) == (0,) * 4
+        assert summary.unchanged == BASE and summary.build_id == 1
+        assert not summary.published and summary.pruned == []
+    store = Store.open(settings)
+    assert [(b.id, b.status, b.published_at) for b in store.builds.all()] == before
+    assert store.builds.file(store.builds.get(1)).exists()
+    out = CliRunner().invoke(main, ["reindex", str(same), *cli_args(settings)])
+    assert out.exit_code == 0, out.output
+    assert "nothing changed: build 1 stays current" in out.output
+    changed_day = lines[:BASE]
+    changed_day[7] = changed(changed_day[7])
+    summary = run(settings, [snapshot(changed_day, tmp_path / "d1.jsonl")], snapshot=True,
                   encoder=tiny_encoder)  # fmt: skip
-    assert (summary.added, summary.updated, summary.removed, summary.embedded) == (0, 0, 0, 0)
-    assert summary.unchanged == BASE and summary.build_id == 2
+    assert summary.published and summary.build_id == 2 and summary.embedded == 1
     assert not summary.retrained  # centroids reused from build 1
 
 

@@ -261,6 +261,16 @@ def test_api_exports_download_as_files(client, app):
 # -- HTML pages -----------------------------------------------------------------------
 
 
+def test_phrase_notice_in_the_api_and_on_the_page(client, openapi):
+    body = client.get('/api/v1/search?q="graph+zebra"+learning&mode=keyword&k=5').get_json()
+    validate(openapi, body, "SearchResult")
+    assert body["notice"].startswith('No papers contain "graph zebra"') and body["results"]
+    page = client.get('/?q="graph+zebra"+learning&mode=keyword').get_data(as_text=True)
+    assert "No papers contain &#34;graph zebra&#34;; showing results without the quotes" in page
+    plain = client.get("/api/v1/search?q=graph+learning&mode=keyword&k=5").get_json()
+    assert plain["notice"] is None
+
+
 def test_landing_page(client):
     response = client.get("/")
     assert response.status_code == 200

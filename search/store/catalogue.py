@@ -9,6 +9,8 @@ through it, a chunk at a time.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import mmap
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +21,8 @@ import numpy as np
 
 from search.schema import VectorShard
 from search.store.shards import HASH_BYTES, read_part
+
+FINGERPRINT_ROWS = 1 << 20  # rows hashed at a time
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,16 @@ class LiveVectors:
     def all(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) in one array each: only for corpora that fit in memory."""
         return self.ids, self._gather(self.positions)
+
+    def fingerprint(self, *settings: object) -> str:
+        """SHA-256 of which papers these are and which texts their vectors were made from
+        (and of ``settings``): equal fingerprints, equal builds."""
+        digest = hashlib.sha256(json.dumps([self.model_key, *settings]).encode())
+        for start in range(0, len(self.positions), FINGERPRINT_ROWS):
+            part = self.positions[start : start + FINGERPRINT_ROWS]
+            digest.update(self.where.ids[part].tobytes())
+            digest.update(self.where.hashes[part].tobytes())
+        return digest.hexdigest()
 
     def _gather(self, at: np.ndarray, *, release: bool = False) -> np.ndarray:
         return self._reader.gather(self.model_key, self.where, at, release=release)
