@@ -7,6 +7,8 @@ what a reader found and returns a normalised value.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +23,7 @@ _OLD_ARXIV_ID = re.compile(
     r"^(?:arxiv:)?[a-z\-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}(?:v\d+)?$", re.I
 )
 _DATE_YEAR = re.compile(r"^(\d{4})-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:$|[T ])")
 _NAME_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 
 
@@ -76,6 +79,29 @@ def year_from_arxiv_id(arxiv_id: str) -> int | None:
     if not 1 <= mm <= 12:
         return None
     return 1900 + yy if yy >= 91 else 2000 + yy
+
+
+def date_of(value: Any) -> str | None:
+    """An ISO date (``2025-03-14``, or a timestamp that starts with one) or an RFC 2822
+    one (arXiv's version stamps: ``Mon, 2 Apr 2007 19:18:42 GMT``) → ``YYYY-MM-DD``;
+    None for anything else (a date is optional: a bad one never rejects a paper)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    match = _ISO_DATE.match(text)
+    try:
+        if match:
+            return datetime.date(*map(int, match.groups())).isoformat()
+        return email.utils.parsedate_to_datetime(text).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def first_version_date(versions: Any) -> str | None:
+    """The date of a Kaggle arXiv record's first version."""
+    if isinstance(versions, list) and versions and isinstance(versions[0], dict):
+        return date_of(versions[0].get("created"))
+    return None
 
 
 def year_from_date(value: Any) -> int | None:

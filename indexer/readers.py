@@ -19,6 +19,8 @@ from typing import Any
 from indexer.fields import (
     BadRecord,
     clean,
+    date_of,
+    first_version_date,
     identifier,
     split_author_string,
     string_list,
@@ -69,6 +71,7 @@ def from_arxiv(obj: dict) -> PaperRecord:
         year=year_of(obj.get("year"))
         or year_from_arxiv_id(arxiv_id)
         or year_from_date(obj.get("listing_date")),
+        date=date_of(obj.get("listing_date")) or date_of(obj.get("published")),
         venue=clean(obj.get("journal_ref"), "journal_ref"),
         doi=clean(obj.get("doi"), "doi"),
         url=http_url(clean(obj.get("abs"), "abs")) or f"https://arxiv.org/abs/{arxiv_id}",
@@ -85,6 +88,7 @@ def from_kaggle_arxiv(obj: dict) -> PaperRecord:
         abstract=clean(obj.get("abstract"), "abstract"),
         authors=string_list(obj.get("authors"), "authors", split=split_author_string),
         year=year_from_arxiv_id(arxiv_id) or year_from_date(obj.get("update_date")),
+        date=first_version_date(obj.get("versions")),
         venue=clean(obj.get("journal-ref"), "journal-ref"),
         doi=clean(obj.get("doi"), "doi"),
         url=f"https://arxiv.org/abs/{arxiv_id}",
@@ -108,6 +112,7 @@ def from_s2(obj: dict) -> PaperRecord:
         abstract=clean(obj.get("abstract"), "abstract"),
         authors=string_list(obj.get("authors"), "authors"),
         year=year_of(obj.get("year")),
+        date=date_of(obj.get("publicationDate", obj.get("publication_date"))),
         venue=clean(obj.get("venue"), "venue"),
         doi=clean(doi, "doi"),
         url=http_url(clean(url, "url")),
@@ -131,6 +136,7 @@ def from_beir(obj: dict) -> PaperRecord:
         abstract=clean(obj.get("text"), "text"),
         authors=string_list(meta.get("authors"), "authors"),
         year=year_of(meta.get("year")),
+        date=date_of(meta.get("date")),
         doi=clean(meta.get("doi"), "doi"),
         url=http_url(clean(meta.get("url"), "url")),
     )
@@ -142,6 +148,7 @@ CSV_COLUMNS = {
     "abstract": ("abstract", "summary", "text"),
     "authors": ("authors", "author"),
     "year": ("year",),
+    "date": ("date", "published", "publication_date"),
     "venue": ("venue", "journal"),
     "doi": ("doi",),
     "url": ("url", "link"),
@@ -167,6 +174,7 @@ def from_csv_row(row: dict[str, str]) -> PaperRecord:
         abstract=clean(get("abstract"), "abstract"),
         authors=string_list(get("authors"), "authors", split=semicolons),
         year=year_of(get("year")),
+        date=date_of(get("date")),
         venue=clean(get("venue"), "venue"),
         doi=clean(get("doi"), "doi"),
         url=http_url(clean(get("url"), "url")),

@@ -9,7 +9,7 @@ import click
 
 from search.cli_options import JSON_OPTION, filter_options, settings_options
 from search.filters import Filters
-from search.results import MODES, SearchResult, short_authors
+from search.results import MODES, SORTS, SearchResult, short_authors
 from search.settings import Settings
 
 
@@ -21,7 +21,7 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     click.echo(f"{len(result.results)} of {result.total} papers, {result.took_ms:.1f} ms")
     for hit in result.results:
         authors = short_authors(hit.authors)
-        year = f" ({hit.year})" if hit.year else ""
+        year = f" ({hit.date or hit.year})" if hit.year else ""
         click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}")
         if authors:
             click.echo(f"    {authors}")
@@ -39,18 +39,32 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     show_default=True,
     help="Ranking: embeddings, BM25 keywords, or both fused.",
 )
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="relevance",
+    show_default=True,
+    help="date: the same matches newest first.",
+)
 @filter_options
 @JSON_OPTION
 @settings_options
 def search_command(
-    query: str, k: int, offset: int, mode: str, as_json: bool, settings: Settings, filters: Filters
+    query: str,
+    k: int,
+    offset: int,
+    mode: str,
+    sort: str,
+    as_json: bool,
+    settings: Settings,
+    filters: Filters,
 ) -> None:
     """Search the current index with a free-text QUERY ("quoted phrases" must match in
     keyword and hybrid modes)."""
     from search.engine import SearchEngine
 
     engine = SearchEngine.open(settings, light_queries=True)
-    result = engine.search(query, k=k, offset=offset, mode=mode, filters=filters)
+    result = engine.search(query, k=k, offset=offset, mode=mode, filters=filters, sort=sort)
     print_result(result, as_json)
 
 

@@ -34,11 +34,13 @@ from search.model_info import require_same_model
 from search.names import name_words
 from search.onnx_query import OnnxQueryEncoder
 from search.refine import rerank
-from search.results import MODES, Hit, SearchResult, Seed
+from search.results import MODES, SORTS, Hit, SearchResult, Seed
 from search.schema import IndexBuild, Paper
 from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
 
+DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
+DATE_POOL_KEYWORD = 1000  # keyword sort=date: the matches, up to this many
 NAME_WORDS = range(2, 6)  # a keyword query of this many words may be an author's name
 # Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
 NEGATIVE_WEIGHT = 0.5
@@ -134,8 +136,14 @@ class SearchEngine:
         *,
         mode: str = "semantic",
         filters: Filters | None = None,
+        sort: str = "relevance",
     ) -> SearchResult:
         """Papers for a free-text query, ranked by ``mode``, among those that pass ``filters``.
+
+        ``sort="date"``: the same matches newest first (by year, then the corpus's date;
+        ties and undated papers keep their relevance order). In keyword mode that is
+        every paper that matches, up to DATE_POOL_KEYWORD; in semantic and hybrid modes,
+        where every paper is ranked, the DATE_POOL most relevant.
 
         ``semantic``: nearest by the query's embedding (adhoc_query adapter).
         ``keyword``: BM25 over title, abstract and authors. ``hybrid``: both,
@@ -152,6 +160,8 @@ class SearchEngine:
             )
         if mode not in MODES:
             raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {mode[:40]!r}.")
+        if sort not in SORTS:
+            raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
         check_page(k, offset)
         filters = filters or Filters()
         keywords = parse_keywords(query)
@@ -170,6 +180,8 @@ class SearchEngine:
                     "query_too_long",
                 )
         depth = k + offset
+        if sort == "date":  # the pool that is sorted by date
+            depth = DATE_POOL_KEYWORD if mode == "keyword" else DATE_POOL
         started = time.perf_counter()
         notice = None
         if keywords.phrases and mode == "hybrid":
@@ -200,9 +212,12 @@ class SearchEngine:
                 fusing = max(depth, FUSION_DEPTH)
                 matches, matching = self.store.fulltext.rank(keywords, fusing, filters)
                 ranked = fuse_scores(nearest, matches, keywords.word_count)
-        hits = self._hits(ranked[offset:depth], keywords.highlight_words)
+        if sort == "date":
+            ranked = self._newest_first(ranked[:depth])
+            total = min(total, len(ranked)) if mode != "keyword" else total
+        hits = self._hits(ranked[offset : offset + k], keywords.highlight_words)
         return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
-                            matches=matching, notice=notice)  # fmt: skip
+                            matches=matching, notice=notice, sort=sort)  # fmt: skip
 
     def search_by_example(
         self,
@@ -336,6 +351,11 @@ class SearchEngine:
             return matches
         ids = {paper_id for paper_id, _ in first}
         return (first + [m for m in matches if m[0] not in ids])[:depth]
+
+    def _newest_first(self, ranked: Ranked) -> Ranked:
+        """``ranked`` by year, then date, newest first; stable, so ties keep their rank."""
+        dates = self.store.papers.dates(i for i, _, _ in ranked)
+        return sorted(ranked, key=lambda row: dates.get(row[0], (0, "")), reverse=True)
 
     def _stored_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
         vectors = []

@@ -15,6 +15,7 @@ class PaperRecord:
     abstract: str | None = None
     authors: tuple[str, ...] = ()
     year: int | None = None
+    date: str | None = None  # YYYY-MM-DD
     venue: str | None = None
     doi: str | None = None
     url: str | None = None
@@ -35,6 +36,7 @@ class PaperRecord:
                 self.abstract,
                 self.authors,
                 self.year,
+                *([self.date] if self.date else []),  # hashes of dateless records unchanged
                 self.venue,
                 self.doi,
                 self.url,

@@ -18,6 +18,7 @@ from search.schema import IndexBuild, Paper
 from search.snippets import snippet
 
 MODES = ("semantic", "keyword", "hybrid")
+SORTS = ("relevance", "date")  # sort=: the ranking, or the same matches newest first
 # What a result list answers: the three search modes, and the lists that start from papers.
 RESULT_KINDS = (*MODES, "example", "similar", "recommend")
 
@@ -55,6 +56,9 @@ class PaperFields(Answer):
     title: str = described("Title.")
     authors: list[str] = described("Author names, in order.")
     year: int | None = described("Publication year.")
+    date: str | None = described(
+        "The date the corpus gives (YYYY-MM-DD: an arXiv listing date, a publication date)."
+    )
     venue: str | None = described("Venue (journal or conference).")
     doi: str | None = described("DOI.")
     url: str | None = described("Where to read the paper: its http(s) link, else its DOI link.")
@@ -68,6 +72,7 @@ class PaperFields(Answer):
             "title": paper.title,
             "authors": list(paper.authors or []),
             "year": paper.year,
+            "date": paper.date,
             "venue": paper.venue,
             "doi": paper.doi,
             "url": paper_url(paper),
@@ -156,6 +161,12 @@ class SearchResult(Answer):
         None,
     )
     seeds: list[Seed] = described("The papers the list starts from (similar, recommend).", [])
+    sort: str = described(
+        "relevance, or date: the same matches newest first (keyword: every match, up to "
+        "1,000; semantic and hybrid: the 100 most relevant).",
+        "relevance",
+        enum=["relevance", "date"],
+    )
     notice: str | None = described(
         "How the query was taken when it was not as typed, e.g. quoted phrases that fewer "
         "than k papers contain, searched without the quotes; null otherwise.",

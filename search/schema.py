@@ -47,6 +47,9 @@ class Paper(Base):
     abstract: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     year: Mapped[int | None] = mapped_column(Integer, index=True)
+    # YYYY-MM-DD when the corpus gives a day (arXiv's listing date, a publication date);
+    # sort=date orders by year, then this (migration 0009).
+    date: Mapped[str | None] = mapped_column(String(10))
     venue: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)

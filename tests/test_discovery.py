@@ -39,6 +39,8 @@ def corpus_rows(n: int = N_PAPERS) -> list[dict]:
     for i, line in enumerate(sample_lines(n)):
         row = json.loads(line)
         row["year"] = 2000 + i % 20
+        if i % 5:  # a day for most papers, none for every fifth (sorted by year alone)
+            row["listing_date"] = f"{row['year']}-{1 + i % 12:02d}-{1 + i % 28:02d}"
         row["journal_ref"] = RARE_VENUE if i % 100 == 7 else VENUES[i % 4]
         if i % 3 == 0:
             row["doi"] = f"10.1234/Test.{i}"
@@ -536,7 +538,8 @@ def test_hostile_text_stays_inert_in_exports():
     nasty = Hit(
         id=1, external_id="x}, title = {pwned",
         title='Closing } brace, \\input{/etc/passwd} & 100% $x$',
-        authors=["=HYPERLINK(\"http://evil\")", "O'Brien {Jr}"], year=2020, venue="@venue#_^~",
+        authors=["=HYPERLINK(\"http://evil\")", "O'Brien {Jr}"], year=2020, date=None,
+        venue="@venue#_^~",
         doi=None, url="javascript:alert(1)", score=0.5, distance=1.0,
         abstract="+cmd|' /C calc'!A0\n}\n@misc{injected, title={x}}",
     )  # fmt: skip
@@ -686,3 +689,57 @@ def test_keyword_eval_loads_no_encoder(papers, tmp_path, engine):
     report = evaluate(fresh, read_judged(queries, qrels), ["keyword"])
     assert report["modes"]["keyword"]["mrr@10"] == 1.0
     assert fresh._encoder is None and fresh._query_encoder is None
+
+
+@pytest.mark.parametrize("mode", ["semantic", "keyword", "hybrid"])
+def test_sort_by_date_gives_the_same_matches_newest_first(engine, papers, mode):
+    by_id = {p.id: p for p in papers}
+
+    def key(paper_id: int) -> tuple[int, str]:
+        return by_id[paper_id].year or 0, by_id[paper_id].date or ""
+
+    query = "neural networks for images"
+    newest = engine.search(query, k=30, mode=mode, sort="date")
+    ids = [hit.id for hit in newest.results]
+    assert newest.sort == "date" and len(ids) == 30
+    assert [key(i) for i in ids] == sorted((key(i) for i in ids), reverse=True)
+    assert all(hit.date == by_id[hit.id].date for hit in newest.results)
+    if mode == "keyword":  # every match, newest first
+        from search.keywords import parse_keywords
+
+        matches, total = engine.store.fulltext.rank(parse_keywords(query), 1000, Filters())
+        assert newest.total == total
+        expected = sorted((key(i) for i, _ in matches), reverse=True)[:30]
+    else:  # the 100 most relevant, newest first
+        pool = engine.search(query, k=100, mode=mode)
+        assert newest.total == 100 and set(ids) <= {hit.id for hit in pool.results}
+        expected = sorted((key(hit.id) for hit in pool.results), reverse=True)[:30]
+    assert [key(i) for i in ids] == expected
+    page2 = engine.search(query, k=30, offset=30, mode=mode, sort="date")
+    assert not {hit.id for hit in page2.results} & set(ids)
+    assert key(page2.results[0].id) <= key(ids[-1])
+    with pytest.raises(InvalidRequest, match="sort must be one of relevance, date"):
+        engine.search(query, sort="newest")
+
+
+def test_dates_are_read_from_each_layout_and_never_reject_a_paper():
+    from indexer.fields import date_of
+    from indexer.readers import from_arxiv, from_kaggle_arxiv, from_s2
+
+    assert date_of("2025-03-14") == "2025-03-14"
+    assert date_of("2024-01-05T10:00:00Z") == "2024-01-05"
+    assert date_of("Mon, 2 Apr 2007 19:18:42 GMT") == "2007-04-02"
+    assert [date_of(v) for v in ("2025-02-30", "soon", 20250314, None, "")] == [None] * 5
+    arxiv = from_arxiv({"id": "2501.00001", "title": "T", "listing_date": "2025-01-02"})
+    assert (arxiv.year, arxiv.date) == (2025, "2025-01-02")
+    assert from_arxiv({"id": "2501.00001", "title": "T", "listing_date": "bad"}).date is None
+    first = {"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"}
+    kaggle = from_kaggle_arxiv({"id": "0704.0001", "title": "T", "versions": [first]})
+    assert (kaggle.year, kaggle.date) == (2007, "2007-04-02")
+    s2 = from_s2({"corpus_id": 5, "title": "T", "year": 2020, "publicationDate": "2020-06-30"})
+    assert s2.date == "2020-06-30"
+    dateless = from_arxiv({"id": "2501.00001", "title": "T"})
+    assert (
+        dateless.date is None
+        and dateless.content_hash == from_arxiv({"id": "2501.00001", "title": "T"}).content_hash
+    )

@@ -271,6 +271,20 @@ def test_phrase_notice_in_the_api_and_on_the_page(client, openapi):
     assert plain["notice"] is None
 
 
+def test_sort_by_date_in_the_api_and_on_the_page(client, openapi):
+    body = client.get("/api/v1/search?q=graph+learning&mode=keyword&k=10&sort=date").get_json()
+    validate(openapi, body, "SearchResult")
+    assert body["sort"] == "date"
+    keys = [(hit["year"] or 0, hit["date"] or "") for hit in body["results"]]
+    assert keys == sorted(keys, reverse=True)
+    bad = client.get("/api/v1/search?q=graph&sort=newest")
+    assert bad.status_code in (400, 422)
+    assert "sort must be one of" in bad.get_json()["error"]["message"]
+    page = client.get("/?q=graph+learning&mode=keyword&sort=date").get_data(as_text=True)
+    assert "newest first" in page and 'value="date" selected' in page
+    assert "sort=date" in page  # the page links keep the order
+
+
 def test_landing_page(client):
     response = client.get("/")
     assert response.status_code == 200

@@ -23,6 +23,7 @@ from search.limits import (
 )
 from search.results import (
     MODES,
+    SORTS,
     BuildFacts,
     CorpusFacts,
     EncoderFacts,
@@ -186,7 +187,8 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
                             "in": "query",
                             "required": True,
                             "description": 'The query. "Quoted phrases" must appear in keyword '
-                            "and hybrid results.",
+                            "and hybrid results (unless fewer than k papers match them: "
+                            "then the quotes are dropped and `notice` says so).",
                             "schema": {
                                 "type": "string",
                                 "minLength": 1,
@@ -200,6 +202,13 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
                             "abstract and authors) or hybrid (both, fused).",
                             enum=list(MODES),
                             default="semantic",
+                        ),
+                        _query_param(
+                            "sort",
+                            "relevance, or date: the matches newest first (keyword: every "
+                            "match, up to 1,000; semantic and hybrid: the 100 most relevant).",
+                            enum=list(SORTS),
+                            default="relevance",
                         ),
                         *LIST_PARAMS,
                     ],

@@ -12,7 +12,7 @@ from search.errors import InvalidRequest
 from search.export import FORMATS
 from search.limits import MAX_K, MAX_OFFSET
 from search.records import http_url
-from search.results import MODES, short_authors
+from search.results import MODES, SORTS, short_authors
 from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
@@ -43,6 +43,7 @@ def search_page():
                    mode=typed_mode if typed_mode in MODES else "semantic",
                    messages={"empty_query": "Type a few words to search for."})  # fmt: skip
     mode = choice_arg(request.args, "mode", MODES, "semantic")
+    sort = choice_arg(request.args, "sort", SORTS, "relevance")
     chosen = filters_arg(request.args)
     filters = chosen.to_params()
     page = int_arg(request.args, "page", 1)
@@ -53,14 +54,19 @@ def search_page():
     result = (
         provider()
         .get()
-        .search(query, k=PER_PAGE, offset=(page - 1) * PER_PAGE, mode=mode, filters=chosen)
+        .search(
+            query, k=PER_PAGE, offset=(page - 1) * PER_PAGE, mode=mode, filters=chosen, sort=sort
+        )  # fmt: skip
     )
     params = {"mode": mode, **filters} if mode != "semantic" else dict(filters)
+    if sort != "relevance":
+        params["sort"] = sort
     pages = min(math.ceil(result.total / PER_PAGE), MAX_OFFSET // PER_PAGE + 1)
     return render_template(
         "search.html",
         query=result.query,
         mode=mode,
+        sort=sort,
         filters=filters,
         params=params,
         result=result,

@@ -152,6 +152,22 @@ class Papers:
                 ))  # fmt: skip
         return found
 
+    def dates(self, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+        """(year, date) of searchable papers by id, for sorting newest first: 0 and ""
+        where the corpus gave none, so that undated papers sort last."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        found: dict[int, tuple[int, str]] = {}
+        with self.sessions() as session:
+            for start in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[start : start + IN_CHUNK]
+                rows = session.execute(
+                    select(Paper.id, Paper.year, Paper.date).where(
+                        Paper.id.in_(chunk), Paper.withdrawn_at.is_(None)
+                    )
+                )
+                found.update((i, (year or 0, date or "")) for i, year, date in rows)
+        return found
+
     def resolve(self, ref: int | str) -> Paper:
         """A paper by internal id (an int), or by the corpus's own id (e.g. an arXiv id) or
         DOI (a string; a string of digits that is neither is tried as an internal id)."""
@@ -323,6 +339,7 @@ def _paper_fields(record: PaperRecord) -> dict:
         "abstract": record.abstract,
         "authors": list(record.authors),
         "year": record.year,
+        "date": record.date,
         "venue": record.venue,
         "doi": record.doi,
         "url": record.url,
