@@ -41,6 +41,9 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
         f"unchanged {summary.unchanged}, removed {summary.removed}; "
         f"rejected {summary.rejected}, duplicates {summary.duplicates}"
     )
+    if summary.warnings:
+        fields = ", ".join(f"{name} {count}" for name, count in summary.dropped_fields.items())
+        click.echo(f"kept {summary.warnings} papers without a bad optional field ({fields})")
     click.echo(
         f"embedded {summary.embedded} in {summary.seconds:.1f} s total "
         f"({summary.papers_per_second:.1f} papers/s)"
@@ -61,7 +64,10 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
             f"{summary.vector_count} vectors, {centroids}"
         )
     if summary.rejects_file:
-        click.echo(f"rejected records with line numbers and reasons: {summary.rejects_file}")
+        click.echo(
+            f"rejected records and dropped fields, with line numbers and reasons: "
+            f"{summary.rejects_file}"
+        )
 
 
 @click.command("index")

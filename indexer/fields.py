@@ -3,6 +3,11 @@
 Corpus files are written by many tools: strings may be numbers, lists may be
 one comma-separated string, years may hide in ids or dates. Each helper takes
 what a reader found and returns a normalised value.
+
+Only a missing id, or neither a title nor an abstract, rejects a record: a bad
+optional field (a year of "None" or 801, a venue that is a number) is dropped
+and noted (:class:`Notes`), and the paper is kept; a paper with an abstract
+but no title is titled with the abstract's first sentence, marked as such.
 """
 
 from __future__ import annotations
@@ -11,7 +16,12 @@ import datetime
 import email.utils
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+TITLE_FROM_ABSTRACT_CHARS = 200  # the longest title cut from an abstract's first sentence
+_WARNING = re.compile(r"(.+?) (?:dropped|missing): ")
+_SENTENCE = re.compile(r"(.+?[.!?])(?=\s+[A-Z0-9(\[]|$)")
 
 
 class BadRecord(ValueError):
@@ -41,6 +51,59 @@ def clean(value: Any, field: str, *, required: bool = False) -> str | None:
             raise BadRecord(f"missing {field}")
         return None
     return text
+
+
+class Notes:
+    """What was dropped from one record: a warning per bad optional field."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def optional(self, field: str, parse: Callable[[], T], default: T) -> T:
+        """``parse()``, or ``default`` with a warning when the value is bad."""
+        try:
+            return parse()
+        except BadRecord as exc:
+            self.warnings.append(f"{field} dropped: {exc}")
+            return default
+
+
+def warning_field(warning: str) -> str:
+    """The field a :class:`Notes` warning is about: ``"year dropped: ..."`` → ``"year"``."""
+    match = _WARNING.match(warning)
+    return match.group(1) if match else warning
+
+
+def title_and_abstract(
+    title: Any, abstract: Any, notes: Notes, *, title_field: str = "title",
+    abstract_field: str = "abstract",
+) -> tuple[str, str | None, bool]:  # fmt: skip
+    """(title, abstract, title made from the abstract?). Rejects only a record with
+    neither; a missing or unusable title with an abstract becomes the abstract's first
+    sentence (at most TITLE_FROM_ABSTRACT_CHARS), with a warning."""
+    text = notes.optional(abstract_field, lambda: clean(abstract, abstract_field), None)
+    try:
+        heading = clean(title, title_field)
+    except BadRecord as exc:
+        if not text:
+            raise
+        notes.warnings.append(f"{title_field} dropped: {exc}")
+        heading = None
+    if heading:
+        return heading, text, False
+    if not text:
+        raise BadRecord(f"missing {title_field} and {abstract_field}")
+    notes.warnings.append(f"{title_field} missing: the abstract's first sentence stands for it")
+    return first_sentence(text), text, True
+
+
+def first_sentence(text: str, limit: int = TITLE_FROM_ABSTRACT_CHARS) -> str:
+    match = _SENTENCE.match(text)
+    sentence = match.group(1) if match else text
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def identifier(value: Any, field: str) -> str:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from indexer import fidelity
 from indexer.builds import build_index, clean_up_after_crashes, prune
 from indexer.checkpoints import checkpoint
+from indexer.fields import warning_field
 from indexer.lock import write_lock
 from indexer.readers import CorpusNotFound, Reject, read_corpus
 from search.encoder import Encoder
@@ -52,6 +53,10 @@ class RunSummary:
     unchanged: int = 0
     removed: int = 0
     rejected: int = 0
+    # Papers kept without a bad optional field (or titled from their abstract), and how
+    # many times each field was dropped; each is listed in the rejects file, "kept": true.
+    warnings: int = 0
+    dropped_fields: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -117,6 +122,17 @@ def ingest(
                     summary.truncated |= item.truncated
                     continue
                 summary.read += 1
+                if item.warnings:
+                    if rejects_file is None:
+                        rejects_path.parent.mkdir(parents=True, exist_ok=True)
+                        rejects_file = rejects_path.open("w", encoding="utf-8")
+                    for warning in item.warnings:
+                        record = {"file": str(path), "line": line, "id": item.external_id,
+                                  "reason": warning, "kept": True}  # fmt: skip
+                        rejects_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                        name = warning_field(warning)
+                        summary.dropped_fields[name] = summary.dropped_fields.get(name, 0) + 1
+                    summary.warnings += 1
                 if item.external_id in batch or item.external_id in outcomes:
                     summary.duplicates += 1
                     batch.pop(item.external_id, None)  # keeps the batch in file order
@@ -134,7 +150,7 @@ def ingest(
         tally[UNCHANGED],
     )
     summary.stored = len(outcomes)
-    summary.rejects_file = str(rejects_path) if summary.rejected else None
+    summary.rejects_file = str(rejects_path) if summary.rejected or summary.warnings else None
     return set(outcomes)
 
 

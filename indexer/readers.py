@@ -18,12 +18,14 @@ from typing import Any
 
 from indexer.fields import (
     BadRecord,
+    Notes,
     clean,
     date_of,
     first_version_date,
     identifier,
     split_author_string,
     string_list,
+    title_and_abstract,
     year_from_arxiv_id,
     year_from_date,
     year_of,
@@ -63,36 +65,67 @@ Item = tuple[int, PaperRecord | Reject]
 def from_arxiv(obj: dict) -> PaperRecord:
     """arXiv listing layout: id, title, summary, authors (list), categories (list), abs."""
     arxiv_id = identifier(obj.get("id"), "id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(
+        obj.get("title"), obj.get("summary"), notes, abstract_field="summary"
+    )
     return PaperRecord(
         external_id=arxiv_id,
-        title=clean(obj.get("title"), "title", required=True),
-        abstract=clean(obj.get("summary"), "summary"),
-        authors=string_list(obj.get("authors"), "authors", split=split_author_string),
-        year=year_of(obj.get("year"))
+        title=title,
+        abstract=abstract,
+        authors=notes.optional(
+            "authors",
+            lambda: string_list(obj.get("authors"), "authors", split=split_author_string),
+            (),
+        ),  # fmt: skip
+        year=notes.optional("year", lambda: year_of(obj.get("year")), None)
         or year_from_arxiv_id(arxiv_id)
         or year_from_date(obj.get("listing_date")),
         date=date_of(obj.get("listing_date")) or date_of(obj.get("published")),
-        venue=clean(obj.get("journal_ref"), "journal_ref"),
-        doi=clean(obj.get("doi"), "doi"),
-        url=http_url(clean(obj.get("abs"), "abs")) or f"https://arxiv.org/abs/{arxiv_id}",
-        categories=string_list(obj.get("categories"), "categories", split=str.split),
+        venue=notes.optional(
+            "journal_ref", lambda: clean(obj.get("journal_ref"), "journal_ref"), None
+        ),  # fmt: skip
+        doi=notes.optional("doi", lambda: clean(obj.get("doi"), "doi"), None),
+        url=http_url(notes.optional("abs", lambda: clean(obj.get("abs"), "abs"), None))
+        or f"https://arxiv.org/abs/{arxiv_id}",
+        categories=notes.optional(
+            "categories",
+            lambda: string_list(obj.get("categories"), "categories", split=str.split),
+            (),
+        ),  # fmt: skip
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
     )
 
 
 def from_kaggle_arxiv(obj: dict) -> PaperRecord:
     """Kaggle arxiv-metadata-oai-snapshot: authors and categories are single strings."""
     arxiv_id = identifier(obj.get("id"), "id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(obj.get("title"), obj.get("abstract"), notes)
     return PaperRecord(
         external_id=arxiv_id,
-        title=clean(obj.get("title"), "title", required=True),
-        abstract=clean(obj.get("abstract"), "abstract"),
-        authors=string_list(obj.get("authors"), "authors", split=split_author_string),
+        title=title,
+        abstract=abstract,
+        authors=notes.optional(
+            "authors",
+            lambda: string_list(obj.get("authors"), "authors", split=split_author_string),
+            (),
+        ),  # fmt: skip
         year=year_from_arxiv_id(arxiv_id) or year_from_date(obj.get("update_date")),
         date=first_version_date(obj.get("versions")),
-        venue=clean(obj.get("journal-ref"), "journal-ref"),
-        doi=clean(obj.get("doi"), "doi"),
+        venue=notes.optional(
+            "journal-ref", lambda: clean(obj.get("journal-ref"), "journal-ref"), None
+        ),  # fmt: skip
+        doi=notes.optional("doi", lambda: clean(obj.get("doi"), "doi"), None),
         url=f"https://arxiv.org/abs/{arxiv_id}",
-        categories=string_list(obj.get("categories"), "categories", split=str.split),
+        categories=notes.optional(
+            "categories",
+            lambda: string_list(obj.get("categories"), "categories", split=str.split),
+            (),
+        ),  # fmt: skip
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
     )
 
 
@@ -100,6 +133,8 @@ def from_s2(obj: dict) -> PaperRecord:
     """Semantic Scholar / SciRepEval: corpus_id or paper_id, title, abstract, authors, year."""
     raw_id = obj.get("corpus_id", obj.get("paper_id"))
     external_id = identifier(raw_id, "corpus_id/paper_id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(obj.get("title"), obj.get("abstract"), notes)
     ids = obj.get("externalids") or obj.get("externalIds") or {}
     doi = obj.get("doi") or (ids.get("DOI") if isinstance(ids, dict) else None)
     fields = obj.get("fields_of_study", obj.get("fieldsOfStudy", obj.get("s2FieldsOfStudy")))
@@ -108,15 +143,17 @@ def from_s2(obj: dict) -> PaperRecord:
         url = f"https://api.semanticscholar.org/CorpusID:{external_id}"
     return PaperRecord(
         external_id=external_id,
-        title=clean(obj.get("title"), "title", required=True),
-        abstract=clean(obj.get("abstract"), "abstract"),
-        authors=string_list(obj.get("authors"), "authors"),
-        year=year_of(obj.get("year")),
+        title=title,
+        abstract=abstract,
+        authors=notes.optional("authors", lambda: string_list(obj.get("authors"), "authors"), ()),
+        year=notes.optional("year", lambda: year_of(obj.get("year")), None),
         date=date_of(obj.get("publicationDate", obj.get("publication_date"))),
-        venue=clean(obj.get("venue"), "venue"),
-        doi=clean(doi, "doi"),
-        url=http_url(clean(url, "url")),
-        categories=_categories(fields),
+        venue=notes.optional("venue", lambda: clean(obj.get("venue"), "venue"), None),
+        doi=notes.optional("doi", lambda: clean(doi, "doi"), None),
+        url=http_url(notes.optional("url", lambda: clean(url, "url"), None)),
+        categories=notes.optional("fields of study", lambda: _categories(fields), ()),
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
     )
 
 
@@ -129,16 +166,23 @@ def _categories(value: Any) -> tuple[str, ...]:
 
 def from_beir(obj: dict) -> PaperRecord:
     """BEIR corpus: _id, title, text (the abstract), optional metadata with url/doi."""
+    external_id = identifier(obj.get("_id"), "_id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(
+        obj.get("title"), obj.get("text"), notes, abstract_field="text"
+    )
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     return PaperRecord(
-        external_id=identifier(obj.get("_id"), "_id"),
-        title=clean(obj.get("title"), "title", required=True),
-        abstract=clean(obj.get("text"), "text"),
-        authors=string_list(meta.get("authors"), "authors"),
-        year=year_of(meta.get("year")),
+        external_id=external_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.optional("authors", lambda: string_list(meta.get("authors"), "authors"), ()),
+        year=notes.optional("year", lambda: year_of(meta.get("year")), None),
         date=date_of(meta.get("date")),
-        doi=clean(meta.get("doi"), "doi"),
-        url=http_url(clean(meta.get("url"), "url")),
+        doi=notes.optional("doi", lambda: clean(meta.get("doi"), "doi"), None),
+        url=http_url(notes.optional("url", lambda: clean(meta.get("url"), "url"), None)),
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
     )
 
 
@@ -168,17 +212,26 @@ def from_csv_row(row: dict[str, str]) -> PaperRecord:
     def semicolons(text: str) -> list[str]:
         return text.split(";")
 
+    external_id = identifier(get("external_id"), "id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(get("title"), get("abstract"), notes)
     return PaperRecord(
-        external_id=identifier(get("external_id"), "id"),
-        title=clean(get("title"), "title", required=True),
-        abstract=clean(get("abstract"), "abstract"),
-        authors=string_list(get("authors"), "authors", split=semicolons),
-        year=year_of(get("year")),
+        external_id=external_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.optional(
+            "authors", lambda: string_list(get("authors"), "authors", split=semicolons), ()
+        ),  # fmt: skip
+        year=notes.optional("year", lambda: year_of(get("year")), None),
         date=date_of(get("date")),
-        venue=clean(get("venue"), "venue"),
-        doi=clean(get("doi"), "doi"),
-        url=http_url(clean(get("url"), "url")),
-        categories=string_list(get("categories"), "categories", split=semicolons),
+        venue=notes.optional("venue", lambda: clean(get("venue"), "venue"), None),
+        doi=notes.optional("doi", lambda: clean(get("doi"), "doi"), None),
+        url=http_url(notes.optional("url", lambda: clean(get("url"), "url"), None)),
+        categories=notes.optional(
+            "categories", lambda: string_list(get("categories"), "categories", split=semicolons), ()
+        ),  # fmt: skip
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
     )
 
 

@@ -20,6 +20,9 @@ class PaperRecord:
     doi: str | None = None
     url: str | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
+    title_from_abstract: bool = False  # no title in the corpus: the abstract's first sentence
+    # Bad optional fields the reader dropped (counted in the run's summary; not stored).
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @cached_property
     def text_hash(self) -> str:
@@ -41,6 +44,7 @@ class PaperRecord:
                 self.doi,
                 self.url,
                 self.categories,
+                *([True] if self.title_from_abstract else []),
             ]
         )
 

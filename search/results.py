@@ -54,6 +54,9 @@ class PaperFields(Answer):
     id: int = described("The paper's internal id (stable, never reused).")
     external_id: str = described("The corpus's own id, e.g. an arXiv id.")
     title: str = described("Title.")
+    title_from_abstract: bool = described(
+        "The corpus gave no title: the title is the abstract's first sentence."
+    )
     authors: list[str] = described("Author names, in order.")
     year: int | None = described("Publication year.")
     date: str | None = described(
@@ -70,6 +73,7 @@ class PaperFields(Answer):
             "id": paper.id,
             "external_id": paper.external_id,
             "title": paper.title,
+            "title_from_abstract": bool(paper.title_from_abstract),
             "authors": list(paper.authors or []),
             "year": paper.year,
             "date": paper.date,

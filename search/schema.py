@@ -44,6 +44,8 @@ class Paper(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     external_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     title: Mapped[str] = mapped_column(Text, nullable=False)
+    # The corpus gave no title: ``title`` is the abstract's first sentence (migration 0010).
+    title_from_abstract: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     abstract: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     year: Mapped[int | None] = mapped_column(Integer, index=True)

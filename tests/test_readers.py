@@ -175,9 +175,9 @@ def test_csv_layout(tmp_path):
         a.abstract == "Line one line two" and a.authors == ("Ann Lee", "Bo Chen") and a.year == 2021
     )
     assert (line1, line2, line3, line4) == (2, 4, 5, 6)  # a quoted newline spans lines 2-3
-    assert isinstance(b, Reject) and b.reason == "missing title"
+    assert b.title == "no title" and b.title_from_abstract  # kept, titled from its abstract
     assert isinstance(c, Reject) and "expected 7 fields" in c.reason
-    assert isinstance(d, Reject) and "year" in d.reason
+    assert d.year is None and d.warnings == ("year dropped: year must be an integer, not 'twenty'",)
 
 
 def test_csv_invalid_utf8_is_rejected(tmp_path):
@@ -197,29 +197,34 @@ def test_bad_json_lines_are_reported_with_line_numbers(tmp_path):
     lines = [
         good[0],
         "{not json",  # 2
-        json.dumps({**obj, "id": "x1", "title": None}),  # 3 missing title
-        json.dumps({**obj, "id": "x2", "title": 42}),  # 4 wrong type
+        json.dumps({**obj, "id": "x1", "title": None, "summary": ""}),  # 3 nothing to embed
+        json.dumps({**obj, "id": "x2", "title": 42}),  # 4 wrong type: titled from the abstract
         good[1],
         "[1, 2, 3]",  # 6 not an object
         json.dumps({**obj, "id": "x3", "authors": "ok, fine", "year": "soon"}),  # 7 bad year
         "",  # blank: skipped silently
         good[2],
+        json.dumps({**obj, "id": None}),  # 10 no id
     ]
     path = write_lines(tmp_path / "mixed.jsonl", lines)
     with path.open("ab") as fh:
-        fh.write(b'{"id": "x4", "title": "caf\xe9", "summary": "s"}\n')  # 10 invalid UTF-8
+        fh.write(b'{"id": "x4", "title": "caf\xe9", "summary": "s"}\n')  # 11 invalid UTF-8
         fh.write(good[3].encode())
     items = records(path, "arxiv")
-    good_lines = [line for line, r in items if isinstance(r, PaperRecord)]
+    kept = {line: r for line, r in items if isinstance(r, PaperRecord)}
     bad = {line: r.reason for line, r in items if isinstance(r, Reject)}
-    assert good_lines == [1, 5, 9, 11]
-    assert set(bad) == {2, 3, 4, 6, 7, 10}
+    assert sorted(kept) == [1, 4, 5, 7, 9, 12]
+    assert set(bad) == {2, 3, 6, 10, 11}
     assert bad[2].startswith("invalid JSON")
-    assert bad[3] == "missing title"
-    assert bad[4] == "title must be a string, not int"
+    assert bad[3] == "missing title and summary"
     assert bad[6] == "not a JSON object but list"
-    assert "year" in bad[7]
-    assert bad[10].startswith("invalid UTF-8")
+    assert bad[10] == "missing id"
+    assert bad[11].startswith("invalid UTF-8")
+    assert kept[4].title_from_abstract and kept[4].warnings[0].startswith("title dropped")
+    assert kept[7].year == 2025 and kept[7].warnings == (  # from the arXiv id
+        "year dropped: year must be an integer, not 'soon'",
+    )
+    assert not kept[1].warnings and not kept[1].title_from_abstract
 
 
 def test_truncated_gzip_keeps_what_was_read(tmp_path):
@@ -263,3 +268,34 @@ def test_only_http_links_are_kept(tmp_path):
     assert records(path)[0][1].url == f"https://arxiv.org/abs/{obj['id']}"
     path = write_lines(tmp_path / "y.jsonl", [json.dumps(r) for r in rows[1:]])
     assert [r.url for _, r in records(path)] == [None, "https://example.org/p/2"]
+
+
+def test_bad_optional_fields_are_dropped_and_every_paper_kept(tmp_path, settings, tiny_encoder):
+    """The issue's cases: years of "None" and 801, a venue of the wrong type, categories
+    that are a number, authors that are an object, and a paper with an abstract but no
+    title: every paper is stored, each warning counted, and the untitled paper is shown
+    with its abstract's first sentence, marked as such."""
+    from indexer.pipeline import index_corpus
+    from search.engine import SearchEngine
+
+    rows = [json.loads(line) for line in sample_lines(6)]
+    rows[0]["year"] = "None"
+    rows[1]["year"] = 801
+    rows[2]["journal_ref"] = 2024
+    rows[3]["categories"] = 7
+    rows[4]["authors"] = {"name": "not a list"}
+    rows[5]["title"] = ""
+    rows[5]["summary"] = "We measure the thing. It works well in practice."
+    path = write_lines(tmp_path / "messy.jsonl", [json.dumps(r) for r in rows])
+    summary = index_corpus(settings, [path], encoder=tiny_encoder)
+    assert (summary.read, summary.stored, summary.rejected) == (6, 6, 0)
+    assert summary.warnings == 6
+    assert summary.dropped_fields == {"year": 2, "journal_ref": 1, "categories": 1,
+                                      "authors": 1, "title": 1}  # fmt: skip
+    listed = [json.loads(line) for line in Path(summary.rejects_file).read_text().splitlines()]
+    assert len(listed) == 6 and all(entry["kept"] for entry in listed)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    untitled = engine.resolve_paper(rows[5]["id"])
+    assert untitled.title == "We measure the thing." and untitled.title_from_abstract
+    assert engine.resolve_paper(rows[0]["id"]).year == int("20" + rows[0]["id"][:2])
+    assert engine.resolve_paper(rows[2]["id"]).venue is None

@@ -336,6 +336,7 @@ def _paper_fields(record: PaperRecord) -> dict:
     return {
         "external_id": record.external_id,
         "title": record.title,
+        "title_from_abstract": record.title_from_abstract,
         "abstract": record.abstract,
         "authors": list(record.authors),
         "year": record.year,
