@@ -128,14 +128,17 @@ def main() -> int:
         print(f"  {'fusion':<28}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}{'/ best':>9}")
         scores = {}
         for rule, fuse in rules.items():
-            runs = {q: [external[i] for i in fuse(*p)][:100] for q, p in pairs.items()}
+            runs = {
+                q: [(external[i], -rank) for rank, i in enumerate(fuse(*p)[:100])]
+                for q, p in pairs.items()
+            }
             scores[rule] = measure(runs, judged.qrels)
-        best = max(scores["semantic only"]["ndcg@10"], scores["keyword only"]["ndcg@10"])
+        best = max(scores["semantic only"]["nDCG@10"], scores["keyword only"]["nDCG@10"])
         for rule, m in scores.items():
-            ratio = m["ndcg@10"] / best if best else 0.0
+            ratio = m["nDCG@10"] / best if best else 0.0
             ratios[rule].append(ratio)
-            print(f"  {rule:<28}{m['ndcg@10']:>9.4f}{m['recall@100']:>9.4f}"
-                  f"{m['mrr@10']:>9.4f}{ratio:>9.3f}")  # fmt: skip
+            print(f"  {rule:<28}{m['nDCG@10']:>9.4f}{m['R@100']:>9.4f}"
+                  f"{m['RR@10']:>9.4f}{ratio:>9.3f}")  # fmt: skip
     if any(ratios.values()):
         print("\nworst case over the collections, nDCG@10 / max(semantic, keyword):")
         for rule, values in ratios.items():

@@ -105,7 +105,7 @@ def similar_command(
     "queries_path",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="BEIR queries.jsonl (_id, text).",
+    help="BEIR queries.jsonl (_id, text; title for --by-example).",
 )
 @click.option(
     "--qrels",
@@ -118,41 +118,81 @@ def similar_command(
     "--mode", "modes", default="semantic,keyword,hybrid", show_default=True,
     help="One mode or a comma-separated list.",
 )  # fmt: skip
+@click.option(
+    "--measures", default="nDCG@10,R@100,RR@10", show_default=True,
+    help="ir-measures names, comma-separated (e.g. nDCG@20,AP,R@1000).",
+)  # fmt: skip
+@click.option(
+    "--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write each run as a TREC run file (qid Q0 docid rank score tag): this path, "
+    "with the run's name before the suffix when there are several (run.hybrid.txt).",
+)  # fmt: skip
+@click.option("--per-query", is_flag=True, help="Also print each query's measures.")
+@click.option(
+    "--by-example", is_flag=True,
+    help="Each query record (title and text) is an example paper, searched as by example; "
+    "the query's own paper is left out.",
+)  # fmt: skip
 @JSON_OPTION
 @settings_options
 def eval_command(
-    queries_path: Path, qrels_path: Path, modes: str, as_json: bool, settings: Settings
+    queries_path: Path,
+    qrels_path: Path,
+    modes: str,
+    measures: str,
+    run_file: Path | None,
+    per_query: bool,
+    by_example: bool,
+    as_json: bool,
+    settings: Settings,
 ) -> None:
-    """Measure the current index on judged queries: nDCG@10, Recall@100 and MRR@10 per mode,
-    exact search for comparison, and the ANN's recall@10. The corpus must have been indexed
-    with its document ids as external ids (as `papersearch index` does for BEIR corpora)."""
+    """Measure the current index on judged queries: each mode's measures (ir-measures), exact
+    search for comparison, and the ANN's recall@10. The corpus must have been indexed with
+    its document ids as external ids (as `papersearch index` does for BEIR corpora)."""
     from tqdm import tqdm
 
     from search.engine import SearchEngine
-    from search.evaluation import evaluate, parse_modes, read_judged
+    from search.evaluation import evaluate, parse_measures, parse_modes, read_judged
 
-    chosen = parse_modes(modes)
+    chosen = ["example"] if by_example else parse_modes(modes)
+    wanted = parse_measures(measures)
     judged = read_judged(queries_path, qrels_path)
     engine = SearchEngine.open(settings)
+    # Several runs: more than one mode, or a mode that encodes queries (exact search too).
+    several = len(chosen) > 1 or not (by_example or chosen == ["keyword"])
+
+    def run_path(name: str) -> Path:
+        if not several:
+            return run_file
+        return run_file.with_name(f"{run_file.stem}.{name}{run_file.suffix or '.txt'}")
+
     progress_bar = tqdm(total=len(judged.queries) * len(chosen), unit="query",
                         disable=True if as_json else None)  # fmt: skip
     with progress_bar as bar:
-        report = evaluate(engine, judged, chosen, progress=bar.update)
+        report = evaluate(
+            engine, judged, chosen, progress=bar.update, measures=wanted, by_example=by_example,
+            with_per_query=per_query, run_path=run_path if run_file else None,
+        )  # fmt: skip
     if as_json:
         click.echo(json.dumps(report))
         return
+    names = report["measures"]
     click.echo(f"{report['queries']} queries, {engine.index.ntotal:,} papers indexed")
-    click.echo(f"{'mode':<16}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}")
+    click.echo(f"{'run':<16}" + "".join(f"{name:>10}" for name in names))
     rows = list(report["modes"].items())
     if "semantic_exact" in report:
         rows.append(("semantic, exact", report["semantic_exact"]))
     for mode, scores in rows:
-        click.echo(
-            f"{mode:<16}{scores['ndcg@10']:>9.4f}{scores['recall@100']:>9.4f}"
-            f"{scores['mrr@10']:>9.4f}"
-        )
+        click.echo(f"{mode:<16}" + "".join(f"{scores[name]:>10.4f}" for name in names))
     if "ann_recall@10" in report:
         click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}")
+    for run, path in report.get("run_files", {}).items():
+        click.echo(f"run file ({run}): {path}")
+    if per_query:
+        click.echo("\nrun\tquery\t" + "\t".join(names))
+        for run, table in report["per_query"].items():
+            for query_id, scores in table.items():
+                click.echo(f"{run}\t{query_id}\t" + "\t".join(f"{scores[n]:.4f}" for n in names))
     for line in eval_notes(report):
         click.echo(line)
 

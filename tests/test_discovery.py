@@ -536,7 +536,7 @@ def test_hostile_text_stays_inert_in_exports():
     from search.results import Hit, SearchResult
 
     nasty = Hit(
-        id=1, external_id="x}, title = {pwned",
+        id=1, external_id="x}, title = {pwned", title_from_abstract=False,
         title='Closing } brace, \\input{/etc/passwd} & 100% $x$',
         authors=["=HYPERLINK(\"http://evil\")", "O'Brien {Jr}"], year=2020, date=None,
         venue="@venue#_^~",
@@ -558,11 +558,14 @@ def test_hostile_text_stays_inert_in_exports():
 # -- eval ----------------------------------------------------------------------------------
 
 
-def test_measures_agree_with_ir_measures():
-    ir_measures = pytest.importorskip("ir_measures")
+def test_run_files_score_identically_in_ir_measures(tmp_path):
+    """Runs with tied scores (BM25 and fused scores tie) are written so that a TREC tool
+    ranks them as we did; the measures are ir-measures' own, averaged over every judged
+    query (a query without a run scores 0, as trec_eval -c)."""
+    import ir_measures
     from ir_measures import RR, R, nDCG
 
-    from search.evaluation import measure
+    from search.evaluation import measure, write_run
 
     rng = np.random.default_rng(0)
     docs = [f"d{i}" for i in range(300)]
@@ -570,18 +573,23 @@ def test_measures_agree_with_ir_measures():
     for q in range(40):
         judged = rng.choice(docs, size=int(rng.integers(1, 8)), replace=False)
         qrels[f"q{q}"] = {d: int(rng.integers(0, 3)) for d in judged}
-        runs[f"q{q}"] = list(rng.choice(docs, size=120, replace=False))
+        ranked = rng.choice(docs, size=120, replace=False)
+        runs[f"q{q}"] = [(str(d), float(round(5 - r / 40))) for r, d in enumerate(ranked)]  # ties
     qrels = {q: j for q, j in qrels.items() if any(g > 0 for g in j.values())}
     ours = measure(runs, qrels)
+    write_run(runs, tmp_path / "run.txt", "test")
+    lines = (tmp_path / "run.txt").read_text().splitlines()
+    assert lines[0].split()[:4] == ["q0", "Q0", runs["q0"][0][0], "1"] and len(lines) == 40 * 120
     theirs = ir_measures.calc_aggregate(
         [nDCG @ 10, R @ 100, RR @ 10],
         [ir_measures.Qrel(q, d, g) for q, j in qrels.items() for d, g in j.items()],
-        [ir_measures.ScoredDoc(q, d, float(-r)) for q, run in runs.items()
-         for r, d in enumerate(run)],
-    )  # fmt: skip
-    assert ours["ndcg@10"] == pytest.approx(theirs[nDCG @ 10], abs=1e-9)
-    assert ours["recall@100"] == pytest.approx(theirs[R @ 100], abs=1e-9)
-    assert ours["mrr@10"] == pytest.approx(theirs[RR @ 10], abs=1e-9)
+        list(ir_measures.read_trec_run(str(tmp_path / "run.txt"))),
+    )
+    assert ours == {name: pytest.approx(theirs[m], abs=1e-12)
+                    for name, m in (("nDCG@10", nDCG @ 10), ("R@100", R @ 100),
+                                    ("RR@10", RR @ 10))}  # fmt: skip
+    fewer = measure({q: r for q, r in runs.items() if q != "q0"}, qrels)
+    assert fewer["R@100"] < ours["R@100"] or not any(d in qrels["q0"] for d, _ in runs["q0"])
 
 
 def test_eval_command_on_hand_made_judgments(engine, papers, tmp_path):
@@ -609,11 +617,12 @@ def test_eval_command_on_hand_made_judgments(engine, papers, tmp_path):
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
     assert report["queries"] == 2 and report["unjudged_queries"] == 1
+    assert report["measures"] == ["nDCG@10", "R@100", "RR@10"]
     assert "ann_recall@10" not in report  # keyword alone: no encoder, no exact search
     keyword = report["modes"]["keyword"]
-    assert keyword["ndcg@10"] == pytest.approx((1 + 1 / (1 + 1 / np.log2(3))) / 2)
-    assert keyword["recall@100"] == pytest.approx(0.75)
-    assert keyword["mrr@10"] == pytest.approx(1.0)
+    assert keyword["nDCG@10"] == pytest.approx((1 + 1 / (1 + 1 / np.log2(3))) / 2)
+    assert keyword["R@100"] == pytest.approx(0.75)
+    assert keyword["RR@10"] == pytest.approx(1.0)
     out = CliRunner().invoke(
         main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode",
                "semantic,hybrid", *home],
@@ -621,6 +630,25 @@ def test_eval_command_on_hand_made_judgments(engine, papers, tmp_path):
     assert out.exit_code == 0, out.output
     assert "semantic, exact" in out.output and "hybrid" in out.output
     assert "ANN recall@10" in out.output
+    out = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode", "keyword",
+               "--measures", "nDCG@20,AP,P@1", "--per-query", "--run",
+               str(tmp_path / "runs" / "kw.txt"), "--json", *home],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert report["measures"] == ["nDCG@20", "AP", "P@1"]
+    assert report["modes"]["keyword"]["P@1"] == pytest.approx(1.0)
+    assert report["per_query"]["keyword"]["q1"]["AP"] == pytest.approx(1.0)
+    assert report["per_query"]["keyword"]["q2"]["AP"] == pytest.approx(0.5)
+    run_lines = (tmp_path / "runs" / "kw.txt").read_text().splitlines()
+    assert run_lines[0].split()[:4] == ["q1", "Q0", a.external_id, "1"]
+    assert run_lines[0].split()[5] == "papersearch-keyword"
+    bad = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--measures",
+               "nDCG@ten", *home],
+    )  # fmt: skip
+    assert bad.exit_code == 1 and "not a measure ir-measures knows" in bad.output
     bad = CliRunner().invoke(
         main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--mode", "fuzzy", *home]
     )
@@ -687,7 +715,7 @@ def test_keyword_eval_loads_no_encoder(papers, tmp_path, engine):
     qrels = write_lines(tmp_path / "r.tsv", [f"q\t{a.external_id}\t1"])
     fresh = SearchEngine.open(engine.settings)
     report = evaluate(fresh, read_judged(queries, qrels), ["keyword"])
-    assert report["modes"]["keyword"]["mrr@10"] == 1.0
+    assert report["modes"]["keyword"]["RR@10"] == 1.0
     assert fresh._encoder is None and fresh._query_encoder is None
 
 
@@ -743,3 +771,25 @@ def test_dates_are_read_from_each_layout_and_never_reject_a_paper():
         dateless.date is None
         and dateless.content_hash == from_arxiv({"id": "2501.00001", "title": "T"}).content_hash
     )
+
+
+def test_eval_by_example_leaves_the_query_paper_out(engine, papers, tmp_path):
+    """Each query record is an example paper; one that is in the corpus is not its own
+    answer, and the run still holds 100 papers."""
+    a = papers[10]
+    nearest = engine.similar(a.id, k=1).results[0]
+    queries = write_lines(tmp_path / "q.jsonl", [
+        json.dumps({"_id": a.external_id, "title": a.title, "text": a.abstract}),
+    ])  # fmt: skip
+    qrels = write_lines(tmp_path / "r.tsv", [f"{a.external_id}\t{nearest.external_id}\t1"])
+    out = CliRunner().invoke(
+        main, ["eval", "--queries", str(queries), "--qrels", str(qrels), "--by-example",
+               "--run", str(tmp_path / "ex.txt"), "--json", *cli_args(engine.settings)],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert list(report["modes"]) == ["example"] and "semantic_exact" not in report
+    assert report["modes"]["example"]["RR@10"] == pytest.approx(1.0)
+    run = [line.split() for line in (tmp_path / "ex.txt").read_text().splitlines()]
+    assert len(run) == 100 and a.external_id not in {row[2] for row in run}
+    assert run[0][2] == nearest.external_id

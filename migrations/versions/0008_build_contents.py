@@ -18,10 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("index_builds") as batch:
-        batch.add_column(sa.Column("contents", sa.String(length=64), nullable=True))
+    op.add_column("index_builds", sa.Column("contents", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("index_builds") as batch:
-        batch.drop_column("contents")
+    op.drop_column("index_builds", "contents")

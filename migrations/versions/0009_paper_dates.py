@@ -18,12 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("papers") as batch:
-        batch.add_column(sa.Column("date", sa.String(length=10), nullable=True))
+    op.add_column("papers", sa.Column("date", sa.String(length=10), nullable=True))
     op.create_index("ix_papers_year_date", "papers", ["year", "date"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_papers_year_date", table_name="papers")
-    with op.batch_alter_table("papers") as batch:
-        batch.drop_column("date")
+    op.drop_column("papers", "date")

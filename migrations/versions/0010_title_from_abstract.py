@@ -18,13 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("papers") as batch:
-        batch.add_column(
-            sa.Column("title_from_abstract", sa.Boolean(), nullable=False,
-                      server_default=sa.false())  # fmt: skip
-        )
+    op.add_column(
+        "papers",
+        sa.Column(
+            "title_from_abstract", sa.Boolean(), nullable=False, server_default=sa.false()
+        ),  # fmt: skip
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("papers") as batch:
-        batch.drop_column("title_from_abstract")
+    op.drop_column("papers", "title_from_abstract")
