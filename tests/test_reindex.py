@@ -248,6 +248,21 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
     assert store.builds.current_id() == summary.build_id == 5
 
 
+def test_pruning_keeps_distinct_builds(first, tmp_path, lines, tiny_encoder):
+    """`index` always builds (fresh centroids): a second build of the same papers is no
+    rollback point of its own, so the older twin goes and the distinct build before it
+    stays."""
+    settings = first.replace(keep_builds=2)
+    grown = snapshot(lines[: BASE + 5], tmp_path / "grown.jsonl")
+    run(settings, [grown], snapshot=True, encoder=tiny_encoder)  # build 2: other papers
+    for _ in range(2):  # builds 3 and 4: the same papers as build 2, retrained
+        index_corpus(settings, [grown], encoder=tiny_encoder)
+    store = Store.open(settings)
+    statuses = {b.id: b.status for b in store.builds.all()}
+    assert statuses == {1: "complete", 2: "pruned", 3: "pruned", 4: "complete"}
+    assert store.builds.current_id() == 4
+
+
 def test_one_writer_at_a_time(settings):
     with (
         write_lock(settings.home),

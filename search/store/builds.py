@@ -108,7 +108,9 @@ class Builds:
             return stale
 
     def prune(self, keep: int) -> list[IndexBuild]:
-        """Mark all but the ``keep`` most recently published complete builds as pruned.
+        """Mark all but the ``keep`` most recently published *distinct* complete builds as
+        pruned: an older build that holds the same as a newer kept one (equal ``contents``)
+        is no rollback point of its own, and goes.
 
         Returns the pruned builds so that the caller deletes their files (after
         the commit: a crash between the two leaves only an orphan file). A
@@ -122,7 +124,17 @@ class Builds:
                     .order_by(IndexBuild.published_at.desc().nulls_last(), IndexBuild.id.desc())
                 )
             )
-            pruned = complete[max(keep, 1) :]
+            kept: list[IndexBuild] = []
+            pruned: list[IndexBuild] = []
+            seen: set[str] = set()
+            for build in complete:
+                duplicate = build.contents is not None and build.contents in seen
+                if duplicate or len(kept) >= max(keep, 1):
+                    pruned.append(build)
+                    continue
+                kept.append(build)
+                if build.contents is not None:
+                    seen.add(build.contents)
             for build in pruned:
                 build.status = PRUNED
             return pruned
