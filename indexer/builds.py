@@ -135,13 +135,12 @@ def build_index(
         )
     previous = store.builds.current()
     contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory)
-    if (
-        not retrain
-        and previous is not None
-        and previous.contents == contents
-        and all(p.is_file() for p in store.builds.files(previous))
-    ):
-        return BuildOutcome(previous, None, unchanged=True)
+    if not retrain and previous is not None and previous.contents == contents:
+        try:  # the same contents, and its files intact: nothing to do
+            faiss_index.verify(store.builds.files(previous), previous.checksum)
+            return BuildOutcome(previous, None, unchanged=True)
+        except IndexCorrupt:
+            pass  # built again below, from fresh centroids
     reason = retrain_reason(previous, info.key, len(source), added, settings, retrain)
     trained = None
     if reason is None and not all(p.is_file() for p in store.builds.files(previous)):

@@ -82,18 +82,19 @@ def title_and_abstract(
     neither; a missing or unusable title with an abstract becomes the abstract's first
     sentence (at most TITLE_FROM_ABSTRACT_CHARS), with a warning."""
     text = notes.optional(abstract_field, lambda: clean(abstract, abstract_field), None)
+    stand_in = "the abstract's first sentence stands for it"
     try:
         heading = clean(title, title_field)
+        why = f"{title_field} missing: {stand_in}"
     except BadRecord as exc:
         if not text:
             raise
-        notes.warnings.append(f"{title_field} dropped: {exc}")
-        heading = None
+        heading, why = None, f"{title_field} dropped: {exc}; {stand_in}"
     if heading:
         return heading, text, False
     if not text:
         raise BadRecord(f"missing {title_field} and {abstract_field}")
-    notes.warnings.append(f"{title_field} missing: the abstract's first sentence stands for it")
+    notes.warnings.append(why)
     return first_sentence(text), text, True
 
 

@@ -201,9 +201,13 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     backend, postgres, tmp_path, tiny_encoder, caplog
 ):
     settings = settings_on(backend, tmp_path / "data", postgres, f"corrupt_{backend}")
-    corpus = write_lines(tmp_path / "c.jsonl", sample_lines(700))  # enough for IVF
-    first = index_corpus(settings, [corpus], encoder=tiny_encoder)
-    second = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    lines = sample_lines(704)
+
+    def corpus(n: int):  # one paper more each time: distinct builds, none pruned as a twin
+        return write_lines(tmp_path / f"c{n}.jsonl", lines[:n])  # enough for IVF
+
+    first = index_corpus(settings, [corpus(700)], encoder=tiny_encoder)
+    second = index_corpus(settings, [corpus(701)], encoder=tiny_encoder)
     store = Store.open(settings, migrate=True)
     path = store.builds.file(store.builds.get(second.build_id))
     with open(path, "r+b") as fh:  # truncated mid-write, say
@@ -217,10 +221,10 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     assert engine.search("graph", k=3).results
 
     # A running server meeting a corrupt new build keeps its build and says so, once.
-    third = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    third = index_corpus(settings, [corpus(702)], encoder=tiny_encoder)
     healthy = EngineProvider(settings, tiny_encoder)
     assert healthy.get().build.id == third.build_id
-    fourth = index_corpus(settings, [corpus], encoder=tiny_encoder)
+    fourth = index_corpus(settings, [corpus(703)], encoder=tiny_encoder)
     fourth_path = store.builds.file(store.builds.get(fourth.build_id))
     with open(fourth_path, "r+b") as fh:
         fh.seek(5000)
@@ -233,8 +237,10 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     assert caplog.text.count(f"index build {fourth.build_id}") == 1
     assert f"still serving build {third.build_id}" in caplog.text
 
-    # The next re-index does not reuse the corrupt build's centroids.
-    summary = run(settings, [corpus], retrain=False, encoder=tiny_encoder)
+    # The next re-index, though nothing changed, does not keep the corrupt build, nor reuse
+    # its centroids.
+    summary = run(settings, [corpus(703)], retrain=False, encoder=tiny_encoder)
+    assert summary.published and summary.build_id == fourth.build_id + 1
     assert summary.retrained and "cannot be reused" in summary.retrain_reason
     assert SearchEngine.open(settings, encoder=tiny_encoder).build.id == summary.build_id
 

@@ -139,7 +139,7 @@ def test_cli_index_search_similar_json(settings, corpus_800, tiny_model_dirs):
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert set(doc) == {"query", "total", "took_ms", "results", "mode", "filters", "matches",
-                        "seeds"}  # fmt: skip
+                        "seeds", "sort", "notice"}  # fmt: skip
     assert len(doc["results"]) == 3 and set(doc["results"][0]) >= RESULT_KEYS
     out = runner.invoke(main, ["similar", "2212.09525", "--external", "-k", "2", *home])
     assert out.exit_code == 0, out.output
@@ -154,16 +154,20 @@ def test_broken_lines_index_every_good_record_and_report_every_bad_one(
     good = sample_lines(60)
     lines = list(good)
     lines.insert(10, "{broken json\n")  # becomes line 11
-    lines.insert(30, json.dumps({"id": "no-title", "summary": "x"}) + "\n")  # line 31
-    lines.insert(50, json.dumps({"id": "bad", "title": ["list"], "summary": "x"}) + "\n")  # line 51
+    lines.insert(30, json.dumps({"id": "no-text", "summary": ""}) + "\n")  # line 31
+    lines.insert(50, json.dumps({"title": "No id", "summary": "x"}) + "\n")  # line 51
     path = write_lines(tmp_path / "broken.jsonl", lines)
     with path.open("ab") as fh:
         fh.write(b'{"id": "u", "title": "\xff\xfe", "summary": "x"}\n')  # line 64
+        fh.write(json.dumps({"id": "bad", "title": ["list"], "summary": "Kept.</br>"}).encode()
+                 + b"\n")  # line 65: kept, titled from its abstract  # fmt: skip
     rejects = tmp_path / "rejects.jsonl"
     summary = index_corpus(settings, [path], rejects_path=rejects, encoder=tiny_encoder)
-    assert (summary.read, summary.stored, summary.rejected) == (60, 60, 4)
+    assert (summary.read, summary.stored, summary.rejected) == (61, 61, 4)
+    assert summary.warnings == 1 and summary.dropped_fields == {"title": 1}
     reported = [json.loads(line) for line in rejects.read_text().splitlines()]
-    assert [r["line"] for r in reported] == [11, 31, 51, 64]
+    assert [r["line"] for r in reported if not r.get("kept")] == [11, 31, 51, 64]
+    assert [r["line"] for r in reported if r.get("kept")] == [65]
     assert all(r["file"] == str(path) and r["reason"] for r in reported)
     assert summary.rejects_file == str(rejects)
 
@@ -263,7 +267,7 @@ def test_flat_and_ivf_builds_are_exact_on_their_own_vectors(tmp_path):
 
 
 def test_corpus_with_no_usable_record_is_a_clear_error(settings, tmp_path, tiny_model_dirs):
-    path = write_lines(tmp_path / "bad.jsonl", ['{"id": "1", "summary": "no title"}'])
+    path = write_lines(tmp_path / "bad.jsonl", ['{"id": "1", "summary": ""}', '{"title": "x"}'])
     result = CliRunner().invoke(
         main, ["index", str(path), "--format", "arxiv", *cli_args(settings)]
     )
