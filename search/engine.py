@@ -31,7 +31,7 @@ from search.limits import (
     check_page,
 )
 from search.model_info import require_same_model
-from search.names import name_words
+from search.names import PARTICLES, name_words
 from search.onnx_query import OnnxQueryEncoder
 from search.refine import rerank
 from search.results import MODES, SORTS, Hit, SearchResult, Seed
@@ -339,11 +339,13 @@ class SearchEngine:
     ) -> list[tuple[int, float]]:
         """A keyword query that is an author's name ("Hao Chen", "Chen, Hao", "H. Chen"):
         that author's papers first, by BM25 among themselves, then the rest. BM25 alone
-        would let "Guohao Chen" or an abstract citing Chen rank above them. Only names of
-        two words or more, so that a one-word query is never taken for a surname."""
-        if keywords.phrases or filters.authors or len(name_words(query)) not in NAME_WORDS:
-            return matches
-        if not any(ch.isalpha() for ch in query) or any(ch.isdigit() for ch in query):
+        would let "Guohao Chen" or an abstract citing Chen rank above them.
+
+        Only queries written as names are looked up: two to five words, each capitalised
+        (particles such as "van" aside), no digits. Looking a name up costs a scan of the
+        authors on SQLite, which topic queries ("graph neural networks") must not pay,
+        and a one-word query is never taken for a surname."""
+        if keywords.phrases or filters.authors or not looks_like_a_name(query):
             return matches
         by_author = replace(filters, authors=(query,))
         first, _ = self.store.fulltext.rank(keywords, depth, by_author)
@@ -422,6 +424,14 @@ class SearchEngine:
             for i, score, distance in ranked
             if i in papers
         ]
+
+
+def looks_like_a_name(text: str) -> bool:
+    """Two to five words, each capitalised as typed (or a particle), no digits."""
+    words = text.replace(",", " ").split()
+    if len(name_words(text)) not in NAME_WORDS or any(ch.isdigit() for ch in text):
+        return False
+    return all(word[0].isupper() or word.lower() in PARTICLES for word in words)
 
 
 def _ms_since(started: float) -> float:
