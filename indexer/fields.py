@@ -67,6 +67,16 @@ class Notes:
             self.warnings.append(f"{field} dropped: {exc}")
             return default
 
+    def text(self, value: Any, field: str) -> str | None:
+        """An optional string field (:func:`clean`), None when bad."""
+        return self.optional(field, lambda: clean(value, field), None)
+
+    def names(
+        self, value: Any, field: str, *, split: Callable[[str], list[str]] | None = None
+    ) -> tuple[str, ...]:
+        """An optional list of names (:func:`string_list`), empty when bad."""
+        return self.optional(field, lambda: string_list(value, field, split=split), ())
+
 
 def warning_field(warning: str) -> str:
     """The field a :class:`Notes` warning is about: ``"year dropped: ..."`` → ``"year"``."""

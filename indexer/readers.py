@@ -19,7 +19,6 @@ from typing import Any
 from indexer.fields import (
     BadRecord,
     Notes,
-    clean,
     date_of,
     first_version_date,
     identifier,
@@ -73,26 +72,15 @@ def from_arxiv(obj: dict) -> PaperRecord:
         external_id=arxiv_id,
         title=title,
         abstract=abstract,
-        authors=notes.optional(
-            "authors",
-            lambda: string_list(obj.get("authors"), "authors", split=split_author_string),
-            (),
-        ),  # fmt: skip
+        authors=notes.names(obj.get("authors"), "authors", split=split_author_string),
         year=notes.optional("year", lambda: year_of(obj.get("year")), None)
         or year_from_arxiv_id(arxiv_id)
         or year_from_date(obj.get("listing_date")),
         date=date_of(obj.get("listing_date")) or date_of(obj.get("published")),
-        venue=notes.optional(
-            "journal_ref", lambda: clean(obj.get("journal_ref"), "journal_ref"), None
-        ),  # fmt: skip
-        doi=notes.optional("doi", lambda: clean(obj.get("doi"), "doi"), None),
-        url=http_url(notes.optional("abs", lambda: clean(obj.get("abs"), "abs"), None))
-        or f"https://arxiv.org/abs/{arxiv_id}",
-        categories=notes.optional(
-            "categories",
-            lambda: string_list(obj.get("categories"), "categories", split=str.split),
-            (),
-        ),  # fmt: skip
+        venue=notes.text(obj.get("journal_ref"), "journal_ref"),
+        doi=notes.text(obj.get("doi"), "doi"),
+        url=http_url(notes.text(obj.get("abs"), "abs")) or f"https://arxiv.org/abs/{arxiv_id}",
+        categories=notes.names(obj.get("categories"), "categories", split=str.split),
         title_from_abstract=derived,
         warnings=tuple(notes.warnings),
     )
@@ -107,23 +95,13 @@ def from_kaggle_arxiv(obj: dict) -> PaperRecord:
         external_id=arxiv_id,
         title=title,
         abstract=abstract,
-        authors=notes.optional(
-            "authors",
-            lambda: string_list(obj.get("authors"), "authors", split=split_author_string),
-            (),
-        ),  # fmt: skip
+        authors=notes.names(obj.get("authors"), "authors", split=split_author_string),
         year=year_from_arxiv_id(arxiv_id) or year_from_date(obj.get("update_date")),
         date=first_version_date(obj.get("versions")),
-        venue=notes.optional(
-            "journal-ref", lambda: clean(obj.get("journal-ref"), "journal-ref"), None
-        ),  # fmt: skip
-        doi=notes.optional("doi", lambda: clean(obj.get("doi"), "doi"), None),
+        venue=notes.text(obj.get("journal-ref"), "journal-ref"),
+        doi=notes.text(obj.get("doi"), "doi"),
         url=f"https://arxiv.org/abs/{arxiv_id}",
-        categories=notes.optional(
-            "categories",
-            lambda: string_list(obj.get("categories"), "categories", split=str.split),
-            (),
-        ),  # fmt: skip
+        categories=notes.names(obj.get("categories"), "categories", split=str.split),
         title_from_abstract=derived,
         warnings=tuple(notes.warnings),
     )
@@ -145,12 +123,12 @@ def from_s2(obj: dict) -> PaperRecord:
         external_id=external_id,
         title=title,
         abstract=abstract,
-        authors=notes.optional("authors", lambda: string_list(obj.get("authors"), "authors"), ()),
+        authors=notes.names(obj.get("authors"), "authors"),
         year=notes.optional("year", lambda: year_of(obj.get("year")), None),
         date=date_of(obj.get("publicationDate", obj.get("publication_date"))),
-        venue=notes.optional("venue", lambda: clean(obj.get("venue"), "venue"), None),
-        doi=notes.optional("doi", lambda: clean(doi, "doi"), None),
-        url=http_url(notes.optional("url", lambda: clean(url, "url"), None)),
+        venue=notes.text(obj.get("venue"), "venue"),
+        doi=notes.text(doi, "doi"),
+        url=http_url(notes.text(url, "url")),
         categories=notes.optional("fields of study", lambda: _categories(fields), ()),
         title_from_abstract=derived,
         warnings=tuple(notes.warnings),
@@ -176,11 +154,11 @@ def from_beir(obj: dict) -> PaperRecord:
         external_id=external_id,
         title=title,
         abstract=abstract,
-        authors=notes.optional("authors", lambda: string_list(meta.get("authors"), "authors"), ()),
+        authors=notes.names(meta.get("authors"), "authors"),
         year=notes.optional("year", lambda: year_of(meta.get("year")), None),
         date=date_of(meta.get("date")),
-        doi=notes.optional("doi", lambda: clean(meta.get("doi"), "doi"), None),
-        url=http_url(notes.optional("url", lambda: clean(meta.get("url"), "url"), None)),
+        doi=notes.text(meta.get("doi"), "doi"),
+        url=http_url(notes.text(meta.get("url"), "url")),
         title_from_abstract=derived,
         warnings=tuple(notes.warnings),
     )
@@ -219,17 +197,13 @@ def from_csv_row(row: dict[str, str]) -> PaperRecord:
         external_id=external_id,
         title=title,
         abstract=abstract,
-        authors=notes.optional(
-            "authors", lambda: string_list(get("authors"), "authors", split=semicolons), ()
-        ),  # fmt: skip
+        authors=notes.names(get("authors"), "authors", split=semicolons),
         year=notes.optional("year", lambda: year_of(get("year")), None),
         date=date_of(get("date")),
-        venue=notes.optional("venue", lambda: clean(get("venue"), "venue"), None),
-        doi=notes.optional("doi", lambda: clean(get("doi"), "doi"), None),
-        url=http_url(notes.optional("url", lambda: clean(get("url"), "url"), None)),
-        categories=notes.optional(
-            "categories", lambda: string_list(get("categories"), "categories", split=semicolons), ()
-        ),  # fmt: skip
+        venue=notes.text(get("venue"), "venue"),
+        doi=notes.text(get("doi"), "doi"),
+        url=http_url(notes.text(get("url"), "url")),
+        categories=notes.names(get("categories"), "categories", split=semicolons),
         title_from_abstract=derived,
         warnings=tuple(notes.warnings),
     )
