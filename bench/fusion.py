@@ -66,7 +66,8 @@ def rrf(semantic, keyword, k: int) -> list[int]:
 
 def collect(name: str, database_url: str | None):
     """(judged queries, {query id: (semantic pairs, keyword pairs, keyword query, papers
-    matching the words)}, {paper id: external id}) for collection ``name``, indexed once."""
+    matching the words)}, {paper id: external id}, the engine) for collection ``name``,
+    indexed once."""
     from indexer.pipeline import index_corpus
     from search.engine import SearchEngine
     from search.evaluation import fit_query, read_judged
@@ -95,7 +96,7 @@ def collect(name: str, database_url: str | None):
         semantic = engine._nearest(encoder.encode_query(semantic_text(text)), FUSION_DEPTH)
         keyword, matching = engine.store.fulltext.rank(keywords, FUSION_DEPTH, Filters())
         pairs[query_id] = (semantic, keyword, keywords, matching)
-    return judged, pairs, engine.store.papers.external_ids()
+    return judged, pairs, engine.store.papers.external_ids(), engine
 
 
 def main() -> int:
@@ -122,7 +123,7 @@ def main() -> int:
         if not (SHARED / name).exists():
             print(f"skipped: {SHARED / name} not found (the shared data directory)")
             continue
-        judged, pairs, external = collect(name, args.database_url)
+        judged, pairs, external, _ = collect(name, args.database_url)
         print(f"\n{name}: {len(judged.queries)} queries, {len(external):,} papers on "
               f"{store_name}, top {FUSION_DEPTH} of each ranking fused")  # fmt: skip
         print(f"  {'fusion':<28}{'nDCG@10':>9}{'R@100':>9}{'MRR@10':>9}{'/ best':>9}")

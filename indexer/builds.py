@@ -41,12 +41,15 @@ class NothingToIndex(PapersearchError):
 
 @dataclass(frozen=True)
 class Tuning:
-    """What measured tuning found: recall@10 per nprobe, and the nprobe it chose."""
+    """What measured tuning found: recall@10 and @100 per nprobe, and the nprobes it chose
+    for the first page and for deep rankings."""
 
     rows: list[tuning.TuneRow]
     nprobe: int
     recall: float
     queries: int
+    deep_nprobe: int
+    recall_100: float
 
 
 def tune_index(
@@ -58,14 +61,15 @@ def tune_index(
     queries: int = TUNE_QUERIES,
     target: float = tuning.DEFAULT_TARGET,
 ) -> Tuning:
-    """The smallest nprobe reaching ``target`` recall@10 against exact search over
-    ``source`` (read in chunks), measured with corpus titles as queries (for a new build,
-    and for ``papersearch tune``)."""
+    """The smallest nprobes reaching ``target`` recall@10 and recall@100 against exact
+    search over ``source`` (read in chunks), measured with corpus titles as queries (for a
+    new build, and for ``papersearch tune``)."""
     titles = store.papers.sample_titles(queries)
     rows = tuning.measure(index, source, encoder.encode_queries(titles))
     best = tuning.smallest_nprobe(rows, target)
-    recall = next(row.recall for row in rows if row.nprobe == best)
-    return Tuning(rows, best, recall, len(titles))
+    deep = max(best, tuning.smallest_nprobe(rows, target, deep=True))
+    row_of = {row.nprobe: row for row in rows}
+    return Tuning(rows, best, row_of[best].recall, len(titles), deep, row_of[deep].recall_100)
 
 
 def retrain_reason(
@@ -138,6 +142,7 @@ def build_index(
     if not retrain and previous is not None and previous.contents == contents:
         try:  # the same contents, and its files intact: nothing to do
             faiss_index.verify(store.builds.files(previous), previous.checksum)
+            store.builds.hold(previous.id, source.ids)  # papers an upgrade left unmarked
             return BuildOutcome(previous, None, unchanged=True)
         except IndexCorrupt:
             pass  # built again below, from fresh centroids
@@ -165,9 +170,11 @@ def build_index(
             trained=trained,
         )
         tuned_recall = previous.tuned_recall if trained else None
+        deep = (previous.deep_nprobe, previous.tuned_recall_100) if trained else (None, None)
         if built.nlist and trained is None and settings.nprobe is None:
             tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
             built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
+            deep = (tuned.deep_nprobe, tuned.recall_100)
         checksum = faiss_index.write(
             built.index, path, before_rename=lambda: checkpoint("index-written"),
             lists_file=built.lists_file,
@@ -184,6 +191,7 @@ def build_index(
         )
         store.builds.complete(
             build.id,
+            holds=source.ids,
             index_type=built.index_type,
             nlist=built.nlist,
             nprobe=built.nprobe,
@@ -193,6 +201,8 @@ def build_index(
             lists_path=built.lists_file.name if built.lists_file else None,
             seconds=round(time.perf_counter() - started, 3),
             tuned_recall=tuned_recall,
+            deep_nprobe=deep[0],
+            tuned_recall_100=deep[1],
             checksum=checksum,
             contents=contents,
             **lineage,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -19,10 +20,12 @@ import numpy as np
 
 from search.encoder import Encoder
 from search.errors import InvalidRequest, NoIndex, PaperNotFound
+from search.feeds import entered_since
 from search.filters import Filters
 from search.fusion import FUSION_DEPTH, fuse_scores
 from search.index import VectorIndex, distance_to_score
 from search.keywords import KeywordQuery, Phrases, parse_keywords, semantic_text
+from search.library import LibraryEntry, match_library
 from search.limits import (
     MAX_EXAMPLE_CHARS,
     MAX_QUERY_CHARS,
@@ -34,7 +37,7 @@ from search.model_info import require_same_model
 from search.names import PARTICLES, name_words
 from search.onnx_query import OnnxQueryEncoder
 from search.refine import rerank
-from search.results import MODES, SORTS, Hit, SearchResult, Seed
+from search.results import MODES, SORTS, Hit, LibraryFacts, SearchResult, Seed
 from search.schema import IndexBuild, Paper
 from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
@@ -68,7 +71,7 @@ class SearchEngine:
         light_queries: bool = False,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.store = store.serving(build.id)  # the papers this build holds, in every mode
         self.build = build
         self.index = index
         self._encoder = encoder
@@ -205,7 +208,7 @@ class SearchEngine:
             nearest = self._nearest(
                 vector, depth if mode == "semantic" else max(depth, FUSION_DEPTH), allowed
             )
-            total = self.index.ntotal if allowed is None else len(allowed)
+            total = self.store.papers.count() if allowed is None else len(allowed)
             if mode == "semantic":
                 ranked = [(i, distance_to_score(d), d) for i, d in nearest]
             else:
@@ -304,12 +307,53 @@ class SearchEngine:
             exclude=exclude, seeds=seeds,
         )  # fmt: skip
 
+    def recommend_library(
+        self,
+        entries: Sequence[LibraryEntry],
+        k: int = 10,
+        offset: int = 0,
+        *,
+        filters: Filters | None = None,
+        new_days: int | None = None,
+        library_id: str = "",
+    ) -> SearchResult:
+        """Papers like a reader's library (``search.library``): the papers nearest the mean
+        of its entries' vectors (stored ones for the entries the corpus holds, embedded
+        from title and abstract for the others), the library's own papers left out.
+        ``new_days``: only papers that entered the index in the last that many days."""
+        started = time.perf_counter()
+        check_page(k, offset)
+        matches = match_library(self.store.papers, entries)
+        papers = list({m.paper.id: m.paper for m in matches if m.paper is not None}.values())
+        unknown = [m.entry for m in matches if m.paper is None and m.entry.title]
+        if not papers and not unknown:
+            raise InvalidRequest(
+                "No entry of the library is in the corpus or has a title to embed it from.",
+                "empty_library",
+            )
+        parts = [self._stored_vectors(papers)] if papers else []
+        if unknown:
+            parts.append(self.encoder.encode_papers([(e.title, e.abstract) for e in unknown]))
+        centre = np.concatenate(parts).mean(axis=0).astype(np.float32)
+        only = None if new_days is None else entered_since(self.store, new_days)
+        by = Counter(m.by for m in matches)
+        facts = LibraryFacts(
+            id=library_id, entries=len(entries), matched=len(matches) - by[None],
+            by_doi=by["doi"], by_arxiv=by["arxiv"], by_title=by["title"], embedded=len(unknown),
+            skipped=[m.entry.key for m in matches if m.paper is None and not m.entry.title],
+        )  # fmt: skip
+        description = f"like a library of {len(entries)} entries"
+        result = self._nearest_result(
+            description, "recommend", centre, k, offset, filters, started,
+            exclude={p.id for p in papers}, seeds=[Seed.of(p) for p in papers], only=only,
+        )  # fmt: skip
+        result.library = facts
+        return result
+
     def paper(self, paper_id: int) -> Paper:
-        """A searchable paper by internal id."""
-        paper = self.store.papers.get(paper_id)
-        if paper is None:
-            raise PaperNotFound(f"No paper with id {paper_id}.")
-        return paper
+        """A paper of the build served, by internal id (PaperNotInBuild for a paper stored
+        after that build)."""
+        return self.store.papers.resolve(int(paper_id))
 
     def resolve_paper(self, ref: int | str) -> Paper:
         """A paper by internal id, external id (e.g. an arXiv id) or DOI."""
@@ -320,14 +364,19 @@ class SearchEngine:
 
     # -- internals ----------------------------------------------------------------
 
-    def _allowed(self, filters: Filters, phrases: Phrases) -> np.ndarray | None:
+    def _allowed(
+        self, filters: Filters, phrases: Phrases, only: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """Ids a filtered search may return (None: no restriction): those that pass the
-        filters and contain the phrases."""
+        filters, contain the phrases and are among ``only`` (sorted ids) when it is given."""
+        allowed = None
         if phrases:
-            return self.store.fulltext.matching_ids(phrases, filters)
-        if filters.active:
-            return self.store.papers.matching_ids(filters)
-        return None
+            allowed = self.store.fulltext.matching_ids(phrases, filters)
+        elif filters.active:
+            allowed = self.store.papers.matching_ids(filters)
+        if only is not None:
+            allowed = only if allowed is None else np.intersect1d(allowed, only)
+        return allowed
 
     def _authors_first(
         self,
@@ -381,14 +430,16 @@ class SearchEngine:
         words: tuple[str, ...] = (),
         exclude: set[int] = frozenset(),
         seeds: list[Seed] | None = None,
+        only: np.ndarray | None = None,
     ) -> SearchResult:
         """The page of papers nearest to ``vector`` (by example, similar, recommend):
-        ``total`` counts the papers the filters allow, ``exclude`` left out."""
+        ``total`` counts the papers the filters (and ``only``) allow, ``exclude`` left out."""
         filters = filters or Filters()
-        allowed = self._allowed(filters, ())
+        allowed = self._allowed(filters, (), only)
         nearest = self._nearest(vector, k + offset, allowed, exclude=exclude)
         ranked = [(i, distance_to_score(d), d) for i, d in nearest]
-        total = (self.index.ntotal if allowed is None else len(allowed)) - len(exclude)
+        total = self.store.papers.count() if allowed is None else len(allowed)
+        total -= len(exclude if allowed is None else np.intersect1d(allowed, list(exclude)))
         hits = self._hits(ranked[offset:], words)
         return SearchResult(query, max(total, 0), _ms_since(started), hits, mode,
                             filters.to_params(), seeds=seeds or [])  # fmt: skip

@@ -83,6 +83,13 @@ class PaperNotFound(PapersearchError, LookupError):
     code, status = "not_found", 404
 
 
+class PaperNotInBuild(PaperNotFound):
+    """The paper is stored, but the index build being served does not hold it (it was
+    added after that build, or a rollback serves an older one): a later build will."""
+
+    code = "not_in_build"
+
+
 class NoIndex(PapersearchError):
     """No completed index build exists yet."""
 

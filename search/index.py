@@ -87,6 +87,9 @@ def encoding_of(index_type: str) -> str:
     return index_type.partition(",")[2] or "Flat"
 
 
+PAGE_K = 10  # the first page: a ranking read deeper uses the deep nprobe
+
+
 def default_nprobe(nlist: int) -> int:
     """A recall-safe start: 1/16 of the lists, at least 8 (measured tuning can refine it)."""
     return min(nlist, max(8, math.ceil(nlist / 16)))
@@ -122,12 +125,13 @@ def verify(paths: Sequence[Path], checksum: str | None) -> None:
 class VectorIndex:
     """A loaded index for searching; FAISS search is safe from several threads."""
 
-    def __init__(self, index, nprobe: int | None = None) -> None:
+    def __init__(self, index, nprobe: int | None = None, deep_nprobe: int | None = None) -> None:
         import faiss
 
         self.index = index
         self.ivf = faiss.try_extract_index_ivf(index)
         self.nprobe = nprobe
+        self.deep_nprobe = deep_nprobe  # for rankings read beyond the first page (tuning)
         if self.ivf is not None and nprobe is not None:
             self.ivf.nprobe = nprobe
 
@@ -139,6 +143,7 @@ class VectorIndex:
         *,
         mmap: bool = True,
         lists_file: Path | None = None,
+        deep_nprobe: int | None = None,
     ) -> VectorIndex:
         """Load a build; ``mmap`` (for searching) maps the vectors instead of copying them.
 
@@ -157,10 +162,10 @@ class VectorIndex:
             lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
             lists.filename = str(lists_file)
             lists.do_mmap()
-            loaded = cls(index, nprobe)
+            loaded = cls(index, nprobe, deep_nprobe)
         else:
             loaded = cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | read_only if mmap else 0),
-                         nprobe)  # fmt: skip
+                         nprobe, deep_nprobe)  # fmt: skip
         if (mmap or lists_file is not None) and loaded.ivf is not None:
             # Mapped lists start prefetch threads on every search, for disks that are slow
             # to read; from the page cache they only slow the search down (a test checks).
@@ -177,7 +182,8 @@ class VectorIndex:
         except IndexCorrupt as exc:
             raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
         lists_file = paths[1] if len(paths) > 1 else None
-        return cls.read(paths[0], build.nprobe, mmap=mmap, lists_file=lists_file)
+        return cls.read(paths[0], build.nprobe, mmap=mmap, lists_file=lists_file,
+                        deep_nprobe=build.deep_nprobe)  # fmt: skip
 
     @property
     def encoding(self) -> str:
@@ -202,13 +208,16 @@ class VectorIndex:
     def probes_for(self, k: int) -> int | None:
         """nprobe for a search that must return ``k`` hits.
 
-        The configured nprobe is right for the first page; deep pages need more
-        lists, or the probed lists run out of candidates before ``k`` (about
-        twice the expected candidates, since lists are uneven).
+        The configured nprobe is right for the first page. Deeper rankings (hybrid's
+        top 100, later pages) take the deep nprobe that tuning measured to reach
+        recall@100, and at least enough lists not to run out of candidates before
+        ``k`` (about twice the expected candidates, since lists are uneven).
         """
         if self.ivf is None:
             return None
         base = self.ivf.nprobe
+        if k > PAGE_K and self.deep_nprobe:
+            base = max(base, self.deep_nprobe)
         per_list = max(self.ntotal / self.ivf.nlist, 1.0)
         return int(min(self.ivf.nlist, max(base, math.ceil(2 * k / per_list))))
 

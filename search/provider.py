@@ -26,6 +26,11 @@ from search.store import Store
 log = logging.getLogger("papersearch")
 
 
+def marker_of(build) -> tuple[int, int | None, int | None]:
+    """What ``Builds.current_marker`` says of a build: a change means reload."""
+    return (build.id, build.nprobe, build.deep_nprobe)
+
+
 class EngineProvider:
     """The engine over the current build, for every request of a server process."""
 
@@ -40,7 +45,7 @@ class EngineProvider:
         self._watcher: threading.Thread | None = None
         # (build, nprobe) that failed to load → the state of its file then: tried again when
         # the file changes (on hosts that get builds by copy, the file may arrive late).
-        self._unusable: dict[tuple[int, int | None], tuple] = {}
+        self._unusable: dict[tuple[int, int | None, int | None], tuple] = {}
         self._database_down = False
 
     @property
@@ -88,7 +93,7 @@ class EngineProvider:
             if (
                 current is None
                 or self._still_unusable(current)
-                or (engine is not None and (engine.build.id, engine.build.nprobe) == current)
+                or (engine is not None and marker_of(engine.build) == current)
             ):
                 return False
             try:
@@ -108,7 +113,7 @@ class EngineProvider:
             log.info("switched from index build %s to %s", previous.build.id, engine.build.id)
         return True
 
-    def _file_state(self, marker: tuple[int, int | None]) -> tuple:
+    def _file_state(self, marker: tuple[int, int | None, int | None]) -> tuple:
         build = self.store.builds.get(marker[0])
         try:
             stats = [path.stat() for path in self.store.builds.files(build)]
@@ -116,7 +121,7 @@ class EngineProvider:
             return ("missing",)
         return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
 
-    def _still_unusable(self, marker: tuple[int, int | None] | None) -> bool:
+    def _still_unusable(self, marker: tuple[int, int | None, int | None] | None) -> bool:
         """A build that failed to load, whose file has not changed since."""
         if marker not in self._unusable:
             return False
@@ -167,7 +172,7 @@ class EngineProvider:
         database = self.store.url
         try:
             engine = self.get()
-            papers = self.store.papers.count()
+            papers = engine.store.papers.count()  # the papers of the build served
         except NoIndex:
             return Health(status="no_index", papers=self.store.papers.count(),
                           database=database, build=None)  # fmt: skip

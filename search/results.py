@@ -147,6 +147,25 @@ class Seed(Answer):
 
 
 @dataclass
+class LibraryFacts(Answer):
+    """How a BibTeX library was read, for recommendations from it."""
+
+    id: str = described("The library's id; its feed is /feeds/library/{id}.atom.")
+    entries: int = described("Entries in the file.")
+    matched: int = described("Entries found in the corpus (by DOI, arXiv id or exact title).")
+    by_doi: int = described("Of those, matched by DOI.")
+    by_arxiv: int = described("Matched by arXiv id.")
+    by_title: int = described("Matched by exact title.")
+    embedded: int = described(
+        "Entries not in the corpus, embedded from their title and abstract as papers are."
+    )
+    skipped: list[str] = described(
+        "Keys of the entries neither in the corpus nor titled: not used.", []
+    )
+    feed: str | None = optional("The Atom feed of the new papers among these recommendations.")
+
+
+@dataclass
 class SearchResult(Answer):
     """A ranked list of papers: one page of one ranking."""
 
@@ -176,6 +195,9 @@ class SearchResult(Answer):
         "than k papers contain, searched without the quotes; null otherwise.",
         None,
     )
+    library: LibraryFacts | None = optional(
+        "Recommendations from a BibTeX library: how its entries were read."
+    )
 
 
 @dataclass
@@ -187,7 +209,11 @@ class BuildFacts(Answer):
     index_type: str = described("FAISS index, e.g. IVF1093,Flat.")
     metric: str = described("Distance.")
     nlist: int | None = described("IVF lists.")
-    nprobe: int | None = described("IVF lists probed per query.")
+    nprobe: int | None = described("IVF lists probed for the first page of a ranking.")
+    deep_nprobe: int | None = described(
+        "IVF lists probed for rankings read deeper (hybrid's candidates, later pages), "
+        "measured to reach recall@100; null when not tuned."
+    )
     vectors: int = described("Papers in the index.")
     device: str = described("Where it was built.")
     seconds: float | None = described("Build time.")
@@ -203,6 +229,7 @@ class BuildFacts(Answer):
             metric=build.metric,
             nlist=build.nlist,
             nprobe=build.nprobe,
+            deep_nprobe=build.deep_nprobe,
             vectors=build.vector_count,
             device=build.device,
             seconds=build.seconds,

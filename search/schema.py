@@ -68,6 +68,9 @@ class Paper(Base):
     # Set when a full snapshot no longer holds the paper: it leaves search and
     # its page, but keeps its id (never reused) and comes back if it reappears.
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The first index build that held the paper (migration 0011): servers of build N serve
+    # the papers with first_build <= N, so every mode agrees after `builds use N`.
+    first_build: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Embedding(Base):
@@ -139,6 +142,10 @@ class IndexBuild(Base):
     added_since_training: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # recall@10 against exact search at ``nprobe``, as measured by tuning (None: not tuned)
     tuned_recall: Mapped[float | None] = mapped_column(Float)
+    # The nprobe measured to reach recall@100 (hybrid's candidates, deep pages), and the
+    # recall@100 it reached (migration 0013; None: not tuned, the first page's is used)
+    deep_nprobe: Mapped[int | None] = mapped_column(Integer)
+    tuned_recall_100: Mapped[float | None] = mapped_column(Float)
     # SHA-256 of the file as written; a file that no longer matches is never loaded
     checksum: Mapped[str | None] = mapped_column(String(64))
     # FAISS's on-disk inverted lists (``.ivfdata``), for a build too large to make in
@@ -166,3 +173,14 @@ class PrecisionCheck(Base):
     min_cosine: Mapped[float] = mapped_column(Float, nullable=False)
     passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Library(Base):
+    """A BibTeX library uploaded for recommendations (``search.library``), kept for its
+    feed. Its id is a hash of its entries: the same library has the same feed URL."""
+
+    __tablename__ = "libraries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entries: Mapped[list[dict]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -143,13 +143,16 @@ def test_oversized_body_is_413_with_the_error_shape(client):
     assert response.get_json()["error"]["code"] == "request_entity_too_large"
 
 
-def test_no_endpoint_writes(app):
+def test_only_the_library_endpoints_write(app):
+    """No PUT, PATCH or DELETE; of the POST endpoints, only the BibTeX library ones store
+    anything (the library, for its feed)."""
     writers = [
         rule.rule for rule in app.url_map.iter_rules() if rule.methods & {"PUT", "PATCH", "DELETE"}
     ]
     assert writers == []
     posts = sorted(r.rule for r in app.url_map.iter_rules() if "POST" in r.methods)
-    assert posts == ["/api/v1/recommendations", "/api/v1/search/by_example", "/example"]
+    assert posts == ["/api/v1/recommendations", "/api/v1/recommendations/from_bibtex",
+                     "/api/v1/search/by_example", "/example", "/library"]  # fmt: skip
 
 
 def test_hostile_corpus_text_is_inert_in_pages_and_exports(client):

@@ -303,6 +303,7 @@ def test_new_centroids_are_tuned_to_the_target_recall(indexed):
     settings, _ = indexed
     build = SearchEngine.open(settings).build
     assert build.tuned_recall >= 0.95 and 1 <= build.nprobe <= build.nlist
+    assert build.tuned_recall_100 >= 0.95 and build.nprobe <= build.deep_nprobe <= build.nlist
 
 
 def test_tune_command_measures_and_stores(indexed, tiny_model_dirs):
@@ -317,8 +318,18 @@ def test_tune_command_measures_and_stores(indexed, tiny_model_dirs):
     recalls = [row["recall"] for row in report["rows"]]
     assert recalls[-1] == 1.0  # every list probed: exact
     assert report["recall@10"] >= 0.99 or report["nprobe"] == 20
-    build = SearchEngine.open(settings).build
+    assert report["recall@100"] >= 0.99 or report["deep_nprobe"] == 20
+    assert [row["recall_100"] for row in report["rows"]][-1] == 1.0
+    engine = SearchEngine.open(settings)
+    build = engine.build
     assert (build.nprobe, build.tuned_recall) == (report["nprobe"], report["recall@10"])
+    assert (build.deep_nprobe, build.tuned_recall_100) == (
+        report["deep_nprobe"], report["recall@100"])  # fmt: skip
+    # Served: the first page at the tuned nprobe, deeper rankings at the deep one (at least).
+    assert engine.index.probes_for(10) == max(build.nprobe, engine.index.probes_for(0))
+    assert engine.index.probes_for(100) >= build.deep_nprobe
+    text = CliRunner().invoke(main, ["tune", "--queries", "50", "--dry-run", *home]).output
+    assert "recall@100" in text and "for hybrid's candidates" in text
 
 
 def test_tuning_picks_the_smallest_nprobe_reaching_the_target():
@@ -331,6 +342,8 @@ def test_tuning_picks_the_smallest_nprobe_reaching_the_target():
     capped = [TuneRow(1, 0.5, 0.1), TuneRow(2, 0.8, 0.1), TuneRow(4, 0.898, 0.2)]
     capped += [TuneRow(8, 0.9, 0.3), TuneRow(16, 0.9, 0.6)]
     assert smallest_nprobe(capped, 0.95) == 4
+    deep = [TuneRow(1, 0.9, 0.1, 0.6), TuneRow(2, 0.97, 0.1, 0.9), TuneRow(4, 1.0, 0.2, 0.96)]
+    assert smallest_nprobe(deep, 0.95) == 2 and smallest_nprobe(deep, 0.95, deep=True) == 4
     assert nprobe_grid(20) == [1, 2, 4, 8, 16, 20] and nprobe_grid(16) == [1, 2, 4, 8, 16]
 
 

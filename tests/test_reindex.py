@@ -248,6 +248,123 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
     assert store.builds.current_id() == summary.build_id == 5
 
 
+def test_after_builds_use_every_mode_and_page_agrees_on_the_papers(
+    first, tmp_path, lines, tiny_encoder
+):
+    """Papers added after build N are served by no mode, filter, count or page after
+    `builds use N`, and come back when a build that holds them is current again."""
+    run(
+        first,
+        [snapshot(lines[: BASE + 5], tmp_path / "day1.jsonl")],
+        snapshot=True,
+        encoder=tiny_encoder,
+    )  # fmt: skip  (build 2: five papers more)
+    runner = CliRunner()
+    result = runner.invoke(main, ["builds", "use", "1", *cli_args(first)])
+    assert result.exit_code == 0, result.output
+    new = [json.loads(line) for line in lines[BASE : BASE + 5]]
+    writer = Store.open(first)
+    new_ids = {writer.papers.get_by_external_id(paper["id"]).id for paper in new}
+    assert len(new_ids) == 5
+    client = create_app(first, encoder=tiny_encoder).test_client()
+
+    def served(**params) -> tuple[set[int], int]:
+        """Every id a search returns, over all its pages, and its total."""
+        ids, total, offset = set(), None, 0
+        while total is None or offset < min(total, 1000):
+            answer = client.get(
+                "/api/v1/search", query_string={**params, "k": 100, "offset": offset}
+            ).json
+            ids |= {hit["id"] for hit in answer["results"]}
+            total, offset = answer["total"], offset + 100
+        return ids, total
+
+    paper = new[0]
+    author = (
+        paper["authors"][0]["name"]
+        if isinstance(paper["authors"][0], dict)
+        else (paper["authors"][0])
+    )
+    for params in (
+        {"q": paper["title"], "mode": "semantic"},
+        {"q": paper["title"], "mode": "keyword"},
+        {"q": paper["title"], "mode": "hybrid"},
+        {"q": paper["title"], "mode": "keyword", "sort": "date"},
+        {"q": "learning", "mode": "semantic", "author": author},
+        {"q": author, "mode": "keyword"},
+    ):
+        ids, total = served(**params)
+        assert not ids & new_ids, params
+        assert total <= BASE, params
+    assert served(q="anything", mode="semantic")[1] == BASE
+    assert client.get("/api/v1/health").json["papers"] == BASE
+    gone = client.get(f"/api/v1/papers/{paper['id']}")
+    assert gone.status_code == 404 and gone.json["error"]["code"] == "not_in_build"
+    page = client.get(f"/papers/{min(new_ids)}")
+    assert page.status_code == 404 and b"not in the index build being served" in page.data
+    assert client.get(f"/api/v1/papers/{min(new_ids)}/similar").json["error"]["code"] == (
+        "not_in_build"
+    )
+    recommended = client.post("/api/v1/recommendations", json={"positive_ids": [min(new_ids)]})
+    assert recommended.json["error"]["code"] == "not_in_build"
+    ids, _ = served(q="anything", mode="semantic")
+    assert len(ids) == BASE and not ids & new_ids
+    # Build 2 current again: the same papers are served by every mode.
+    assert runner.invoke(main, ["builds", "use", "2", *cli_args(first)]).exit_code == 0
+    client = create_app(first, encoder=tiny_encoder).test_client()
+    assert paper["id"] in {
+        hit["external_id"]
+        for hit in client.get(
+            "/api/v1/search", query_string={"q": paper["title"], "mode": "keyword"}
+        ).json["results"]
+    }
+    assert client.get(f"/api/v1/papers/{paper['id']}").status_code == 200
+    assert served(q="anything", mode="semantic")[1] == BASE + 5
+
+
+def test_search_feed_is_atom_and_shows_a_new_paper_after_the_re_index_that_adds_it(
+    first, tmp_path, lines, tiny_encoder
+):
+    import feedparser
+
+    client = create_app(first, encoder=tiny_encoder).test_client()
+    new = json.loads(lines[BASE])
+    params = {"q": new["title"], "mode": "keyword"}
+    page = client.get("/", query_string=params)
+    assert b'type="application/atom+xml"' in page.data and b"/feeds/search.atom?" in page.data
+
+    def feed() -> feedparser.FeedParserDict:
+        response = client.get("/feeds/search.atom", query_string=params)
+        assert response.status_code == 200, response.data[:300]
+        assert response.headers["Content-Type"].startswith("application/atom+xml")
+        parsed = feedparser.parse(response.data)
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        assert parsed.version == "atom10"
+        assert parsed.feed.id.startswith("urn:papersearch:search:") and parsed.feed.updated
+        assert all(e.id and e.title and e.updated and e.link for e in parsed.entries)
+        return parsed
+
+    before = feed()
+    assert before.entries and len(before.entries) <= 100  # build 1's papers are new too
+    assert new["id"] not in {e.id.rsplit(":", 1)[1] for e in before.entries}
+    run(first, [snapshot(lines[: BASE + 1], tmp_path / "day1.jsonl")], snapshot=True,
+        encoder=tiny_encoder)  # fmt: skip
+    client = create_app(first, encoder=tiny_encoder).test_client()
+    after = feed()
+    newest = after.entries[0]  # newest arrival first
+    assert newest.id == f"urn:papersearch:paper:{new['id']}" and newest.title == new["title"]
+    assert newest.updated_parsed >= max(e.updated_parsed for e in before.entries)
+    assert after.feed.id == before.feed.id  # the same subscription
+    # The papers listed before keep their entry ids: a reader shows only the new one.
+    assert {e.id for e in before.entries} - {e.id for e in after.entries} <= {
+        e.id for e in before.entries[-1:]
+    }  # at most the last one drops below the top 100
+    # Filters and a window of days ride along; a window must be sensible.
+    filtered = client.get("/feeds/search.atom", query_string={**params, "year": "1900"})
+    assert feedparser.parse(filtered.data).entries == []
+    assert client.get("/feeds/search.atom", query_string={**params, "days": 0}).status_code == 422
+
+
 def test_pruning_keeps_distinct_builds(first, tmp_path, lines, tiny_encoder):
     """`index` always builds (fresh centroids): a second build of the same papers is no
     rollback point of its own, so the older twin goes and the distinct build before it

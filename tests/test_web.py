@@ -166,6 +166,7 @@ def test_openapi_document_lists_every_endpoint(openapi):
         "/api/v1/search",
         "/api/v1/search/by_example",
         "/api/v1/recommendations",
+        "/api/v1/recommendations/from_bibtex",
         "/api/v1/papers/{paper_id}",
         "/api/v1/papers/{paper_id}/similar",
         "/api/v1/health",

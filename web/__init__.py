@@ -21,13 +21,14 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     app.json.sort_keys = False
     app.extensions["papersearch"] = EngineProvider(settings, encoder, store)
 
-    from web import api, errors, pages, security
+    from web import api, errors, feeds, pages, security
 
     security.harden(app, settings)
     if settings.rate_limit:
         security.limit_rate(app, settings.rate_limit)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(feeds.bp, url_prefix="/feeds")
     errors.register(app)
     return app
 

@@ -15,7 +15,16 @@ from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
 from web.openapi import openapi_document
-from web.params import choice_arg, filters_arg, id_list, int_arg, json_body, query_arg
+from web.params import (
+    bibtex_upload,
+    choice_arg,
+    filters_arg,
+    id_list,
+    int_arg,
+    json_body,
+    library_recommendations,
+    query_arg,
+)
 from web.params import search_by_example as example_search
 
 bp = Blueprint("api", __name__)
@@ -63,6 +72,15 @@ def recommendations():
         .recommend(id_list(body, "positive_ids"), id_list(body, "negative_ids"), **page_args())
     )
     return respond(result, "papersearch-recommendations")
+
+
+@bp.post("/recommendations/from_bibtex")
+def recommendations_from_bibtex():
+    """Papers like a BibTeX library (a Zotero or JabRef export), its own papers left out;
+    ``new_days`` keeps only papers that entered the index in that many days."""
+    text = bibtex_upload()
+    result = library_recommendations(provider().get(), text, request.args, **page_args())
+    return respond(result, "papersearch-library")
 
 
 @bp.get("/papers/<path:ref>")

@@ -13,7 +13,9 @@ import typing
 from typing import Any
 
 from search.export import FORMATS
+from search.feeds import MAX_FEED_DAYS
 from search.filters import MAX_FILTER_CHARS
+from search.library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
 from search.limits import (
     MAX_EXAMPLE_CHARS,
     MAX_K,
@@ -29,6 +31,7 @@ from search.results import (
     EncoderFacts,
     Health,
     Hit,
+    LibraryFacts,
     ModelFacts,
     PaperDetail,
     SearchResult,
@@ -46,6 +49,7 @@ RESULT_TYPES = {
     "EncoderFacts": EncoderFacts,
     "CorpusFacts": CorpusFacts,
     "Seed": Seed,
+    "LibraryFacts": LibraryFacts,
 }
 _COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}
@@ -245,6 +249,57 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
                         },
                     },
                     "responses": LIST_RESPONSES,
+                }
+            },
+            "/api/v1/recommendations/from_bibtex": {
+                "post": {
+                    "summary": "Papers like a BibTeX library (a Zotero, JabRef or Mendeley "
+                    "export), the library's own papers left out",
+                    "description": "Entries are matched to the corpus by DOI, arXiv id or exact "
+                    "title; the others are embedded from their title and abstract. The result's "
+                    "`library` says how each was read and gives the Atom feed of the new papers "
+                    f"among the recommendations. At most {MAX_LIBRARY_ENTRIES:,} entries and "
+                    f"{MAX_LIBRARY_BYTES // (1024 * 1024)} MB.",
+                    "parameters": [
+                        *LIST_PARAMS,
+                        {
+                            "name": "new_days",
+                            "in": "query",
+                            "description": "Only papers that entered the index in the last "
+                            "this many days.",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_FEED_DAYS},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-bibtex": {"schema": {"type": "string"}},
+                            "text/plain": {"schema": {"type": "string"}},
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["bibtex"],
+                                    "properties": {"bibtex": {"type": "string"}},
+                                }
+                            },
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"file": {"type": "string", "format": "binary"}},
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        **LIST_RESPONSES,
+                        "413": _error(
+                            f"The library is larger than {MAX_LIBRARY_BYTES // (1024 * 1024)} MB."
+                        ),
+                        "422": _error(
+                            "Not BibTeX, too many entries, no usable entry, or a "
+                            "parameter out of range."
+                        ),
+                    },  # fmt: skip
                 }
             },
             "/api/v1/papers/{paper_id}": {

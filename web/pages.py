@@ -18,7 +18,14 @@ from web import provider
 from web.downloads import file_response
 from web.errors import show_errors_on
 from web.openapi import openapi_document
-from web.params import choice_arg, filters_arg, int_arg, search_by_example
+from web.params import (
+    bibtex_upload,
+    choice_arg,
+    filters_arg,
+    int_arg,
+    library_recommendations,
+    search_by_example,
+)
 
 bp = Blueprint("pages", __name__)
 
@@ -75,7 +82,9 @@ def search_page():
         message=None,
         first_rank=(page - 1) * PER_PAGE + 1,
         export_links=export_links("api.search", q=result.query, k=MAX_K, **params),
-    )
+        feed_url=url_for("feeds.search_feed", q=result.query,
+                         **{k: v for k, v in params.items() if k != "sort"}),
+    )  # fmt: skip
 
 
 @bp.get("/recommend")
@@ -120,6 +129,19 @@ def example_page():
     if fmt:
         return file_response(result, fmt, "papersearch-by-example")
     return render_template("example.html", form=form, result=result, message=None)
+
+
+@bp.route("/library", methods=["GET", "POST"])
+def library_page():
+    """Recommendations from a BibTeX library, uploaded or pasted (a Zotero or JabRef export)."""
+    form = request.form if request.method == "POST" else {}
+    if request.method == "GET":
+        return render_template("library.html", form=form, result=None, message=None)
+    show_errors_on("library.html", form={"new_days": request.form.get("new_days", "")},
+                   result=None)  # fmt: skip
+    text = bibtex_upload()
+    result = library_recommendations(provider().get(), text, request.form, k=RECOMMENDATIONS)
+    return render_template("library.html", form=request.form, result=result, message=None)
 
 
 def export_links(endpoint: str, **params) -> list[tuple[str, str]]:

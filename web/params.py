@@ -7,13 +7,16 @@ parameter means the same, and fails the same, everywhere.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 
 from search.engine import SearchEngine
 from search.errors import InvalidRequest
+from search.feeds import feed_days
 from search.filters import Filters
+from search.library import MAX_LIBRARY_BYTES, library_id, parse_bibtex
 from search.results import SearchResult
 
 
@@ -92,3 +95,48 @@ def search_by_example(engine: SearchEngine, values: Mapping[str, Any], **page) -
     if not isinstance(title, str) or not isinstance(abstract, (str, type(None))):
         raise InvalidRequest("Give a title (and optionally an abstract) as strings, or a paper.")
     return engine.search_by_example(title, abstract, **page)
+
+
+def bibtex_upload() -> str:
+    """The BibTeX text of a request: an uploaded ``file``, a ``bibtex`` form or JSON field,
+    or the body itself (``Content-Type: application/x-bibtex`` or ``text/plain``)."""
+    request.max_content_length = MAX_LIBRARY_BYTES + 64 * 1024  # beyond the usual bound
+    request.max_form_memory_size = MAX_LIBRARY_BYTES + 64 * 1024
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        raw = upload.read(MAX_LIBRARY_BYTES + 1)
+    elif request.form.get("bibtex", "").strip():
+        return request.form["bibtex"]
+    elif request.is_json:
+        text = (request.get_json(silent=True) or {}).get("bibtex")
+        if not isinstance(text, str):
+            raise InvalidRequest('Send the library as {"bibtex": "@article{…}"}.', "invalid_body")
+        return text
+    else:
+        raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise InvalidRequest(
+            "No BibTeX library was sent: upload a .bib file or paste its text.", "missing_library"
+        )
+    for encoding in ("utf-8-sig", "latin-1"):  # exports are UTF-8; old ones Latin-1
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")
+
+
+def library_recommendations(
+    engine: SearchEngine, text: str, values: Mapping[str, str], **page
+) -> SearchResult:
+    """Recommendations from a BibTeX library, which is kept so that its feed (linked from
+    the answer) can be fetched later; ``new_days`` keeps only papers new in that many days."""
+    entries = parse_bibtex(text)
+    raw_days = values.get("new_days") or ""
+    new_days = feed_days(int_arg(values, "new_days", 0)) if raw_days.strip() else None
+    saved = engine.store.libraries.save(library_id(entries), [asdict(e) for e in entries])
+    result = engine.recommend_library(entries, new_days=new_days, library_id=saved, **page)
+    feed = {"days": new_days} if new_days else {}
+    result.library.feed = url_for("feeds.library_feed", library=saved, _external=True,
+                                  **feed, **result.filters)  # fmt: skip
+    return result

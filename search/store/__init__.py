@@ -1,11 +1,12 @@
-"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in five parts.
+"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in six parts.
 
 - ``papers``: metadata, written by the indexer and looked up by search results' ids;
 - ``fulltext``: keyword ranking and phrase matching over those papers (SQLite's FTS5,
   or PostgreSQL's tsvector);
 - ``vectors``: each paper's vector per model, so unchanged papers are never re-embedded;
 - ``builds``: the registry of FAISS index files and which one is current;
-- ``checks``: what each model's fast precision was measured to cost (``indexer.fidelity``).
+- ``checks``: what each model's fast precision was measured to cost (``indexer.fidelity``);
+- ``libraries``: BibTeX libraries uploaded for recommendations, for their feeds.
 
 The FAISS index holds only vectors and ids; everything shown to users comes
 from here. The schema comes only from the Alembic migrations.
@@ -23,22 +24,30 @@ from search.settings import Settings
 from search.store.builds import Builds
 from search.store.checks import PrecisionChecks
 from search.store.fulltext import FullText
+from search.store.libraries import Libraries
 from search.store.papers import Papers
 from search.store.vectors import Vectors
 
 
 class Store:
-    """One database, its five parts. The parts cache answers that hold while the corpus
+    """One database, its six parts. The parts cache answers that hold while the corpus
     does not change (filter id sets, word counts), so servers take a :meth:`fresh` store
     for each index build they load."""
 
-    def __init__(self, sessions: sessionmaker[Session], builds_dir: Path, vectors_dir: Path):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        builds_dir: Path,
+        vectors_dir: Path,
+        serving: int | None = None,
+    ) -> None:
         self.sessions = sessions
-        self.papers = Papers(sessions)
+        self.papers = Papers(sessions, serving)
         self.fulltext = FullText.for_database(sessions, self.papers)
         self.vectors = Vectors(sessions, vectors_dir)
         self.builds = Builds(sessions, builds_dir)
         self.checks = PrecisionChecks(sessions)
+        self.libraries = Libraries(sessions)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
@@ -63,7 +72,15 @@ class Store:
 
     def fresh(self) -> Store:
         """The same database with empty caches."""
-        return Store(self.sessions, self.builds.directory, self.vectors.directory)
+        return Store(self.sessions, self.builds.directory, self.vectors.directory,
+                     self.papers.serving)  # fmt: skip
+
+    def serving(self, build_id: int) -> Store:
+        """The store as a server of build ``build_id`` reads it: only the papers that build
+        holds (``Papers``), with caches of their own."""
+        if self.papers.serving == build_id:
+            return self
+        return Store(self.sessions, self.builds.directory, self.vectors.directory, build_id)
 
     @property
     def url(self) -> str:

@@ -18,12 +18,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.errors import BuildNotUsable
 from search.model_info import ModelInfo
 from search.schema import IndexBuild
+from search.store.papers import mark_first_build
 
 BUILDING = "building"
 COMPLETE = "complete"
@@ -62,15 +64,25 @@ class Builds:
             session.flush()
             return build
 
-    def complete(self, build_id: int, **facts) -> IndexBuild:
-        """Record a build's file and facts and mark it complete (call after the fsync)."""
+    def complete(self, build_id: int, holds: np.ndarray | None = None, **facts) -> IndexBuild:
+        """Record a build's file and facts and mark it complete (call after the fsync).
+        ``holds``: the ids of the papers in it, whose first build it becomes where they had
+        none (in the same transaction, so a build's papers are never half recorded)."""
         with self.sessions.begin() as session:
+            if holds is not None:
+                mark_first_build(session, holds, build_id)
             build = session.get(IndexBuild, build_id)
             for name, value in facts.items():
                 setattr(build, name, value)
             build.status = COMPLETE
             build.finished_at = _now()
             return build
+
+    def hold(self, build_id: int, ids: np.ndarray) -> int:
+        """Record ``build_id`` as the first build of those of ``ids`` that have none (papers
+        of the build stored before first builds were recorded)."""
+        with self.sessions.begin() as session:
+            return mark_first_build(session, ids, build_id)
 
     def publish(self, build_id: int) -> IndexBuild:
         """Make a complete build the current one: servers switch to it within seconds."""
@@ -139,11 +151,14 @@ class Builds:
                 build.status = PRUNED
             return pruned
 
-    def set_tuning(self, build_id: int, nprobe: int, recall: float) -> None:
-        """Record the nprobe that measured tuning chose (servers reload on a change)."""
+    def set_tuning(
+        self, build_id: int, nprobe: int, recall: float, deep_nprobe: int, recall_100: float
+    ) -> None:
+        """Record the nprobes that measured tuning chose (servers reload on a change)."""
         with self.sessions.begin() as session:
             build = session.get(IndexBuild, build_id)
             build.nprobe, build.tuned_recall = nprobe, recall
+            build.deep_nprobe, build.tuned_recall_100 = deep_nprobe, recall_100
 
     # -- reading ------------------------------------------------------------------------
 
@@ -152,15 +167,40 @@ class Builds:
         with self.sessions() as session:
             return session.scalar(_published(IndexBuild).limit(1))
 
-    def current_marker(self) -> tuple[int, int | None] | None:
-        """(id, nprobe) of the current build: servers reload when either changes."""
+    def current_marker(self) -> tuple[int, int | None, int | None] | None:
+        """(id, nprobe, deep nprobe) of the current build: servers reload when one changes."""
         with self.sessions() as session:
-            row = session.execute(_published(IndexBuild.id, IndexBuild.nprobe).limit(1)).first()
-        return None if row is None else (row[0], row[1])
+            columns = (IndexBuild.id, IndexBuild.nprobe, IndexBuild.deep_nprobe)
+            row = session.execute(_published(*columns).limit(1)).first()
+        return None if row is None else tuple(row)
 
     def current_id(self) -> int | None:
         marker = self.current_marker()
         return None if marker is None else marker[0]
+
+    def made_at(self, build_ids: set[int]) -> dict[int, datetime]:
+        """When each of these builds was completed (UTC): when its new papers entered the
+        index. Failed builds and builds never completed are left out."""
+        if not build_ids:
+            return {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(IndexBuild.id, IndexBuild.finished_at).where(
+                    IndexBuild.id.in_(sorted(build_ids)),
+                    IndexBuild.status.in_((COMPLETE, PRUNED)),
+                    IndexBuild.finished_at.is_not(None),
+                )
+            )
+            return {i: _utc(moment) for i, moment in rows}
+
+    def made_since(self, moment: datetime) -> set[int]:
+        """Ids of the builds completed at ``moment`` or later (failed ones aside)."""
+        with self.sessions() as session:
+            return set(session.scalars(
+                select(IndexBuild.id).where(
+                    IndexBuild.status.in_((COMPLETE, PRUNED)), IndexBuild.finished_at >= moment
+                )
+            ))  # fmt: skip
 
     def get(self, build_id: int) -> IndexBuild | None:
         with self.sessions() as session:
@@ -184,6 +224,11 @@ def _published(*columns):
         .where(IndexBuild.status == COMPLETE, IndexBuild.published_at.is_not(None))
         .order_by(IndexBuild.published_at.desc(), IndexBuild.id.desc())
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _now() -> datetime:

@@ -28,7 +28,7 @@ from search.filters import Filters
 from search.keywords import KeywordQuery, Phrases
 from search.schema import Paper
 from search.store.fulltext import FullText
-from search.store.papers import fetch_ids, filter_conditions
+from search.store.papers import Papers, fetch_ids, filter_conditions
 
 SEARCH_VECTOR = literal_column("papers.search_vector")  # migration 0005
 CONFIG = "english"  # the text search configuration the column was built with
@@ -55,7 +55,7 @@ class PostgresFullText(FullText):
         once = SEARCH_VECTOR.op("||")(literal_column("''::tsvector")).label("vector")
         matching = (
             select(Paper.id.label("id"), once)
-            .where(*_searchable(_tsquery(query.phrases, query.terms), filters))
+            .where(*_searchable(self.papers, _tsquery(query.phrases, query.terms), filters))
             .offset(0)  # keeps the subquery a subquery: each vector read once
             .subquery()
         )
@@ -80,13 +80,13 @@ class PostgresFullText(FullText):
         counts = [
             func.count().filter(SEARCH_VECTOR.op("@@")(_tsquery((), (term,)))) for term in terms
         ]
-        where = _searchable(_tsquery((), terms), Filters())
+        where = _searchable(self.papers, _tsquery((), terms), Filters())
         with self._session() as session:
             row = session.execute(select(*counts).select_from(Paper).where(*where)).one()
         return {term: int(count) for term, count in zip(terms, row, strict=True)}
 
     def _matching_ids(self, phrases: Phrases, filters: Filters) -> np.ndarray:
-        query = select(Paper.id).where(*_searchable(_tsquery(phrases, ()), filters))
+        query = select(Paper.id).where(*_searchable(self.papers, _tsquery(phrases, ()), filters))
         with self._session() as session:
             return np.sort(fetch_ids(session, query))
 
@@ -114,6 +114,6 @@ def _tsquery(phrases: Phrases, terms: tuple[str, ...]):
     return functools.reduce(lambda a, b: a.op("&&")(b), parts)
 
 
-def _searchable(tsquery, filters: Filters) -> list:
-    return [Paper.withdrawn_at.is_(None), SEARCH_VECTOR.op("@@")(tsquery),
+def _searchable(papers: Papers, tsquery, filters: Filters) -> list:
+    return [*papers.searchable(), SEARCH_VECTOR.op("@@")(tsquery),
             *filter_conditions(filters, "postgresql")]  # fmt: skip

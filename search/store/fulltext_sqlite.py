@@ -37,10 +37,11 @@ class SqliteFullText(FullText):
         """Without filters the papers table is not touched: the full-text index holds only
         searchable papers, and a join costs as much as the ranking."""
         rank = func.bm25(literal_column("papers_fts"), *BM25_WEIGHTS)
-        source, where = FTS, [_matches(_match_expression(query.phrases, query.terms))]
+        match = _matches(_match_expression(query.phrases, query.terms))
+        source, where = FTS, self._served(match)
         if filters.active:
             source = FTS.join(Paper, Paper.id == FTS.c.rowid)
-            where += filter_conditions(filters, "sqlite")
+            where = [match, *self.papers.searchable(), *filter_conditions(filters, "sqlite")]
         with self.sessions() as session, _fulltext_errors():
             rows = session.execute(
                 select(FTS.c.rowid, rank.label("rank"))
@@ -63,17 +64,23 @@ class SqliteFullText(FullText):
 
     def _matching_ids(self, phrases: Phrases, filters: Filters) -> np.ndarray:
         match = _matches(_match_expression(phrases, ()))
-        if not filters.active:  # the index holds only searchable papers
-            query = select(FTS.c.rowid).where(match)
+        if not filters.active:
+            query = select(FTS.c.rowid).where(*self._served(match))
         else:
             query = (
                 select(Paper.id)
                 .join(FTS, FTS.c.rowid == Paper.id)
-                .where(Paper.withdrawn_at.is_(None), match,
-                       *filter_conditions(filters, "sqlite"))
-            )  # fmt: skip
+                .where(match, *self.papers.searchable(), *filter_conditions(filters, "sqlite"))
+            )
         with self.sessions() as session, _fulltext_errors():
             return np.sort(fetch_ids(session, query))
+
+    def _served(self, match) -> list:
+        """Conditions for a query on the full-text index alone, which holds every paper not
+        withdrawn: ``match``, less the papers the build served does not hold (a short list
+        from an index on ``papers.first_build``; a join would cost as much as the ranking)."""
+        unserved = self.papers.unserved_ids()
+        return [match] if unserved is None else [match, FTS.c.rowid.not_in(unserved)]
 
 
 def quote_fts(text: str) -> str:

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import String, false, func, insert, select, update
+from sqlalchemy import String, and_, false, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import PaperNotFound
+from search.errors import PaperNotFound, PaperNotInBuild
 from search.filters import Filters
 from search.names import author_filter_key, author_keys, category_keys
 from search.records import PaperRecord
@@ -34,12 +34,56 @@ FACT_SAMPLE = 2000  # papers read for example values of the filters
 
 class Papers:
     """The papers table. Filter id sets are cached for the life of this object (servers
-    open a fresh store for each index build)."""
+    open a fresh store for each index build).
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    ``serving`` is the index build whose papers a server serves: the papers that build
+    held (``first_build <= serving``), so that keyword search, filters, counts and pages
+    agree with the vectors, also after ``builds use N`` and while a re-index is storing
+    papers its build does not hold yet. None (the write path) reads every stored paper.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], serving: int | None = None) -> None:
         self.sessions = sessions
+        self.serving = serving
         self.matching_ids = functools.lru_cache(maxsize=64)(self._matching_ids)
         self.facts = functools.cache(self._facts)
+        if serving is not None:  # the served papers change only with the build
+            self.count = functools.cache(self.count)
+
+    def searchable(self) -> list:
+        """SQL conditions on ``papers`` for the papers served: not withdrawn, and held by
+        the build served."""
+        conditions = [Paper.withdrawn_at.is_(None)]
+        if self.serving is not None:
+            conditions.append(Paper.first_build <= self.serving)
+        return conditions
+
+    def unserved_ids(self):
+        """A subquery of the ids of stored papers that the build served does not hold, or
+        None when every stored paper is served: what a query on the full-text index alone
+        (which holds every paper not withdrawn) leaves out, without joining ``papers``."""
+        if self.serving is None:
+            return None
+        later = or_(Paper.first_build.is_(None), Paper.first_build > self.serving)
+        return select(Paper.id).where(later)
+
+    def _served(self, paper: Paper | None) -> Paper | None:
+        if paper is None or paper.withdrawn_at is not None:
+            return None
+        if self.serving is not None and (paper.first_build or self.serving + 1) > self.serving:
+            return None
+        return paper
+
+    def not_found(self, paper: Paper | None, description: str) -> PaperNotFound:
+        """The error for a paper that is not served: a stored paper that the build served
+        does not hold yet says so (PaperNotInBuild), anything else is not found."""
+        if paper is None or paper.withdrawn_at is not None or self._served(paper) is not None:
+            return PaperNotFound(f"No paper with {description}.")
+        return PaperNotInBuild(
+            f"Paper {paper.id} ({paper.title[:120]!r}) is not in the index build being served "
+            f"(build {self.serving}): it was added after that build, and searches return it "
+            "once a later build holds it."
+        )
 
     # -- writing --------------------------------------------------------------------
 
@@ -113,21 +157,25 @@ class Papers:
     def count(self) -> int:
         """Papers that are searchable (withdrawn ones are not counted)."""
         with self.sessions() as session:
-            query = select(func.count()).select_from(Paper).where(Paper.withdrawn_at.is_(None))
+            query = select(func.count()).select_from(Paper).where(*self.searchable())
             return session.scalar(query) or 0
 
     def get(self, paper_id: int) -> Paper | None:
-        """A paper that is in the corpus; withdrawn papers are not found."""
+        """A paper that is served; withdrawn papers, and papers the build served does not
+        hold, are not found."""
+        return self._served(self.stored(paper_id))
+
+    def stored(self, paper_id: int) -> Paper | None:
+        """The row of a paper, served or not (None for an id out of range)."""
         if not 0 < paper_id <= MAX_ID:
             return None
         with self.sessions() as session:
-            paper = session.get(Paper, paper_id)
-        return paper if paper is not None and paper.withdrawn_at is None else None
+            return session.get(Paper, paper_id)
 
     def get_by_external_id(self, external_id: str) -> Paper | None:
         with self.sessions() as session:
             return session.scalar(
-                select(Paper).where(Paper.external_id == external_id, Paper.withdrawn_at.is_(None))
+                select(Paper).where(Paper.external_id == external_id, *self.searchable())
             )
 
     def get_by_doi(self, doi: str) -> Paper | None:
@@ -135,7 +183,7 @@ class Papers:
         with self.sessions() as session:
             return session.scalar(
                 select(Paper)
-                .where(func.lower(Paper.doi) == doi.lower(), Paper.withdrawn_at.is_(None))
+                .where(func.lower(Paper.doi) == doi.lower(), *self.searchable())
                 .order_by(Paper.id)
                 .limit(1)
             )
@@ -148,7 +196,7 @@ class Papers:
             for start in range(0, len(wanted), IN_CHUNK):
                 chunk = wanted[start : start + IN_CHUNK]
                 found.update((p.id, p) for p in session.scalars(
-                    select(Paper).where(Paper.id.in_(chunk), Paper.withdrawn_at.is_(None))
+                    select(Paper).where(Paper.id.in_(chunk), *self.searchable())
                 ))  # fmt: skip
         return found
 
@@ -162,31 +210,94 @@ class Papers:
                 chunk = wanted[start : start + IN_CHUNK]
                 rows = session.execute(
                     select(Paper.id, Paper.year, Paper.date).where(
-                        Paper.id.in_(chunk), Paper.withdrawn_at.is_(None)
+                        Paper.id.in_(chunk), *self.searchable()
                     )
                 )
                 found.update((i, (year or 0, date or "")) for i, year, date in rows)
         return found
 
+    def find_by_dois(self, dois: Iterable[str]) -> dict[str, Paper]:
+        """Served papers by DOI (keys lower case: DOIs ignore case)."""
+        wanted = sorted({d.lower() for d in dois})
+        return {p.doi.lower(): p for p in self._find(func.lower(Paper.doi), wanted)}
+
+    def find_by_external_ids(self, external_ids: Iterable[str]) -> dict[str, Paper]:
+        """Served papers by the corpus's own id."""
+        return {p.external_id: p for p in self._find(Paper.external_id, sorted(set(external_ids)))}
+
+    def find_by_titles(self, titles: Iterable[str]) -> dict[str, Paper]:
+        """Served papers by exact title, keyed by ``normal_title`` (case, spacing and a final
+        period aside), the lowest id where several share one."""
+        wanted: set[str] = set()
+        for title in titles:
+            spaced = " ".join(title.split()).rstrip(".")
+            wanted |= {spaced, spaced.lower(), spaced + ".", spaced.lower() + "."}
+        keys = {normal_title(t) for t in wanted}
+        found: dict[str, Paper] = {}
+        for paper in sorted(self._find(func.lower(Paper.title), sorted(wanted)), key=_by_id):
+            key = normal_title(paper.title)
+            if key in keys:
+                found.setdefault(key, paper)
+        return found
+
+    def _find(self, column, values: list[str]) -> list[Paper]:
+        """Served papers whose ``column`` is one of ``values``, a chunk of values a query."""
+        found = []
+        with self.sessions() as session:
+            for start in range(0, len(values), IN_CHUNK):
+                chunk = values[start : start + IN_CHUNK]
+                found += session.scalars(select(Paper).where(column.in_(chunk), *self.searchable()))
+        return found
+
+    def first_built_in(self, build_ids: set[int]) -> np.ndarray:
+        """Sorted ids (int64) of the served papers whose first build is one of these."""
+        if not build_ids:
+            return np.zeros(0, dtype=np.int64)
+        query = select(Paper.id).where(Paper.first_build.in_(sorted(build_ids)), *self.searchable())
+        with self.sessions() as session:
+            return np.sort(fetch_ids(session, query))
+
+    def first_builds(self, ids: Iterable[int]) -> dict[int, int]:
+        """The first build that held each of these served papers (feeds: when it entered)."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        found: dict[int, int] = {}
+        with self.sessions() as session:
+            for start in range(0, len(wanted), IN_CHUNK):
+                rows = session.execute(
+                    select(Paper.id, Paper.first_build).where(
+                        Paper.id.in_(wanted[start : start + IN_CHUNK]),
+                        Paper.first_build.is_not(None),
+                        *self.searchable(),
+                    )
+                )
+                found.update((i, build) for i, build in rows)
+        return found
+
     def resolve(self, ref: int | str) -> Paper:
         """A paper by internal id (an int), or by the corpus's own id (e.g. an arXiv id) or
-        DOI (a string; a string of digits that is neither is tried as an internal id)."""
+        DOI (a string; a string of digits that is neither is tried as an internal id).
+        A stored paper that the build served does not hold raises PaperNotInBuild."""
         if isinstance(ref, int) and not isinstance(ref, bool):
-            found = self.get(ref)
-            if found is None:
-                raise PaperNotFound(f"No paper with id {ref}.")
-            return found
+            stored = self.stored(ref)
+            if self._served(stored) is None:
+                raise self.not_found(stored, f"id {ref}")
+            return stored
         text = str(ref).strip()
         if not text or len(text) > 300:
             raise PaperNotFound(f"No paper with id {text[:40]!r}.")
+        every = self if self.serving is None else Papers(self.sessions)
         for candidate in id_variants(text):
-            found = self.get_by_external_id(candidate) or self.get_by_doi(candidate)
+            found = every.get_by_external_id(candidate) or every.get_by_doi(candidate)
             if found is not None:
+                if self._served(found) is None:
+                    raise self.not_found(found, f"id {text[:80]!r}")
                 return found
-        if text.isdigit() and len(text) < 19:  # get() refuses ids out of range
-            found = self.get(int(text))
-            if found is not None:
-                return found
+        if text.isdigit() and len(text) < 19:  # stored() refuses ids out of range
+            stored = self.stored(int(text))
+            if stored is not None and stored.withdrawn_at is None:
+                if self._served(stored) is None:
+                    raise self.not_found(stored, f"id {text}")
+                return stored
         raise PaperNotFound(f"No paper with id, external id or DOI {text[:80]!r}.")
 
     def resolve_many(self, refs: Sequence[int | str]) -> list[Paper]:
@@ -205,7 +316,7 @@ class Papers:
         """(title, abstract) of up to ``n`` searchable papers, a fixed pseudo-random sample
         in id order."""
         with self.sessions() as session:
-            ids = list(session.scalars(select(Paper.id).where(Paper.withdrawn_at.is_(None))))
+            ids = list(session.scalars(select(Paper.id).where(*self.searchable())))
             rng = np.random.default_rng(seed)
             chosen = (
                 sorted(rng.choice(ids, min(n, len(ids)), replace=False).tolist()) if ids else []
@@ -224,7 +335,7 @@ class Papers:
     def _facts(self) -> CorpusFacts:
         """What the searchable papers carry: how many have each filterable field, the year
         range, and common values (from a sample) to show as examples."""
-        searchable = Paper.withdrawn_at.is_(None)
+        searchable = and_(*self.searchable())
         with self.sessions() as session:
             counts = session.execute(
                 select(
@@ -255,9 +366,18 @@ class Papers:
     def _matching_ids(self, filters: Filters) -> np.ndarray:
         """Sorted ids (int64) of the searchable papers that satisfy ``filters``."""
         conditions = filter_conditions(filters, dialect_of(self.sessions))
-        query = select(Paper.id).where(Paper.withdrawn_at.is_(None), *conditions)
+        query = select(Paper.id).where(*self.searchable(), *conditions)
         with self.sessions() as session:
             return np.sort(fetch_ids(session, query))
+
+
+def normal_title(title: str) -> str:
+    """What exact-title matching compares: lower case, single spaces, no final period."""
+    return " ".join(title.split()).rstrip(".").lower()
+
+
+def _by_id(paper: Paper) -> int:
+    return paper.id
 
 
 def _most_common(counts: Counter) -> str | None:
@@ -330,6 +450,22 @@ def fetch_ids(session: Session, query) -> np.ndarray:
         return np.fromiter((row[0] for row in cursor), dtype=np.int64)
     finally:
         cursor.close()
+
+
+def mark_first_build(session: Session, ids: np.ndarray, build_id: int) -> int:
+    """Record ``build_id`` as the first build of those of ``ids`` (sorted) that had none
+    yet, in the caller's transaction (the one that completes the build). Returns how many."""
+    pending = fetch_ids(session, select(Paper.id).where(Paper.first_build.is_(None)))
+    new = pending[np.isin(pending, ids)]
+    if len(new) == len(pending):  # all of them (the usual case): one statement
+        session.execute(
+            update(Paper).where(Paper.first_build.is_(None)).values(first_build=build_id)
+        )
+        return len(new)
+    for start in range(0, len(new), IN_CHUNK):
+        chunk = new[start : start + IN_CHUNK].tolist()
+        session.execute(update(Paper).where(Paper.id.in_(chunk)).values(first_build=build_id))
+    return len(new)
 
 
 def _paper_fields(record: PaperRecord) -> dict:

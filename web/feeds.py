@@ -1,0 +1,78 @@
+"""Atom feeds: a search, or a library's recommendations, as a subscription that lists the
+papers each re-index adds to its top results (``search.feeds``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from flask import Blueprint, make_response, render_template, request, url_for
+
+from search.errors import PaperNotFound
+from search.feeds import FEED_DEPTH, Feed, feed_days, feed_id, new_in
+from search.library import LibraryEntry
+from search.results import MODES
+from web import provider
+from web.params import choice_arg, filters_arg, int_arg, query_arg
+
+bp = Blueprint("feeds", __name__)
+
+ATOM = "application/atom+xml; charset=utf-8"
+# Characters XML 1.0 does not allow, which abstracts sometimes carry (form feeds, etc.).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+@bp.get("/search.atom")
+def search_feed():
+    """The papers that entered the index in the last ``days`` days (30) and rank among the
+    query's first 100, with the query's mode and filters."""
+    query = query_arg(request.args)
+    mode = choice_arg(request.args, "mode", MODES, "semantic")
+    days = feed_days(int_arg(request.args, "days", None))
+    chosen = filters_arg(request.args)
+    engine = provider().get()
+    result = engine.search(query, k=FEED_DEPTH, mode=mode, filters=chosen)
+    params = {"q": result.query, "mode": mode, **chosen.to_params()}
+    feed = new_in(result, engine.store, title=f"papersearch: {result.query}", days=days,
+                  feed_id=feed_id("search", params))  # fmt: skip
+    page = {k: v for k, v in params.items() if not (k == "mode" and v == "semantic")}
+    return atom(feed, url_for("pages.search_page", _external=True, **page))
+
+
+@bp.get("/library/<library>.atom")
+def library_feed(library: str):
+    """The papers that entered the index in the last ``days`` days and rank among a
+    library's first 100 recommendations (the library as uploaded to /library)."""
+    days = feed_days(int_arg(request.args, "days", None))
+    chosen = filters_arg(request.args)
+    engine = provider().get()
+    entries = engine.store.libraries.get(library)
+    if entries is None:
+        raise PaperNotFound(f"No library with id {library[:40]!r}: upload it again on /library.")
+    result = engine.recommend_library([LibraryEntry.from_dict(e) for e in entries],
+                                      k=FEED_DEPTH, filters=chosen, library_id=library)  # fmt: skip
+    title = f"papersearch: new papers for a library of {len(entries)} entries"
+    subscription = feed_id("library", {"library": library, **chosen.to_params()})
+    feed = new_in(result, engine.store, title=title, days=days, feed_id=subscription)
+    return atom(feed, url_for("pages.library_page", _external=True))
+
+
+def atom(feed: Feed, alternate: str):
+    """The feed as an Atom document."""
+    body = render_template("feed.atom.xml", feed=feed, alternate=alternate,
+                           self_url=request.url, depth=FEED_DEPTH)  # fmt: skip
+    response = make_response(body)
+    response.headers["Content-Type"] = ATOM
+    return response
+
+
+@bp.app_template_filter("xml_text")
+def xml_text(text: str | None) -> str:
+    """Text without the characters XML cannot hold (escaping is the template's)."""
+    return NOT_XML.sub("", text or "")
+
+
+@bp.app_template_filter("atom_time")
+def atom_time(moment: datetime) -> str:
+    """RFC 3339, in UTC."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
