@@ -5,8 +5,8 @@ that contain it?
 
 On each dev collection of ``../shared/data`` (SciFact train, Cranfield; indexed once with
 all-MiniLM-L6-v2, as ``bench/fusion.py`` does), each query gets a quoted phrase: two
-adjacent words of its own, either the most specific pair (the fewest papers contain it,
-at least one) or the most common one, as a user quoting a term would. Each quoted query
+adjacent words of its own that at least 10 papers contain, either the most specific pair
+(the fewest papers) or the most common one, as a user quoting a term would. Each quoted query
 is ranked in hybrid mode
 
 - as typed without quotes (the baseline),
@@ -32,8 +32,9 @@ PAGE = 10  # the page size that decides when quotes are dropped
 
 
 def quoted_pairs(engine, text: str) -> dict[str, tuple[str, ...]]:
-    """The query's most specific and most common adjacent word pairs that some paper
-    contains as a phrase: {"specific": pair, "common": pair} (empty when none)."""
+    """The query's most specific and most common adjacent word pairs that at least PAGE
+    papers contain as a phrase (fewer, and papersearch drops the quotes: nothing to
+    compare): {"specific": pair, "common": pair} (empty when none)."""
     from search.filters import Filters
     from search.keywords import STOPWORDS, WORD
 
@@ -43,7 +44,7 @@ def quoted_pairs(engine, text: str) -> dict[str, tuple[str, ...]]:
         if a in STOPWORDS or b in STOPWORDS or (a, b) in counts:
             continue
         found = len(engine.store.fulltext.matching_ids(((a, b),), Filters()))
-        if found:
+        if found >= PAGE:
             counts[(a, b)] = found
     if not counts:
         return {}
@@ -110,8 +111,8 @@ def main() -> int:
     return 0
 
 
-def _run(ranked, external) -> dict[str, float]:
-    return {external[i]: -rank for rank, (i, _, _) in enumerate(ranked[:100])}
+def _run(ranked, external) -> list[tuple[str, float]]:
+    return [(external[i], -rank) for rank, (i, _, _) in enumerate(ranked[:100])]
 
 
 if __name__ == "__main__":

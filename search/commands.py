@@ -60,7 +60,7 @@ def search_command(
     filters: Filters,
 ) -> None:
     """Search the current index with a free-text QUERY ("quoted phrases" must match in
-    keyword and hybrid modes)."""
+    keyword mode and rank higher in hybrid mode)."""
     from search.engine import SearchEngine
 
     engine = SearchEngine.open(settings, light_queries=True)
@@ -152,7 +152,7 @@ def eval_command(
     from tqdm import tqdm
 
     from search.engine import SearchEngine
-    from search.evaluation import evaluate, parse_measures, parse_modes, read_judged
+    from search.evaluation import DEPTH, evaluate, parse_measures, parse_modes, read_judged
 
     chosen = ["example"] if by_example else parse_modes(modes)
     wanted = parse_measures(measures)
@@ -185,7 +185,8 @@ def eval_command(
     for mode, scores in rows:
         click.echo(f"{mode:<16}" + "".join(f"{scores[name]:>10.4f}" for name in names))
     if "ann_recall@10" in report:
-        click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}")
+        click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}, "
+                   f"recall@{DEPTH}: {report[f'ann_recall@{DEPTH}']:.4f}")  # fmt: skip
     for run, path in report.get("run_files", {}).items():
         click.echo(f"run file ({run}): {path}")
     if per_query:

@@ -273,10 +273,11 @@ def _ranking(query_id: str, notes: QueryNotes, search: Callable) -> list[tuple[s
     return [(hit.external_id, hit.score) for hit in result.results]
 
 
-def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[Run, float]:
+def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[Run, dict[str, float]]:
     """Exact nearest neighbours over the stored vectors: the runs, and the index's
-    recall@10 against them (the ANN's own error, apart from the encoder's). Queries are
-    cut to fit as in :func:`run_mode`."""
+    recall@10 and recall@100 against them (the ANN's own error, apart from the encoder's;
+    recall@100 is what hybrid's candidates get). Queries are cut to fit as in
+    :func:`run_mode`."""
     live = engine.store.vectors.live(engine.build.model_key)
     encoder = engine.encoder
     texts = [
@@ -284,10 +285,13 @@ def exact_semantic(engine: SearchEngine, judged: Judged) -> tuple[Run, float]:
     ]
     queries = encoder.encode_queries([semantic_text(t) or "?" for t in texts])
     exact_ids = exact_top_k(live.chunks(EXACT_CHUNK_ROWS), queries, DEPTH)
-    _, approx = engine.index.search(queries, 10, ranking_depth=RANKING_DEPTH)  # as search does
-    ann_recall = top_k_overlap(
-        [row[row >= 0] for row in approx], [row[:10][row[:10] >= 0] for row in exact_ids]
-    )
+    _, approx = engine.index.search(queries, DEPTH, ranking_depth=RANKING_DEPTH)  # as search does
+    ann_recall = {
+        f"ann_recall@{k}": top_k_overlap(
+            [row[:k][row[:k] >= 0] for row in approx], [row[:k][row[:k] >= 0] for row in exact_ids]
+        )
+        for k in (10, DEPTH)
+    }
     papers = engine.store.papers.get_many(int(i) for i in np.unique(exact_ids))
     runs = {
         query_id: [(papers[int(i)].external_id, float(DEPTH - rank))
@@ -326,7 +330,7 @@ def evaluate(
     if not by_example and set(runs) - {"keyword"}:
         exact_runs, ann_recall = exact_semantic(engine, judged)
         report["semantic_exact"] = measure(exact_runs, judged.qrels, measures)
-        report["ann_recall@10"] = ann_recall
+        report.update(ann_recall)
         runs["semantic_exact"] = exact_runs
     if with_per_query:
         report["per_query"] = {name: per_query(run, judged.qrels, measures)

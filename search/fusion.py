@@ -7,6 +7,13 @@ length: BM25 ORs the words of a query, so the longer the query, the more papers
 match some of its words by chance and the less its ranking says, while the
 encoder reads a long query as one text. Fixed weights (0.4 semantic) let
 BM25 pull a collection of long queries 10% below semantic search alone.
+
+"Quoted phrases" boost the hybrid ranking rather than filter it: ``bench/phrases.py``
+quoted a pair of each query's own words (at least 10 papers containing it) and found
+that keeping only the papers that contain it cost 30 to 42% of nDCG@10 on SciFact
+train and Cranfield (relevant papers often say it otherwise), while adding
+PHRASE_BOOST to their fused score never cost anything (worst case 1.000 × unquoted,
+best 1.005); larger boosts cost up to 15%.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ SEMANTIC_WEIGHT = 0.45
 TYPICAL_TERMS = 9
 WEIGHT_PER_TERM = 0.02
 WEIGHT_RANGE = (0.3, 0.85)
+PHRASE_BOOST = 0.05  # added to the fused score of papers that contain the quoted phrases
 
 
 def semantic_weight(terms: int) -> float:
@@ -57,3 +65,12 @@ def _min_max(values: dict[int, float]) -> dict[int, float]:
     if high == low:
         return dict.fromkeys(values, 1.0)
     return {i: (v - low) / (high - low) for i, v in values.items()}
+
+
+def boost_phrases(
+    ranked: list[tuple[int, float, float | None]], containing: set[int]
+) -> list[tuple[int, float, float | None]]:
+    """A fused ranking with PHRASE_BOOST added for the papers that contain the query's
+    quoted phrases (``containing``), re-sorted."""
+    boosted = [(i, s + PHRASE_BOOST if i in containing else s, d) for i, s, d in ranked]
+    return sorted(boosted, key=lambda row: (-row[1], row[0]))

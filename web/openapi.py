@@ -191,8 +191,9 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
                             "in": "query",
                             "required": True,
                             "description": 'The query. "Quoted phrases" must appear in keyword '
-                            "and hybrid results (unless fewer than k papers match them: "
-                            "then the quotes are dropped and `notice` says so).",
+                            "results and rank higher in hybrid results (unless fewer than k "
+                            "papers match them: then the quotes are dropped and `notice` says "
+                            "so).",
                             "schema": {
                                 "type": "string",
                                 "minLength": 1,
