@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 from sqlalchemy import Integer, column, func, literal_column, select, table
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from search.errors import FulltextUnavailable
 from search.filters import Filters
@@ -38,11 +39,11 @@ class SqliteFullText(FullText):
         searchable papers, and a join costs as much as the ranking."""
         rank = func.bm25(literal_column("papers_fts"), *BM25_WEIGHTS)
         match = _matches(_match_expression(query.phrases, query.terms))
-        source, where = FTS, self._served(match)
-        if filters.active:
-            source = FTS.join(Paper, Paper.id == FTS.c.rowid)
-            where = [match, *self.papers.searchable(), *filter_conditions(filters, "sqlite")]
         with self.sessions() as session, _fulltext_errors():
+            source, where = FTS, self._served(match, session)
+            if filters.active:
+                source = FTS.join(Paper, Paper.id == FTS.c.rowid)
+                where = [match, *self.papers.searchable(), *filter_conditions(filters, "sqlite")]
             rows = session.execute(
                 select(FTS.c.rowid, rank.label("rank"))
                 .select_from(source)
@@ -64,22 +65,22 @@ class SqliteFullText(FullText):
 
     def _matching_ids(self, phrases: Phrases, filters: Filters) -> np.ndarray:
         match = _matches(_match_expression(phrases, ()))
-        if not filters.active:
-            query = select(FTS.c.rowid).where(*self._served(match))
-        else:
-            query = (
-                select(Paper.id)
-                .join(FTS, FTS.c.rowid == Paper.id)
-                .where(match, *self.papers.searchable(), *filter_conditions(filters, "sqlite"))
-            )
         with self.sessions() as session, _fulltext_errors():
+            if not filters.active:
+                query = select(FTS.c.rowid).where(*self._served(match, session))
+            else:
+                query = (
+                    select(Paper.id)
+                    .join(FTS, FTS.c.rowid == Paper.id)
+                    .where(match, *self.papers.searchable(), *filter_conditions(filters, "sqlite"))
+                )
             return np.sort(fetch_ids(session, query))
 
-    def _served(self, match) -> list:
+    def _served(self, match, session: Session) -> list:
         """Conditions for a query on the full-text index alone, which holds every paper not
         withdrawn: ``match``, less the papers the build served does not hold (a short list
         from an index on ``papers.first_build``; a join would cost as much as the ranking)."""
-        unserved = self.papers.unserved_ids()
+        unserved = self.papers.unserved_ids(session)
         return [match] if unserved is None else [match, FTS.c.rowid.not_in(unserved)]
 
 
