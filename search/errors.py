@@ -89,6 +89,10 @@ class PaperNotInBuild(PaperNotFound):
 
     code = "not_in_build"
 
+    def __init__(self, message: str, *, paper_id: int, title: str, build: int) -> None:
+        super().__init__(message)
+        self.paper_id, self.title, self.build = paper_id, title, build
+
 
 class NoIndex(PapersearchError):
     """No completed index build exists yet."""

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from search.errors import InvalidRequest
+from search.errors import InvalidRequest, PaperNotInBuild
 from search.export import FORMATS
 from search.limits import MAX_K, MAX_OFFSET
 from search.records import http_url
@@ -153,7 +153,10 @@ def paper_page(ref: str):
     """A paper by internal id, or by the corpus's id (an arXiv id) or DOI; the page names
     its canonical address, /papers/<internal id>."""
     engine = provider().get()
-    paper = engine.resolve_paper(paper_ref(ref))
+    try:
+        paper = engine.resolve_paper(paper_ref(ref))
+    except PaperNotInBuild as later:  # stored, not served yet: say so rather than 404
+        return render_template("not_in_build.html", paper=later)
     similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
     return render_template("paper.html", paper=paper, similar=similar)
 

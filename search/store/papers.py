@@ -91,8 +91,9 @@ class Papers:
         return PaperNotInBuild(
             f"Paper {paper.id} ({paper.title[:120]!r}) is not in the index build being served "
             f"(build {self.serving}): it was added after that build, and searches return it "
-            "once a later build holds it."
-        )
+            "once a later build holds it.",
+            paper_id=paper.id, title=paper.title, build=self.serving,
+        )  # fmt: skip
 
     # -- writing --------------------------------------------------------------------
 
