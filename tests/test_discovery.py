@@ -619,6 +619,7 @@ def test_library_api_page_and_feed(engine, papers, tiny_encoder):
     import feedparser
 
     from search.feeds import entered_since
+    from search.library import library_id, parse_bibtex
     from web import create_app
 
     text, ids = library_bibtex(papers)
@@ -653,6 +654,10 @@ def test_library_api_page_and_feed(engine, papers, tiny_encoder):
     assert len(entered_since(engine.store, 1)) == N_PAPERS
     refused = client.post(url, data="not bibtex at all", content_type="text/plain")
     assert refused.status_code == 422 and refused.json["error"]["code"] == "not_bibtex"
+    assert client.post(url, json=["a list"]).json["error"]["code"] == "invalid_body"
+    nothing = "@book{nothing, author = {Nobody}}"
+    assert client.post(url, data=nothing, content_type="text/plain").status_code == 422
+    assert engine.store.libraries.get(library_id(parse_bibtex(nothing))) is None  # not kept
     huge = client.post(url, data="%" * (5 * 1024 * 1024), content_type="text/plain")
     assert huge.status_code == 413
     assert client.get("/feeds/library/0123456789abcdef.atom").status_code == 404

@@ -108,7 +108,8 @@ def bibtex_upload() -> str:
     elif request.form.get("bibtex", "").strip():
         return request.form["bibtex"]
     elif request.is_json:
-        text = (request.get_json(silent=True) or {}).get("bibtex")
+        body = request.get_json(silent=True)
+        text = body.get("bibtex") if isinstance(body, dict) else None
         if not isinstance(text, str):
             raise InvalidRequest('Send the library as {"bibtex": "@article{…}"}.', "invalid_body")
         return text
@@ -134,8 +135,9 @@ def library_recommendations(
     entries = parse_bibtex(text)
     raw_days = values.get("new_days") or ""
     new_days = feed_days(int_arg(values, "new_days", 0)) if raw_days.strip() else None
-    saved = engine.store.libraries.save(library_id(entries), [asdict(e) for e in entries])
-    result = engine.recommend_library(entries, new_days=new_days, library_id=saved, **page)
+    key = library_id(entries)
+    result = engine.recommend_library(entries, new_days=new_days, library_id=key, **page)
+    saved = engine.store.libraries.save(key, [asdict(e) for e in entries])  # a usable one
     feed = {"days": new_days} if new_days else {}
     result.library.feed = url_for("feeds.library_feed", library=saved, _external=True,
                                   **feed, **result.filters)  # fmt: skip
