@@ -3,8 +3,13 @@
 The questions: papers for a free-text query (``search``, in three modes),
 papers like an example title and abstract (``search_by_example``), papers like
 a stored paper (``similar``) or like several and unlike others
-(``recommend``), and one paper (``paper``, ``resolve_paper``). Each answer is
-a :class:`~search.results.SearchResult` or a stored paper.
+(``recommend``) or like a reader's BibTeX library (``recommend_library``), and one
+paper (``paper``, ``resolve_paper``). Each answer is a
+:class:`~search.results.SearchResult` or a stored paper.
+
+It is one module because it is one concern, putting each answer together; the parts
+each answer needs live beside it (``fusion``, ``library``, ``feeds``, ``refine``,
+``names``, ``limits``), so what is left here is the order of the steps.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import functools
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -26,19 +30,19 @@ from search.filters import Filters
 from search.fusion import FUSION_DEPTH, boost_phrases, fuse_scores
 from search.index import VectorIndex, distance_to_score
 from search.keywords import KeywordQuery, Phrases, parse_keywords, semantic_text
-from search.library import LibraryEntry, match_library
+from search.library import LibraryEntry, read_library
 from search.limits import (
     MAX_EXAMPLE_CHARS,
-    MAX_QUERY_CHARS,
     MAX_RECOMMENDATION_IDS,
     RANKING_DEPTH,
     check_page,
+    check_query,
 )
 from search.model_info import require_same_model
-from search.names import PARTICLES, name_words
+from search.names import looks_like_a_name
 from search.onnx_query import OnnxQueryEncoder
 from search.refine import rerank
-from search.results import MODES, SORTS, Hit, LibraryFacts, SearchResult, Seed
+from search.results import Hit, LibraryFacts, SearchResult, Seed
 from search.schema import IndexBuild, Paper
 from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
@@ -46,7 +50,6 @@ from search.store import Store
 DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
 DATE_POOL_KEYWORD = 1000  # keyword sort=date: the matches, up to this many
 LIBRARY_CACHE = 32  # libraries whose vectors an engine remembers (feeds are polled)
-NAME_WORDS = range(2, 6)  # a keyword query of this many words may be an author's name
 # Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
 NEGATIVE_WEIGHT = 0.5
 # (id, score, distance or None), best first: what every ranking is cut into pages from.
@@ -158,17 +161,7 @@ class SearchEngine:
         of nDCG@10, ``bench/phrases.py``). When fewer than ``k`` papers contain them,
         the query is searched without the quotes, and the result's ``notice`` says so.
         """
-        query = " ".join((query or "").split())
-        if not query:
-            raise InvalidRequest("The query is empty.", "empty_query")
-        if len(query) > MAX_QUERY_CHARS:
-            raise InvalidRequest(
-                f"The query is longer than {MAX_QUERY_CHARS} characters.", "query_too_long"
-            )
-        if mode not in MODES:
-            raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {mode[:40]!r}.")
-        if sort not in SORTS:
-            raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
+        query = check_query(query, mode, sort)
         check_page(k, offset)
         filters = filters or Filters()
         keywords = parse_keywords(query)
@@ -345,28 +338,11 @@ class SearchEngine:
     def _library_centre(
         self, entries: tuple[LibraryEntry, ...]
     ) -> tuple[np.ndarray, list[Paper], LibraryFacts]:
-        """A library's mean vector, the served papers it holds, and how its entries were
-        read. Remembered for the engine's build (LIBRARY_CACHE libraries): a feed reader
-        polling a library's feed does not embed its unknown entries again each time."""
-        matches = match_library(self.store.papers, entries)
-        papers = list({m.paper.id: m.paper for m in matches if m.paper is not None}.values())
-        unknown = [m.entry for m in matches if m.paper is None and m.entry.title]
-        if not papers and not unknown:
-            raise InvalidRequest(
-                "No entry of the library is in the corpus or has a title to embed it from.",
-                "empty_library",
-            )
-        parts = [self._stored_vectors(papers)] if papers else []
-        if unknown:
-            parts.append(self.encoder.encode_papers([(e.title, e.abstract) for e in unknown]))
-        centre = np.concatenate(parts).mean(axis=0).astype(np.float32)
-        by = Counter(m.by for m in matches)
-        facts = LibraryFacts(
-            id="", entries=len(entries), matched=len(matches) - by[None],
-            by_doi=by["doi"], by_arxiv=by["arxiv"], by_title=by["title"], embedded=len(unknown),
-            skipped=[m.entry.key for m in matches if m.paper is None and not m.entry.title],
-        )  # fmt: skip
-        return centre, papers, facts
+        """``search.library.read_library`` over this build's papers, remembered for the
+        engine's life (LIBRARY_CACHE libraries): a feed reader polling a library's feed
+        does not embed its unknown entries again each time."""
+        return read_library(self.store.papers, entries, self._stored_vectors,
+                            lambda texts: self.encoder.encode_papers(texts))  # fmt: skip
 
     def paper(self, paper_id: int) -> Paper:
         """A paper of the build served, by internal id (PaperNotInBuild for a paper stored
@@ -493,14 +469,6 @@ class SearchEngine:
             for i, score, distance in ranked
             if i in papers
         ]
-
-
-def looks_like_a_name(text: str) -> bool:
-    """Two to five words, each capitalised as typed (or a particle), no digits."""
-    words = text.replace(",", " ").split()
-    if len(name_words(text)) not in NAME_WORDS or any(ch.isdigit() for ch in text):
-        return False
-    return all(word[0].isupper() or word.lower() in PARTICLES for word in words)
 
 
 def _ms_since(started: float) -> float:

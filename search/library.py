@@ -12,10 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from search.errors import InvalidRequest
+from search.results import LibraryFacts
 from search.schema import Paper
 from search.store.papers import Papers, id_variants, normal_title
 
@@ -158,3 +162,33 @@ def match_library(papers: Papers, entries: Sequence[LibraryEntry]) -> list[Match
             paper, by = by_title[normal_title(entry.title)], "title"
         matches.append(Match(entry, paper, by))
     return matches
+
+
+def read_library(
+    papers: Papers,
+    entries: Sequence[LibraryEntry],
+    stored_vectors: Callable[[list[Paper]], np.ndarray],
+    encode_papers: Callable[[list[tuple[str, str | None]]], np.ndarray],
+) -> tuple[np.ndarray, list[Paper], LibraryFacts]:
+    """A library's mean vector (the corpus papers' stored vectors, and the other entries
+    embedded from title and abstract), the served papers it holds, and how its entries
+    were read (``id`` left for the caller)."""
+    matches = match_library(papers, entries)
+    found = list({m.paper.id: m.paper for m in matches if m.paper is not None}.values())
+    unknown = [m.entry for m in matches if m.paper is None and m.entry.title]
+    if not found and not unknown:
+        raise InvalidRequest(
+            "No entry of the library is in the corpus or has a title to embed it from.",
+            "empty_library",
+        )
+    parts = [stored_vectors(found)] if found else []
+    if unknown:
+        parts.append(encode_papers([(e.title, e.abstract) for e in unknown]))
+    centre = np.concatenate(parts).mean(axis=0).astype(np.float32)
+    by = Counter(m.by for m in matches)
+    facts = LibraryFacts(
+        id="", entries=len(entries), matched=len(matches) - by[None],
+        by_doi=by["doi"], by_arxiv=by["arxiv"], by_title=by["title"], embedded=len(unknown),
+        skipped=[m.entry.key for m in matches if m.paper is None and not m.entry.title],
+    )  # fmt: skip
+    return centre, found, facts

@@ -14,6 +14,24 @@ MAX_RECOMMENDATION_IDS = 100  # positive and negative together
 RANKING_DEPTH = MAX_OFFSET + MAX_K + MAX_RECOMMENDATION_IDS
 
 
+def check_query(query: str | None, mode: str, sort: str) -> str:
+    """The query with its whitespace collapsed, if it, its mode and its sort are usable."""
+    from search.results import MODES, SORTS
+
+    query = " ".join((query or "").split())
+    if not query:
+        raise InvalidRequest("The query is empty.", "empty_query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidRequest(
+            f"The query is longer than {MAX_QUERY_CHARS} characters.", "query_too_long"
+        )
+    if mode not in MODES:
+        raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {mode[:40]!r}.")
+    if sort not in SORTS:
+        raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
+    return query
+
+
 def check_page(k: int, offset: int) -> None:
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise InvalidRequest(f"k must be an integer from 1 to {MAX_K}.", "out_of_range")

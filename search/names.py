@@ -80,3 +80,15 @@ def category_keys(categories: Iterable[str]) -> list[str]:
         if dot and archive:
             keys[archive] = None
     return list(keys)
+
+
+NAME_WORDS = range(2, 6)  # a keyword query of this many words may be an author's name
+
+
+def looks_like_a_name(text: str) -> bool:
+    """Two to five words, each capitalised as typed (or a particle), no digits: a keyword
+    query that may be an author's name (``SearchEngine`` looks only these up)."""
+    words = text.replace(",", " ").split()
+    if len(name_words(text)) not in NAME_WORDS or any(ch.isdigit() for ch in text):
+        return False
+    return all(word[0].isupper() or word.lower() in PARTICLES for word in words)

@@ -311,7 +311,7 @@ def test_author_names_find_their_papers(engine, papers):
         result = engine.search(written, k=min(len(wanted) + 5, 100), mode="keyword")
         top = [hit.id for hit in result.results[: len(wanted)]]
         assert set(top) == wanted, written
-    from search.engine import looks_like_a_name
+    from search.names import looks_like_a_name
 
     assert looks_like_a_name("Luc van Gool") and looks_like_a_name("Chen, Hao")
     assert not looks_like_a_name("graph neural networks")  # topics are not looked up

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from search.errors import FulltextUnavailable
 from search.filters import Filters
 from search.keywords import KeywordQuery, Phrases
-from search.store.papers import Papers, dialect_of
+from search.store.papers import Papers
+from search.store.sql import dialect_of
 
 MAX_REMEMBERED_COUNTS = 65_536
 

@@ -28,7 +28,8 @@ from search.filters import Filters
 from search.keywords import KeywordQuery, Phrases
 from search.schema import Paper
 from search.store.fulltext import FullText
-from search.store.papers import Papers, fetch_ids, filter_conditions
+from search.store.papers import Papers
+from search.store.sql import fetch_ids, filter_conditions
 
 SEARCH_VECTOR = literal_column("papers.search_vector")  # migration 0005
 CONFIG = "english"  # the text search configuration the column was built with

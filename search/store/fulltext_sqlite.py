@@ -21,7 +21,7 @@ from search.filters import Filters
 from search.keywords import KeywordQuery, Phrases
 from search.schema import Paper
 from search.store.fulltext import FullText
-from search.store.papers import fetch_ids, filter_conditions
+from search.store.sql import fetch_ids, filter_conditions
 
 # The FTS5 table made by migration 0003 (external content over ``papers``).
 FTS = table("papers_fts", column("rowid", Integer))

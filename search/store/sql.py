@@ -1,0 +1,68 @@
+"""SQL that the store's parts share: the dialect, filter conditions on ``papers``, and
+id lists fetched straight from the driver."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import String, false, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, sessionmaker
+
+from search.filters import Filters
+from search.names import author_filter_key
+from search.schema import Paper
+
+IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters a statement
+
+
+def dialect_of(sessions: sessionmaker[Session]) -> str:
+    """``sqlite`` or ``postgresql``: the few queries that differ look here."""
+    return sessions.kw["bind"].dialect.name
+
+
+def filter_conditions(filters: Filters, dialect: str) -> list:
+    """SQL conditions on ``papers`` for each active filter. Categories and authors match
+    whole keys (``search.names``): PostgreSQL looks them up in a GIN index of the JSONB
+    key arrays; SQLite walks each paper's keys with json_each."""
+    conditions = []
+    if filters.year_min is not None:
+        conditions.append(Paper.year >= filters.year_min)
+    if filters.year_max is not None:
+        conditions.append(Paper.year <= filters.year_max)
+    if filters.venues:
+        conditions.append(func.lower(Paper.venue).in_([v.lower() for v in filters.venues]))
+    for column, wanted in (
+        (Paper.category_keys, list(filters.categories)),
+        (Paper.author_keys, [k for k in map(author_filter_key, filters.authors) if k]),
+    ):
+        if not wanted and column is Paper.author_keys and filters.authors:
+            conditions.append(false())  # names without a letter match no one
+        elif wanted:
+            conditions.append(_has_any_key(column, wanted, dialect))
+    return conditions
+
+
+def _has_any_key(column, keys: list[str], dialect: str):
+    if dialect == "postgresql":
+        return column.op("?|")(postgresql.array(keys, type_=String))
+    each = func.json_each(column).table_valued("value").alias("key")
+    return select(1).select_from(each).where(each.c.value.in_(keys)).exists()
+
+
+def fetch_ids(session: Session, query) -> np.ndarray:
+    """The first column of ``query`` as int64, straight from the DB-API cursor: for the
+    tens of thousands of ids a broad filter selects, SQLAlchemy's row objects cost more
+    than the query itself."""
+    connection = session.connection()
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    if compiled.positiontup is None:  # a named-parameter driver: the general path
+        return np.asarray(session.scalars(query).all(), dtype=np.int64)
+    params = compiled.construct_params()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
+        return np.fromiter((row[0] for row in cursor), dtype=np.int64)
+    finally:
+        cursor.close()
