@@ -1,5 +1,6 @@
 """libraries: BibTeX libraries uploaded for recommendations, kept so that their feed URL
-stays short and works on every host of a shared store
+stays short and works on every host of a shared store; an index on lower(title), which
+matches a library's entries to papers by exact title
 
 Revision ID: 0012
 Revises: 0011
@@ -24,7 +25,9 @@ def upgrade() -> None:
         sa.Column("entries", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.execute("CREATE INDEX ix_papers_title_lower ON papers (lower(title))")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_papers_title_lower")
     op.drop_table("libraries")
