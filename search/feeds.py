@@ -80,7 +80,7 @@ def new_in(
     store: Store,
     *,
     title: str,
-    feed_id: str,
+    atom_id: str,
     days: int = FEED_DAYS,
     now: datetime | None = None,
 ) -> Feed:
@@ -98,4 +98,4 @@ def new_in(
     entries.sort(key=lambda entry: (-entry.entered.timestamp(), entry.rank))
     served = store.builds.made_at({store.papers.serving} if store.papers.serving else set())
     updated = entries[0].entered if entries else max(served.values(), default=now)
-    return Feed(feed_id, title, updated, entries, days)
+    return Feed(atom_id, title, updated, entries, days)

@@ -34,7 +34,7 @@ def search_feed():
     result = engine.search(query, k=FEED_DEPTH, mode=mode, filters=chosen)
     params = {"q": result.query, "mode": mode, **chosen.to_params()}
     feed = new_in(result, engine.store, title=f"papersearch: {result.query}", days=days,
-                  feed_id=feed_id("search", params))  # fmt: skip
+                  atom_id=feed_id("search", params))  # fmt: skip
     page = {k: v for k, v in params.items() if not (k == "mode" and v == "semantic")}
     return atom(feed, url_for("pages.search_page", _external=True, **page))
 
@@ -53,7 +53,7 @@ def library_feed(library: str):
                                       k=FEED_DEPTH, filters=chosen, library_id=library)  # fmt: skip
     title = f"papersearch: new papers for a library of {len(entries)} entries"
     subscription = feed_id("library", {"library": library, **chosen.to_params()})
-    feed = new_in(result, engine.store, title=title, days=days, feed_id=subscription)
+    feed = new_in(result, engine.store, title=title, days=days, atom_id=subscription)
     return atom(feed, url_for("pages.library_page", _external=True))
 
 
