@@ -89,7 +89,9 @@ class PaperNotInBuild(PaperNotFound):
 
     code = "not_in_build"
 
-    def __init__(self, message: str, *, paper_id: int, title: str, build: int) -> None:
+    def __init__(
+        self, message: str, *, paper_id: int = 0, title: str = "", build: int | None = None
+    ) -> None:
         super().__init__(message)
         self.paper_id, self.title, self.build = paper_id, title, build
 

@@ -172,7 +172,10 @@ class EngineProvider:
         database = self.store.url
         try:
             engine = self.get()
-            papers = engine.store.papers.count()  # the papers of the build served
+            # The papers of the build served, counted now (the engine's count is cached):
+            # the health check must reach the database to say whether it is up.
+            papers = engine.store.fresh().papers.count()
+            corpus = engine.store.papers.facts()
         except NoIndex:
             return Health(status="no_index", papers=self.store.papers.count(),
                           database=database, build=None)  # fmt: skip
@@ -193,7 +196,7 @@ class EngineProvider:
                 precision=engine.encoder.precision,
                 query_backend=engine.encoder.query_backend,
             ),
-            corpus=engine.store.papers.facts(),
+            corpus=corpus,
         )
 
     def corpus_facts(self) -> CorpusFacts | None:
