@@ -29,7 +29,7 @@ from search.feeds import entered_since
 from search.filters import Filters
 from search.fusion import FUSION_DEPTH, boost_phrases, fuse_scores
 from search.index import VectorIndex, distance_to_score
-from search.keywords import KeywordQuery, Phrases, parse_keywords, semantic_text
+from search.keywords import KeywordQuery, parse_keywords, semantic_text
 from search.library import LibraryEntry, read_library
 from search.limits import (
     MAX_EXAMPLE_CHARS,
@@ -203,7 +203,7 @@ class SearchEngine:
             ranked: Ranked = [(paper_id, score, None) for paper_id, score in matches]
             matching = total
         else:
-            allowed = self._allowed(filters, ())
+            allowed = self._allowed(filters)
             vector = encoder.encode_query(text)
             nearest = self._nearest(
                 vector, depth if mode == "semantic" else max(depth, FUSION_DEPTH), allowed
@@ -358,16 +358,10 @@ class SearchEngine:
 
     # -- internals ----------------------------------------------------------------
 
-    def _allowed(
-        self, filters: Filters, phrases: Phrases, only: np.ndarray | None = None
-    ) -> np.ndarray | None:
+    def _allowed(self, filters: Filters, only: np.ndarray | None = None) -> np.ndarray | None:
         """Ids a filtered search may return (None: no restriction): those that pass the
-        filters, contain the phrases and are among ``only`` (sorted ids) when it is given."""
-        allowed = None
-        if phrases:
-            allowed = self.store.fulltext.matching_ids(phrases, filters)
-        elif filters.active:
-            allowed = self.store.papers.matching_ids(filters)
+        filters and are among ``only`` (sorted ids) when it is given."""
+        allowed = self.store.papers.matching_ids(filters) if filters.active else None
         if only is not None:
             allowed = only if allowed is None else np.intersect1d(allowed, only)
         return allowed
@@ -429,7 +423,7 @@ class SearchEngine:
         """The page of papers nearest to ``vector`` (by example, similar, recommend):
         ``total`` counts the papers the filters (and ``only``) allow, ``exclude`` left out."""
         filters = filters or Filters()
-        allowed = self._allowed(filters, (), only)
+        allowed = self._allowed(filters, only)
         nearest = self._nearest(vector, k + offset, allowed, exclude=exclude)
         ranked = [(i, distance_to_score(d), d) for i, d in nearest]
         total = self.store.papers.count() if allowed is None else len(allowed)

@@ -13,7 +13,7 @@ from search.feeds import FEED_DEPTH, Feed, feed_days, feed_id, new_in
 from search.library import LibraryEntry
 from search.results import MODES
 from web import provider
-from web.params import choice_arg, filters_arg, int_arg, query_arg
+from web.params import choice_arg, filters_arg, int_arg, query_arg, search_params
 
 bp = Blueprint("feeds", __name__)
 
@@ -32,11 +32,13 @@ def search_feed():
     chosen = filters_arg(request.args)
     engine = provider().get()
     result = engine.search(query, k=FEED_DEPTH, mode=mode, filters=chosen)
-    params = {"q": result.query, "mode": mode, **chosen.to_params()}
+    filters = chosen.to_params()
+    subscription = feed_id("search", {"q": result.query, "mode": mode, **filters})
     feed = new_in(result, engine.store, title=f"papersearch: {result.query}", days=days,
-                  atom_id=feed_id("search", params))  # fmt: skip
-    page = {k: v for k, v in params.items() if not (k == "mode" and v == "semantic")}
-    return atom(feed, url_for("pages.search_page", _external=True, **page))
+                  atom_id=subscription)  # fmt: skip
+    page = url_for("pages.search_page", _external=True, q=result.query,
+                   **search_params(mode, filters))  # fmt: skip
+    return atom(feed, page)
 
 
 @bp.get("/library/<library>.atom")

@@ -25,6 +25,7 @@ from web.params import (
     int_arg,
     library_recommendations,
     search_by_example,
+    search_params,
 )
 
 bp = Blueprint("pages", __name__)
@@ -65,9 +66,7 @@ def search_page():
             query, k=PER_PAGE, offset=(page - 1) * PER_PAGE, mode=mode, filters=chosen, sort=sort
         )  # fmt: skip
     )
-    params = {"mode": mode, **filters} if mode != "semantic" else dict(filters)
-    if sort != "relevance":
-        params["sort"] = sort
+    params = search_params(mode, filters, sort)
     pages = min(math.ceil(result.total / PER_PAGE), MAX_OFFSET // PER_PAGE + 1)
     return render_template(
         "search.html",
@@ -82,8 +81,7 @@ def search_page():
         message=None,
         first_rank=(page - 1) * PER_PAGE + 1,
         export_links=export_links("api.search", q=result.query, k=MAX_K, **params),
-        feed_url=url_for("feeds.search_feed", q=result.query,
-                         **{k: v for k, v in params.items() if k != "sort"}),
+        feed_url=url_for("feeds.search_feed", q=result.query, **search_params(mode, filters)),
     )  # fmt: skip
 
 

@@ -37,6 +37,15 @@ def query_arg(args: Mapping[str, str]) -> str:
     return query
 
 
+def search_params(mode: str, filters: Mapping[str, str], sort: str = "relevance") -> dict:
+    """The parameters that make a search's URL beside ``q``, defaults left out (the form
+    and feed links use them)."""
+    params = {"mode": mode, **filters} if mode != "semantic" else dict(filters)
+    if sort != "relevance":
+        params["sort"] = sort
+    return params
+
+
 def filters_arg(args: Mapping[str, str]) -> Filters:
     """``year``, ``venue``, ``category``, ``author`` as Semantic Scholar's API takes them."""
     return Filters.parse(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 
 import numpy as np
@@ -78,7 +78,9 @@ class Papers:
     def _served(self, paper: Paper | None) -> Paper | None:
         if paper is None or paper.withdrawn_at is not None:
             return None
-        if self.serving is not None and (paper.first_build or self.serving + 1) > self.serving:
+        if self.serving is not None and (
+            paper.first_build is None or paper.first_build > self.serving
+        ):
             return None
         return paper
 
@@ -200,30 +202,14 @@ class Papers:
     def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
         """Searchable papers by id (withdrawn and unknown ids are left out)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        found: dict[int, Paper] = {}
-        with self.sessions() as session:
-            for start in range(0, len(wanted), IN_CHUNK):
-                chunk = wanted[start : start + IN_CHUNK]
-                found.update((p.id, p) for p in session.scalars(
-                    select(Paper).where(Paper.id.in_(chunk), *self.searchable())
-                ))  # fmt: skip
-        return found
+        return {paper.id: paper for (paper,) in self._rows_in(Paper.id, wanted, Paper)}
 
     def dates(self, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
         """(year, date) of searchable papers by id, for sorting newest first: 0 and ""
         where the corpus gave none, so that undated papers sort last."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        found: dict[int, tuple[int, str]] = {}
-        with self.sessions() as session:
-            for start in range(0, len(wanted), IN_CHUNK):
-                chunk = wanted[start : start + IN_CHUNK]
-                rows = session.execute(
-                    select(Paper.id, Paper.year, Paper.date).where(
-                        Paper.id.in_(chunk), *self.searchable()
-                    )
-                )
-                found.update((i, (year or 0, date or "")) for i, year, date in rows)
-        return found
+        rows = self._rows_in(Paper.id, wanted, Paper.id, Paper.year, Paper.date)
+        return {i: (year or 0, date or "") for i, year, date in rows}
 
     def find_by_dois(self, dois: Iterable[str]) -> dict[str, Paper]:
         """Served papers by DOI (keys lower case: DOIs ignore case)."""
@@ -250,13 +236,18 @@ class Papers:
         return found
 
     def _find(self, column, values: list[str]) -> list[Paper]:
-        """Served papers whose ``column`` is one of ``values``, a chunk of values a query."""
-        found = []
+        """Served papers whose ``column`` is one of ``values``."""
+        return [paper for (paper,) in self._rows_in(column, values, Paper)]
+
+    def _rows_in(self, column, values: list, *selected) -> Iterator:
+        """Rows of ``selected`` for the served papers whose ``column`` is one of ``values``,
+        IN_CHUNK values a query (SQLite's limit on parameters)."""
         with self.sessions() as session:
             for start in range(0, len(values), IN_CHUNK):
                 chunk = values[start : start + IN_CHUNK]
-                found += session.scalars(select(Paper).where(column.in_(chunk), *self.searchable()))
-        return found
+                yield from session.execute(
+                    select(*selected).where(column.in_(chunk), *self.searchable())
+                )
 
     def first_built_in(self, build_ids: set[int]) -> np.ndarray:
         """Sorted ids (int64) of the served papers whose first build is one of these."""
@@ -269,18 +260,8 @@ class Papers:
     def first_builds(self, ids: Iterable[int]) -> dict[int, int]:
         """The first build that held each of these served papers (feeds: when it entered)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        found: dict[int, int] = {}
-        with self.sessions() as session:
-            for start in range(0, len(wanted), IN_CHUNK):
-                rows = session.execute(
-                    select(Paper.id, Paper.first_build).where(
-                        Paper.id.in_(wanted[start : start + IN_CHUNK]),
-                        Paper.first_build.is_not(None),
-                        *self.searchable(),
-                    )
-                )
-                found.update((i, build) for i, build in rows)
-        return found
+        rows = self._rows_in(Paper.id, wanted, Paper.id, Paper.first_build)
+        return {i: build for i, build in rows if build is not None}
 
     def resolve(self, ref: int | str) -> Paper:
         """A paper by internal id (an int), or by the corpus's own id (e.g. an arXiv id) or
