@@ -72,24 +72,29 @@ def tune_index(
     return Tuning(rows, best, row_of[best].recall, len(titles), deep, row_of[deep].recall_100)
 
 
+FRESH_INDEX = "papersearch index trains them afresh"
+ASKED = "--retrain asked for it"
+
+
 def retrain_reason(
     previous: IndexBuild | None,
     model_key: str,
     n_vectors: int,
     added: int,
     settings: Settings,
-    forced: bool,
+    forced: str | None,
 ) -> str | None:
     """Why the IVF centroids must be trained anew, or None to reuse the current build's.
 
-    The rule: retrain when asked (--retrain), when there is no IVF build of this
+    The rule: retrain when the caller says why (``forced``: ``papersearch index``, or
+    ``reindex --retrain``), when there is no IVF build of this
     model to take centroids from, when nlist is set to another value, when the
     memory budget calls for another encoding of the vectors, when the
     corpus has grown or shrunk by 2× since the centroids were trained, or when
     the vectors added since training exceed 20% of those trained on.
     """
     if forced:
-        return "asked to retrain"
+        return forced
     if previous is None or previous.nlist is None or previous.model_key != model_key:
         return "no IVF build of this model to reuse"
     if faiss_index.choose_nlist(n_vectors) is None and settings.nlist is None:
@@ -118,13 +123,13 @@ def build_index(
     encoder: Encoder,
     settings: Settings,
     *,
-    retrain: bool = True,
+    retrain: str | None = FRESH_INDEX,
     added: int = 0,
 ) -> BuildOutcome:
     """Build a new index file from the stored vectors, read in chunks (``indexer.ivf``),
     and publish it as the current build.
 
-    Unless centroids are to be trained anew (``retrain``), a build that would hold the
+    Unless centroids are to be trained anew (``retrain`` says why), a build that would hold the
     same papers, made from the same texts, with the same model and index settings, as
     the current one is not made: the current build stays, nothing is published and so
     nothing is pruned (a few quiet nights keep every rollback point).

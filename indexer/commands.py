@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from indexer.builds import ASKED
 from indexer.pipeline import RunSummary, index_corpus, run
 from indexer.readers import FORMATS
 from search.cli_options import JSON_OPTION, settings_options
@@ -43,7 +44,8 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
     )
     if summary.warnings:
         fields = ", ".join(f"{name} {count}" for name, count in summary.dropped_fields.items())
-        click.echo(f"kept {summary.warnings} papers without a bad optional field ({fields})")
+        papers = "1 paper" if summary.warnings == 1 else f"{summary.warnings} papers"
+        click.echo(f"kept {papers} after dropping a bad optional field ({fields})")
     click.echo(
         f"embedded {summary.embedded} in {summary.seconds:.1f} s total "
         f"({summary.papers_per_second:.1f} papers/s)"
@@ -80,9 +82,8 @@ def index_command(
     corpus: tuple[Path, ...], fmt: str, rejects: Path | None, as_json: bool, settings: Settings
 ) -> None:
     """Read CORPUS files, store and embed their papers, and build a new index."""
-    summary = index_corpus(
-        settings, list(corpus), fmt=fmt, rejects_path=rejects, progress=not as_json
-    )
+    summary = index_corpus(settings, list(corpus), fmt=fmt, rejects_path=rejects,
+                           progress=not as_json, say=None if as_json else click.echo)  # fmt: skip
     print_summary(summary, as_json)
 
 
@@ -129,10 +130,11 @@ def reindex_command(
             list(corpus),
             fmt=fmt,
             snapshot=not delta,
-            retrain=retrain,
+            retrain=ASKED if retrain else None,
             max_removed=max_removed,
             rejects_path=rejects,
             progress=not as_json,
+            say=None if as_json else click.echo,
         )
     except (PapersearchError, click.ClickException):
         raise

@@ -6,19 +6,23 @@ all-MiniLM-L6-v2's normalised vectors keep them, but SPECTER2's raw CLS vectors
 share a large common component, and rounding it can swamp the small
 differences that rank papers (the cosine to the exact vector stays near 1
 while neighbours change). So the first time ``auto`` embeds with a model, a
-sample of the corpus is encoded in fp32 and in the fast mode and compared:
+sample of the papers to embed is encoded in fp32 and in the fast mode and compared:
 the mean overlap of each paper's 10 nearest neighbours (by the distance the
 index ranks with) within the sample, and the minimum cosine between the two
 vectors of a paper. Below either bar the run, and every later run of that
 model, embeds in fp32, with one log line; the result is recorded per model
-key, precision and device (``store.checks``), so the check runs once.
+key, precision and device (``store.checks``), so the check runs once. The sample's
+vectors in the precision chosen are stored as the papers' own, so the check costs
+one extra encoding of the sample (a sixth of the papers at most), not two.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from search.encoder import Encoder
 from search.schema import PrecisionCheck
@@ -26,6 +30,7 @@ from search.settings import Settings
 from search.store import Store
 
 SAMPLE_PAPERS = 512
+SAMPLE_SHARE = 6  # at most a sixth of the papers to embed
 MIN_SAMPLE = 50  # fewer papers than this say little about neighbours: checked next time
 NEIGHBOURS = 10
 MIN_OVERLAP = 0.95  # mean share of the exact top-10 neighbours that the fast mode keeps
@@ -52,32 +57,61 @@ def compare(exact: np.ndarray, fast: np.ndarray, k: int = NEIGHBOURS) -> tuple[f
     return float(overlap), float(cosine.min())
 
 
-def checked_encoder(store: Store, settings: Settings, encoder: Encoder) -> Encoder:
-    """``encoder``, or an fp32 one when ``auto`` chose a fast precision that failed (or
-    now fails) the check for this model."""
+def sample_size(pending: int) -> int:
+    """Papers to check on: a sixth of those to embed, within [MIN_SAMPLE, SAMPLE_PAPERS]
+    (the check's vectors are kept, so it costs one fp32 encoding of the sample)."""
+    return min(SAMPLE_PAPERS, max(MIN_SAMPLE, pending // SAMPLE_SHARE))
+
+
+def checked_encoder(
+    store: Store,
+    settings: Settings,
+    encoder: Encoder,
+    pending: int,
+    *,
+    say: Callable[[str], object] | None = None,
+    progress: bool = False,
+) -> tuple[Encoder, int]:
+    """(``encoder``, or an fp32 one when ``auto`` chose a fast precision that failed (or
+    now fails) the check for this model; papers the check embedded). The first check
+    encodes a sample of the ``pending`` papers in both precisions and stores the vectors
+    of the one chosen as theirs: no paper is encoded twice in one precision."""
     if settings.precision != "auto" or encoder.precision == "fp32":
-        return encoder
+        return encoder, 0
     key, precision, device = encoder.info.key, encoder.precision, encoder.device
     record = store.checks.get(key, precision, device)
     if record is None:
-        papers = store.papers.sample_texts(SAMPLE_PAPERS)
+        papers = store.vectors.pending_sample(key, sample_size(pending), pending)
         if len(papers) < MIN_SAMPLE:
-            return encoder
+            return encoder, 0
+        if say:
+            say(f"Checking that {precision} keeps this model's rankings: {len(papers):,} of "
+                f"the {pending:,} papers encoded in fp32 and {precision} (once per model; "
+                "the vectors are kept) ...")  # fmt: skip
         exact = Encoder.load(settings.replace(precision="fp32", query_backend="torch"))
-        overlap, cosine = compare(exact.encode_papers(papers), encoder.encode_papers(papers))
+        texts = [(p.title, p.abstract) for p in papers]
+        with tqdm(total=2 * len(texts), unit="paper", desc=f"checking {precision}",
+                  disable=None if progress else True) as bar:  # fmt: skip
+            exact_vectors = exact.encode_papers(texts, on_batch=bar.update)
+            fast_vectors = encoder.encode_papers(texts, on_batch=bar.update)
+        overlap, cosine = compare(exact_vectors, fast_vectors)
         passed = overlap >= MIN_OVERLAP and cosine >= MIN_COSINE
         record = PrecisionCheck(model_key=key, precision=precision, device=device,
                                 papers=len(papers), overlap=overlap, min_cosine=cosine,
                                 passed=passed)  # fmt: skip
         store.checks.record(record)
+        store.vectors.save(key, papers, fast_vectors if passed else exact_vectors)
         if passed:
-            return encoder
+            if say:
+                say(f"{precision} keeps the rankings (top-{NEIGHBOURS} overlap {overlap:.3f}):"
+                    f" embedding in {precision}.")  # fmt: skip
+            return encoder, len(papers)
         log.warning(_failed(record))
-        return exact
+        return exact, len(papers)
     if record.passed:
-        return encoder
+        return encoder, 0
     log.warning(_failed(record))
-    return Encoder.load(settings.replace(precision="fp32", query_backend="torch"))
+    return Encoder.load(settings.replace(precision="fp32", query_backend="torch")), 0
 
 
 def _failed(record: PrecisionCheck) -> str:

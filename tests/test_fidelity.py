@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -67,31 +68,59 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
+def count_encodings(monkeypatch) -> dict[str, Counter]:
+    """How many times each paper text is encoded, by precision, from now on."""
+    encoded: dict[str, Counter] = {"fp32": Counter(), "bf16": Counter()}
+    original = Encoder.encode_papers
+
+    def encode_papers(self, papers, **kwargs):
+        encoded[self.precision].update(papers)
+        return original(self, papers, **kwargs)
+
+    monkeypatch.setattr(Encoder, "encode_papers", encode_papers)
+    return encoded
+
+
+def test_the_check_sample_grows_with_the_papers_to_embed():
+    sizes = {n: fidelity.sample_size(n) for n in (100, 300, 3000, 100_000)}
+    assert sizes == {100: 50, 300: 50, 3000: 500, 100_000: 512}
+
+
 def test_a_model_that_bf16_harms_embeds_in_fp32_and_is_checked_once(
     settings, tmp_path, tiny_model_dirs, common_component_base, bf16_cpu, caplog, monkeypatch
 ):
     chosen = model_settings(settings, common_component_base, tiny_model_dirs)
     assert Encoder.load(chosen).precision == "bf16"  # what auto would take
-    corpus = write_lines(tmp_path / "a.jsonl", sample_lines(300))
+    corpus = write_lines(tmp_path / "a.jsonl", sample_lines(600))
+    encoded = count_encodings(monkeypatch)
+    said = []
     with caplog.at_level(logging.WARNING, logger="papersearch.fidelity"):
-        index_corpus(chosen, [corpus])
+        summary = index_corpus(chosen, [corpus], say=said.append)
     [line] = [r.getMessage() for r in caplog.records if r.name == "papersearch.fidelity"]
     assert "bf16 changes this model's rankings" in line and "embedding in fp32" in line
+    assert said == [
+        "Checking that bf16 keeps this model's rankings: 100 of the 600 papers "
+        "encoded in fp32 and bf16 (once per model; the vectors are kept) ..."
+    ]
+    # The check's fp32 vectors are kept: every paper encoded once in fp32, the sample in bf16.
+    assert Counter(encoded["fp32"].values()) == {1: 600}
+    assert Counter(encoded["bf16"].values()) == {1: 100}
+    assert summary.embedded == 600 and summary.checked == 100
     exact = Encoder.load(chosen.replace(precision="fp32"))
     key = exact.info.key
     check = Store.open(chosen).checks.get(key, "bf16", "cpu")
-    assert check.papers == 300 and not check.passed and check.overlap < fidelity.MIN_OVERLAP
-    papers = Store.open(chosen).papers.sample_texts(300)  # every paper, in id order
+    assert check.papers == 100 and not check.passed and check.overlap < fidelity.MIN_OVERLAP
+    papers = Store.open(chosen).papers.sample_texts(600)  # every paper, in id order
     expected = exact.encode_papers(papers)
     assert cosines(stored_vectors(chosen, key), expected).min() >= 0.9999  # fp32's vectors
     # The next run of this model does not check again, and still embeds in fp32.
     monkeypatch.setattr(fidelity, "compare", lambda *a: pytest.fail("checked twice"))
-    more = write_lines(tmp_path / "b.jsonl", sample_lines(360))
+    more = write_lines(tmp_path / "b.jsonl", sample_lines(660))
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="papersearch.fidelity"):
         assert index_corpus(chosen, [more]).embedded == 60
     assert any("embedding in fp32" in r.getMessage() for r in caplog.records)
-    papers = Store.open(chosen).papers.sample_texts(360)
+    papers = Store.open(chosen).papers.sample_texts(660)
     assert cosines(stored_vectors(chosen, key), exact.encode_papers(papers)).min() >= 0.9999
 
 

@@ -242,7 +242,7 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
 
     # The next re-index, though nothing changed, does not keep the corrupt build, nor reuse
     # its centroids.
-    summary = run(settings, [corpus(703)], retrain=False, encoder=tiny_encoder)
+    summary = run(settings, [corpus(703)], retrain=None, encoder=tiny_encoder)
     assert summary.published and summary.build_id == fourth.build_id + 1
     assert summary.retrained and "cannot be reused" in summary.retrain_reason
     assert SearchEngine.open(settings, encoder=tiny_encoder).build.id == summary.build_id

@@ -156,6 +156,7 @@ def test_the_pipeline_builds_on_disk_publishes_and_serves_from_a_moved_directory
     assert len(SearchEngine.open(moved, encoder=tiny_encoder).search("graph", k=5).results) == 5
 
 
+@pytest.mark.slow  # a whole process (or a Ray cluster) started
 def test_index_json_output_stays_json_with_on_disk_lists(settings, tmp_path, tiny_model_dirs):
     """An on-disk build from the command line: ``--json`` prints only JSON (FAISS's own
     merge printed to the C stdout; the streaming merge must not)."""

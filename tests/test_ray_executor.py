@@ -43,6 +43,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow  # a whole process (or a Ray cluster) started
 def test_ray_embeds_like_the_local_path_and_counts_bad_records(
     settings, tmp_path, tiny_encoder, local_ray
 ):
@@ -81,6 +82,7 @@ def test_an_unreachable_cluster_is_a_fast_clear_error(settings, tmp_path, tiny_e
     assert Store.open(settings).papers.count() == 20  # the papers are stored all the same
 
 
+@pytest.mark.slow  # a whole process (or a Ray cluster) started
 def test_nothing_of_ray_is_imported_by_the_local_executor(settings, tmp_path, tiny_model_dirs):
     corpus = write_lines(tmp_path / "corpus.jsonl", sample_lines(50))
     code = (

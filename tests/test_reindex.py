@@ -185,20 +185,20 @@ def test_retrain_rule():
         added_since_training, path, dim, index_type = 0, __file__, 768, "IVF100,Flat"
 
     settings = Settings()
-    assert retrain_reason(Build, "m", 10_100, 100, settings, forced=False) is None
-    assert retrain_reason(Build, "m", 10_000, 0, settings, forced=True) == "asked to retrain"
-    assert retrain_reason(None, "m", 10_000, 0, settings, forced=False)
-    assert "model" in retrain_reason(Build, "other", 10_000, 0, settings, forced=False)
-    assert "since training" in retrain_reason(Build, "m", 25_000, 0, settings, forced=False)
-    assert "since training" in retrain_reason(Build, "m", 4_000, 0, settings, forced=False)
+    assert retrain_reason(Build, "m", 10_100, 100, settings, forced=None) is None
+    assert retrain_reason(Build, "m", 10_000, 0, settings, forced="asked") == "asked"
+    assert retrain_reason(None, "m", 10_000, 0, settings, forced=None)
+    assert "model" in retrain_reason(Build, "other", 10_000, 0, settings, forced=None)
+    assert "since training" in retrain_reason(Build, "m", 25_000, 0, settings, forced=None)
+    assert "since training" in retrain_reason(Build, "m", 4_000, 0, settings, forced=None)
     Build.added_since_training = 1_950
-    assert retrain_reason(Build, "m", 10_000, 40, settings, forced=False) is None
-    assert "20%" in retrain_reason(Build, "m", 10_000, 60, settings, forced=False)
-    assert "nlist" in retrain_reason(Build, "m", 10_000, 0, settings.replace(nlist=50), False)
+    assert retrain_reason(Build, "m", 10_000, 40, settings, forced=None) is None
+    assert "20%" in retrain_reason(Build, "m", 10_000, 60, settings, forced=None)
+    assert "nlist" in retrain_reason(Build, "m", 10_000, 0, settings.replace(nlist=50), None)
     small = settings.replace(index_memory=10_000 * 800)  # room for SQ8 codes, not for Flat
-    assert "SQ8" in retrain_reason(Build, "m", 10_000, 0, small, forced=False)
+    assert "SQ8" in retrain_reason(Build, "m", 10_000, 0, small, forced=None)
     Build.index_type = "IVF100,SQ8"
-    assert retrain_reason(Build, "m", 10_000, 0, small, forced=False) is None
+    assert retrain_reason(Build, "m", 10_000, 0, small, forced=None) is None
 
 
 def test_memory_budget_encodes_the_index_and_reindex_keeps_its_codec(

@@ -154,6 +154,20 @@ def test_api_bad_parameters_get_4xx_with_the_error_shape(client, openapi, url, s
     assert body["error"]["code"] == code and body["error"]["message"]
 
 
+def test_a_query_of_stopwords_alone_is_refused_by_keywords_like_an_empty_one(client):
+    empty = client.get("/api/v1/search?q=%22%22&mode=keyword")
+    stopwords = client.get("/api/v1/search?q=the+of+and&mode=keyword")
+    assert stopwords.status_code == empty.status_code == 400
+    error = stopwords.get_json()["error"]
+    assert error["code"] == empty.get_json()["error"]["code"] == "empty_query"
+    assert '"the", "of" and "and" are too common' in error["message"]
+    page = client.get("/?q=the+of+and&mode=keyword")
+    assert page.status_code == 400 and b"too common" in page.data
+    # Hybrid ranks such a query by its meaning alone.
+    hybrid = client.get("/api/v1/search?q=the+of+and&mode=hybrid&k=5").get_json()
+    assert hybrid["matches"] == 0 and len(hybrid["results"]) == 5
+
+
 def test_api_wrong_method_is_405_json(client):
     response = client.post("/api/v1/search?q=x")
     assert response.status_code == 405
@@ -477,13 +491,39 @@ def test_totals_are_worded_for_what_each_mode_counts(client):
     "mode, legend",
     [("semantic", "Euclidean distance between the query's and the paper's SPECTER2 vectors"),
      ("keyword", "BM25 over title, abstract and authors"),
-     ("hybrid", "0.4 × similarity + 0.6 × BM25")],
+     ("hybrid", "× similarity +")],
 )  # fmt: skip
 def test_each_mode_says_what_its_score_means(client, mode, legend):
     import html
 
     page = html.unescape(client.get(f"/?q=graph+networks&mode={mode}").get_data(as_text=True))
     assert legend in page
+
+
+@pytest.mark.parametrize("query", ["graph", "graph neural networks for molecules",
+                                   " ".join(f"word{i}" for i in range(40))])  # fmt: skip
+def test_the_hybrid_legend_gives_the_weights_the_engine_used_for_the_query(client, query):
+    import html
+
+    answer = client.get("/api/v1/search", query_string={"q": query, "mode": "hybrid"})
+    weight = answer.get_json()["semantic_weight"]
+    page = client.get("/", query_string={"q": query, "mode": "hybrid"}).get_data(as_text=True)
+    legend = f"Score: {weight:.2f} × similarity + {1 - weight:.2f} × BM25"
+    assert legend in html.unescape(page)
+    assert 0.3 <= weight <= 0.85
+    other = client.get("/api/v1/search", query_string={"q": query, "mode": "semantic"})
+    assert other.get_json()["semantic_weight"] is None
+
+
+def test_the_first_page_of_a_fresh_server_offers_only_the_filters_the_corpus_has(
+    indexed_home, tiny_encoder
+):
+    """The first request to a server that has not loaded its index yet (as ``demo`` once
+    served it) must not fall back to offering every filter."""
+    client = create_app(indexed_home, encoder=tiny_encoder).test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert 'name="venue"' not in html and 'placeholder="NeurIPS"' not in html
+    assert 'name="category"' in html
 
 
 def test_filters_the_corpus_cannot_use_are_not_offered(client):

@@ -9,6 +9,9 @@ from search.settings import Settings
 
 
 def run_server(app, host: str, port: int) -> None:
+    """Load the model and the index, then serve: the first page is served as every later
+    one, and a broken start fails here, not on a request."""
+    app.extensions["papersearch"].warm()
     click.echo(f"papersearch is serving on http://{host}:{port}/  (Ctrl+C to stop)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
@@ -22,9 +25,7 @@ def serve_command(host: str, port: int, settings: Settings) -> None:
     serving)."""
     from web import create_app
 
-    app = create_app(settings)
-    app.extensions["papersearch"].warm()
-    run_server(app, host, port)
+    run_server(create_app(settings), host, port)
 
 
 @click.command("demo")

@@ -103,7 +103,7 @@ def prepare(settings: Settings, echo: Echo) -> tuple[Settings, Encoder]:
              "reuse it) ...")  # fmt: skip
         started = time.perf_counter()
         summary = index_corpus(settings, [corpus], encoder=encoder, progress=True,
-                               on_embedded=embedding_estimate(echo))  # fmt: skip
+                               on_embedded=embedding_estimate(echo), say=echo)  # fmt: skip
         echo(f"Indexed {summary.stored:,} papers in {_duration(time.perf_counter() - started)}: "
              f"build {summary.build_id}, {summary.index_type}.")  # fmt: skip
     return settings, encoder

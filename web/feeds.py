@@ -8,12 +8,18 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, make_response, render_template, request, url_for
 
-from search.errors import PaperNotFound
 from search.feeds import FEED_DEPTH, Feed, feed_days, feed_id, new_in
-from search.library import LibraryEntry
+from search.library import library_size
 from search.results import MODES
 from web import provider
-from web.params import choice_arg, filters_arg, int_arg, query_arg, search_params
+from web.params import (
+    choice_arg,
+    filters_arg,
+    int_arg,
+    query_arg,
+    saved_library_recommendations,
+    search_params,
+)
 
 bp = Blueprint("feeds", __name__)
 
@@ -48,15 +54,12 @@ def library_feed(library: str):
     days = feed_days(int_arg(request.args, "days", None))
     chosen = filters_arg(request.args)
     engine = provider().get()
-    entries = engine.store.libraries.get(library)
-    if entries is None:
-        raise PaperNotFound(f"No library with id {library[:40]!r}: upload it again on /library.")
-    result = engine.recommend_library([LibraryEntry.from_dict(e) for e in entries],
-                                      k=FEED_DEPTH, filters=chosen, library_id=library)  # fmt: skip
-    title = f"papersearch: new papers for a library of {len(entries)} entries"
+    result = saved_library_recommendations(engine, library, {}, k=FEED_DEPTH, filters=chosen)
+    title = f"papersearch: new papers for {library_size(result.library.entries)}"
     subscription = feed_id("library", {"library": library, **chosen.to_params()})
     feed = new_in(result, engine.store, title=title, days=days, atom_id=subscription)
-    return atom(feed, url_for("pages.library_page", _external=True))
+    return atom(feed, url_for("pages.saved_library_page", library=library, _external=True,
+                              **chosen.to_params()))  # fmt: skip
 
 
 def atom(feed: Feed, alternate: str):

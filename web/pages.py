@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from search.engine import DATE_POOL_KEYWORD
 from search.errors import InvalidRequest, PaperNotInBuild
 from search.export import FORMATS
 from search.limits import MAX_K, MAX_OFFSET
@@ -24,6 +25,7 @@ from web.params import (
     filters_arg,
     int_arg,
     library_recommendations,
+    saved_library_recommendations,
     search_by_example,
     search_params,
 )
@@ -49,7 +51,8 @@ def search_page():
     typed_filters = {name: request.args[name] for name in FILTER_PARAMS if request.args.get(name)}
     show_errors_on("search.html", query=query, result=None, filters=typed_filters,
                    mode=typed_mode if typed_mode in MODES else "semantic",
-                   messages={"empty_query": "Type a few words to search for."})  # fmt: skip
+                   messages={} if query.strip() else {
+                       "empty_query": "Type a few words to search for."})  # fmt: skip
     mode = choice_arg(request.args, "mode", MODES, "semantic")
     sort = choice_arg(request.args, "sort", SORTS, "relevance")
     chosen = filters_arg(request.args)
@@ -80,6 +83,7 @@ def search_page():
         pages=pages,
         message=None,
         first_rank=(page - 1) * PER_PAGE + 1,
+        date_pool=DATE_POOL_KEYWORD,
         export_links=export_links("api.search", q=result.query, k=MAX_K, **params),
         feed_url=url_for("feeds.search_feed", q=result.query, **search_params(mode, filters)),
     )  # fmt: skip
@@ -132,14 +136,39 @@ def example_page():
 @bp.route("/library", methods=["GET", "POST"])
 def library_page():
     """Recommendations from a BibTeX library, uploaded or pasted (a Zotero or JabRef export)."""
-    form = request.form if request.method == "POST" else {}
     if request.method == "GET":
-        return render_template("library.html", form=form, result=None, message=None)
+        return render_template("library.html", form={}, result=None, message=None)
+    show_errors_on("library.html", form={}, result=None)
+    text = bibtex_upload()  # before the form is read: it sets how large the body may be
     show_errors_on("library.html", form={"new_days": request.form.get("new_days", "")},
                    result=None)  # fmt: skip
-    text = bibtex_upload()
     result = library_recommendations(provider().get(), text, request.form, k=RECOMMENDATIONS)
-    return render_template("library.html", form=request.form, result=result, message=None)
+    return library_answer(result, request.form)
+
+
+@bp.get("/library/<library>")
+def saved_library_page(library: str):
+    """Recommendations for a library uploaded before (its feed links here); ``format``
+    downloads them."""
+    show_errors_on("library.html", form={}, result=None)
+    chosen = filters_arg(request.args)
+    result = saved_library_recommendations(provider().get(), library, request.args,
+                                           k=RECOMMENDATIONS, filters=chosen)  # fmt: skip
+    fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
+    if fmt:
+        return file_response(result, fmt, "papersearch-library")
+    return library_answer(result, request.args)
+
+
+def library_answer(result, form):
+    """The library page with its recommendations, their downloads and their own address."""
+    params = {**result.filters, **({"new_days": form["new_days"]} if form.get("new_days") else {})}
+    return render_template(
+        "library.html", form=form, result=result, message=None,
+        address=url_for("pages.saved_library_page", library=result.library.id, **params),
+        export_links=export_links("pages.saved_library_page", library=result.library.id,
+                                  **params),
+    )  # fmt: skip
 
 
 def export_links(endpoint: str, **params) -> list[tuple[str, str]]:
@@ -156,7 +185,8 @@ def paper_page(ref: str):
     except PaperNotInBuild as later:  # stored, not served yet: say so rather than 404
         return render_template("not_in_build.html", paper=later)
     similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
-    return render_template("paper.html", paper=paper, similar=similar)
+    links = export_links("api.similar", ref=paper.id, k=MAX_K)
+    return render_template("paper.html", paper=paper, similar=similar, export_links=links)
 
 
 @bp.get("/about")

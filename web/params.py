@@ -13,11 +13,19 @@ from typing import Any
 from flask import request, url_for
 
 from search.engine import SearchEngine
-from search.errors import InvalidRequest
+from search.errors import InvalidRequest, PaperNotFound
 from search.feeds import feed_days
 from search.filters import Filters
-from search.library import MAX_LIBRARY_BYTES, library_id, parse_bibtex
+from search.library import (
+    MAX_LIBRARY_BYTES,
+    LibraryEntry,
+    library_id,
+    library_too_large,
+    parse_bibtex,
+)
 from search.results import SearchResult
+
+LIBRARY_BODY_BYTES = MAX_LIBRARY_BYTES + 64 * 1024  # a library and the form or JSON around it
 
 
 def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
@@ -109,8 +117,10 @@ def search_by_example(engine: SearchEngine, values: Mapping[str, Any], **page) -
 def bibtex_upload() -> str:
     """The BibTeX text of a request: an uploaded ``file``, a ``bibtex`` form or JSON field,
     or the body itself (``Content-Type: application/x-bibtex`` or ``text/plain``)."""
-    request.max_content_length = MAX_LIBRARY_BYTES + 64 * 1024  # beyond the usual bound
-    request.max_form_memory_size = MAX_LIBRARY_BYTES + 64 * 1024
+    # Beyond the usual bound (set before the body is read): the file, the form around it.
+    request.max_content_length = request.max_form_memory_size = LIBRARY_BODY_BYTES
+    if (request.content_length or 0) > LIBRARY_BODY_BYTES:
+        raise library_too_large()
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         raw = upload.read(MAX_LIBRARY_BYTES + 1)
@@ -139,15 +149,35 @@ def bibtex_upload() -> str:
 def library_recommendations(
     engine: SearchEngine, text: str, values: Mapping[str, str], **page
 ) -> SearchResult:
-    """Recommendations from a BibTeX library, which is kept so that its feed (linked from
-    the answer) can be fetched later; ``new_days`` keeps only papers new in that many days."""
+    """Recommendations from an uploaded BibTeX library, which is kept (once it gave
+    recommendations) so that its page, downloads and feed can be fetched later."""
     entries = parse_bibtex(text)
+    key = library_id(entries)
+    result = saved_library_recommendations(engine, key, values, entries=entries, **page)
+    engine.store.libraries.save(key, [asdict(e) for e in entries])
+    return result
+
+
+def saved_library_recommendations(
+    engine: SearchEngine,
+    key: str,
+    values: Mapping[str, str],
+    *,
+    entries: list[LibraryEntry] | None = None,
+    **page,
+) -> SearchResult:
+    """Recommendations from the library ``key`` (its ``entries`` when just uploaded);
+    ``new_days`` in ``values`` keeps only papers new in that many days. The answer links
+    the library's feed."""
+    if entries is None:
+        saved = engine.store.libraries.get(key)
+        if saved is None:
+            raise PaperNotFound(f"No library with id {key[:40]!r}: upload it again on /library.")
+        entries = [LibraryEntry.from_dict(e) for e in saved]
     raw_days = values.get("new_days") or ""
     new_days = feed_days(int_arg(values, "new_days", 0)) if raw_days.strip() else None
-    key = library_id(entries)
     result = engine.recommend_library(entries, new_days=new_days, library_id=key, **page)
-    saved = engine.store.libraries.save(key, [asdict(e) for e in entries])  # a usable one
     feed = {"days": new_days} if new_days else {}
-    result.library.feed = url_for("feeds.library_feed", library=saved, _external=True,
+    result.library.feed = url_for("feeds.library_feed", library=key, _external=True,
                                   **feed, **result.filters)  # fmt: skip
     return result

@@ -164,6 +164,18 @@ class Vectors:
         if batch:
             yield batch
 
+    def pending_sample(self, model_key: str, n: int, pending: int) -> list[PendingPaper]:
+        """``n`` of the ``pending`` papers :meth:`pending` yields, evenly spread over them
+        (every ``pending / n``-th): the same papers each time for the same store."""
+        stride = max(1, pending // max(n, 1))
+        chosen: list[PendingPaper] = []
+        for number, paper in enumerate(p for chunk in self.pending(model_key) for p in chunk):
+            if number % stride == 0:
+                chosen.append(paper)
+                if len(chosen) == n:
+                    break
+        return chosen
+
     def count_pending(self, model_key: str) -> int:
         where = self.catalogue(model_key)
         return sum(

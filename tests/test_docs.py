@@ -1,0 +1,89 @@
+"""The documentation held to the code: what docs/web.md says the API answers is what the
+answer types (from which the OpenAPI document is generated) hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from search import results
+from tests.conftest import REPO
+
+WEB_DOC = REPO / "docs" / "web.md"
+# Each documented request, and the answer type of its shape.
+ANSWERS = {
+    "GET /api/v1/search?": results.SearchResult,
+    "POST /api/v1/recommendations/from_bibtex": results.SearchResult,
+    "GET /api/v1/papers/ID`": results.PaperDetail,
+    "GET /api/v1/health": results.Health,
+}
+NESTED = {"results": results.Hit, "seeds": results.Seed, "library": results.LibraryFacts,
+          "build": results.BuildFacts, "models": results.ModelFacts,
+          "encoder": results.EncoderFacts, "corpus": results.CorpusFacts}  # fmt: skip
+
+
+def parse_shape(text: str) -> dict[str, dict | None]:
+    """``{a, b: {c, ...}, d: [{e}]}`` → {"a": None, "b": {"c": None, "...": None}, ...}."""
+    shape, name, at = {}, "", 1
+    while at < len(text) - 1:
+        char = text[at]
+        if char in "{[":
+            depth, end = 0, at
+            for end in range(at, len(text)):
+                depth += text[end] in "{[" and 1 or -(text[end] in "}]")
+                if depth == 0:
+                    break
+            inner = text[at : end + 1].strip("[]")
+            shape[name.strip(" :")] = parse_shape(inner)
+            name, at = "", end + 1
+        elif char == ",":
+            if name.strip():
+                shape[name.strip()] = None
+            name, at = "", at + 1
+        else:
+            name, at = name + char, at + 1
+    if name.strip():
+        shape[name.strip()] = None
+    return shape
+
+
+def check_shape(shape: dict, answer_type, where: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(answer_type)}
+    documented = set(shape) - {"..."}
+    assert documented <= set(fields), f"{where}: {documented - set(fields)} are not answered"
+    if "..." not in shape:
+        required = {n for n, f in fields.items() if not f.metadata.get("omit")}
+        assert required <= documented, f"{where}: {required - documented} are not documented"
+    for name, inner in shape.items():
+        if inner is not None:
+            check_shape(inner, NESTED[name], f"{where}.{name}")
+
+
+def documented_shapes() -> list[tuple[str, str]]:
+    found = []
+    for line in WEB_DOC.read_text().splitlines():
+        for request in ANSWERS:
+            if line.startswith(f"| `{request}"):
+                answer = line.split(" | ", 1)[1]
+                shapes = [s for s in re.findall(r"`([^`]*)`", answer) if s.endswith("}")]
+                found.append((request, shapes[0]))
+    return found
+
+
+def test_every_documented_answer_is_found():
+    assert {request for request, _ in documented_shapes()} == set(ANSWERS)
+
+
+@pytest.mark.parametrize("request_line, shape", documented_shapes())
+def test_docs_web_md_shapes_are_the_answer_types(request_line, shape):
+    if shape.startswith("{"):
+        check_shape(parse_shape(shape), ANSWERS[request_line], request_line)
+    else:  # "same shape, plus library: {...}"
+        check_shape(parse_shape("{..., " + shape + "}"), results.SearchResult, request_line)
+
+
+def test_the_shape_parser_reads_nesting_and_ellipses():
+    assert parse_shape("{a, b: {c, ...}, d: [{e, f}]}") == {
+        "a": None, "b": {"c": None, "...": None}, "d": {"e": None, "f": None}}  # fmt: skip
