@@ -23,7 +23,7 @@ COMMANDS = {
     "search": "search.commands:search_command",
     "similar": "search.commands:similar_command",
     "eval": "search.commands:eval_command",
-    "db": "search.commands:db_group",
+    "db": "indexer.commands:db_group",
     "model": "search.commands:model_group",
     "serve": "web.commands:serve_command",
     "demo": "web.commands:demo_command",

@@ -113,7 +113,7 @@ def child(home: Path, build_memory: int, index_memory: int) -> None:
     lists_file = path.with_suffix(".ivfdata")
     built = ivf.build(source, memory_budget=index_memory, build_memory=build_memory,
                       lists_file=lists_file, device="cpu")  # fmt: skip
-    faiss_index.write(built.index, path, lists_file=built.lists_file)
+    faiss_index.write(built.index, path)
     seconds = time.perf_counter() - started
     sizes = sum(p.stat().st_size for p in (path, lists_file) if p.exists())
     print(json.dumps({"seconds": seconds, "index_type": built.index_type, "nlist": built.nlist,

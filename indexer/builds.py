@@ -10,21 +10,26 @@ itself is the registry's (``search.store.builds``).
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from indexer import ivf
+import numpy as np
+
+from indexer import ivf, keyword_index
 from indexer.checkpoints import checkpoint
 from search import index as faiss_index
 from search import tuning
 from search.encoder import Encoder
 from search.errors import IndexCorrupt, PapersearchError
-from search.files import TEMPORARY_SUFFIX
+from search.files import TEMPORARY_SUFFIX, file_checksum
 from search.schema import IndexBuild
 from search.settings import Settings
 from search.store import Store
+from search.store.builds import build_files
 
 LISTS_SUFFIX = ".ivfdata"  # a build's on-disk inverted lists, beside its index file
 TUNE_QUERIES = 200  # corpus titles used as queries when new centroids are tuned
@@ -143,7 +148,10 @@ def build_index(
             "(see the rejects file for why)."
         )
     previous = store.builds.current()
-    contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory)
+    hashes = store.texts.content_hashes(source.ids)  # what the keyword index holds of each
+    contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory,
+                                  keyword_index.FORMAT,
+                                  hashlib.sha256(hashes.tobytes()).hexdigest())  # fmt: skip
     if not retrain and previous is not None and previous.contents == contents:
         try:  # the same contents, and its files intact: nothing to do
             faiss_index.verify(store.builds.files(previous), previous.checksum)
@@ -157,7 +165,9 @@ def build_index(
         reason = "the previous index file is missing"
     elif reason is None:
         try:
-            trained = faiss_index.VectorIndex.open_build(previous, store.builds.files(previous))
+            trained = faiss_index.VectorIndex.open_build(
+                previous, store.builds.files(previous), store.builds.lists_file(previous)
+            )
         except IndexCorrupt as exc:
             reason = f"the previous build cannot be reused ({exc})"
     build = store.builds.start(info)
@@ -180,10 +190,10 @@ def build_index(
             tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
             built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
             deep = (tuned.deep_nprobe, tuned.recall_100)
-        checksum = faiss_index.write(
-            built.index, path, before_rename=lambda: checkpoint("index-written"),
-            lists_file=built.lists_file,
-        )  # fmt: skip
+        faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
+        keywords = keyword_index.write(store, settings, build.id, source.ids, hashes, previous)
+        keywords_dir = settings.builds_dir / keywords.name
+        checksum = file_checksum(*build_files(path, built.lists_file, keywords_dir))
         checkpoint("publish")
         lineage = (
             {"trained_vectors": len(source), "centroids_from": None, "added_since_training": 0}
@@ -210,14 +220,30 @@ def build_index(
             tuned_recall_100=deep[1],
             checksum=checksum,
             contents=contents,
+            keywords_path=keywords.name,
             **lineage,
         )
         return BuildOutcome(store.builds.publish(build.id), reason)
     except BaseException:
         store.builds.fail(build.id)
-        path.unlink(missing_ok=True)
-        lists_file.unlink(missing_ok=True)
+        remove_files(settings, build.id)
         raise
+
+
+def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> keyword_index.Written:
+    """Write the keyword index of a build from before keyword indexes (``db upgrade``): its
+    files are verified first, then the checksum is made anew to cover the keyword index
+    too. It holds the papers of the build's vectors, with their texts as stored now."""
+    faiss_index.verify(store.builds.files(build), build.checksum)
+    ids = np.setdiff1d(store.vectors.live(build.model_key).ids,
+                       store.papers.built_after(build.id))  # fmt: skip
+    store.builds.hold(build.id, ids)
+    hashes = store.texts.content_hashes(ids)
+    written = keyword_index.write(store, settings, build.id, ids, hashes)
+    files = build_files(store.builds.file(build), store.builds.lists_file(build),
+                        settings.builds_dir / written.name)  # fmt: skip
+    store.builds.add_keywords(build.id, written.name, file_checksum(*files))
+    return written
 
 
 def build_path(settings: Settings, build_id: int) -> Path:
@@ -228,20 +254,38 @@ def clean_up_after_crashes(store: Store, settings: Settings) -> None:
     """Builds a killed run left unfinished become failed; their files go, and so do vector
     files no shard was recorded for."""
     for build in store.builds.fail_unfinished():
-        build_path(settings, build.id).unlink(missing_ok=True)
-        build_path(settings, build.id).with_suffix(LISTS_SUFFIX).unlink(missing_ok=True)
+        remove_files(settings, build.id)
     store.vectors.remove_orphans()
     if settings.builds_dir.is_dir():
         for tmp in settings.builds_dir.glob("*" + TEMPORARY_SUFFIX):
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
+
+
+def remove_files(settings: Settings, build_id: int) -> None:
+    """Whatever a build wrote: its index file, its on-disk lists, its keyword index."""
+    path = build_path(settings, build_id)
+    for written in (
+        path,
+        path.with_suffix(LISTS_SUFFIX),
+        keyword_index.keywords_path(settings, build_id),
+    ):
+        _remove(written)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def prune(store: Store, settings: Settings) -> list[int]:
     """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
     pruned = store.builds.prune(settings.keep_builds)
     for build in pruned:
-        for path in store.builds.files(build):
-            path.unlink(missing_ok=True)
+        for path in [*store.builds.files(build), store.builds.keywords_dir(build)]:
+            if path is not None:
+                _remove(path)
     return [build.id for build in pruned]
 
 

@@ -233,7 +233,7 @@ def tune_command(
     build = store.builds.current()
     if build is None:
         raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-    index = VectorIndex.open_build(build, store.builds.files(build))
+    index = VectorIndex.open_build(build, store.builds.files(build), store.builds.lists_file(build))
     if index.ivf is None:
         raise click.ClickException(
             f"Build {build.id} is an exact (flat) index: there is no nprobe to tune."
@@ -264,3 +264,47 @@ def tune_command(
                f"{target}), for the first page\n+ nprobe {tuned.deep_nprobe} reaches "
                f"recall@100 {tuned.recall_100:.4f}, for hybrid's candidates and later pages: "
                f"{stored}")  # fmt: skip
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@settings_options
+def db_upgrade(revision: str, settings: Settings) -> None:
+    """Apply pending migrations; to the latest, also move vectors an older release kept in
+    the database to files, and write the current build's keyword index if it has none."""
+    from indexer.builds import add_keyword_index
+    from indexer.lock import write_lock
+    from search.db import current_revision, make_engine, session_factory, upgrade
+    from search.store import Store
+
+    engine = make_engine(settings, create=True)
+    upgrade(engine, revision)
+    url = engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database at revision {current_revision(engine)}: {url}")
+    if revision != "head":
+        return
+    store = Store(session_factory(engine), settings.builds_dir, settings.vectors_dir)
+    moved = store.vectors.move_from_table()
+    if moved:
+        click.echo(f"Moved {moved:,} vectors to {settings.vectors_dir}")
+    current = store.builds.current()
+    if current is not None and current.keywords_path is None:
+        with write_lock(settings.home):
+            written = add_keyword_index(store, settings, current)
+        click.echo(f"Wrote the keyword index of build {current.id}: {written.papers:,} papers "
+                   f"({written.name})")  # fmt: skip
+
+
+@db_group.command("current")
+@settings_options
+def db_current(settings: Settings) -> None:
+    """Show the applied and the latest migration."""
+    from search.db import current_revision, head_revision, make_engine
+
+    engine = make_engine(settings)
+    click.echo(f"current: {current_revision(engine)}  head: {head_revision()}")

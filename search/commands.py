@@ -214,40 +214,6 @@ def eval_notes(report: dict) -> list[str]:
     return lines
 
 
-@click.group("db")
-def db_group() -> None:
-    """Database schema (Alembic migrations)."""
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
-@settings_options
-def db_upgrade(revision: str, settings: Settings) -> None:
-    """Apply pending migrations."""
-    from search.db import current_revision, make_engine, session_factory, upgrade
-    from search.store import Store
-
-    engine = make_engine(settings, create=True)
-    upgrade(engine, revision)
-    url = engine.url.render_as_string(hide_password=True)
-    click.echo(f"Database at revision {current_revision(engine)}: {url}")
-    if revision == "head":
-        store = Store(session_factory(engine), settings.builds_dir, settings.vectors_dir)
-        moved = store.vectors.move_from_table()
-        if moved:
-            click.echo(f"Moved {moved:,} vectors to {settings.vectors_dir}")
-
-
-@db_group.command("current")
-@settings_options
-def db_current(settings: Settings) -> None:
-    """Show the applied and the latest migration."""
-    from search.db import current_revision, head_revision, make_engine
-
-    engine = make_engine(settings)
-    click.echo(f"current: {current_revision(engine)}  head: {head_revision()}")
-
-
 @click.group("model")
 def model_group() -> None:
     """Model files."""

@@ -24,12 +24,13 @@ from dataclasses import replace
 import numpy as np
 
 from search.encoder import Encoder
-from search.errors import InvalidRequest, NoIndex, PaperNotFound
+from search.errors import InvalidRequest, KeywordSearchUnavailable, NoIndex, PaperNotFound
 from search.feeds import entered_since
 from search.filters import Filters
 from search.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
 from search.index import VectorIndex, distance_to_score
-from search.keywords import KeywordQuery, parse_keywords, semantic_text
+from search.keyword_index import KeywordIndex
+from search.keywords import KeywordQuery, Phrases, parse_keywords, semantic_text
 from search.library import LibraryEntry, library_size, read_library
 from search.limits import (
     DEEPEST_RANK,
@@ -72,6 +73,7 @@ class SearchEngine:
         store: Store,
         build: IndexBuild,
         index: VectorIndex,
+        keywords: KeywordIndex | None,
         encoder: Encoder | None = None,
         *,
         light_queries: bool = False,
@@ -80,6 +82,7 @@ class SearchEngine:
         self.store = store.serving(build.id)  # the papers this build holds, in every mode
         self.build = build
         self.index = index
+        self._keywords = keywords
         self._encoder = encoder
         self._encoder_lock = threading.Lock()
         self._light_queries = light_queries
@@ -107,9 +110,22 @@ class SearchEngine:
         build = build or store.builds.current()
         if build is None:
             raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-        index = VectorIndex.open_build(build, store.builds.files(build))
+        index = VectorIndex.open_build(build, store.builds.files(build),
+                                       store.builds.lists_file(build))  # fmt: skip
+        keywords_dir = store.builds.keywords_dir(build)
+        keywords = KeywordIndex(keywords_dir) if keywords_dir is not None else None
         settings = settings.with_model_of(build)
-        return cls(settings, store, build, index, encoder, light_queries=light_queries)
+        return cls(settings, store, build, index, keywords, encoder, light_queries=light_queries)
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        """The build's keyword index (builds from before keyword indexes have none)."""
+        if self._keywords is None:
+            raise KeywordSearchUnavailable(
+                f"Index build {self.build.id} was made before keyword indexes: run "
+                "`papersearch db upgrade` (or a re-index) to write its keyword index."
+            )
+        return self._keywords
 
     @property
     def encoder(self) -> Encoder:
@@ -186,21 +202,21 @@ class SearchEngine:
         weight = semantic_weight(keywords.word_count) if mode == "hybrid" else None
         started = time.perf_counter()
         notice = None
-        containing = None  # hybrid: the papers that contain the quoted phrases, boosted
+        boosted: Phrases = ()  # hybrid: papers that contain these quoted phrases rank higher
         if keywords.phrases and mode == "hybrid":
-            with_phrases = self.store.fulltext.matching_ids(keywords.phrases, filters)
-            if len(with_phrases) < k:  # too few to boost a page: say the quotes are dropped
-                notice = keywords.phrases_notice(len(with_phrases))
+            found = self.keywords.count(keywords.phrases, filters, up_to=k)
+            if found < k:  # too few to boost a page: say the quotes are dropped
+                notice = keywords.phrases_notice(found)
             else:
-                containing = set(with_phrases.tolist())
+                boosted = keywords.phrases
             keywords = keywords.without_quotes()
         matching = None  # papers with the query's words, where the mode counts them
         if mode == "keyword":
-            matches, total = self.store.fulltext.rank(keywords, depth, filters)
+            matches, total = self.keywords.rank(keywords, depth, filters)
             if keywords.phrases and total < k:  # as above, for what keyword mode matches
                 notice = keywords.phrases_notice(total)
                 keywords = keywords.without_quotes()
-                matches, total = self.store.fulltext.rank(keywords, depth, filters)
+                matches, total = self.keywords.rank(keywords, depth, filters)
             matches = self._authors_first(query, keywords, depth, filters, matches)
             ranked: Ranked = [(paper_id, score, None) for paper_id, score in matches]
             matching = total
@@ -218,8 +234,12 @@ class SearchEngine:
             else:
                 matches, matching = [], 0  # a query of stopwords alone: semantic only
                 if not keywords.empty:
-                    matches, matching = self.store.fulltext.rank(keywords, fusing, filters)
-                ranked = fuse_scores(nearest, matches, keywords.word_count, containing or set())
+                    matches, matching = self.keywords.rank(keywords, fusing, filters)
+                containing: set[int] = set()
+                if boosted:  # asked only of the candidates
+                    among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
+                    containing = set(self.keywords.containing(boosted, filters, among).tolist())
+                ranked = fuse_scores(nearest, matches, keywords.word_count, containing)
         if sort == "date":
             ranked = self._newest_first(ranked[:depth])
             total = min(total, len(ranked)) if mode != "keyword" else total
@@ -389,7 +409,7 @@ class SearchEngine:
         if keywords.phrases or filters.authors or not looks_like_a_name(query):
             return matches
         by_author = replace(filters, authors=(query,))
-        first, _ = self.store.fulltext.rank(keywords, depth, by_author)
+        first, _ = self.keywords.rank(keywords, depth, by_author)
         if not first:
             return matches
         ids = {paper_id for paper_id, _ in first}

@@ -70,8 +70,8 @@ class FilterError(InvalidRequest):
         super().__init__(message, "invalid_parameter")
 
 
-class FulltextUnavailable(InvalidRequest):
-    """Keyword search or a filter needs a database feature this store lacks."""
+class KeywordSearchUnavailable(InvalidRequest):
+    """Keyword search needs a keyword index the build being served does not have."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "mode_unavailable")

@@ -95,25 +95,19 @@ def default_nprobe(nlist: int) -> int:
     return min(nlist, max(8, math.ceil(nlist / 16)))
 
 
-def write(
-    index,
-    path: Path,
-    before_rename: Callable[[], object] | None = None,
-    lists_file: Path | None = None,
-) -> str:
-    """Write a CPU index atomically (``search.files``) and return the SHA-256 of its files
-    (with ``lists_file``, the on-disk lists the build already wrote, hashed after it)."""
+def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> None:
+    """Write a CPU index atomically (``search.files``); the build's checksum covers it with
+    the build's other files (``indexer.builds``)."""
     import faiss
 
     write_atomically(path, lambda tmp: faiss.write_index(index, str(tmp)),
                      before_rename=before_rename)  # fmt: skip
-    return file_checksum(path, *([lists_file] if lists_file else []))
 
 
 def verify(paths: Sequence[Path], checksum: str | None) -> None:
-    """Raise IndexCorrupt unless the build's files (the index, and its on-disk lists if it
-    has them) exist and have the recorded SHA-256 (builds made before checksums were
-    recorded are only checked for existence)."""
+    """Raise IndexCorrupt unless the build's files (``Builds.files``: the index, its
+    on-disk lists, its keyword index) exist and have the recorded SHA-256 (builds made
+    before checksums were recorded are only checked for existence)."""
     for path in paths:
         if not path.is_file():
             raise IndexCorrupt(f"index file {path} is missing")
@@ -173,15 +167,17 @@ class VectorIndex:
         return loaded
 
     @classmethod
-    def open_build(cls, build, paths: Sequence[Path], *, mmap: bool = True) -> VectorIndex:
-        """Load an index build (an ``IndexBuild`` row; its files, from ``Builds.files``) after
-        checking them against the checksum they were written with: a missing or changed
-        file raises IndexCorrupt and is never handed to FAISS."""
+    def open_build(
+        cls, build, paths: Sequence[Path], lists_file: Path | None, *, mmap: bool = True
+    ) -> VectorIndex:
+        """Load an index build (an ``IndexBuild`` row; its files, from ``Builds.files``, the
+        index file first) after checking every file against the checksum they were
+        written with: a missing or changed file raises IndexCorrupt and is never handed to
+        FAISS (or Tantivy)."""
         try:
             verify(paths, build.checksum)
         except IndexCorrupt as exc:
             raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
-        lists_file = paths[1] if len(paths) > 1 else None
         return cls.read(paths[0], build.nprobe, mmap=mmap, lists_file=lists_file,
                         deep_nprobe=build.deep_nprobe)  # fmt: skip
 

@@ -1,11 +1,11 @@
 """Keyword queries: what the user typed → words and "quoted phrases".
 
 Users type free text, sometimes with "quoted phrases". Nothing else is
-syntax: the database's own query language (FTS5's AND, NEAR and column
-filters, PostgreSQL's tsquery operators) is never exposed, so no input can be
-a syntax error or change the query's structure (``search.store.fulltext``
-passes each word and phrase as data). Words are alternatives ranked by BM25
-(a paper need not contain every word, as in any search engine); quoted
+syntax: the keyword index's own query language (Tantivy's field names, AND,
+``*``, ``~``, ``^``, ranges) is never used, so no input can be a syntax error
+or change the query's structure (``search.keyword_index.queries`` builds term
+and phrase queries from the words as data). Words are alternatives ranked by
+BM25 (a paper need not contain every word, as in any search engine); quoted
 phrases must appear.
 """
 
@@ -16,10 +16,18 @@ from dataclasses import dataclass
 
 WORD = re.compile(r"\w+", re.UNICODE)
 PHRASE = re.compile(r'"([^"]*)"')
-# Words too common to rank by; dropped from the alternatives (never from phrases).
-_STOPWORDS_TEXT = """a an and are as at be by can do does for from has have how in into is it
-    its of on or than that the their there these this those to was were what when where which
-    while who why will with within without"""
+# English stopwords, dropped from queries and from the ranked text alike (never from
+# "quoted phrases"): the Snowball list as NLTK ships it, without its contractions. A
+# standard list, not one tuned here; with it, "what", "which" and "how" in a long
+# question rank nothing (bench/keyword.py measures it against bm25s's shorter list).
+_STOPWORDS_TEXT = """a about above after again against all am an and any are as at be because
+    been before being below between both but by can did do does doing don down during each
+    few for from further had has have having he her here hers herself him himself his how i
+    if in into is it its itself just me more most my myself no nor not now of off on once
+    only or other our ours ourselves out over own s same she should so some such t than that
+    the their theirs them themselves then there these they this those through to too under
+    until up very was we were what when where which while who whom why will with you your
+    yours yourself yourselves"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 MAX_TERMS = 64
 

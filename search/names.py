@@ -72,13 +72,15 @@ def author_filter_key(name: str) -> str | None:
 
 
 def category_keys(categories: Iterable[str]) -> list[str]:
-    """Each category, and its archive (the part before the dot): cs.LG → cs.LG, cs."""
+    """Each category and every dotted prefix of it: cs.LG → cs.LG, cs; an ACM class
+    I.2.6 → I.2.6, I.2, I."""
     keys: dict[str, None] = {}
     for category in categories:
         keys[category] = None
-        archive, dot, _ = category.partition(".")
-        if dot and archive:
-            keys[archive] = None
+        parts = category.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            if all(parts[:end]):
+                keys[".".join(parts[:end])] = None
     return list(keys)
 
 

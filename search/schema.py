@@ -108,7 +108,8 @@ class VectorShard(Base):
 
 
 class IndexBuild(Base):
-    """One FAISS index file and everything needed to know what it holds."""
+    """One index build (a FAISS index file and a keyword index) and everything needed to
+    know what it holds."""
 
     __tablename__ = "index_builds"
 
@@ -156,6 +157,9 @@ class IndexBuild(Base):
     # the model and the settings that shape the index (``LiveVectors.fingerprint``). A
     # re-index whose fingerprint equals the current build's has nothing to publish.
     contents: Mapped[str | None] = mapped_column(String(64))
+    # The build's keyword index (``search.keyword_index``), a directory beside its index
+    # file, covered by the checksum (migration 0014; None: a build from before them).
+    keywords_path: Mapped[str | None] = mapped_column(Text)
 
 
 class PrecisionCheck(Base):

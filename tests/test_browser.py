@@ -15,7 +15,7 @@ import pytest
 
 from indexer.pipeline import index_corpus
 from search.settings import Settings
-from tests.conftest import sample_lines, serve_in_thread, write_lines
+from tests.conftest import REPO, sample_lines, serve_in_thread, write_lines
 from web import create_app
 
 pytestmark = pytest.mark.slow  # a real browser, a real production server
@@ -182,3 +182,20 @@ def test_production_server_starts_and_answers_health(small_index):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_screenshot_script_photographs_the_search_page(small_index, tmp_path):
+    """docs/screenshot.py, which makes the README's picture, on a small index."""
+    import struct
+
+    pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sys.path.insert(0, str(REPO / "docs"))
+    import screenshot
+
+    out = tmp_path / "shot.png"
+    screenshot.photograph(small_index.home, out, CHROMIUM)
+    header = out.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (1000, 1100)

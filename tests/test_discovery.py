@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 import unicodedata
 from collections import Counter
 
@@ -235,7 +234,7 @@ def test_quoted_phrases_must_appear_in_keyword_mode_and_rank_higher_in_hybrid(en
     phrases = (("neural", "network"),)
     from search.keywords import parse_keywords
 
-    k = engine.store.fulltext.rank(parse_keywords(f'"{phrase}" images'), 100, Filters())[1]
+    k = engine.keywords.rank(parse_keywords(f'"{phrase}" images'), 100, Filters())[1]
     assert 10 <= k <= 100  # enough papers match: the quotes stay
     result = engine.search(f'"{phrase}" images', k=k, mode="keyword")
     assert result.results and result.notice is None
@@ -246,7 +245,7 @@ def test_quoted_phrases_must_appear_in_keyword_mode_and_rank_higher_in_hybrid(en
     # contain the phrase (bench/phrases.py: a filter cost 30-42% of nDCG@10).
     from search.fusion import PHRASE_BOOST
 
-    containing = set(engine.store.fulltext.matching_ids(phrases, Filters()).tolist())
+    containing = set(engine.keywords.containing(phrases).tolist())
     k = len(containing)  # a page no larger than the papers with the phrase: quotes kept
     quoted = engine.search(f'"{phrase}" images', k=k, mode="hybrid")
     plain = {h.id: h.score for h in engine.search(f"{phrase} images", k=100, mode="hybrid")
@@ -278,9 +277,9 @@ def test_a_phrase_fewer_than_k_papers_contain_is_searched_without_quotes(engine,
 
     query = parse_keywords('"neural network" images')
     if mode == "keyword":  # the phrase and a word
-        containing = engine.store.fulltext.rank(query, 100, Filters())[1]
+        containing = engine.keywords.rank(query, 100, Filters())[1]
     else:  # the phrase: the papers it boosts
-        containing = len(engine.store.fulltext.matching_ids(query.phrases, Filters()))
+        containing = len(engine.keywords.containing(query.phrases))
     assert 1 < containing < 100
     few = engine.search('"neural network" images', k=containing + 1, mode=mode)
     assert few.notice == (
@@ -357,23 +356,24 @@ def test_author_filters_match_names_never_parts_of_names(engine, papers):
 
 
 def test_every_word_counts_and_rare_words_weigh_more(engine, papers):
-    """No word of a query is dropped (a common-word rule cost 0.017 nDCG@10 on Cranfield):
-    a paper with both a common and a rare word ranks above one with the common word."""
+    """No word of a query but stopwords is dropped (a common-word rule cost 0.017 nDCG@10
+    on Cranfield): a paper with both a common and a rare word ranks above one with the
+    common word."""
     from search.keywords import parse_keywords
 
-    fulltext = engine.store.fulltext
-    common = max(("we", "results", "paper", "show"), key=fulltext.document_count)
+    keywords = engine.keywords
+    common = max(("we", "results", "paper", "show"), key=keywords.document_count)
     with_common = [p for p in papers if common in f"{p.title} {p.abstract}".lower().split()]
     long_words = [w.lower() for p in with_common[:50] for w in p.title.split() if len(w) > 9]
-    rare = min((w for w in long_words if w.isalpha()), key=fulltext.document_count)
-    counts = {w: fulltext.document_count(w) for w in (common, rare)}
+    rare = min((w for w in long_words if w.isalpha()), key=keywords.document_count)
+    counts = {w: keywords.document_count(w) for w in (common, rare)}
     assert counts[common] > 0.2 * N_PAPERS and 0 < counts[rare] < 0.2 * N_PAPERS
-    ranked, total = fulltext.rank(parse_keywords(f"{common} {rare}"), 5, Filters())
+    ranked, total = keywords.rank(parse_keywords(f"{common} {rare}"), 5, Filters())
     assert total >= counts[common]  # papers with only the common word match too
     top = engine.store.papers.get(ranked[0][0])
     assert rare in f"{top.title} {top.abstract}".lower()
     quoted = f'{rare} "{common}"'
-    k = fulltext.rank(parse_keywords(quoted), 100, Filters())[1]
+    k = keywords.rank(parse_keywords(quoted), 100, Filters())[1]
     phrase = engine.search(quoted, k=k, mode="keyword")  # phrases must match
     assert (
         phrase.results
@@ -419,44 +419,23 @@ def test_hybrid_fusion_weighs_normalised_scores_by_query_length():
 
 
 def fts_is_consistent(engine) -> None:
-    """The full-text index holds exactly the searchable papers, with their current text."""
-    if engine.settings.database_url.startswith("postgresql"):
-        return postgres_fulltext_is_consistent(engine)
-    path = engine.settings.sqlite_path
-    with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 0)")
-        indexed = {row[0] for row in db.execute("SELECT id FROM papers_fts_docsize")}
-        searchable = {
-            row[0] for row in db.execute("SELECT id FROM papers WHERE withdrawn_at IS NULL")
-        }
-        assert indexed == searchable
-        for paper_id, title in db.execute("SELECT id, title FROM papers"):
-            phrase = '"' + " ".join(title.replace('"', " ").split()) + '"'
-            found = {r[0] for r in db.execute(
-                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (phrase,))}  # fmt: skip
-            assert (paper_id in found) == (paper_id in searchable), title
-
-
-def postgres_fulltext_is_consistent(engine) -> None:
-    """Each paper's search_vector is its current text's, and a phrase of its title finds it
-    exactly when it is searchable."""
+    """The build's keyword index holds exactly the searchable papers, with their current
+    text: a phrase of each paper's title finds it exactly when it is searchable."""
     from sqlalchemy import text
 
+    from search.keywords import parse_keywords
+
     with engine.store.sessions() as session:
-        stale = session.scalar(text(
-            "SELECT count(*) FROM papers WHERE search_vector IS DISTINCT FROM ("
-            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
-            "setweight(to_tsvector('english', coalesce(abstract, '')), 'B') || "
-            "setweight(to_tsvector('english', coalesce(authors::text, '')), 'C'))"))  # fmt: skip
-        assert stale == 0
-        found = set(session.scalars(text(
-            "SELECT id FROM papers WHERE withdrawn_at IS NULL "
-            "AND search_vector @@ phraseto_tsquery('english', title)")))  # fmt: skip
-        searchable = set(session.scalars(text("SELECT id FROM papers WHERE withdrawn_at IS NULL")))
-    assert found == searchable
+        papers = list(session.execute(text("SELECT id, title, withdrawn_at FROM papers")))
+    searchable = {paper_id for paper_id, _, withdrawn in papers if withdrawn is None}
+    assert engine.keywords.papers == len(searchable)
+    for paper_id, title, _ in papers:
+        query = parse_keywords('"' + title.replace('"', " ") + '"')
+        found = set(engine.keywords.containing(query.phrases).tolist())
+        assert (paper_id in found) == (paper_id in searchable), title
 
 
-def test_fulltext_index_follows_index_update_and_removal(settings, tmp_path, tiny_encoder):
+def test_the_keyword_index_follows_updates_and_removals(settings, tmp_path, tiny_encoder):
     rows = corpus_rows(300)
     index_corpus(settings, [write_corpus(tmp_path / "a.jsonl", rows)], encoder=tiny_encoder)
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
@@ -960,7 +939,7 @@ def test_sort_by_date_gives_the_same_matches_newest_first(engine, papers, mode):
     if mode == "keyword":  # every match, newest first
         from search.keywords import parse_keywords
 
-        matches, total = engine.store.fulltext.rank(parse_keywords(query), 1000, Filters())
+        matches, total = engine.keywords.rank(parse_keywords(query), 1000, Filters())
         assert newest.total == total
         expected = sorted((key(i) for i, _ in matches), reverse=True)[:30]
     else:  # the 100 most relevant, newest first

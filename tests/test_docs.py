@@ -87,3 +87,13 @@ def test_docs_web_md_shapes_are_the_answer_types(request_line, shape):
 def test_the_shape_parser_reads_nesting_and_ellipses():
     assert parse_shape("{a, b: {c, ...}, d: [{e, f}]}") == {
         "a": None, "b": {"c": None, "...": None}, "d": {"e": None, "f": None}}  # fmt: skip
+
+
+def test_the_readme_screenshot_caption_is_what_the_script_photographs():
+    import sys
+
+    sys.path.insert(0, str(REPO / "docs"))
+    import screenshot
+
+    readme = (REPO / "README.md").read_text()
+    assert f"![{screenshot.CAPTION}](web/static/screenshot-search.png)" in readme

@@ -17,6 +17,7 @@ from indexer.pipeline import index_corpus
 from search import index as faiss_index
 from search.engine import SearchEngine
 from search.errors import IndexCorrupt
+from search.files import file_checksum
 from search.settings import SettingsError
 from search.store import Store
 from tests.conftest import cli_args, sample_lines, write_lines
@@ -72,7 +73,8 @@ def test_on_disk_lists_search_exactly_like_lists_built_in_memory(tmp_path, monke
         in_memory = ivf.build(source, **kwargs)
     assert in_memory.lists_file is None and on_disk.index_type == in_memory.index_type
     path = tmp_path / "b.faiss"
-    checksum = faiss_index.write(on_disk.index, path, lists_file=lists_file)
+    faiss_index.write(on_disk.index, path)
+    checksum = file_checksum(path, lists_file)
     faiss_index.verify([path, lists_file], checksum)
     served = faiss_index.VectorIndex.read(path, 16, lists_file=lists_file)
     reference = faiss_index.VectorIndex(in_memory.index, 16)
@@ -152,6 +154,7 @@ def test_the_pipeline_builds_on_disk_publishes_and_serves_from_a_moved_directory
     assert sorted(p.name for p in moved.builds_dir.iterdir()) == [
         "build-000002.faiss",
         "build-000002.ivfdata",
+        "build-000002.keywords",
     ]
     assert len(SearchEngine.open(moved, encoder=tiny_encoder).search("graph", k=5).results) == 5
 

@@ -67,7 +67,7 @@ def test_semantic_search_is_the_same_and_keyword_search_finds_the_same_papers(en
             h.external_id for h in answers[1].results
         ]
         phrases = (tuple(query.split()),)
-        containing = [engines[b].store.fulltext.matching_ids(phrases, Filters())
+        containing = [engines[b].keywords.containing(phrases)
                       for b in ("sqlite", "postgresql")]  # fmt: skip
         assert len(containing[0]) == len(containing[1])
         k = min(len(containing[0]), 100) or 10  # every paper with the phrase, if any
@@ -124,7 +124,7 @@ def test_withdrawal_and_restore_behave_the_same(tmp_path, tiny_encoder, postgres
         engine = SearchEngine.open(settings, encoder=tiny_encoder)
         title = f'"{rows[0]["title"]}"'  # a phrase: both stores find exactly its paper
         phrases = parse_keywords(title).phrases
-        containing = engine.store.fulltext.matching_ids(phrases, Filters())
+        containing = engine.keywords.containing(phrases)
         after_withdrawal = (gone.removed, engine.store.papers.count(), len(containing))
         back = run(settings, [write("c.jsonl", rows)], snapshot=True, encoder=tiny_encoder)
         engine = SearchEngine.open(settings, encoder=tiny_encoder)

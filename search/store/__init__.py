@@ -1,15 +1,17 @@
 """The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in six parts.
 
 - ``papers``: metadata, written by the indexer and looked up by search results' ids;
-- ``fulltext``: keyword ranking and phrase matching over those papers (SQLite's FTS5,
-  or PostgreSQL's tsvector);
+- ``texts``: the papers' texts and filter keys as a build's keyword index is written
+  from them (the index itself, and all text ranking, is ``search.keyword_index``);
 - ``vectors``: each paper's vector per model, so unchanged papers are never re-embedded;
-- ``builds``: the registry of FAISS index files and which one is current;
+- ``builds``: the registry of index builds (FAISS file, keyword index) and which one
+  is current;
 - ``checks``: what each model's fast precision was measured to cost (``indexer.fidelity``);
 - ``libraries``: BibTeX libraries uploaded for recommendations, for their feeds.
 
-The FAISS index holds only vectors and ids; everything shown to users comes
-from here. The schema comes only from the Alembic migrations.
+The FAISS index holds only vectors and ids, the keyword index only what ranking and
+filters need; everything shown to users comes from here. The schema comes only from
+the Alembic migrations.
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ from search.errors import SchemaOutOfDate
 from search.settings import Settings
 from search.store.builds import Builds
 from search.store.checks import PrecisionChecks
-from search.store.fulltext import FullText
 from search.store.libraries import Libraries
 from search.store.papers import Papers
+from search.store.texts import PaperTexts
 from search.store.vectors import Vectors
 
 
 class Store:
-    """One database, its six parts. The parts cache answers that hold while the corpus
-    does not change (filter id sets, word counts), so servers take a :meth:`fresh` store
-    for each index build they load."""
+    """One database, its parts. The parts cache answers that hold while the corpus does
+    not change (filter id sets, corpus facts), so servers take a :meth:`fresh` store for
+    each index build they load."""
 
     def __init__(
         self,
@@ -43,7 +45,7 @@ class Store:
     ) -> None:
         self.sessions = sessions
         self.papers = Papers(sessions, serving)
-        self.fulltext = FullText.for_database(sessions, self.papers)
+        self.texts = PaperTexts(sessions)
         self.vectors = Vectors(sessions, vectors_dir)
         self.builds = Builds(sessions, builds_dir)
         self.checks = PrecisionChecks(sessions)

@@ -1,4 +1,5 @@
-"""The build registry: every FAISS index file, what it holds, and which one is current.
+"""The build registry: every index build (its FAISS file and keyword index), what it
+holds, and which one is current.
 
 A build's life::
 
@@ -48,10 +49,18 @@ class Builds:
         path = Path(build.path)
         return path if path.is_absolute() else self.directory / path
 
+    def lists_file(self, build: IndexBuild) -> Path | None:
+        """Where a build's on-disk inverted lists are (None: inside its index file)."""
+        return self.directory / build.lists_path if build.lists_path else None
+
+    def keywords_dir(self, build: IndexBuild) -> Path | None:
+        """Where a build's keyword index is (None: a build from before keyword indexes)."""
+        return self.directory / build.keywords_path if build.keywords_path else None
+
     def files(self, build: IndexBuild) -> list[Path]:
-        """A build's index file, then its on-disk lists if it has them."""
-        lists = [self.directory / build.lists_path] if build.lists_path else []
-        return [self.file(build), *lists]
+        """Every file of a build, in the order its checksum covers them: the index file,
+        its on-disk lists if it has them, then its keyword index's files."""
+        return build_files(self.file(build), self.lists_file(build), self.keywords_dir(build))
 
     # -- the lifecycle ----------------------------------------------------------------
 
@@ -151,6 +160,13 @@ class Builds:
                 build.status = PRUNED
             return pruned
 
+    def add_keywords(self, build_id: int, keywords_path: str, checksum: str) -> None:
+        """Record the keyword index written for a build from before them, with the checksum
+        that now covers it too."""
+        with self.sessions.begin() as session:
+            build = session.get(IndexBuild, build_id)
+            build.keywords_path, build.checksum = keywords_path, checksum
+
     def set_tuning(
         self, build_id: int, nprobe: int, recall: float, deep_nprobe: int, recall_100: float
     ) -> None:
@@ -215,6 +231,14 @@ class Builds:
         """Every build, newest first."""
         with self.sessions() as session:
             return list(session.scalars(select(IndexBuild).order_by(IndexBuild.id.desc())))
+
+
+def build_files(index: Path, lists: Path | None, keywords: Path | None) -> list[Path]:
+    """A build's files in checksum order (``Builds.files``; the writer, before its row is
+    complete)."""
+    from search.keyword_index.documents import index_files
+
+    return [index, *([lists] if lists else []), *(index_files(keywords) if keywords else [])]
 
 
 def _published(*columns):

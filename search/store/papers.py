@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.errors import PaperNotFound, PaperNotInBuild
@@ -29,12 +29,6 @@ ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
 WITHDRAWN = "withdrawn"
 MAX_ID = 2**31 - 1  # papers.id is an INTEGER: 32 bits on PostgreSQL
 FACT_SAMPLE = 2000  # papers read for example values of the filters
-# Is a stored paper not withdrawn outside the build served? Asked before each keyword query
-# on the full-text index alone; as text, it costs 26 µs (the ORM statement 130).
-ANY_UNSERVED = text(
-    "SELECT 1 FROM papers WHERE (first_build IS NULL OR first_build > :build)"
-    " AND withdrawn_at IS NULL LIMIT 1"
-)
 
 
 class Papers:
@@ -42,8 +36,8 @@ class Papers:
     open a fresh store for each index build).
 
     ``serving`` is the index build whose papers a server serves: the papers that build
-    held (``first_build <= serving``), so that keyword search, filters, counts and pages
-    agree with the vectors, also after ``builds use N`` and while a re-index is storing
+    held (``first_build <= serving``), so that filters, counts and pages agree with the
+    vectors and the keyword index, also after ``builds use N`` and while a re-index is storing
     papers its build does not hold yet. None (the write path) reads every stored paper.
     """
 
@@ -62,18 +56,6 @@ class Papers:
         if self.serving is not None:
             conditions.append(Paper.first_build <= self.serving)
         return conditions
-
-    def unserved_ids(self, session: Session):
-        """A subquery of the ids of stored papers that the build served does not hold, or
-        None when every stored paper not withdrawn is served (the usual case, checked by
-        one index lookup): what a query on the full-text index alone (which holds every
-        paper not withdrawn) leaves out, without joining ``papers``."""
-        if self.serving is None:
-            return None
-        if session.execute(ANY_UNSERVED, {"build": self.serving}).first() is None:
-            return None
-        later = or_(Paper.first_build.is_(None), Paper.first_build > self.serving)
-        return select(Paper.id).where(later)
 
     def _served(self, paper: Paper | None) -> Paper | None:
         if paper is None or paper.withdrawn_at is not None:
@@ -256,6 +238,11 @@ class Papers:
         query = select(Paper.id).where(Paper.first_build.in_(sorted(build_ids)), *self.searchable())
         with self.sessions() as session:
             return np.sort(fetch_ids(session, query))
+
+    def built_after(self, build_id: int) -> np.ndarray:
+        """Sorted ids of the stored papers that a build later than ``build_id`` first held."""
+        with self.sessions() as session:
+            return np.sort(fetch_ids(session, select(Paper.id).where(Paper.first_build > build_id)))
 
     def first_builds(self, ids: Iterable[int]) -> dict[int, int]:
         """The first build that held each of these served papers (feeds: when it entered)."""

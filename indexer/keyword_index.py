@@ -1,0 +1,181 @@
+"""Writing a build's keyword index (``search.keyword_index``): derived from the previous
+build's when most papers are unchanged, written afresh otherwise.
+
+A nightly re-index changes a few papers of many. Tantivy's segments are immutable
+files, so the next build's index starts as hard links to the previous build's
+segments (its own copies of the small files Tantivy rewrites), deletes the papers
+that changed or left, adds the new and changed ones, and commits: the cost follows
+the change, not the corpus (``bench/reindex.py``). The previous build's files are
+never written, so a server of that build keeps answering from them meanwhile.
+
+Either way the index is written into a temporary directory, fsynced and renamed into
+place before the build is completed: a run killed while writing it leaves the
+previous build current and nothing half-written that anything reads (the next run
+removes the leftover).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.checkpoints import checkpoint
+from search.files import TEMPORARY_SUFFIX
+from search.keyword_index.documents import (
+    FORMAT,
+    MANIFEST,
+    PAPERS_FILE,
+    SUFFIX,
+    Manifest,
+    analyzers,
+    schema,
+)
+from search.settings import Settings
+from search.store import Store
+
+MAX_CHANGED_SHARE = 0.3  # past this share of changed papers, writing afresh costs less
+DELETE_BATCH = 10_000  # ids a delete query names
+WRITER_MEMORY = 256 * 1024 * 1024  # Tantivy's indexing buffer, split between its threads
+TANTIVY_REWRITES = ("meta.json", ".managed.json")  # copied, never linked: Tantivy replaces them
+LOCKS = (".tantivy-meta.lock", ".tantivy-writer.lock")  # empty, not part of the index
+
+
+@dataclass(frozen=True)
+class Written:
+    """A keyword index in place: its directory's name, how many papers it holds, and the
+    build it was derived from (None: written afresh)."""
+
+    name: str
+    papers: int
+    derived_from: int | None
+
+
+def keywords_path(settings: Settings, build_id: int) -> Path:
+    return settings.builds_dir / f"build-{build_id:06d}{SUFFIX}"
+
+
+def write(
+    store: Store,
+    settings: Settings,
+    build_id: int,
+    ids: np.ndarray,
+    hashes: np.ndarray,
+    previous=None,
+) -> Written:
+    """The keyword index of build ``build_id``, holding the papers ``ids`` (sorted, with
+    their ``content_hashes``), in place: derived from ``previous``'s (an ``IndexBuild``)
+    when it has a usable one."""
+    target = keywords_path(settings, build_id)
+    base = _base(store, previous)
+    staging = Path(tempfile.mkdtemp(dir=settings.builds_dir,
+                                    prefix=target.name + ".", suffix=TEMPORARY_SUFFIX))  # fmt: skip
+    try:
+        derived = base is not None and _derive(store, base, staging, ids, hashes)
+        if not derived:
+            shutil.rmtree(staging)
+            staging.mkdir()
+            _fresh(store, staging, ids)
+        np.save(staging / PAPERS_FILE, np.stack([ids, hashes], axis=1).astype(np.int64))
+        files = sorted(f.name for f in staging.iterdir() if f.name not in (*LOCKS, MANIFEST))
+        source = previous.id if derived else None
+        Manifest(FORMAT, len(ids), source, files).write(staging)
+        _fsync_tree(staging)
+        checkpoint("keywords-written")
+        if target.exists():  # left by a build that failed after the rename
+            shutil.rmtree(target)
+        os.rename(staging, target)
+        _fsync(target.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Written(target.name, len(ids), source)
+
+
+def _base(store: Store, previous) -> Path | None:
+    """The previous build's keyword index, if it is one this release can derive from (the
+    checksum was verified when the build was last loaded or built on)."""
+    directory = store.builds.keywords_dir(previous) if previous is not None else None
+    if directory is None or not (directory / PAPERS_FILE).is_file():
+        return None
+    try:
+        return directory if Manifest.read(directory).format == FORMAT else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _derive(store: Store, base: Path, staging: Path, ids: np.ndarray, hashes: np.ndarray) -> bool:
+    """``base`` made into the index of ``ids``: unchanged papers kept, changed and
+    withdrawn ones deleted, new and changed ones added. False (nothing done) when too
+    many changed for that to be cheaper than writing afresh."""
+    import tantivy
+
+    held = np.load(base / PAPERS_FILE)
+    before_ids, before_hashes = held[:, 0], held[:, 1]
+    if len(before_ids) == 0:
+        return False
+    at = np.minimum(np.searchsorted(before_ids, ids), len(before_ids) - 1)
+    same = (before_ids[at] == ids) & (before_hashes[at] == hashes)
+    kept = ids[same]
+    gone = np.setdiff1d(before_ids, kept, assume_unique=True)
+    added = ids[~same]
+    if len(gone) + len(added) > MAX_CHANGED_SHARE * max(len(ids), 1):
+        return False
+    for name in Manifest.read(base).files:
+        if name == PAPERS_FILE:
+            continue
+        link = os.link if name not in TANTIVY_REWRITES else shutil.copyfile
+        link(base / name, staging / name)
+    index = tantivy.Index.open(str(staging))
+    _register(index)
+    writer = index.writer(WRITER_MEMORY, _threads())
+    for start in range(0, len(gone), DELETE_BATCH):  # (by term, a u64 id is never matched)
+        ids = gone[start : start + DELETE_BATCH].tolist()
+        writer.delete_documents_by_query(tantivy.Query.term_set_query(index.schema, "id", ids))
+    _add(store, writer, added)
+    return True
+
+
+def _fresh(store: Store, staging: Path, ids: np.ndarray) -> None:
+    import tantivy
+
+    index = tantivy.Index(schema(), path=str(staging))
+    _register(index)
+    _add(store, index.writer(WRITER_MEMORY, _threads()), ids)
+
+
+def _add(store: Store, writer, ids: np.ndarray) -> None:
+    """Add the papers of ``ids``, commit, and let Tantivy finish its merges."""
+    for papers in store.texts.of(ids):
+        for paper in papers:
+            writer.add_document(paper.document())
+        checkpoint("keywords")
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def _register(index) -> None:
+    for name, analyzer in analyzers().items():
+        index.register_tokenizer(name, analyzer)
+
+
+def _threads() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.iterdir():
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync(directory)
+
+
+def _fsync(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,117 @@
+"""Tantivy queries from a parsed keyword query and filters, built term by term in code.
+
+The user's text never reaches Tantivy's query parser: each word is run through the
+index's own analyzer and becomes term queries on named fields, each quoted phrase a
+phrase query, each filter a term, term-set or range query, so ``title:x``, ``AND``,
+``*``, ``~2``, ``^5`` or ``[a TO b]`` are searched as the words they contain.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from search.filters import Filters
+from search.keyword_index.documents import (
+    KEY_ANALYZER,
+    PHRASE_ANALYZER,
+    RANK_ANALYZER,
+    TITLE_BOOST,
+    analyzers,
+    schema,
+)
+from search.keywords import KeywordQuery, Phrases
+from search.names import author_filter_key
+
+RANKED = (("body", 1.0), ("title", TITLE_BOOST))  # the fields BM25 sums, with their boosts
+
+
+@cache
+def _schema():
+    return schema()
+
+
+@cache
+def _analyzers() -> dict:
+    return analyzers()
+
+
+def tokens(text: str, analyzer: str = RANK_ANALYZER) -> list[str]:
+    """``text`` as the index holds it: for ranking, lower case, accents folded, stopwords
+    dropped and stemmed; for phrases, every word kept."""
+    return _analyzers()[analyzer].analyze(text)
+
+
+def ranking(query: KeywordQuery, filters: Filters):
+    """Papers with any of the words (ranked by BM25 over ``body``, plus ``title``
+    boosted) that contain every phrase and pass the filters; None when nothing could
+    match (every word was a stopword, a phrase had no word)."""
+    from tantivy import Occur, Query
+
+    words = list(dict.fromkeys(t for term in query.terms for t in tokens(term)))
+    should = [
+        (Occur.Should, _boosted(Query.term_query(_schema(), field, word, "freq"), boost))
+        for word in words
+        for field, boost in RANKED
+    ]
+    must = [phrase_query(phrase) for phrase in query.phrases]
+    if any(q is None for q in must) or not (should or must):
+        return None
+    clauses = [(Occur.Must, q) for q in must] + [
+        (Occur.Must, Query.const_score_query(f, 0.0)) for f in filter_queries(filters)
+    ]  # filters select, they do not score
+    if should:
+        clauses.append((Occur.Must, Query.boolean_query(should)))
+    if len(clauses) == 1:
+        return clauses[0][1]
+    return Query.boolean_query(clauses)
+
+
+def containing(phrases: Phrases, filters: Filters):
+    """Papers that contain every phrase and pass the filters (unranked); None when a
+    phrase has no word to match."""
+    from tantivy import Occur, Query
+
+    must = [phrase_query(phrase) for phrase in phrases]
+    if not must or any(q is None for q in must):
+        return None
+    clauses = [(Occur.Must, q) for q in must] + [(Occur.Must, f) for f in filter_queries(filters)]
+    return Query.const_score_query(Query.boolean_query(clauses), 1.0)
+
+
+def phrase_query(words: tuple[str, ...]):
+    """A quoted phrase: its words in order, in the title, the abstract or the authors."""
+    from tantivy import Query
+
+    stems = tokens(" ".join(words), PHRASE_ANALYZER)
+    if not stems:
+        return None
+    if len(stems) == 1:
+        return Query.term_query(_schema(), "phrases", stems[0], "position")
+    return Query.phrase_query(_schema(), "phrases", stems)
+
+
+def filter_queries(filters: Filters) -> list:
+    """One query per active filter; a paper must match each (alternatives within one)."""
+    from tantivy import FieldType, Query
+
+    found = []
+    if filters.year_min is not None or filters.year_max is not None:
+        found.append(Query.range_query(_schema(), "year", FieldType.Integer,
+                                       filters.year_min, filters.year_max))  # fmt: skip
+    venues = [t for v in filters.venues for t in tokens(v, KEY_ANALYZER)]
+    authors = [k for k in map(author_filter_key, filters.authors) if k]
+    for field, values, asked in (
+        ("venue", venues, filters.venues),
+        ("category_key", list(filters.categories), filters.categories),
+        ("author_key", authors, filters.authors),
+    ):
+        if asked:  # names without a letter match no one
+            found.append(Query.term_set_query(_schema(), field, values) if values
+                         else Query.empty_query())  # fmt: skip
+    return found
+
+
+def _boosted(query, boost: float):
+    from tantivy import Query
+
+    return query if boost == 1.0 else Query.boost_query(query, boost)

@@ -1,0 +1,83 @@
+"""Reading a build's keyword index: rankings, phrase containment and counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from search.errors import IndexCorrupt
+from search.filters import Filters
+from search.keyword_index import queries
+from search.keyword_index.documents import FORMAT, Manifest, analyzers
+from search.keywords import KeywordQuery, Phrases
+
+NO_FILTERS = Filters()
+
+
+class KeywordIndex:
+    """One build's keyword index, opened read-only (memory-mapped by Tantivy). Safe to use
+    from many threads: each query takes a searcher of its own."""
+
+    def __init__(self, directory: Path) -> None:
+        import tantivy
+
+        try:
+            manifest = Manifest.read(directory)
+            if manifest.format != FORMAT:
+                raise IndexCorrupt(f"keyword index {directory} has format {manifest.format}, "
+                                   f"not {FORMAT}: run `papersearch db upgrade`")  # fmt: skip
+            self._index = tantivy.Index.open(str(directory))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"keyword index {directory} cannot be opened ({exc})") from exc
+        for name, analyzer in analyzers().items():
+            self._index.register_tokenizer(name, analyzer)
+        self.directory = directory
+        self.papers = manifest.papers
+
+    def rank(
+        self, query: KeywordQuery, limit: int, filters: Filters = NO_FILTERS
+    ) -> tuple[list[tuple[int, float]], int]:
+        """([(id, BM25 score)] best first; how many papers match) for the papers with any
+        of the query's words, every phrase, and the filters. Ties keep Tantivy's order
+        (by document), the same at every ``limit``: pages cut from one ranking agree."""
+        built = queries.ranking(query, filters)
+        if built is None:
+            return [], 0
+        searcher = self._index.searcher()
+        found = searcher.search(built, limit, count=True)
+        ids = searcher.fast_field_values("id", [address for _, address in found.hits])
+        scores = (float(score) for score, _ in found.hits)
+        return list(zip(map(int, ids), scores, strict=True)), int(found.count)
+
+    def containing(
+        self, phrases: Phrases, filters: Filters = NO_FILTERS, among: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Sorted ids of the papers that contain every phrase and pass the filters, among
+        ``among`` (sorted ids) when it is given: hybrid asks only of its candidates."""
+        from tantivy import Occur, Query
+
+        built = queries.containing(phrases, filters)
+        if built is None or (among is not None and len(among) == 0):
+            return np.zeros(0, dtype=np.int64)
+        if among is not None:
+            ids = Query.term_set_query(queries._schema(), "id", [int(i) for i in among])
+            built = Query.boolean_query([(Occur.Must, built), (Occur.Must, ids)])
+        searcher = self._index.searcher()
+        limit = len(among) if among is not None else max(searcher.num_docs, 1)
+        found = searcher.search(built, limit, count=False)
+        ids = searcher.fast_field_values("id", [address for _, address in found.hits])
+        return np.sort(np.asarray(ids, dtype=np.int64))
+
+    def count(self, phrases: Phrases, filters: Filters = NO_FILTERS, *, up_to: int) -> int:
+        """How many papers contain every phrase and pass the filters, counted up to
+        ``up_to`` (the fallback to unquoted words needs only to know if k do)."""
+        built = queries.containing(phrases, filters)
+        if built is None:
+            return 0
+        return len(self._index.searcher().search(built, up_to, count=False).hits)
+
+    def document_count(self, word: str) -> int:
+        """Papers whose ranked text holds ``word`` (after stopwords and stemming)."""
+        stems = queries.tokens(word)
+        return self._index.searcher().doc_freq("body", stems[0]) if stems else 0
