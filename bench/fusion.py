@@ -8,20 +8,25 @@ all-MiniLM-L6-v2 (kept in ~/.cache/papersearch-bench/<collection>, or a database
 ``bench_fusion_<collection>`` on the server), takes each query's semantic and keyword
 top 100 from the engine, and prints, per collection, nDCG@10 / Recall@100 /
 MRR@10 of each mode, of papersearch's hybrid (``search.fusion.fuse_scores``) and of
-the alternatives it was chosen over (reciprocal rank fusion, fixed weights). The
+the alternatives it was chosen over (reciprocal rank fusion, fixed weights), and of
+the same fusion on the keyword ranking papersearch had before keyword indexes
+(SQLite's FTS5, rebuilt by ``fts5.py`` over the same papers, in the same run). The
 last lines are each rule's worst case over the collections: nDCG@10 of hybrid /
-max(semantic, keyword), which must stay ≥ 0.99.
+max(semantic, keyword), which must stay ≥ 0.99; and hybrid against hybrid on FTS5.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from workload import CACHE, SHARED, minilm_settings
 
 COLLECTIONS = ("scifact-train", "cranfield")
+GOAL = 0.005  # hybrid may lose no more nDCG@10 than this against hybrid on FTS5
 
 
 def bench_database(server_url: str, name: str) -> str:
@@ -68,10 +73,12 @@ def collect(name: str, database_url: str | None):
     """(judged queries, {query id: (semantic pairs, keyword pairs, keyword query, papers
     matching the words)}, {paper id: external id}, the engine) for collection ``name``,
     indexed once."""
+    from fts5 import Fts5
+
+    from indexer.builds import add_keyword_index
     from indexer.pipeline import index_corpus
     from search.engine import SearchEngine
     from search.evaluation import fit_query, read_judged
-    from search.filters import Filters
     from search.fusion import FUSION_DEPTH
     from search.keywords import parse_keywords, semantic_text
     from search.store import Store
@@ -83,10 +90,16 @@ def collect(name: str, database_url: str | None):
         settings = settings.replace(home=CACHE / f"{name.split('-')[0]}-postgres",
                                     database_url=database)  # fmt: skip
     store = Store.open(settings, migrate=True)
-    if store.builds.current() is None:
+    current = store.builds.current()
+    if current is None:
         print(f"indexing {name} with all-MiniLM-L6-v2 (once)", flush=True)
         index_corpus(settings, [root / "corpus.jsonl.gz"], progress=True)
+    elif current.keywords_path is None:  # indexed by a release before keyword indexes
+        add_keyword_index(store, settings, current)  # as `papersearch db upgrade` does
     engine = SearchEngine.open(settings)
+    before = Fts5(Path(tempfile.mkdtemp(prefix="papersearch-fusion-fts5-")) / "fts.sqlite3")
+    papers = engine.store.papers.get_many(engine.store.papers.external_ids()).values()
+    before.add((p.id, p.title, p.abstract or "", " ".join(p.authors or [])) for p in papers)
     judged = read_judged(root / "queries.jsonl", root / "qrels.tsv")
     encoder = engine.encoder
     pairs = {}
@@ -94,8 +107,8 @@ def collect(name: str, database_url: str | None):
         text = fit_query(raw, encoder.count_tokens, encoder.max_length)
         keywords = parse_keywords(text)
         semantic = engine._nearest(encoder.encode_query(semantic_text(text)), FUSION_DEPTH)
-        keyword, matching = engine.store.fulltext.rank(keywords, FUSION_DEPTH, Filters())
-        pairs[query_id] = (semantic, keyword, keywords, matching)
+        keyword, _ = engine.keywords.rank(keywords, FUSION_DEPTH)
+        pairs[query_id] = (semantic, keyword, keywords, before.rank(text, FUSION_DEPTH)[0])
     return judged, pairs, engine.store.papers.external_ids(), engine
 
 
@@ -108,16 +121,21 @@ def main() -> int:
     from search.fusion import FUSION_DEPTH, fuse_scores
 
     rules = {
-        "semantic only": lambda s, k, q, m: [i for i, _ in s],
-        "keyword only": lambda s, k, q, m: [i for i, _ in k],
-        "papersearch hybrid": lambda s, k, q, m: [i for i, _, _ in fuse_scores(s, k, q.word_count)],
-        **{f"RRF k={c}": (lambda s, k, q, m, c=c: rrf(s, k, c)) for c in (10, 60)},
+        "semantic only": lambda s, k, q, b: [i for i, _ in s],
+        "keyword only": lambda s, k, q, b: [i for i, _ in k],
+        "papersearch hybrid": lambda s, k, q, b: [i for i, _, _ in fuse_scores(s, k, q.word_count)],
+        "FTS5 keyword only (before)": lambda s, k, q, b: [i for i, _ in b],
+        "hybrid on FTS5 (before)": lambda s, k, q, b: [
+            i for i, _, _ in fuse_scores(s, b, q.word_count)
+        ],
+        **{f"RRF k={c}": (lambda s, k, q, b, c=c: rrf(s, k, c)) for c in (10, 60)},
         **{
-            f"fixed weights, semantic {a:.1f}": (lambda s, k, q, m, a=a: weighted(s, k, a))
+            f"fixed weights, semantic {a:.1f}": (lambda s, k, q, b, a=a: weighted(s, k, a))
             for a in (0.3, 0.4, 0.5, 0.6, 0.7)
         },
     }
     ratios: dict[str, list[float]] = {rule: [] for rule in rules}
+    changes: dict[str, tuple[float, float]] = {}
     store_name = "PostgreSQL" if args.database_url else "SQLite"
     for name in args.collections.split(","):
         if not (SHARED / name).exists():
@@ -135,6 +153,8 @@ def main() -> int:
             }
             scores[rule] = measure(runs, judged.qrels)
         best = max(scores["semantic only"]["nDCG@10"], scores["keyword only"]["nDCG@10"])
+        changes[name] = (scores["papersearch hybrid"]["nDCG@10"],
+                         scores["hybrid on FTS5 (before)"]["nDCG@10"])  # fmt: skip
         for rule, m in scores.items():
             ratio = m["nDCG@10"] / best if best else 0.0
             ratios[rule].append(ratio)
@@ -143,8 +163,13 @@ def main() -> int:
     if any(ratios.values()):
         print("\nworst case over the collections, nDCG@10 / max(semantic, keyword):")
         for rule, values in ratios.items():
-            if rule not in ("semantic only", "keyword only") and values:
+            if "only" not in rule and values:
                 print(f"  {rule:<28}{min(values):>9.3f}")
+        print(f"\nhybrid against hybrid on the FTS5 ranking (before), nDCG@10 "
+              f"(goal: no drop of more than {GOAL}):")  # fmt: skip
+        for name, (now, then) in changes.items():
+            verdict = "met" if now - then >= -GOAL else "MISSED"
+            print(f"  {name:<16}{now:.4f} against {then:.4f}  {now - then:+.4f}  {verdict}")
     return 0
 
 

@@ -191,7 +191,8 @@ def build_index(
             built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
             deep = (tuned.deep_nprobe, tuned.recall_100)
         faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
-        keywords = keyword_index.write(store, settings, build.id, source.ids, hashes, previous)
+        base = previous if trained is not None else intact(store, previous)  # derive from
+        keywords = keyword_index.write(store, settings, build.id, source.ids, hashes, base)
         keywords_dir = settings.builds_dir / keywords.name
         checksum = file_checksum(*build_files(path, built.lists_file, keywords_dir))
         checkpoint("publish")
@@ -228,6 +229,17 @@ def build_index(
         store.builds.fail(build.id)
         remove_files(settings, build.id)
         raise
+
+
+def intact(store: Store, build: IndexBuild | None) -> IndexBuild | None:
+    """``build`` if its files match its checksum (what a new build may take from it)."""
+    if build is None:
+        return None
+    try:
+        faiss_index.verify(store.builds.files(build), build.checksum)
+    except IndexCorrupt:
+        return None
+    return build
 
 
 def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> keyword_index.Written:

@@ -2,11 +2,14 @@
 build's when most papers are unchanged, written afresh otherwise.
 
 A nightly re-index changes a few papers of many. Tantivy's segments are immutable
-files, so the next build's index starts as hard links to the previous build's
-segments (its own copies of the small files Tantivy rewrites), deletes the papers
-that changed or left, adds the new and changed ones, and commits: the cost follows
-the change, not the corpus (``bench/reindex.py``). The previous build's files are
-never written, so a server of that build keeps answering from them meanwhile.
+files, so the next build's index starts as copies of the previous build's segments,
+deletes the papers that changed or left, adds the new and changed ones, and
+commits: the indexing follows the change, not the corpus (``bench/reindex.py``).
+The copies are the filesystem's clones where it has them (XFS, Btrfs: no bytes
+copied) and plain copies elsewhere; never hard links, which would let one changed
+byte corrupt every kept build at once, rollback points included. The previous
+build's files are only read, so a server of that build keeps answering from them
+meanwhile.
 
 Either way the index is written into a temporary directory, fsynced and renamed into
 place before the build is completed: a run killed while writing it leaves the
@@ -38,10 +41,13 @@ from search.keyword_index.documents import (
 from search.settings import Settings
 from search.store import Store
 
-MAX_CHANGED_SHARE = 0.3  # past this share of changed papers, writing afresh costs less
+# Deleted documents stay in Tantivy's statistics (the paper count, mean lengths) until
+# their segment is merged: past this share of the papers, the index is written afresh,
+# so that a derived index ranks within a few per cent of the scores of a fresh one.
+MAX_STALE_SHARE = 0.1
 DELETE_BATCH = 10_000  # ids a delete query names
+FICLONE = 0x40049409  # Linux's ioctl: clone a file's blocks (XFS, Btrfs)
 WRITER_MEMORY = 256 * 1024 * 1024  # Tantivy's indexing buffer, split between its threads
-TANTIVY_REWRITES = ("meta.json", ".managed.json")  # copied, never linked: Tantivy replaces them
 LOCKS = (".tantivy-meta.lock", ".tantivy-writer.lock")  # empty, not part of the index
 
 
@@ -75,15 +81,15 @@ def write(
     staging = Path(tempfile.mkdtemp(dir=settings.builds_dir,
                                     prefix=target.name + ".", suffix=TEMPORARY_SUFFIX))  # fmt: skip
     try:
-        derived = base is not None and _derive(store, base, staging, ids, hashes)
-        if not derived:
+        stale = _derive(store, base, staging, ids, hashes) if base is not None else None
+        if stale is None:
             shutil.rmtree(staging)
             staging.mkdir()
             _fresh(store, staging, ids)
         np.save(staging / PAPERS_FILE, np.stack([ids, hashes], axis=1).astype(np.int64))
         files = sorted(f.name for f in staging.iterdir() if f.name not in (*LOCKS, MANIFEST))
-        source = previous.id if derived else None
-        Manifest(FORMAT, len(ids), source, files).write(staging)
+        source = previous.id if stale is not None else None
+        Manifest(FORMAT, len(ids), source, files, stale or 0).write(staging)
         _fsync_tree(staging)
         checkpoint("keywords-written")
         if target.exists():  # left by a build that failed after the rename
@@ -97,7 +103,7 @@ def write(
 
 def _base(store: Store, previous) -> Path | None:
     """The previous build's keyword index, if it is one this release can derive from (the
-    checksum was verified when the build was last loaded or built on)."""
+    caller gives a build whose files it verified against their checksum)."""
     directory = store.builds.keywords_dir(previous) if previous is not None else None
     if directory is None or not (directory / PAPERS_FILE).is_file():
         return None
@@ -107,28 +113,29 @@ def _base(store: Store, previous) -> Path | None:
         return None
 
 
-def _derive(store: Store, base: Path, staging: Path, ids: np.ndarray, hashes: np.ndarray) -> bool:
+def _derive(
+    store: Store, base: Path, staging: Path, ids: np.ndarray, hashes: np.ndarray
+) -> int | None:
     """``base`` made into the index of ``ids``: unchanged papers kept, changed and
-    withdrawn ones deleted, new and changed ones added. False (nothing done) when too
-    many changed for that to be cheaper than writing afresh."""
+    withdrawn ones deleted, new and changed ones added. Returns the deleted documents the
+    new index carries; None (nothing done) when they would be too many (MAX_STALE_SHARE)."""
     import tantivy
 
     held = np.load(base / PAPERS_FILE)
     before_ids, before_hashes = held[:, 0], held[:, 1]
     if len(before_ids) == 0:
-        return False
+        return None
     at = np.minimum(np.searchsorted(before_ids, ids), len(before_ids) - 1)
     same = (before_ids[at] == ids) & (before_hashes[at] == hashes)
     kept = ids[same]
     gone = np.setdiff1d(before_ids, kept, assume_unique=True)
     added = ids[~same]
-    if len(gone) + len(added) > MAX_CHANGED_SHARE * max(len(ids), 1):
-        return False
+    stale = Manifest.read(base).stale + len(gone)  # deleted documents the index carries
+    if stale > MAX_STALE_SHARE * max(len(ids), 1):
+        return None
     for name in Manifest.read(base).files:
-        if name == PAPERS_FILE:
-            continue
-        link = os.link if name not in TANTIVY_REWRITES else shutil.copyfile
-        link(base / name, staging / name)
+        if name != PAPERS_FILE:
+            _clone(base / name, staging / name)
     index = tantivy.Index.open(str(staging))
     _register(index)
     writer = index.writer(WRITER_MEMORY, _threads())
@@ -136,7 +143,7 @@ def _derive(store: Store, base: Path, staging: Path, ids: np.ndarray, hashes: np
         ids = gone[start : start + DELETE_BATCH].tolist()
         writer.delete_documents_by_query(tantivy.Query.term_set_query(index.schema, "id", ids))
     _add(store, writer, added)
-    return True
+    return stale
 
 
 def _fresh(store: Store, staging: Path, ids: np.ndarray) -> None:
@@ -155,6 +162,20 @@ def _add(store: Store, writer, ids: np.ndarray) -> None:
         checkpoint("keywords")
     writer.commit()
     writer.wait_merging_threads()
+
+
+def _clone(source: Path, target: Path) -> None:
+    """A copy of ``source`` of its own: a clone sharing its blocks where the filesystem
+    can (copy-on-write), else a byte copy."""
+    import fcntl
+
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+            return
+        except OSError:
+            pass
+    shutil.copyfile(source, target)
 
 
 def _register(index) -> None:

@@ -248,6 +248,39 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     assert SearchEngine.open(settings, encoder=tiny_encoder).build.id == summary.build_id
 
 
+def test_a_corrupt_keyword_index_is_refused_by_checksum_and_the_last_good_build_serves(
+    backend, postgres, tmp_path, tiny_encoder, caplog
+):
+    from search.keyword_index.documents import Manifest
+
+    settings = settings_on(backend, tmp_path / "data", postgres, f"corrupt_kw_{backend}")
+    lines = sample_lines(702)
+    first = index_corpus(settings, [write_lines(tmp_path / "a.jsonl", lines[:700])],
+                         encoder=tiny_encoder)  # fmt: skip
+    second = run(settings, [write_lines(tmp_path / "b.jsonl", lines[:701])], encoder=tiny_encoder)
+    store = Store.open(settings)
+    directory = store.builds.keywords_dir(store.builds.get(second.build_id))
+    assert Manifest.read(directory).derived_from == first.build_id  # one paper more: derived
+    largest = max((p for p in directory.iterdir() if p.is_file()), key=lambda p: p.stat().st_size)
+    with open(largest, "r+b") as fh:  # one byte of the index changed on disk
+        byte = fh.read(1)
+        fh.seek(0)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+
+    with caplog.at_level(logging.ERROR, logger="papersearch"):
+        engine = EngineProvider(settings, tiny_encoder).get()
+    assert engine.build.id == first.build_id  # never handed to Tantivy
+    assert f"index build {second.build_id}" in caplog.text and "checksum" in caplog.text
+    assert engine.search("graph", k=3, mode="keyword").results
+
+    # The next re-index writes its keyword index afresh: nothing is taken from the corrupt one.
+    third = run(settings, [write_lines(tmp_path / "c.jsonl", lines)], encoder=tiny_encoder)
+    built = Store.open(settings).builds.get(third.build_id)
+    assert Manifest.read(settings.builds_dir / built.keywords_path).derived_from is None
+    served = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert served.build.id == third.build_id and served.keywords.papers == 702
+
+
 def test_a_full_disk_during_a_build_keeps_the_current_build_and_the_store(
     backend, postgres, tmp_path, tiny_encoder, monkeypatch
 ):

@@ -57,15 +57,18 @@ def test_the_same_filters_select_the_same_papers(engines):
         )
 
 
-def test_semantic_search_is_the_same_and_keyword_search_finds_the_same_papers(engines):
-    """The same vectors make the same index: semantic answers are identical. Keyword
-    rankings differ in scores (BM25 against weighted ts_rank) but agree on which papers
-    contain a phrase."""
+def test_every_mode_ranks_the_same_on_both_stores(engines):
+    """The same vectors make the same FAISS index and the same papers the same keyword
+    index, whichever database stores them: every mode answers identically, scores too."""
     for query in ("graph neural networks", "protein structure", "image segmentation"):
-        answers = [engines[b].search(query, k=10) for b in ("sqlite", "postgresql")]
-        assert [h.external_id for h in answers[0].results] == [
-            h.external_id for h in answers[1].results
-        ]
+        for mode in ("semantic", "keyword", "hybrid"):
+            answers = [engines[b].search(query, k=50, mode=mode, filters=Filters.parse(
+                year="2005-")) for b in ("sqlite", "postgresql")]  # fmt: skip
+            assert [(h.external_id, h.score) for h in answers[0].results] == [
+                (h.external_id, h.score) for h in answers[1].results
+            ]
+            assert (answers[0].total, answers[0].matches) == (answers[1].total,
+                                                              answers[1].matches)  # fmt: skip
         phrases = (tuple(query.split()),)
         containing = [engines[b].keywords.containing(phrases)
                       for b in ("sqlite", "postgresql")]  # fmt: skip

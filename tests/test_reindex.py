@@ -22,6 +22,7 @@ from indexer.lock import AlreadyRunning, write_lock
 from indexer.pipeline import UnsafeSnapshot, index_corpus, run
 from papersearch import main
 from search.engine import SearchEngine
+from search.keyword_index.documents import Manifest
 from search.settings import Settings
 from search.store import Store
 from tests.conftest import cli_args, copy_home, sample_lines, write_lines
@@ -425,15 +426,28 @@ def reindex_process(settings: Settings, corpus: Path, pause_at: str, pause_file:
     )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("point", ["embedding", "index-written", "publish"])
-def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes(
-    first, tmp_path, lines, tiny_encoder, point
-):
-    engine = SearchEngine.open(first, encoder=tiny_encoder)
+def answers(engine: SearchEngine) -> list[list[int]]:
+    """What a server of ``engine``'s build answers to a few queries, in every mode."""
     queries = ["graph neural networks", "image segmentation", "language model alignment"]
-    before = [[h.id for h in engine.search(q, k=10).results] for q in queries]
-    day1 = [changed(line) for line in lines[:600]] + lines[600 : BASE + 50]
+    return [[h.id for h in engine.search(q, k=10, mode=mode).results]
+            for q in queries for mode in ("semantic", "keyword", "hybrid")]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "point, changes",
+    [("embedding", 600), ("index-written", 600), ("publish", 600),
+     ("keywords", 600), ("keywords", 5), ("keywords-written", 5)],
+)  # fmt: skip
+def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes(
+    first, tmp_path, lines, tiny_encoder, point, changes
+):
+    """Killed anywhere, the keyword index included (written afresh after many changes,
+    derived from build 1's after a few): build 1 serves, answering as before in every
+    mode, and the next run finishes."""
+    engine = SearchEngine.open(first, encoder=tiny_encoder)
+    before = answers(engine)
+    day1 = [changed(line) for line in lines[:changes]] + lines[changes : BASE + 50]
     corpus = snapshot(day1, tmp_path / "day1.jsonl")
     pause_file = tmp_path / "paused"
     proc = reindex_process(first, corpus, point, pause_file)
@@ -447,7 +461,7 @@ def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes
 
     engine = SearchEngine.open(first, encoder=tiny_encoder)
     assert engine.build.id == 1
-    assert [[h.id for h in engine.search(q, k=10).results] for q in queries] == before
+    assert answers(engine) == before
 
     summary = run(first, [corpus], snapshot=True, encoder=tiny_encoder)
     store = Store.open(first, migrate=True)
@@ -460,6 +474,9 @@ def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes
     if point == "embedding":  # the chunk committed before the kill is not embedded again
         assert 0 < summary.embedded < 650
     assert not list(first.builds_dir.glob("*.tmp"))
+    if changes < 100:  # a few changed papers: the keyword index was derived from build 1's
+        derived = Manifest.read(first.builds_dir / store.builds.current().keywords_path)
+        assert derived.derived_from == 1 and derived.papers == BASE + 50
     fixed = json.loads(day1[0])
     engine = SearchEngine.open(first, encoder=tiny_encoder)
     assert engine.store.papers.get(

@@ -6,7 +6,8 @@ with a small boost; both drop English stopwords and stem (Snowball), as the
 queries do. ``phrases`` keeps every word, stemmed, with positions, so that a quoted
 phrase is matched as typed, even one made only of stopwords ("to be or not to be").
 Filters match whole keys (``search.names``): ``year``, ``venue`` (lower case),
-``category_key`` and ``author_key``. ``id`` is the paper's id, read back for every hit.
+``category_key`` and ``author_key`` (exactly as stored). ``id`` is the paper's id,
+read back for every hit.
 
 The boosts and the stopword list were chosen by ``bench/keyword.py`` on SciFact and
 Cranfield: one ``body`` field ranks like BM25 over the whole text (as FTS5 did),
@@ -59,8 +60,9 @@ def schema():
     for name in ("body", "title"):
         builder.add_text_field(name, tokenizer_name=RANK_ANALYZER, index_option="freq")
     builder.add_text_field("phrases", tokenizer_name=PHRASE_ANALYZER, index_option="position")
-    for name in ("venue", "category_key", "author_key"):
-        builder.add_text_field(name, tokenizer_name=KEY_ANALYZER, index_option="basic")
+    builder.add_text_field("venue", tokenizer_name=KEY_ANALYZER, index_option="basic")
+    for name in ("category_key", "author_key"):  # keys as ``search.names`` makes them
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("year", indexed=True, fast=True)
     return builder.build()
 
@@ -104,12 +106,14 @@ class PaperText:
 @dataclass(frozen=True)
 class Manifest:
     """A keyword index's own description: its format, how many papers it holds, the build
-    it was derived from (None: written afresh), and its files in checksum order."""
+    it was derived from (None: written afresh), its files in checksum order, and how many
+    deleted documents it still carries (derived indexes: Tantivy drops them on merges)."""
 
     format: int
     papers: int
     derived_from: int | None
     files: list[str]
+    stale: int = 0
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:

@@ -38,17 +38,27 @@ class KeywordIndex:
     def rank(
         self, query: KeywordQuery, limit: int, filters: Filters = NO_FILTERS
     ) -> tuple[list[tuple[int, float]], int]:
-        """([(id, BM25 score)] best first; how many papers match) for the papers with any
-        of the query's words, every phrase, and the filters. Ties keep Tantivy's order
-        (by document), the same at every ``limit``: pages cut from one ranking agree."""
+        """([(id, BM25 score)] best first, equal scores by id; how many papers match) for
+        the papers with any of the query's words, every phrase, and the filters.
+
+        Tantivy orders equal scores by where documents sit in its segments, which differs
+        between two indexes of the same papers. Here they go by paper id, the same on
+        every store and build: the hits tied with the last one are all fetched (a second,
+        deeper search, when the tie runs past ``limit``) before the list is cut, so a
+        page read at any depth is cut from the same ranking."""
         built = queries.ranking(query, filters)
         if built is None:
             return [], 0
         searcher = self._index.searcher()
         found = searcher.search(built, limit, count=True)
-        ids = searcher.fast_field_values("id", [address for _, address in found.hits])
-        scores = (float(score) for score, _ in found.hits)
-        return list(zip(map(int, ids), scores, strict=True)), int(found.count)
+        hits, depth = found.hits, limit
+        while len(hits) == depth and hits[-1][0] == hits[limit - 1][0]:
+            depth *= 4  # the tie at the cut may go on: read past it
+            hits = searcher.search(built, depth, count=False).hits
+        ids = searcher.fast_field_values("id", [address for _, address in hits])
+        ranked = sorted(((int(i), float(score)) for i, (score, _) in zip(ids, hits, strict=True)),
+                        key=lambda pair: (-pair[1], pair[0]))  # fmt: skip
+        return ranked[:limit], int(found.count)
 
     def containing(
         self, phrases: Phrases, filters: Filters = NO_FILTERS, among: np.ndarray | None = None

@@ -1,0 +1,154 @@
+"""The keyword index on its own (``search.keyword_index``): what a user types is only ever
+words and quoted phrases, stopwords are dropped from rankings but not from phrases, and
+what the writer derives from a previous build equals what it writes afresh."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from indexer import keyword_index as writer
+from search.filters import Filters
+from search.keyword_index import KeywordIndex
+from search.keyword_index.documents import Manifest
+from search.keyword_index.queries import tokens
+from search.keywords import parse_keywords
+from search.settings import Settings
+from search.store import Store
+from tests.conftest import sample_lines
+
+N_PAPERS = 400
+# Tantivy's query language, and the other operators search boxes know.
+SYNTAX = ["title:", "abstract:", "body:", "id:", "AND", "OR", "NOT", "&&", "||", "!", "*", "?",
+          "~", "~2", "^", "^5", "[", "]", "{", "}", "(", ")", "TO", "+", "-", ":", "\\", "/",
+          "'", "IN", "field:[a TO b]", "year:>2020", "\"unclosed", "<", ">", "=", "$"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """The first papers of the sample, stored (SQLite) with a keyword index written."""
+    from indexer.readers import read_corpus
+
+    root = tmp_path_factory.mktemp("keyword-index")
+    (root / "corpus.jsonl").write_text("".join(sample_lines(N_PAPERS)))
+    settings = Settings(home=root / "data")
+    store = Store.open(settings, migrate=True)
+    store.papers.upsert([r for _, r in read_corpus(root / "corpus.jsonl")])
+    settings.builds_dir.mkdir(parents=True)
+    return settings, store
+
+
+def write_index(settings, store, build_id: int, ids: np.ndarray, previous=None):
+    written = writer.write(store, settings, build_id, ids, store.texts.content_hashes(ids),
+                           previous)  # fmt: skip
+    return KeywordIndex(settings.builds_dir / written.name)
+
+
+@pytest.fixture(scope="module")
+def index(stored):
+    settings, store = stored
+    return write_index(settings, store, 1, np.arange(1, N_PAPERS + 1, dtype=np.int64))
+
+
+@pytest.fixture(scope="module")
+def vocabulary(stored) -> list[str]:
+    _, store = stored
+    words = {w.lower() for p in store.papers.get_many(range(1, 60)).values()
+             for w in re.findall(r"[A-Za-z]{4,}", p.title)}  # fmt: skip
+    return sorted(words)
+
+
+def as_words(text: str) -> str:
+    """The query with everything but words and quote marks blanked: what it must mean."""
+    return re.sub(r'[^\w"]+', " ", text)
+
+
+def test_query_syntax_is_searched_as_words_never_as_syntax(index, vocabulary):
+    @hypothesis_settings(max_examples=300, deadline=None, database=None,
+                         suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(st.lists(st.one_of(st.sampled_from(SYNTAX), st.sampled_from(vocabulary),
+                              st.text(string.punctuation, max_size=3)),
+                    min_size=1, max_size=8),
+           st.sampled_from(["", " ", "-", ":", "^", "~"]))  # fmt: skip
+    def check(pieces, glue):
+        text = glue.join(pieces)
+        got = index.rank(parse_keywords(text), 20)
+        assert got == index.rank(parse_keywords(as_words(text)), 20), text
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['title:graph', 'graph AND networks', '"unclosed graph', '*', 'graph~2', 'graph^5',
+     'year:[2000 TO 2030]', 'field:[a TO b]', 'NOT graph', 'id:1', '(graph OR networks)'],
+)  # fmt: skip
+def test_each_kind_of_syntax_is_inert(index, query):
+    assert index.rank(parse_keywords(query), 20) == index.rank(parse_keywords(as_words(query)), 20)
+
+
+def test_stopwords_rank_nothing_but_phrases_of_them_are_searched(index):
+    assert tokens("What is the effect of the graph on which networks?") == [
+        "effect", "graph", "network"]  # fmt: skip
+    plain = index.rank(parse_keywords("effect graph networks"), 50)
+    asked = index.rank(parse_keywords("What is the effect of the graph on which networks?"), 50)
+    assert asked == plain and plain[1] > 0
+    assert parse_keywords("the of and").empty
+    of_the = index.containing((("of", "the"),))
+    assert len(of_the) > N_PAPERS / 2  # a phrase made only of stopwords still matches
+    assert index.count((("of", "the"),), up_to=10) == 10
+
+
+def test_filters_select_inside_the_index(index, stored):
+    _, store = stored
+    for filters in (Filters.parse(year="2025"), Filters.parse(category="cs"),
+                    Filters.parse(category="cs.CV,math")):  # fmt: skip
+        ranked, total = index.rank(parse_keywords("learning models"), 1000, filters)
+        allowed = set(store.papers.matching_ids(filters).tolist())
+        matching = {i for i, _ in index.rank(parse_keywords("learning models"), 1000)[0]}
+        assert {i for i, _ in ranked} == matching & allowed and total == len(ranked)
+
+
+def test_a_derived_index_holds_and_ranks_what_one_written_afresh_does(stored, index):
+    """The next build's index, made from this one's with papers changed, added and
+    withdrawn, holds exactly the papers an index written from nothing holds, and ranks
+    them alike."""
+    from indexer.readers import read_corpus
+    from tests.conftest import write_lines
+
+    settings, store = stored
+    lines = sample_lines(N_PAPERS + 20)
+    changed = [line.replace('"title": "', '"title": "Revised: ', 1) for line in lines[:10]]
+    path = write_lines(settings.home / "next.jsonl", changed + lines[10:])
+    store.papers.upsert([r for _, r in read_corpus(path)])
+    store.papers.withdraw([30, 31, 32])
+    ids = np.setdiff1d(np.arange(1, N_PAPERS + 21), [30, 31, 32])
+
+    class Previous:
+        id, keywords_path = 1, index.directory.name
+
+    derived = write_index(settings, store, 2, ids, Previous)
+    fresh = write_index(settings, store, 3, ids)
+    assert Manifest.read(derived.directory).derived_from == 1
+    assert Manifest.read(fresh.directory).derived_from is None
+    assert derived.papers == fresh.papers == len(ids)
+    # The same papers match; scores differ only by the deleted documents Tantivy counts
+    # until it merges them away (at most MAX_STALE_SHARE of the papers; 3% here).
+    assert Manifest.read(derived.directory).stale == 13
+    for query in ("revised", "graph neural networks", "learning", '"language model" agents'):
+        got, want = (i.rank(parse_keywords(query), 1000) for i in (derived, fresh))  # all
+        assert {i for i, _ in got[0]} == {i for i, _ in want[0]} and got[1] == want[1], query
+        np.testing.assert_allclose(sorted(s for _, s in got[0]), sorted(s for _, s in want[0]),
+                                   rtol=0.02)  # fmt: skip
+    revised = derived.containing((("revised",),))
+    assert set(range(1, 11)) <= set(revised.tolist())
+    np.testing.assert_array_equal(revised, fresh.containing((("revised",),)))
+    assert not {30, 31, 32} & set(derived.containing((("the",),)).tolist())
+    # The build it came from is untouched: it still answers as before.
+    assert index.rank(parse_keywords("revised"), 10)[1] == len(revised) - 10
