@@ -121,6 +121,7 @@ class BuildOutcome(NamedTuple):
     build: IndexBuild  # the current build afterwards
     retrain_reason: str | None  # why the centroids were trained (None: reused, or unchanged)
     unchanged: bool = False  # nothing to publish: the current build already holds this
+    keywords: keyword_index.Written | None = None  # the keyword index written (None: none)
 
 
 def build_index(
@@ -224,7 +225,7 @@ def build_index(
             keywords_path=keywords.name,
             **lineage,
         )
-        return BuildOutcome(store.builds.publish(build.id), reason)
+        return BuildOutcome(store.builds.publish(build.id), reason, keywords=keywords)
     except BaseException:
         store.builds.fail(build.id)
         remove_files(settings, build.id)

@@ -65,6 +65,11 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
             f"build {summary.build_id} is current: {summary.index_type}, "
             f"{summary.vector_count} vectors, {centroids}"
         )
+        source = summary.keywords_derived_from
+        click.echo(
+            f"keyword index {'derived from build ' + str(source) if source else 'written'} "
+            f"in {summary.keywords_seconds:.1f} s"
+        )
     if summary.rejects_file:
         click.echo(
             f"rejected records and dropped fields, with line numbers and reasons: "

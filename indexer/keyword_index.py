@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from search.keyword_index.documents import (
     PAPERS_FILE,
     SUFFIX,
     Manifest,
+    PaperText,
     analyzers,
     schema,
 )
@@ -53,12 +56,13 @@ LOCKS = (".tantivy-meta.lock", ".tantivy-writer.lock")  # empty, not part of the
 
 @dataclass(frozen=True)
 class Written:
-    """A keyword index in place: its directory's name, how many papers it holds, and the
-    build it was derived from (None: written afresh)."""
+    """A keyword index in place: its directory's name, how many papers it holds, the build
+    it was derived from (None: written afresh), and the seconds writing it took."""
 
     name: str
     papers: int
     derived_from: int | None
+    seconds: float
 
 
 def keywords_path(settings: Settings, build_id: int) -> Path:
@@ -76,6 +80,7 @@ def write(
     """The keyword index of build ``build_id``, holding the papers ``ids`` (sorted, with
     their ``content_hashes``), in place: derived from ``previous``'s (an ``IndexBuild``)
     when it has a usable one."""
+    started = time.perf_counter()
     target = keywords_path(settings, build_id)
     base = _base(store, previous)
     staging = Path(tempfile.mkdtemp(dir=settings.builds_dir,
@@ -85,12 +90,9 @@ def write(
         if stale is None:
             shutil.rmtree(staging)
             staging.mkdir()
-            _fresh(store, staging, ids)
-        np.save(staging / PAPERS_FILE, np.stack([ids, hashes], axis=1).astype(np.int64))
-        files = sorted(f.name for f in staging.iterdir() if f.name not in (*LOCKS, MANIFEST))
+            write_fresh(staging, store.texts.of(ids))
         source = previous.id if stale is not None else None
-        Manifest(FORMAT, len(ids), source, files, stale or 0).write(staging)
-        _fsync_tree(staging)
+        finish(staging, ids, hashes, source, stale or 0)
         checkpoint("keywords-written")
         if target.exists():  # left by a build that failed after the rename
             shutil.rmtree(target)
@@ -98,7 +100,7 @@ def write(
         _fsync(target.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Written(target.name, len(ids), source)
+    return Written(target.name, len(ids), source, round(time.perf_counter() - started, 3))
 
 
 def _base(store: Store, previous) -> Path | None:
@@ -142,21 +144,33 @@ def _derive(
     for start in range(0, len(gone), DELETE_BATCH):  # (by term, a u64 id is never matched)
         ids = gone[start : start + DELETE_BATCH].tolist()
         writer.delete_documents_by_query(tantivy.Query.term_set_query(index.schema, "id", ids))
-    _add(store, writer, added)
+    _add(writer, store.texts.of(added))
     return stale
 
 
-def _fresh(store: Store, staging: Path, ids: np.ndarray) -> None:
+def write_fresh(directory: Path, batches: Iterable[list[PaperText]]) -> None:
+    """A keyword index of these papers, written afresh into ``directory`` (empty)."""
     import tantivy
 
-    index = tantivy.Index(schema(), path=str(staging))
+    index = tantivy.Index(schema(), path=str(directory))
     _register(index)
-    _add(store, index.writer(WRITER_MEMORY, _threads()), ids)
+    _add(index.writer(WRITER_MEMORY, _threads()), batches)
 
 
-def _add(store: Store, writer, ids: np.ndarray) -> None:
-    """Add the papers of ``ids``, commit, and let Tantivy finish its merges."""
-    for papers in store.texts.of(ids):
+def finish(
+    directory: Path, ids: np.ndarray, hashes: np.ndarray, derived_from: int | None, stale: int
+) -> None:
+    """Record what the index in ``directory`` holds (its papers and their content hashes,
+    its manifest) and fsync it all: then it can be renamed into place."""
+    np.save(directory / PAPERS_FILE, np.stack([ids, hashes], axis=1).astype(np.int64))
+    files = sorted(f.name for f in directory.iterdir() if f.name not in (*LOCKS, MANIFEST))
+    Manifest(FORMAT, len(ids), derived_from, files, stale).write(directory)
+    _fsync_tree(directory)
+
+
+def _add(writer, batches: Iterable[list[PaperText]]) -> None:
+    """Add the papers, commit, and let Tantivy finish its merges."""
+    for papers in batches:
         for paper in papers:
             writer.add_document(paper.document())
         checkpoint("keywords")

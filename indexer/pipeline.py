@@ -67,6 +67,10 @@ class RunSummary:
     vector_count: int = 0
     retrained: bool = False
     retrain_reason: str | None = None
+    # The build's keyword index: how long writing it took, and the build it was derived
+    # from (None: written afresh; both None when nothing was built).
+    keywords_seconds: float | None = None
+    keywords_derived_from: int | None = None
     published: bool = False  # False: nothing changed, the current build stays
     pruned: list[int] = field(default_factory=list)
     rejects_file: str | None = None
@@ -262,9 +266,12 @@ def run(
         embed_seconds = time.perf_counter() - embed_started
         summary.embedded = summary.checked + embedded_now
         store.vectors.compact(encoder.info.key)
-        build, reason, unchanged = build_index(
+        build, reason, unchanged, keywords = build_index(
             store, encoder, settings, retrain=retrain, added=summary.embedded
         )
+        if keywords is not None:
+            summary.keywords_seconds = keywords.seconds
+            summary.keywords_derived_from = keywords.derived_from
         summary.published = not unchanged
         summary.pruned = [] if unchanged else prune(store, settings)
     summary.build_id = build.id
