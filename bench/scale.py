@@ -1,10 +1,12 @@
-"""Benchmark: out-of-core index builds at 1M and 10M vectors, and Ray against local embedding.
+"""Benchmark: out-of-core index builds at 1M and 10M vectors, keyword and hybrid search at
+those sizes (``keyword_scale.py``), and Ray against local embedding.
 
     python bench/scale.py                          # 1M and 10M, then Ray vs local
     python bench/scale.py --sizes 1000000          # one size
     python bench/scale.py --skip-ray               # builds only
     python bench/scale.py --sizes 1000000 --reuse-build   # measure the last build again
     python bench/scale.py --sizes 200000 --skip-ray --build-memory 512MB   # a quick look
+    python bench/scale.py --keywords-only          # keyword and hybrid on builds made before
 
 Vectors: the 74,728 real all-MiniLM-L6-v2 arXiv vectors (``workload.arxiv_minilm_vectors``,
 cached after the first run) plus perturbed copies (``bench/index.py``), written as
@@ -33,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+import keyword_scale
 import numpy as np
 from workload import (
     ARXIV_74K,
@@ -211,6 +214,17 @@ def extrapolate(measured: list[tuple[int, dict, int, dict]], build_memory: int) 
         )
 
 
+def _built_vectors(sizes: str, titles: np.ndarray) -> dict[int, tuple[Path, int]]:
+    """{size: (home, tuned nprobe)} of the vector builds earlier runs made."""
+    built = {}
+    for n in (int(s) for s in sizes.split(",")):
+        home = CACHE / f"scale-{n}"
+        if (home / "builds" / "bench-report.json").exists():
+            report, _ = json.loads((home / "builds" / "bench-report.json").read_text())
+            built[n] = (home, measure(home, report, titles)["nprobe"])
+    return built
+
+
 def _needed_build_memory(n: int, dim: int) -> int:
     from search.index import MIN_POINTS_PER_LIST, choose_nlist
 
@@ -272,6 +286,20 @@ def main() -> int:
         action="store_true",
         help="measure the build the last run made (same settings) again",
     )
+    parser.add_argument(
+        "--keyword-sizes",
+        default="74728,1000000,10000000",
+        help="keyword index sizes (hybrid where --sizes built vectors too)",
+    )
+    parser.add_argument("--skip-keywords", action="store_true")
+    parser.add_argument(
+        "--keywords-only",
+        action="store_true",
+        help="keyword and hybrid only (hybrid on vector builds already made)",
+    )
+    parser.add_argument("--queries", type=int, default=500, help="title queries per size")
+    parser.add_argument("--fts5-size", type=int, default=1_195_648)
+    parser.add_argument("--fts5-queries", type=int, default=50)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from search.settings import parse_size
@@ -290,6 +318,10 @@ def main() -> int:
         ray_against_local(papers)
         return 0
     real, titles = arxiv_minilm_vectors(papers, "arxiv74k")
+    if args.keywords_only:
+        keyword_scale.report(papers, sorted(int(s) for s in args.keyword_sizes.split(",")),
+                             _built_vectors(args.sizes, titles), args)  # fmt: skip
+        return 0
     measured = []
     print(
         f"build memory {args.build_memory}; index memory {args.index_memory}/paper; "
@@ -323,6 +355,10 @@ def main() -> int:
                 f"{recall:.4f}, p50 {p50:.2f} ms"
             )
     extrapolate(measured, build_memory)
+    if not args.skip_keywords:
+        homes = {n: (CACHE / f"scale-{n}", result["nprobe"]) for n, _, _, result in measured}
+        keyword_scale.report(papers, sorted(int(s) for s in args.keyword_sizes.split(",")),
+                             homes, args)  # fmt: skip
     if not args.skip_ray:
         ray_against_local(papers)
     return 0

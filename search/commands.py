@@ -9,7 +9,7 @@ import click
 
 from search.cli_options import JSON_OPTION, filter_options, settings_options
 from search.filters import Filters
-from search.results import MODES, SORTS, SearchResult, short_authors
+from search.results import DEFAULT_MODE, MODES, SORTS, SearchResult, short_authors
 from search.settings import Settings
 
 
@@ -35,7 +35,7 @@ def print_result(result: SearchResult, as_json: bool) -> None:
 @click.option(
     "--mode",
     type=click.Choice(MODES),
-    default="semantic",
+    default=DEFAULT_MODE,
     show_default=True,
     help="Ranking: embeddings, BM25 keywords, or both fused.",
 )

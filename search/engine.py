@@ -44,7 +44,7 @@ from search.model_info import require_same_model
 from search.names import looks_like_a_name
 from search.onnx_query import OnnxQueryEncoder
 from search.refine import rerank
-from search.results import Hit, LibraryFacts, SearchResult, Seed
+from search.results import DEFAULT_MODE, Hit, LibraryFacts, SearchResult, Seed
 from search.schema import IndexBuild, Paper
 from search.settings import MODEL_SETTINGS, Settings
 from search.store import Store
@@ -160,7 +160,7 @@ class SearchEngine:
         k: int = 10,
         offset: int = 0,
         *,
-        mode: str = "semantic",
+        mode: str = DEFAULT_MODE,
         filters: Filters | None = None,
         sort: str = "relevance",
     ) -> SearchResult:

@@ -106,7 +106,7 @@ class Settings:
         "",
         "The store: SQLite (`sqlite:///PATH`) or PostgreSQL "
         "(`postgresql+psycopg://USER:PASSWORD@HOST/DB`, the `postgres` extra), with the same "
-        "features; other databases lack keyword search (`mode_unavailable`).",
+        "features and the same rankings (text is ranked by each build's keyword index).",
         shown_default="SQLite file in the data directory",
     )
     base_model: str = setting(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from search.export import FORMATS
-from search.results import MODES, SORTS, PaperDetail, SearchResult
+from search.results import DEFAULT_MODE, MODES, SORTS, PaperDetail, SearchResult
 from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
@@ -48,7 +48,7 @@ def respond(result: SearchResult, name: str):
 
 @bp.get("/search")
 def search():
-    mode = choice_arg(request.args, "mode", MODES, "semantic")
+    mode = choice_arg(request.args, "mode", MODES, DEFAULT_MODE)
     sort = choice_arg(request.args, "sort", SORTS, "relevance")
     result = provider().get().search(query_arg(request.args), mode=mode, sort=sort,
                                      **page_args())  # fmt: skip

@@ -10,7 +10,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 
 from search.feeds import FEED_DEPTH, Feed, feed_days, feed_id, new_in
 from search.library import library_size
-from search.results import MODES
+from search.results import DEFAULT_MODE, MODES
 from web import provider
 from web.params import (
     choice_arg,
@@ -33,7 +33,7 @@ def search_feed():
     """The papers that entered the index in the last ``days`` days (30) and rank among the
     query's first 100, with the query's mode and filters."""
     query = query_arg(request.args)
-    mode = choice_arg(request.args, "mode", MODES, "semantic")
+    mode = choice_arg(request.args, "mode", MODES, DEFAULT_MODE)
     days = feed_days(int_arg(request.args, "days", None))
     chosen = filters_arg(request.args)
     engine = provider().get()

@@ -24,6 +24,7 @@ from search.limits import (
     MAX_RECOMMENDATION_IDS,
 )
 from search.results import (
+    DEFAULT_MODE,
     MODES,
     SORTS,
     BuildFacts,
@@ -203,15 +204,16 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
                         },
                         _query_param(
                             "mode",
-                            f"semantic ({model_name} embeddings), keyword (BM25 over title, "
-                            "abstract and authors) or hybrid (both, fused).",
+                            f"hybrid (the default: both rankings fused), semantic "
+                            f"({model_name} embeddings) or keyword (BM25 over title, abstract "
+                            "and authors).",
                             enum=list(MODES),
-                            default="semantic",
+                            default=DEFAULT_MODE,
                         ),
                         _query_param(
                             "sort",
                             "relevance, or date: the matches newest first (keyword: every "
-                            "match, up to 1,000; semantic and hybrid: the 100 most relevant).",
+                            "match, up to 1,100; semantic and hybrid: the 100 most relevant).",
                             enum=list(SORTS),
                             default="relevance",
                         ),

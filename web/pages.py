@@ -13,7 +13,7 @@ from search.errors import InvalidRequest, PaperNotInBuild
 from search.export import FORMATS
 from search.limits import MAX_K, MAX_OFFSET
 from search.records import http_url
-from search.results import MODES, SORTS, short_authors
+from search.results import DEFAULT_MODE, MODES, SORTS, short_authors
 from search.store.papers import paper_ref
 from web import provider
 from web.downloads import file_response
@@ -44,16 +44,16 @@ def search_page():
     query = request.args.get("q")
     if query is None:
         return render_template(
-            "search.html", query="", mode="semantic", filters={}, result=None, message=None
+            "search.html", query="", mode=DEFAULT_MODE, filters={}, result=None, message=None
         )
     # On an error the form comes back as the user filled it in.
     typed_mode = (request.args.get("mode") or "").strip().lower()
     typed_filters = {name: request.args[name] for name in FILTER_PARAMS if request.args.get(name)}
     show_errors_on("search.html", query=query, result=None, filters=typed_filters,
-                   mode=typed_mode if typed_mode in MODES else "semantic",
+                   mode=typed_mode if typed_mode in MODES else DEFAULT_MODE,
                    messages={} if query.strip() else {
                        "empty_query": "Type a few words to search for."})  # fmt: skip
-    mode = choice_arg(request.args, "mode", MODES, "semantic")
+    mode = choice_arg(request.args, "mode", MODES, DEFAULT_MODE)
     sort = choice_arg(request.args, "sort", SORTS, "relevance")
     chosen = filters_arg(request.args)
     filters = chosen.to_params()
@@ -202,9 +202,11 @@ def api_page():
 
 @bp.app_context_processor
 def corpus_context() -> dict:
-    """What every page may say about the index: the model's name, the corpus's fields."""
+    """What every page may say about the index: the model's name, the corpus's fields, and
+    the defaults of the search form (left out of its URLs)."""
     current = provider()
-    return {"model_name": current.model_name, "corpus": current.corpus_facts()}
+    return {"model_name": current.model_name, "corpus": current.corpus_facts(),
+            "default_mode": DEFAULT_MODE}  # fmt: skip
 
 
 @bp.app_template_filter("highlight")

@@ -23,7 +23,7 @@ from search.library import (
     library_too_large,
     parse_bibtex,
 )
-from search.results import SearchResult
+from search.results import DEFAULT_MODE, SearchResult
 
 LIBRARY_BODY_BYTES = MAX_LIBRARY_BYTES + 64 * 1024  # a library and the form or JSON around it
 
@@ -48,7 +48,7 @@ def query_arg(args: Mapping[str, str]) -> str:
 def search_params(mode: str, filters: Mapping[str, str], sort: str = "relevance") -> dict:
     """The parameters that make a search's URL beside ``q``, defaults left out (the form
     and feed links use them)."""
-    params = {"mode": mode, **filters} if mode != "semantic" else dict(filters)
+    params = {"mode": mode, **filters} if mode != DEFAULT_MODE else dict(filters)
     if sort != "relevance":
         params["sort"] = sort
     return params

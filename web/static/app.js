@@ -14,7 +14,8 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.classList.contains("search-form")) return;
   for (const field of form.querySelectorAll("input, select")) {
-    const unset = field.value.trim() === "" || (field.name === "mode" && field.value === "semantic")
+    const unset = field.value.trim() === ""
+      || (field.name === "mode" && field.value === form.dataset.defaultMode)
       || (field.name === "sort" && field.value === "relevance");
     if (field.name !== "q" && unset) field.disabled = true;
   }
