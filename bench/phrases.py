@@ -35,7 +35,6 @@ def quoted_pairs(engine, text: str) -> dict[str, tuple[str, ...]]:
     """The query's most specific and most common adjacent word pairs that at least PAGE
     papers contain as a phrase (fewer, and papersearch drops the quotes: nothing to
     compare): {"specific": pair, "common": pair} (empty when none)."""
-    from search.filters import Filters
     from search.keywords import STOPWORDS, WORD
 
     words = [w.lower() for w in WORD.findall(text)]
@@ -43,7 +42,7 @@ def quoted_pairs(engine, text: str) -> dict[str, tuple[str, ...]]:
     for a, b in zip(words, words[1:], strict=False):
         if a in STOPWORDS or b in STOPWORDS or (a, b) in counts:
             continue
-        found = len(engine.store.fulltext.matching_ids(((a, b),), Filters()))
+        found = len(engine.keywords.containing(((a, b),)))
         if found >= PAGE:
             counts[(a, b)] = found
     if not counts:
@@ -57,7 +56,6 @@ def main() -> int:
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     args = parser.parse_args()
     from search.evaluation import fit_query, measure
-    from search.filters import Filters
     from search.fusion import FUSION_DEPTH, fuse_scores
     from search.keywords import KeywordQuery, semantic_text
 
@@ -79,7 +77,7 @@ def main() -> int:
                     continue
                 semantic, keyword, keywords, _ = pairs[query_id]
                 plain = fuse_scores(semantic, keyword, keywords.word_count)
-                containing = engine.store.fulltext.matching_ids((phrase,), Filters())
+                containing = engine.keywords.containing((phrase,))
                 inside = set(containing.tolist())
                 quoted = KeywordQuery((phrase,), keywords.terms)
                 if len(containing) < PAGE:  # papersearch drops the quotes
@@ -88,7 +86,7 @@ def main() -> int:
                 else:
                     vector = encoder.encode_query(semantic_text(text))
                     near = engine._nearest(vector, FUSION_DEPTH, containing)
-                    words, _ = engine.store.fulltext.rank(quoted, FUSION_DEPTH, Filters())
+                    words, _ = engine.keywords.rank(quoted, FUSION_DEPTH)
                     filtered = fuse_scores(near, words, quoted.word_count)
                 runs["no quotes"][query_id] = _run(plain, external)
                 runs["filter"][query_id] = _run(filtered, external)

@@ -30,7 +30,7 @@ from search.filters import Filters
 from search.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
 from search.index import VectorIndex, distance_to_score
 from search.keyword_index import KeywordIndex
-from search.keywords import KeywordQuery, Phrases, parse_keywords, semantic_text
+from search.keywords import KeywordQuery, parse_keywords, semantic_text
 from search.library import LibraryEntry, library_size, read_library
 from search.limits import (
     DEEPEST_RANK,
@@ -184,62 +184,20 @@ class SearchEngine:
         keywords = parse_keywords(query)
         if mode == "keyword" and keywords.empty or mode == "hybrid" and not keywords.typed:
             raise InvalidRequest(keywords.empty_message, "empty_query")
-        text = semantic_text(query)  # what the encoder reads
-        if mode != "keyword":
-            if not text:
-                raise InvalidRequest("The query is empty.", "empty_query")
-            encoder = self.query_encoder  # loaded on first use; not counted in took_ms
-            tokens = encoder.count_tokens(text)
-            if tokens > encoder.max_length:
-                raise InvalidRequest(
-                    f"The query is {tokens} tokens long; the model reads at most "
-                    f"{encoder.max_length}.",
-                    "query_too_long",
-                )
+        text = None if mode == "keyword" else self._encodable(semantic_text(query))
         depth = k + offset
         if sort == "date":  # the pool that is sorted by date
             depth = DATE_POOL_KEYWORD if mode == "keyword" else DATE_POOL
         weight = semantic_weight(keywords.word_count) if mode == "hybrid" else None
         started = time.perf_counter()
-        notice = None
-        boosted: Phrases = ()  # hybrid: papers that contain these quoted phrases rank higher
-        if keywords.phrases and mode == "hybrid":
-            found = self.keywords.count(keywords.phrases, filters, up_to=k)
-            if found < k:  # too few to boost a page: say the quotes are dropped
-                notice = keywords.phrases_notice(found)
-            else:
-                boosted = keywords.phrases
-            keywords = keywords.without_quotes()
-        matching = None  # papers with the query's words, where the mode counts them
         if mode == "keyword":
-            matches, total = self.keywords.rank(keywords, depth, filters)
-            if keywords.phrases and total < k:  # as above, for what keyword mode matches
-                notice = keywords.phrases_notice(total)
-                keywords = keywords.without_quotes()
-                matches, total = self.keywords.rank(keywords, depth, filters)
-            matches = self._authors_first(query, keywords, depth, filters, matches)
-            ranked: Ranked = [(paper_id, score, None) for paper_id, score in matches]
-            matching = total
+            ranked, total, matching, keywords, notice = self._by_keywords(
+                query, keywords, depth, k, filters
+            )
         else:
-            allowed = self._allowed(filters)
-            vector = encoder.encode_query(text)
-            # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads
-            # both to the deepest rank any page shows, so every page past the head is cut
-            # from one and the same fused ranking.
-            fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
-            nearest = self._nearest(vector, depth if mode == "semantic" else fusing, allowed)
-            total = self.store.papers.count() if allowed is None else len(allowed)
-            if mode == "semantic":
-                ranked = [(i, distance_to_score(d), d) for i, d in nearest]
-            else:
-                matches, matching = [], 0  # a query of stopwords alone: semantic only
-                if not keywords.empty:
-                    matches, matching = self.keywords.rank(keywords, fusing, filters)
-                containing: set[int] = set()
-                if boosted:  # asked only of the candidates
-                    among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
-                    containing = set(self.keywords.containing(boosted, filters, among).tolist())
-                ranked = fuse_scores(nearest, matches, keywords.word_count, containing)
+            ranked, total, matching, keywords, notice = self._by_meaning(
+                text, keywords, depth, k, filters, fuse=mode == "hybrid"
+            )
         if sort == "date":
             ranked = self._newest_first(ranked[:depth])
             total = min(total, len(ranked)) if mode != "keyword" else total
@@ -247,6 +205,75 @@ class SearchEngine:
         return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
                             matches=matching, notice=notice, sort=sort,
                             semantic_weight=weight)  # fmt: skip
+
+    def _encodable(self, text: str) -> str:
+        """``text``, once the query encoder is loaded (not counted in took_ms) and the text
+        is known to fit it."""
+        if not text:
+            raise InvalidRequest("The query is empty.", "empty_query")
+        encoder = self.query_encoder
+        tokens = encoder.count_tokens(text)
+        if tokens > encoder.max_length:
+            raise InvalidRequest(
+                f"The query is {tokens} tokens long; the model reads at most {encoder.max_length}.",
+                "query_too_long",
+            )
+        return text
+
+    def _by_keywords(
+        self, query: str, keywords: KeywordQuery, depth: int, k: int, filters: Filters
+    ) -> tuple[Ranked, int, int, KeywordQuery, str | None]:
+        """Keyword mode: (ranking, total, matches, the query as searched, notice). Quoted
+        phrases are musts, unless fewer than ``k`` papers match with them."""
+        notice = None
+        matches, total = self.keywords.rank(keywords, depth, filters)
+        if keywords.phrases and total < k:  # too few for a page: the quotes are dropped
+            notice = keywords.phrases_notice(total)
+            keywords = keywords.without_quotes()
+            matches, total = self.keywords.rank(keywords, depth, filters)
+        matches = self._authors_first(query, keywords, depth, filters, matches)
+        return [(i, score, None) for i, score in matches], total, total, keywords, notice
+
+    def _by_meaning(
+        self,
+        text: str,
+        keywords: KeywordQuery,
+        depth: int,
+        k: int,
+        filters: Filters,
+        *,
+        fuse: bool,
+    ) -> tuple[Ranked, int, int | None, KeywordQuery, str | None]:
+        """Semantic mode, or with ``fuse`` hybrid: (ranking, total, matches, the query as
+        searched, notice). In hybrid, papers with the quoted phrases are boosted, unless
+        fewer than ``k`` papers contain them."""
+        notice, boosted = None, ()
+        if fuse and keywords.phrases:
+            found = self.keywords.count(keywords.phrases, filters, up_to=k)
+            if found < k:  # too few to boost a page: say the quotes are dropped
+                notice = keywords.phrases_notice(found)
+            else:
+                boosted = keywords.phrases
+            keywords = keywords.without_quotes()
+        allowed = self._allowed(filters)
+        vector = self.query_encoder.encode_query(text)
+        # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads both to
+        # the deepest rank any page shows, so every page past the head is cut from one and
+        # the same fused ranking.
+        fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
+        nearest = self._nearest(vector, fusing if fuse else depth, allowed)
+        total = self.store.papers.count() if allowed is None else len(allowed)
+        if not fuse:
+            return [(i, distance_to_score(d), d) for i, d in nearest], total, None, keywords, None
+        matches, matching = [], 0  # a query of stopwords alone: ranked by meaning only
+        if not keywords.empty:
+            matches, matching = self.keywords.rank(keywords, fusing, filters)
+        containing: set[int] = set()
+        if boosted:  # asked only of the candidates
+            among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
+            containing = set(self.keywords.containing(boosted, filters, among).tolist())
+        ranked = fuse_scores(nearest, matches, keywords.word_count, containing)
+        return ranked, total, matching, keywords, notice
 
     def search_by_example(
         self,

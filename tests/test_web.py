@@ -311,7 +311,8 @@ def test_search_page_shows_results_from_the_same_engine_call(client):
     html = " ".join(client.get("/?q=face+landmark+alignment").get_data(as_text=True).split())
     api = client.get("/api/v1/search?q=face+landmark+alignment&k=10").get_json()
     assert 'value="face landmark alignment"' in html
-    assert "Results 1–10 of all 701 papers, ranked by similarity to the query" in html
+    assert "Results 1–10 of all 701 papers, ranked by similarity and keywords" in html
+    assert api["mode"] == "hybrid"  # the default, on the page and in the API
     positions = [html.index(f'href="/papers/{r["id"]}"') for r in api["results"]]
     assert positions == sorted(positions)
     assert 'href="/?q=face+landmark+alignment&amp;page=2"' in html
@@ -477,7 +478,7 @@ def test_papers_are_found_by_their_corpus_id_in_paths(client):
 def test_totals_are_worded_for_what_each_mode_counts(client):
     keyword = client.get("/api/v1/search?q=graph+networks&mode=keyword").get_json()
     assert keyword["matches"] == keyword["total"] < 701
-    semantic = client.get("/api/v1/search?q=graph+networks").get_json()
+    semantic = client.get("/api/v1/search?q=graph+networks&mode=semantic").get_json()
     assert semantic["total"] == 701 and semantic["matches"] is None
     hybrid = client.get("/api/v1/search?q=graph+networks&mode=hybrid").get_json()
     assert hybrid["total"] == 701 and hybrid["matches"] == keyword["total"]
