@@ -97,3 +97,18 @@ def test_the_readme_screenshot_caption_is_what_the_script_photographs():
 
     readme = (REPO / "README.md").read_text()
     assert f"![{screenshot.CAPTION}](web/static/screenshot-search.png)" in readme
+
+
+def test_papersearch_eval_figures_are_the_same_wherever_they_are_quoted():
+    """README's `papersearch eval` nDCG@10 per mode is what docs/search.md and docs/hosts.md
+    tabulate (one measurement, quoted three times)."""
+    readme = (REPO / "README.md").read_text()
+    row = re.search(
+        r"\| SQLite and PostgreSQL \| ([\d.]+) \| ([\d.]+) \| \*\*([\d.]+)\*\* \|", readme
+    )
+    quoted = dict(zip(("semantic", "keyword", "hybrid"), row.groups(), strict=True))
+    for doc in ("search.md", "hosts.md"):
+        text = (REPO / "docs" / doc).read_text()
+        for mode, value in quoted.items():
+            pattern = rf"\| {mode}( \(IVF[^|]*\))? \| (\*\*)?{re.escape(value)}(\*\*)? \|"
+            assert re.search(pattern, text), f"docs/{doc}: {mode} is not {value}"
