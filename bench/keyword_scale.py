@@ -17,7 +17,6 @@ fusion, the page's papers read from the store).
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from workload import CACHE, percentile_ms
+from workload import CACHE, peak_rss, percentile_ms
 
 BATCH = 5000
 DROP = 0.05  # share of abstract words a copy drops
@@ -70,13 +69,13 @@ def build(n: int) -> dict:
         shutil.rmtree(directory)
     proc = subprocess.Popen([sys.executable, __file__, str(n), str(directory)],
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    out = proc.stdout.read()
+    if proc.wait() != 0:
         raise SystemExit(f"the keyword index build of {n:,} papers failed")
-    seconds = json.loads(proc.stdout.read().strip().splitlines()[-1])["seconds"]
+    child = json.loads(out.strip().splitlines()[-1])
     size = sum(f.stat().st_size for f in directory.iterdir())
-    result = {"papers": n, "seconds": seconds, "bytes_per_paper": size / n,
-              "peak_rss": usage.ru_maxrss * 1024}  # fmt: skip
+    result = {"papers": n, "seconds": child["seconds"], "bytes_per_paper": size / n,
+              "peak_rss": child["peak_rss"]}  # fmt: skip
     report.write_text(json.dumps(result))
     return result
 
@@ -92,7 +91,7 @@ def _child(n: int, directory: Path) -> None:
     write_fresh(directory, replicated(records, n))
     ids = np.arange(1, n + 1, dtype=np.int64)
     finish(directory, ids, np.zeros(n, dtype=np.int64), None, 0)
-    print(json.dumps({"seconds": time.perf_counter() - started}))
+    print(json.dumps({"seconds": time.perf_counter() - started, "peak_rss": peak_rss()}))
 
 
 def keyword_latency(n: int, titles: list[str], *, count: bool = True) -> dict:

@@ -43,6 +43,7 @@ from workload import (
     REPO,
     arxiv_minilm_vectors,
     minilm_settings,
+    peak_rss,
     percentile_ms,
     read_arxiv,
 )
@@ -121,20 +122,19 @@ def child(home: Path, build_memory: int, index_memory: int) -> None:
     sizes = sum(p.stat().st_size for p in (path, lists_file) if p.exists())
     print(json.dumps({"seconds": seconds, "index_type": built.index_type, "nlist": built.nlist,
                       "on_disk": built.lists_file is not None, "file_bytes": sizes,
-                      "vectors": len(source)}))  # fmt: skip
+                      "vectors": len(source), "peak_rss": peak_rss()}))  # fmt: skip
 
 
 def run_child(home: Path, build_memory: int, index_memory: int) -> tuple[dict, int]:
-    """(the child's report, its peak RSS in bytes)."""
+    """(the child's report, its peak RSS in bytes, as the child measured it)."""
     proc = subprocess.Popen([sys.executable, __file__, "--child", str(home),
                              "--build-memory", str(build_memory), "--index-memory",
                              str(index_memory)], stdout=subprocess.PIPE, text=True)  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
     out = proc.stdout.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.wait() != 0:
         raise SystemExit(f"the build failed ({proc.returncode})")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss * 1024
+    report = json.loads(out.strip().splitlines()[-1])
+    return report, report["peak_rss"]
 
 
 def measure(home: Path, report: dict, titles: np.ndarray) -> dict:

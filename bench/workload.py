@@ -117,6 +117,17 @@ def arxiv_minilm_vectors(papers: list, tag: str) -> tuple[np.ndarray, np.ndarray
     return vectors, titles
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (``VmHWM``). A child reports its own:
+    the ``ru_maxrss`` that ``wait4`` gives a parent starts from the parent's own peak at
+    the fork (Linux copies the high-water mark), so a large parent hides a small child."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM in /proc/self/status")
+
+
 def timed(fn):
     """(what ``fn()`` returns, the seconds it took)."""
     started = time.perf_counter()
