@@ -121,7 +121,7 @@ def next_steps(settings: Settings, host: str, port: int) -> list[str]:
     return [
         "Query it from another terminal:",
         f'  {run} search "{EXAMPLE_QUERIES[0]}"',
-        f'  {run} search "{EXAMPLE_QUERIES[1]}" --mode hybrid --year 2025-',
+        f'  {run} search "{EXAMPLE_QUERIES[1]}" --year 2025-',
         f"  curl 'http://{host}:{port}/api/v1/search?q=graph+neural+networks&k=3'",
     ]
 
