@@ -219,6 +219,22 @@ def to_release_layout(settings) -> int:
     return len(rows)
 
 
+def full_text_left(settings) -> list[str]:
+    """The database's own full-text machinery, if any is left: SQLite's FTS5 tables and
+    triggers, PostgreSQL's tsvector columns and their indexes."""
+    from sqlalchemy import text
+
+    engine = make_engine(settings)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE name LIKE '%fts%' OR sql LIKE '%fts5%'"
+            return list(conn.scalars(text(query)))
+        return list(conn.scalars(text(
+            "SELECT column_name FROM information_schema.columns WHERE data_type = 'tsvector' "
+            "UNION ALL SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%tsvector%' "
+            "OR indexname = 'ix_papers_search_vector'")))  # fmt: skip
+
+
 def test_an_old_data_directory_moves_its_vectors_on_upgrade_and_embeds_nothing(
     indexed, tiny_encoder, tmp_path
 ):
@@ -228,11 +244,14 @@ def test_an_old_data_directory_moves_its_vectors_on_upgrade_and_embeds_nothing(
     answers = engine.search("graph neural networks", k=10).results
     neighbours = engine.similar(int(ids[3]), k=10).results
     assert to_release_layout(indexed) == 300
+    assert full_text_left(indexed)  # the old release's full-text index, to be dropped
     refused = CliRunner().invoke(main, ["search", "graph", *cli_args(indexed)])
     assert refused.exit_code == 1 and "papersearch db upgrade" in refused.output
     result = CliRunner().invoke(main, ["db", "upgrade", *cli_args(indexed)])
     assert result.exit_code == 0, result.output
     assert f"revision {head_revision()}" in result.output and "Moved 300 vectors" in result.output
+    assert "Wrote the keyword index of build 1: 300 papers" in result.output
+    assert not full_text_left(indexed)  # the database ranks no text any more
     store = Store.open(indexed)
     moved_ids, moved = store.vectors.all(key)
     np.testing.assert_array_equal(moved_ids, ids)
