@@ -152,3 +152,42 @@ def test_a_derived_index_holds_and_ranks_what_one_written_afresh_does(stored, in
     assert not {30, 31, 32} & set(derived.containing((("the",),)).tolist())
     # The build it came from is untouched: it still answers as before.
     assert index.rank(parse_keywords("revised"), 10)[1] == len(revised) - 10
+
+
+def test_equal_scores_are_cut_by_paper_id_at_any_depth(tmp_path):
+    """Papers with the same text tie; a page read at any depth is cut from one ranking
+    that orders them by id, however Tantivy placed them in its segments (here the higher
+    ids come first)."""
+    import json
+
+    from indexer.readers import read_corpus
+
+    twins = tmp_path / "twins.jsonl"
+    twin = {
+        "title": "Quagga zebra stripes",
+        "summary": "Quagga stripes measured.",
+        "authors": ["A. Zebra"],
+        "categories": ["q-bio.PE"],
+    }
+    twins.write_text("".join(json.dumps({"id": f"twin-{i}", **twin}) + "\n" for i in range(40)))
+    settings = Settings(home=tmp_path / "data")
+    store = Store.open(settings, migrate=True)
+    store.papers.upsert([r for _, r in read_corpus(twins)])
+    settings.builds_dir.mkdir(parents=True)
+    ids = np.asarray(sorted(store.papers.external_ids()), dtype=np.int64)
+    first = write_index(settings, store, 1, ids[20:])
+
+    class Previous:
+        id, keywords_path = 1, first.directory.name
+
+    # Build 2 keeps build 1's segment of the later ids and adds the earlier ones after it.
+    ties = write_index(settings, store, 2, ids, Previous)
+    assert Manifest.read(ties.directory).derived_from == 1
+    query = parse_keywords("quagga")
+    whole, total = ties.rank(query, 100)
+    assert total == 40 and len(whole) == 40
+    assert len({score for _, score in whole}) == 1
+    assert [i for i, _ in whole] == sorted(ids.tolist())
+    for limit in (1, 5, 39, 40):
+        cut, _ = ties.rank(query, limit)
+        assert cut == whole[:limit]

@@ -50,8 +50,9 @@ class KeywordIndex:
         if built is None:
             return [], 0
         searcher = self._index.searcher()
-        found = searcher.search(built, limit, count=True)
-        hits, depth = found.hits, limit
+        depth = limit + 1  # one past the cut: does a tie cross it?
+        found = searcher.search(built, depth, count=True)
+        hits = found.hits
         while len(hits) == depth and hits[-1][0] == hits[limit - 1][0]:
             depth *= 4  # the tie at the cut may go on: read past it
             hits = searcher.search(built, depth, count=False).hits
