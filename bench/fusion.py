@@ -97,18 +97,19 @@ def collect(name: str, database_url: str | None):
     elif current.keywords_path is None:  # indexed by a release before keyword indexes
         add_keyword_index(store, settings, current)  # as `papersearch db upgrade` does
     engine = SearchEngine.open(settings)
-    before = Fts5(Path(tempfile.mkdtemp(prefix="papersearch-fusion-fts5-")) / "fts.sqlite3")
-    papers = engine.store.papers.get_many(engine.store.papers.external_ids()).values()
-    before.add((p.id, p.title, p.abstract or "", " ".join(p.authors or [])) for p in papers)
-    judged = read_judged(root / "queries.jsonl", root / "qrels.tsv")
-    encoder = engine.encoder
-    pairs = {}
-    for query_id, raw in judged.queries.items():
-        text = fit_query(raw, encoder.count_tokens, encoder.max_length)
-        keywords = parse_keywords(text)
-        semantic = engine._nearest(encoder.encode_query(semantic_text(text)), FUSION_DEPTH)
-        keyword, _ = engine.keywords.rank(keywords, FUSION_DEPTH)
-        pairs[query_id] = (semantic, keyword, keywords, before.rank(text, FUSION_DEPTH)[0])
+    with tempfile.TemporaryDirectory(prefix="papersearch-fusion-fts5-") as scratch:
+        before = Fts5(Path(scratch) / "fts.sqlite3")
+        papers = engine.store.papers.get_many(engine.store.papers.external_ids()).values()
+        before.add((p.id, p.title, p.abstract or "", " ".join(p.authors or [])) for p in papers)
+        judged = read_judged(root / "queries.jsonl", root / "qrels.tsv")
+        encoder = engine.encoder
+        pairs = {}
+        for query_id, raw in judged.queries.items():
+            text = fit_query(raw, encoder.count_tokens, encoder.max_length)
+            keywords = parse_keywords(text)
+            semantic = engine._nearest(encoder.encode_query(semantic_text(text)), FUSION_DEPTH)
+            keyword, _ = engine.keywords.rank(keywords, FUSION_DEPTH)
+            pairs[query_id] = (semantic, keyword, keywords, before.rank(text, FUSION_DEPTH)[0])
     return judged, pairs, engine.store.papers.external_ids(), engine
 
 

@@ -108,16 +108,17 @@ def fts5_run(records, judged) -> tuple[dict, list[float]]:
     """The ranking before keyword indexes (``fts5.Fts5``), scored; its times per query."""
     from fts5 import Fts5
 
-    fts = Fts5(Path(tempfile.mkdtemp(prefix="papersearch-fts5-")) / "fts.sqlite3")
-    fts.add([(i, r.title, r.abstract or "", " ".join(r.authors or []))
-             for i, r in enumerate(records)])  # fmt: skip
-    run, seconds = {}, []
-    for query_id, text in judged.queries.items():
-        started = time.perf_counter()
-        ranked, _ = fts.rank(text, DEPTH)
-        seconds.append(time.perf_counter() - started)
-        run[query_id] = {records[i].external_id: s for i, s in ranked}
-    return score(run, judged), seconds
+    with tempfile.TemporaryDirectory(prefix="papersearch-fts5-") as scratch:
+        fts = Fts5(Path(scratch) / "fts.sqlite3")
+        fts.add([(i, r.title, r.abstract or "", " ".join(r.authors or []))
+                 for i, r in enumerate(records)])  # fmt: skip
+        run, seconds = {}, []
+        for query_id, text in judged.queries.items():
+            started = time.perf_counter()
+            ranked, _ = fts.rank(text, DEPTH)
+            seconds.append(time.perf_counter() - started)
+            run[query_id] = {records[i].external_id: s for i, s in ranked}
+        return score(run, judged), seconds
 
 
 def bm25s_run(records, judged, stopwords: str | None) -> dict:

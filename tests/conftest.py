@@ -14,6 +14,7 @@ PostgreSQL variants are skipped, except under CI, where that is an error.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -22,6 +23,7 @@ from pathlib import Path
 
 # Before anything imports huggingface_hub: a private, offline HF cache.
 _HF_HOME = Path(tempfile.mkdtemp(prefix="papersearch-hf-"))
+atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = str(_HF_HOME)
 os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
