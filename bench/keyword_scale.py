@@ -119,6 +119,26 @@ def keyword_latency(n: int, titles: list[str], *, count: bool = True) -> dict:
     return result
 
 
+def keyword_throughput(n: int, titles: list[str]) -> dict:
+    """Queries a second from one thread and from two sharing one index. tantivy-py has no
+    multi-threaded search within a query, but releases the GIL while Tantivy searches:
+    a server's threads (gunicorn's, the engine's) search side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from search.keyword_index import KeywordIndex
+    from search.keywords import parse_keywords
+
+    index = KeywordIndex(index_dir(n))
+    parsed = [parse_keywords(t) for t in titles]
+    rates = {}
+    for threads in (1, 2):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda q: index.rank(q, 100), parsed))
+        rates[threads] = len(parsed) / (time.perf_counter() - started)
+    return rates
+
+
 def fts5_latency(records: list, n: int, titles: list[str]) -> dict:
     """The FTS5 path before keyword indexes (``fts5.py``) over the same ``n`` papers."""
     from fts5 import Fts5
@@ -188,7 +208,8 @@ def report(records: list, sizes: list[int], hybrid_homes: dict, args) -> None:
     for n in sizes:
         built = build(n)
         rows[n] = {**built, "keyword": keyword_latency(n, titles),
-                   "uncounted": keyword_latency(n, titles, count=False)}  # fmt: skip
+                   "uncounted": keyword_latency(n, titles, count=False),
+                   "throughput": keyword_throughput(n, titles)}  # fmt: skip
         if n in hybrid_homes:
             home, nprobe = hybrid_homes[n]
             rows[n]["hybrid"] = hybrid_latency(home, n, nprobe, titles)
@@ -216,6 +237,11 @@ def _print_row(n: int, row: dict, first: dict) -> None:
     print(f"  keyword: p50 {keyword['p50']:.1f} ms, p95 {keyword['p95']:.1f} ms (the median "
           f"query matches {100 * keyword['matched']:.0f}% of the papers); without counting "
           f"the matches p50 {uncounted['p50']:.1f} ms, p95 {uncounted['p95']:.1f} ms")  # fmt: skip
+    rates = row["throughput"]
+    print(
+        f"  keyword queries a second: 1 thread {rates[1]:.0f}, 2 threads on one index "
+        f"{rates[2]:.0f} ({rates[2] / rates[1]:.2f}x)"
+    )
     if "hybrid" in row:
         print(f"  hybrid (first page): p50 {row['hybrid']['p50']:.1f} ms, "
               f"p95 {row['hybrid']['p95']:.1f} ms")  # fmt: skip
