@@ -1,8 +1,9 @@
 """The ``papersearch`` command: the commands of ``search``, ``indexer`` and ``web`` in one group.
 
 Sub-commands are imported only when used (``--help`` does not import torch),
-and each lives with the part of the code it drives. A
-:class:`~search.errors.PapersearchError` from any of them is printed as one
+and each lives with the part of the code it drives (``demo`` indexes and then serves,
+so it lives here, at the root that knows all three parts). A
+:class:`~search.base.errors.PapersearchError` from any of them is printed as one
 line; anything else is a bug and keeps its traceback.
 """
 
@@ -13,20 +14,22 @@ from pathlib import Path
 
 import click
 
-from search.errors import PapersearchError
+from search.base.errors import PapersearchError
+from search.base.settings import Settings
+from search.cli.options import settings_options
 
 COMMANDS = {
-    "index": "indexer.commands:index_command",
-    "reindex": "indexer.commands:reindex_command",
-    "builds": "indexer.commands:builds_group",
-    "tune": "indexer.commands:tune_command",
-    "search": "search.commands:search_command",
-    "similar": "search.commands:similar_command",
-    "eval": "search.commands:eval_command",
-    "db": "indexer.commands:db_group",
-    "model": "search.commands:model_group",
-    "serve": "web.commands:serve_command",
-    "demo": "web.commands:demo_command",
+    "index": "indexer.write_commands:index_command",
+    "reindex": "indexer.write_commands:reindex_command",
+    "builds": "indexer.write_commands:builds_group",
+    "tune": "indexer.write_commands:tune_command",
+    "search": "search.cli.read_commands:search_command",
+    "similar": "search.cli.read_commands:similar_command",
+    "eval": "search.cli.read_commands:eval_command",
+    "db": "indexer.write_commands:db_group",
+    "model": "search.cli.read_commands:model_group",
+    "serve": "web.serve_commands:serve_command",
+    "demo": "papersearch:demo_command",
 }
 
 
@@ -61,6 +64,29 @@ def main(home: Path | None) -> None:
 
     Start with `papersearch demo`; then `papersearch --home papersearch-demo search "..."`.
     """
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@settings_options
+def demo_command(host: str, port: int, settings: Settings) -> None:
+    """Index the bundled 3,000-paper arXiv sample (once) and serve it.
+
+    Uses ./papersearch-demo as the data directory unless --home or
+    PAPERSEARCH_HOME says otherwise, and SPECTER2 when it can be had (else the
+    bundled all-MiniLM-L6-v2), with no settings needed.
+    """
+    from indexer import demo
+    from web import create_app
+    from web.serve_commands import run_server
+
+    if "home" not in settings.given:
+        settings = settings.replace(home=demo.DEMO_HOME)
+    settings, encoder = demo.prepare(settings, click.echo)
+    app = create_app(settings, encoder=encoder)
+    click.echo("\n".join(demo.next_steps(settings, host, port)))
+    run_server(app, host, port)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def model_flops(lengths: list[int], d: int = 768, layers: int = 12, ffn: int = 3
 
 def padded_lengths(lengths: list[int], batch_tokens: int, max_batch: int) -> list[int]:
     """Each sequence's length as the encoder runs it: padded to its batch's longest."""
-    from search.encoder import token_budget_batches
+    from search.model.encoder import token_budget_batches
 
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     ordered = [lengths[i] for i in order]
@@ -176,8 +176,8 @@ def against_the_machine(encoder, papers, seconds_by_mode: dict[str, float]) -> N
 
 
 def speed(n_papers: int) -> dict[str, float]:
-    from search.encoder import Encoder
-    from search.settings import Settings
+    from search.base.settings import Settings
+    from search.model.encoder import Encoder
 
     papers = realistic_papers(n_papers)
     root = Path(tempfile.mkdtemp(prefix="papersearch-encode-"))
@@ -225,9 +225,9 @@ def top10(queries: np.ndarray, docs: np.ndarray) -> np.ndarray:
 
 
 def fidelity() -> bool:
-    from search.encoder import Encoder
-    from search.settings import Settings
-    from search.tuning import top_k_overlap
+    from search.ann.tuning import top_k_overlap
+    from search.base.settings import Settings
+    from search.model.encoder import Encoder
 
     scifact = SHARED / "scifact-train"
     arxiv = SHARED / "arxiv-74k.jsonl.gz"
@@ -296,7 +296,7 @@ def main() -> int:
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from search.encoder import cpu_has_native_bf16
+    from search.model.encoder import cpu_has_native_bf16
 
     print(f"CPU with native bf16 (avx512_bf16/AMX): {cpu_has_native_bf16()}")
     if not args.skip_speed:

@@ -7,7 +7,7 @@ Indexes each dev collection of ``../shared/data`` (SciFact train, Cranfield) wit
 all-MiniLM-L6-v2 (kept in ~/.cache/papersearch-bench/<collection>, or a database
 ``bench_fusion_<collection>`` on the server), takes each query's semantic and keyword
 top 100 from the engine, and prints, per collection, nDCG@10 / Recall@100 /
-MRR@10 of each mode, of papersearch's hybrid (``search.fusion.fuse_scores``) and of
+MRR@10 of each mode, of papersearch's hybrid (``search.ranking.fusion.fuse_scores``) and of
 the alternatives it was chosen over (reciprocal rank fusion, fixed weights), and of
 the same fusion on the keyword ranking papersearch had before keyword indexes
 (SQLite's FTS5, rebuilt by ``fts5.py`` over the same papers, in the same run). The
@@ -75,12 +75,12 @@ def collect(name: str, database_url: str | None):
     indexed once."""
     from fts5 import Fts5
 
-    from indexer.builds import add_keyword_index
+    from indexer.build_lifecycle import add_keyword_index
     from indexer.pipeline import index_corpus
-    from search.engine import SearchEngine
-    from search.evaluation import fit_query, read_judged
-    from search.fusion import FUSION_DEPTH
-    from search.keywords import parse_keywords, semantic_text
+    from search.engine.engine import SearchEngine
+    from search.engine.evaluation import fit_query, read_judged
+    from search.query.keywords import parse_keywords, semantic_text
+    from search.ranking.fusion import FUSION_DEPTH
     from search.store import Store
 
     root = SHARED / name
@@ -118,8 +118,8 @@ def main() -> int:
     parser.add_argument("--database-url", help="a PostgreSQL server (databases are made on it)")
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     args = parser.parse_args()
-    from search.evaluation import measure
-    from search.fusion import FUSION_DEPTH, fuse_scores
+    from search.engine.evaluation import measure
+    from search.ranking.fusion import FUSION_DEPTH, fuse_scores
 
     rules = {
         "semantic only": lambda s, k, q, b: [i for i, _ in s],

@@ -70,8 +70,7 @@ def run_size(vectors: np.ndarray, tune_q: np.ndarray, eval_q: np.ndarray, encodi
     import faiss
 
     from indexer import ivf
-    from search import index as faiss_index
-    from search import tuning
+    from search.ann import faiss_index, tuning
 
     n, dim = vectors.shape
     ids = np.arange(1, n + 1, dtype=np.int64)

@@ -43,8 +43,8 @@ GOAL = 0.005  # keyword mode may trail a reference, or the numbers before, by no
 def load(collection: str):
     """(paper records, judged queries) of a collection; ``NAME-long``: its longest queries."""
     from indexer.readers import read_corpus
-    from search.evaluation import read_judged
-    from search.records import PaperRecord
+    from search.engine.evaluation import read_judged
+    from search.store.records import PaperRecord
 
     name = collection.removesuffix("-long")
     root = SHARED / name
@@ -64,8 +64,8 @@ def keyword_index(records, database_url: str | None, name: str):
     """The records stored (SQLite, or a fresh PostgreSQL database) and their keyword index
     written by the indexer's own code: (the index, {paper id: external id})."""
     from indexer import keyword_index as writer
+    from search.base.settings import Settings
     from search.keyword_index import KeywordIndex
-    from search.settings import Settings
     from search.store import Store
 
     home = Path(tempfile.mkdtemp(prefix=f"papersearch-keyword-{name}-"))
@@ -93,7 +93,7 @@ def bench_database(database_url: str, database: str) -> str:
 
 
 def papersearch_run(index, external, judged) -> tuple[dict, list[float]]:
-    from search.keywords import parse_keywords
+    from search.query.keywords import parse_keywords
 
     run, seconds = {}, []
     for query_id, text in judged.queries.items():

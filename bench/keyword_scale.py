@@ -35,7 +35,7 @@ DROP = 0.05  # share of abstract words a copy drops
 def replicated(records: list, n: int) -> Iterator[list]:
     """``n`` papers as the keyword index holds them (``PaperText``), ids 1..n."""
     from search.keyword_index.documents import PaperText
-    from search.names import author_keys, category_keys
+    from search.query.filter_keys import author_keys, category_keys
 
     batch = []
     for paper_id in range(1, n + 1):
@@ -96,9 +96,9 @@ def _child(n: int, directory: Path) -> None:
 
 def keyword_latency(n: int, titles: list[str], *, count: bool = True) -> dict:
     """p50 and p95 of keyword mode's query (top 100 and, with ``count``, the matches)."""
-    from search.filters import Filters
     from search.keyword_index import KeywordIndex, queries
-    from search.keywords import parse_keywords
+    from search.query.filters import Filters
+    from search.query.keywords import parse_keywords
 
     index = KeywordIndex(index_dir(n))
     parsed = [parse_keywords(t) for t in titles]
@@ -126,7 +126,7 @@ def keyword_throughput(n: int, titles: list[str]) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     from search.keyword_index import KeywordIndex
-    from search.keywords import parse_keywords
+    from search.query.keywords import parse_keywords
 
     index = KeywordIndex(index_dir(n))
     parsed = [parse_keywords(t) for t in titles]
@@ -168,12 +168,12 @@ def hybrid_latency(home: Path, n: int, nprobe: int, titles: list[str]) -> dict:
     import sqlalchemy
     from workload import minilm_settings
 
-    from search.encoder import Encoder
-    from search.engine import SearchEngine
-    from search.index import VectorIndex
+    from search.ann.faiss_index import VectorIndex
+    from search.engine.engine import SearchEngine
     from search.keyword_index import KeywordIndex
-    from search.schema import IndexBuild
+    from search.model.encoder import Encoder
     from search.store import Store
+    from search.store.schema import IndexBuild
 
     settings = minilm_settings(home=home)
     store = Store.open(settings, migrate=True)

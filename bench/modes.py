@@ -24,8 +24,8 @@ def main() -> int:
         return 0
     from query import ensure_index
 
-    from search.engine import SearchEngine
-    from search.filters import Filters
+    from search.engine.engine import SearchEngine
+    from search.query.filters import Filters
 
     home = CACHE / "query-74k"
     ensure_index(home, read_arxiv())

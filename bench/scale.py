@@ -15,7 +15,7 @@ build reads them exactly as ``papersearch index`` does (``store.vectors.live``).
 store and shards of a size are made once, under ~/.cache/papersearch-bench/scale-N.
 
 Each build runs in a child process (``indexer.ivf.build`` with the budgets given, then
-``search.index.write``); its peak RSS is the kernel's count (``os.wait4``). Then, in this
+``search.ann.faiss_index.write``); its peak RSS is the kernel's count (``os.wait4``). Then, in this
 process: nprobe tuned on 200 titles as the product does, recall@10 of 500 other titles
 at that nprobe against exact search by brute force over the shards (chunked), single-
 query latency, and recall with re-ranking from the vector files (``PAPERSEARCH_REFINE``).
@@ -105,7 +105,7 @@ def child(home: Path, build_memory: int, index_memory: int) -> None:
     import faiss
 
     from indexer import ivf
-    from search import index as faiss_index
+    from search.ann import faiss_index
     from search.store import Store
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
@@ -140,9 +140,8 @@ def run_child(home: Path, build_memory: int, index_memory: int) -> tuple[dict, i
 def measure(home: Path, report: dict, titles: np.ndarray) -> dict:
     import faiss
 
-    from search import index as faiss_index
-    from search import tuning
-    from search.refine import rerank
+    from search.ann import faiss_index, tuning
+    from search.ranking.refine import rerank
     from search.store import Store
 
     settings = minilm_settings(home=home)
@@ -187,7 +186,7 @@ def measure(home: Path, report: dict, titles: np.ndarray) -> dict:
 def extrapolate(measured: list[tuple[int, dict, int, dict]], build_memory: int) -> None:
     """Memory and build time at 100M and 200M SPECTER2 vectors, from the largest run."""
     from indexer import ivf
-    from search import index as faiss_index
+    from search.ann import faiss_index
 
     n, report, rss, _ = measured[-1]
     dim_measured, dim = 384, 768
@@ -226,7 +225,7 @@ def _built_vectors(sizes: str, titles: np.ndarray) -> dict[int, tuple[Path, int]
 
 
 def _needed_build_memory(n: int, dim: int) -> int:
-    from search.index import MIN_POINTS_PER_LIST, choose_nlist
+    from search.ann.faiss_index import MIN_POINTS_PER_LIST, choose_nlist
 
     return 2 * choose_nlist(n) * MIN_POINTS_PER_LIST * 4 * dim
 
@@ -241,7 +240,7 @@ def ray_against_local(papers: list, n: int = 2000) -> None:
     from indexer.pipeline import embed_pending
     from indexer.ray_executor import connect
     from indexer.ray_executor import embed_pending as ray_embed_pending
-    from search.encoder import Encoder
+    from search.model.encoder import Encoder
     from search.store import Store
 
     sample = papers[:n]
@@ -302,7 +301,7 @@ def main() -> int:
     parser.add_argument("--fts5-queries", type=int, default=50)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from search.settings import parse_size
+    from search.base.settings import parse_size
 
     if args.child:
         child(args.child, int(args.build_memory), int(args.index_memory))

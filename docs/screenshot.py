@@ -34,8 +34,9 @@ def photograph(home: Path, out: Path, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from search.settings import Settings
-    from web import create_app, demo
+    from indexer import demo
+    from search.base.settings import Settings
+    from web import create_app
 
     settings, encoder = demo.prepare(Settings.from_env().replace(home=home), print)
     app = create_app(settings, encoder=encoder)

@@ -24,10 +24,10 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
-from search.encoder import Encoder
-from search.schema import PrecisionCheck
-from search.settings import Settings
+from search.base.settings import Settings
+from search.model.encoder import Encoder
 from search.store import Store
+from search.store.schema import PrecisionCheck
 
 SAMPLE_PAPERS = 512
 SAMPLE_SHARE = 6  # at most a sixth of the papers to embed

@@ -9,7 +9,7 @@ file that servers map). So the build's working memory is bounded by the
 setting, apart from the lists themselves when they fit in it; the catalogue of
 vector files adds 40 bytes a paper (``search.store.catalogue``).
 
-Sizes: ``nlist`` ≈ 4·√N (``search.index.choose_nlist``); from 65,536 lists
+Sizes: ``nlist`` ≈ 4·√N (``search.ann.faiss_index.choose_nlist``); from 65,536 lists
 the coarse quantiser is an HNSW graph over the centroids (``IVF65536_HNSW32``),
 since scanning that many centroids per query and per added vector would cost
 more than the lists. The sample holds 39 to 256 vectors a list (FAISS's
@@ -33,9 +33,7 @@ from typing import Protocol
 
 import numpy as np
 
-from search.errors import DeviceUnavailable, SettingsError
-from search.files import TEMPORARY_SUFFIX
-from search.index import (
+from search.ann.faiss_index import (
     MAX_TRAINING_POINTS_PER_LIST,
     MIN_POINTS_PER_LIST,
     VectorIndex,
@@ -44,7 +42,9 @@ from search.index import (
     choose_nlist,
     default_nprobe,
 )
-from search.settings import format_size
+from search.base.atomic_files import TEMPORARY_SUFFIX
+from search.base.errors import DeviceUnavailable, SettingsError
+from search.base.settings import format_size
 
 HNSW_FROM_NLIST = 65_536  # this many lists or more: an HNSW coarse quantiser
 HNSW_NEIGHBOURS = 32

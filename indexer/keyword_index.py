@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.checkpoints import checkpoint
-from search.files import TEMPORARY_SUFFIX
+from indexer.crash_points import checkpoint
+from search.base.atomic_files import TEMPORARY_SUFFIX
+from search.base.settings import Settings
 from search.keyword_index.documents import (
     FORMAT,
     MANIFEST,
@@ -41,7 +42,6 @@ from search.keyword_index.documents import (
     analyzers,
     schema,
 )
-from search.settings import Settings
 from search.store import Store
 
 # Deleted documents stay in Tantivy's statistics (the paper count, mean lengths) until

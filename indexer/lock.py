@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from search.errors import PapersearchError
+from search.base.errors import PapersearchError
 
 
 class AlreadyRunning(PapersearchError):

@@ -21,18 +21,18 @@ from pathlib import Path
 from tqdm import tqdm
 
 from indexer import fidelity
-from indexer.builds import FRESH_INDEX, build_index, clean_up_after_crashes, prune
-from indexer.checkpoints import checkpoint
+from indexer.build_lifecycle import FRESH_INDEX, build_index, clean_up_after_crashes, prune
+from indexer.crash_points import checkpoint
 from indexer.fields import warning_field
 from indexer.lock import write_lock
 from indexer.readers import CorpusNotFound, Reject, read_corpus
-from search.encoder import Encoder
-from search.errors import PapersearchError
-from search.records import PaperRecord
-from search.settings import Settings
+from search.base.errors import PapersearchError
+from search.base.settings import Settings
+from search.model.encoder import Encoder
 from search.store import Store
 from search.store import vectors as vector_files
 from search.store.papers import ADDED, UNCHANGED, UPDATED
+from search.store.records import PaperRecord
 
 UPSERT_BATCH = 1000
 EMBED_CHUNK = 512  # vectors are committed this often: a crash loses at most one chunk

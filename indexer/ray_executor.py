@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from search.errors import PapersearchError, SettingsError
-from search.settings import Settings
+from search.base.errors import PapersearchError, SettingsError
+from search.base.settings import Settings
 from search.store import Store, shards
 from search.store import vectors as vector_files
 
@@ -93,7 +93,7 @@ class EncoderActor:
     """One model per actor, loaded once; each call embeds a batch and writes its shard."""
 
     def __init__(self, settings: Settings, model_key: str, directory: str) -> None:
-        from search.encoder import Encoder
+        from search.model.encoder import Encoder
 
         # Queries are not encoded here: no ONNX export per actor.
         self.encoder = Encoder.load(settings.replace(query_backend="torch"))

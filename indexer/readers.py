@@ -29,8 +29,9 @@ from indexer.fields import (
     year_from_date,
     year_of,
 )
-from search.errors import PapersearchError
-from search.records import PaperRecord, http_url
+from search.base.errors import PapersearchError
+from search.base.urls import http_url
+from search.store.records import PaperRecord
 
 FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "csv")
 DETECT_LINES = 50

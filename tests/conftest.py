@@ -38,7 +38,7 @@ os.environ["PAPERSEARCH_PRECISION"] = "fp32"
 
 import pytest  # noqa: E402
 
-from search.settings import Settings  # noqa: E402
+from search.base.settings import Settings  # noqa: E402
 from tests.tiny_model import build_tiny_specter  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -167,7 +167,7 @@ def paper_rows(settings: Settings) -> int:
     integrity check; PostgreSQL's own transactions keep it whole)."""
     from sqlalchemy import text
 
-    from search.db import make_engine
+    from search.store.db import make_engine
 
     engine = make_engine(settings)
     try:
@@ -212,7 +212,7 @@ def settings(tmp_path, tiny_model_dirs, backend, postgres, request) -> Settings:
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory, tiny_model_dirs):
-    from search.encoder import Encoder
+    from search.model.encoder import Encoder
 
     home = tmp_path_factory.mktemp("encoder-home")
     return Encoder.load(

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from indexer.pipeline import index_corpus
-from search.settings import Settings
+from search.base.settings import Settings
 from tests.conftest import REPO, sample_lines, serve_in_thread, write_lines
 from web import create_app
 

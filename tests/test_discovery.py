@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus, run
 from papersearch import main
-from search.engine import InvalidRequest, PaperNotFound, SearchEngine
-from search.filters import FilterError, Filters, parse_year_range
-from search.fusion import fuse_scores
+from search.engine.engine import InvalidRequest, PaperNotFound, SearchEngine
+from search.query.filters import FilterError, Filters, parse_year_range
+from search.ranking.fusion import fuse_scores
 from tests.conftest import cli_args, sample_lines, settings_on, write_lines
 
 N_PAPERS = 800
@@ -96,9 +96,9 @@ def _name_words(name: str) -> list[str]:
 
 
 def name_matches(author: str, wanted: str) -> bool:
-    """``wanted`` names ``author``, written independently of search.names: the whole name,
-    its last words (a surname, "Van Gool" too), or initials for the given names before the
-    surname ("H. Chen"). Never part of a word: "Hao Chen" is not "Guohao Chen"."""
+    """``wanted`` names ``author``, written independently of search.query.filter_keys: the
+    whole name, its last words (a surname, "Van Gool" too), or initials for the given names
+    before the surname ("H. Chen"). Never part of a word: "Hao Chen" is not "Guohao Chen"."""
     a, w = _name_words(author), _name_words(wanted)
     if not a or not w:
         return False
@@ -232,7 +232,7 @@ def test_keyword_mode_ranks_by_bm25_and_highlights(engine, papers):
 def test_quoted_phrases_must_appear_in_keyword_mode_and_rank_higher_in_hybrid(engine, papers):
     phrase = "neural network"
     phrases = (("neural", "network"),)
-    from search.keywords import parse_keywords
+    from search.query.keywords import parse_keywords
 
     k = engine.keywords.rank(parse_keywords(f'"{phrase}" images'), 100, Filters())[1]
     assert 10 <= k <= 100  # enough papers match: the quotes stay
@@ -243,7 +243,7 @@ def test_quoted_phrases_must_appear_in_keyword_mode_and_rank_higher_in_hybrid(en
         assert phrase in text or "neural networks" in text  # porter stemming
     # Hybrid: the same ranking as without quotes, with PHRASE_BOOST for the papers that
     # contain the phrase (bench/phrases.py: a filter cost 30-42% of nDCG@10).
-    from search.fusion import PHRASE_BOOST
+    from search.ranking.fusion import PHRASE_BOOST
 
     containing = set(engine.keywords.containing(phrases).tolist())
     k = len(containing)  # a page no larger than the papers with the phrase: quotes kept
@@ -273,7 +273,7 @@ def test_a_phrase_fewer_than_k_papers_contain_is_searched_without_quotes(engine,
     assert nowhere.notice == 'No papers contain "graph zebra"; showing results without the quotes.'
     assert [h.id for h in nowhere.results] == [h.id for h in unquoted.results]
     assert len(nowhere.results) == 10 and unquoted.notice is None
-    from search.keywords import parse_keywords
+    from search.query.keywords import parse_keywords
 
     query = parse_keywords('"neural network" images')
     if mode == "keyword":  # the phrase and a word
@@ -310,7 +310,7 @@ def test_author_names_find_their_papers(engine, papers):
         result = engine.search(written, k=min(len(wanted) + 5, 100), mode="keyword")
         top = [hit.id for hit in result.results[: len(wanted)]]
         assert set(top) == wanted, written
-    from search.names import looks_like_a_name
+    from search.query.filter_keys import looks_like_a_name
 
     assert looks_like_a_name("Luc van Gool") and looks_like_a_name("Chen, Hao")
     assert not looks_like_a_name("graph neural networks")  # topics are not looked up
@@ -359,7 +359,7 @@ def test_every_word_counts_and_rare_words_weigh_more(engine, papers):
     """No word of a query but stopwords is dropped (a common-word rule cost 0.017 nDCG@10
     on Cranfield): a paper with both a common and a rare word ranks above one with the
     common word."""
-    from search.keywords import parse_keywords
+    from search.query.keywords import parse_keywords
 
     keywords = engine.keywords
     common = max(("we", "results", "paper", "show"), key=keywords.document_count)
@@ -399,7 +399,7 @@ def test_keyword_syntax_in_queries_is_inert(engine, query):
 
 
 def test_hybrid_fusion_weighs_normalised_scores_by_query_length():
-    from search.fusion import semantic_weight
+    from search.ranking.fusion import semantic_weight
 
     # distances (lower is closer) and BM25 scores (higher is better) on their own scales
     fused = fuse_scores([(1, 0.5), (2, 0.7), (3, 0.9)], [(3, 9.0), (4, 5.0)], 9)
@@ -423,7 +423,7 @@ def fts_is_consistent(engine) -> None:
     text: a phrase of each paper's title finds it exactly when it is searchable."""
     from sqlalchemy import text
 
-    from search.keywords import parse_keywords
+    from search.query.keywords import parse_keywords
 
     with engine.store.sessions() as session:
         papers = list(session.execute(text("SELECT id, title, withdrawn_at FROM papers")))
@@ -542,7 +542,7 @@ def library_bibtex(papers) -> tuple[str, dict[str, int]]:
 
 
 def test_library_recommendations_match_embed_and_leave_the_library_out(engine, papers):
-    from search.library import parse_bibtex
+    from search.engine.bibtex_library import parse_bibtex
 
     text, ids = library_bibtex(papers)
     entries = parse_bibtex(text)
@@ -579,7 +579,7 @@ def test_library_recommendations_match_embed_and_leave_the_library_out(engine, p
     ],
 )
 def test_a_file_that_is_not_a_usable_library_is_refused_clearly(text, code):
-    from search.library import parse_bibtex
+    from search.engine.bibtex_library import parse_bibtex
 
     with pytest.raises(InvalidRequest) as refused:
         parse_bibtex(text)
@@ -587,7 +587,7 @@ def test_a_file_that_is_not_a_usable_library_is_refused_clearly(text, code):
 
 
 def test_repeated_keys_are_read_and_broken_entries_are_listed_as_skipped():
-    from search.library import parse_bibtex
+    from search.engine.bibtex_library import parse_bibtex
 
     entries = parse_bibtex("@article{a, title={X}}\n@article{a, title={Y}}\n@article{b, title={Z")
     assert [(e.key, e.title) for e in entries] == [
@@ -597,8 +597,8 @@ def test_repeated_keys_are_read_and_broken_entries_are_listed_as_skipped():
 def test_library_api_page_and_feed(engine, papers, tiny_encoder):
     import feedparser
 
-    from search.feeds import entered_since
-    from search.library import library_id, parse_bibtex
+    from search.engine.bibtex_library import library_id, parse_bibtex
+    from search.engine.new_papers import entered_since
     from web import create_app
 
     text, ids = library_bibtex(papers)
@@ -717,7 +717,7 @@ def test_similar_papers_on_a_paper_page_can_be_downloaded(engine, tiny_encoder):
 def test_exports_parse_back(engine):
     import bibtexparser
 
-    from search.export import render
+    from search.answers.export import render
 
     result = engine.search("neural", k=25)
     library = bibtexparser.parse_string(render(result, "bibtex"))
@@ -736,8 +736,8 @@ def test_exports_parse_back(engine):
 def test_hostile_text_stays_inert_in_exports():
     import bibtexparser
 
-    from search.export import render
-    from search.results import Hit, SearchResult
+    from search.answers.export import render
+    from search.answers.results import Hit, SearchResult
 
     nasty = Hit(
         id=1, external_id="x}, title = {pwned", title_from_abstract=False,
@@ -769,7 +769,7 @@ def test_run_files_score_identically_in_ir_measures(tmp_path):
     import ir_measures
     from ir_measures import RR, R, nDCG
 
-    from search.evaluation import measure, write_run
+    from search.engine.evaluation import measure, write_run
 
     rng = np.random.default_rng(0)
     docs = [f"d{i}" for i in range(300)]
@@ -899,8 +899,8 @@ def test_eval_cuts_an_over_long_query_and_reports_what_it_left_out(engine, paper
 
 
 def test_fit_query_cuts_at_a_space_within_the_token_limit():
-    from search.evaluation import fit_query
-    from search.limits import MAX_QUERY_CHARS
+    from search.engine.evaluation import fit_query
+    from search.query.limits import MAX_QUERY_CHARS
 
     words = " ".join(f"w{i}" for i in range(3000))
     cut = fit_query(words, lambda text: len(text.split()) + 2, 50)
@@ -911,8 +911,8 @@ def test_fit_query_cuts_at_a_space_within_the_token_limit():
 
 
 def test_keyword_eval_loads_no_encoder(papers, tmp_path, engine):
-    from search.engine import SearchEngine
-    from search.evaluation import evaluate, read_judged
+    from search.engine.engine import SearchEngine
+    from search.engine.evaluation import evaluate, read_judged
 
     a = papers[10]
     queries = write_lines(tmp_path / "q.jsonl", [json.dumps({"_id": "q", "text": a.title})])
@@ -937,7 +937,7 @@ def test_sort_by_date_gives_the_same_matches_newest_first(engine, papers, mode):
     assert [key(i) for i in ids] == sorted((key(i) for i in ids), reverse=True)
     assert all(hit.date == by_id[hit.id].date for hit in newest.results)
     if mode == "keyword":  # every match, newest first
-        from search.keywords import parse_keywords
+        from search.query.keywords import parse_keywords
 
         matches, total = engine.keywords.rank(parse_keywords(query), 1000, Filters())
         assert newest.total == total

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from search import results
+from search.answers import results
 from tests.conftest import REPO
 
 WEB_DOC = REPO / "docs" / "web.md"
@@ -112,3 +112,19 @@ def test_papersearch_eval_figures_are_the_same_wherever_they_are_quoted():
         for mode, value in quoted.items():
             pattern = rf"\| {mode}( \(IVF[^|]*\))? \| (\*\*)?{re.escape(value)}(\*\*)? \|"
             assert re.search(pattern, text), f"docs/{doc}: {mode} is not {value}"
+
+
+def test_the_design_doc_lists_every_module():
+    """docs/design.md is the map: every module of search/, indexer/ and web/ is in it by
+    its dotted name, and every dotted name in it is a module or package that exists."""
+
+    def dotted(path):
+        return ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+
+    files = [path for part in ("search", "indexer", "web") for path in (REPO / part).rglob("*.py")]
+    packages = {dotted(path) for path in files if path.name == "__init__.py"}
+    modules = {dotted(path) for path in files if path.name != "__init__.py"} | {"web"}
+    text = (REPO / "docs" / "design.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:search|indexer|web)(?:\.\w+)*)`", text))
+    assert modules - named == set()
+    assert named - modules - packages == set()

@@ -12,9 +12,9 @@ import threading
 import numpy as np
 import pytest
 
-from search.encoder import Encoder, choose_torch_device
-from search.model_source import ModelUnavailable, resolve
-from search.settings import Settings
+from search.base.settings import Settings
+from search.model.encoder import Encoder, choose_torch_device
+from search.model.source import ModelUnavailable, resolve
 from tests.conftest import TINY_COMMIT, sample_lines
 
 
@@ -199,7 +199,7 @@ def test_unreachable_hub_fails_fast_with_a_clear_message(tmp_path):
         [
             sys.executable,
             "-c",
-            "from search.encoder import Encoder; from search.settings import "
+            "from search.model.encoder import Encoder; from search.base.settings import "
             "Settings; Encoder.load(Settings())",
         ],
         env=env,
@@ -230,7 +230,7 @@ def test_models_shipped_in_python_packages(minilm_dir):
 
 
 def test_precision_selection():
-    from search.encoder import choose_precision
+    from search.model.encoder import choose_precision
 
     assert choose_precision("auto", "cuda", native_bf16=False) == "fp16"
     assert choose_precision("auto", "cpu", native_bf16=False) == "fp32"
@@ -254,7 +254,7 @@ def test_bf16_mode_casts_the_weights_once_and_stays_close(tmp_path, tiny_model_d
 
 
 def test_token_budget_batches_cover_everything_in_order():
-    from search.encoder import token_budget_batches
+    from search.model.encoder import token_budget_batches
 
     lengths = [500, 400, 300, 40, 30, 20, 10, 10, 5]
     order = list(range(len(lengths)))
@@ -278,7 +278,7 @@ def test_sentence_transformers_models_truncate_at_their_own_max_length(tmp_path,
     it is part of the model key; SPECTER2's 512 leaves keys of existing stores unchanged."""
     import shutil
 
-    from search.encoder import sentence_transformers_max_length
+    from search.model.encoder import sentence_transformers_max_length
 
     model = tmp_path / "st-model"
     shutil.copytree(tiny_model_dirs["base"], model)

@@ -13,9 +13,9 @@ import pytest
 
 from indexer import fidelity
 from indexer.pipeline import index_corpus
-from search import encoder as encoder_module
-from search.encoder import Encoder
-from search.settings import Settings
+from search.base.settings import Settings
+from search.model import encoder as encoder_module
+from search.model.encoder import Encoder
 from search.store import Store
 from tests.conftest import sample_lines, write_lines
 

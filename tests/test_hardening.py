@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus, run
 from indexer.readers import Reject, read_corpus
-from search.engine import SearchEngine
-from search.provider import EngineProvider
-from search.settings import Settings
+from search.base.settings import Settings
+from search.engine.engine import SearchEngine
+from search.engine.provider import EngineProvider
 from search.store import Store
 from tests.conftest import paper_rows, sample_lines, serve_in_thread, settings_on, write_lines
 from web import create_app
@@ -122,7 +122,7 @@ def test_pages_hold_no_inline_script_or_style(client):
 
 def test_no_debug_and_no_stack_traces(app, client, monkeypatch):
     assert app.debug is False and len(app.config["SECRET_KEY"]) >= 32
-    from search import engine as engine_module
+    from search.engine import engine as engine_module
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail")

@@ -9,14 +9,14 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 
-from indexer import builds, ivf, pipeline
+from indexer import build_lifecycle, ivf, pipeline
 from indexer.pipeline import index_corpus
 from papersearch import main
-from search import index as faiss_index
-from search.db import alembic_config, current_revision, head_revision, make_engine, upgrade
-from search.engine import InvalidRequest, PaperNotFound, SearchEngine
-from search.errors import ModelMismatch
-from search.settings import Settings, SettingsError
+from search.ann import faiss_index
+from search.base.errors import ModelMismatch
+from search.base.settings import Settings, SettingsError
+from search.engine.engine import InvalidRequest, PaperNotFound, SearchEngine
+from search.store.db import alembic_config, current_revision, head_revision, make_engine, upgrade
 from tests.conftest import cli_args, copy_home, sample_lines, write_lines
 
 RESULT_KEYS = {"id", "external_id", "title", "authors", "year", "venue", "url", "score", "abstract"}
@@ -205,7 +205,7 @@ def test_failed_build_keeps_the_previous_build(settings, tmp_path, tiny_encoder,
         target.write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(builds.faiss_index, "write", disk_full)
+    monkeypatch.setattr(build_lifecycle.faiss_index, "write", disk_full)
     with pytest.raises(OSError):
         index_corpus(settings, [path], encoder=tiny_encoder)
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
@@ -333,7 +333,7 @@ def test_tune_command_measures_and_stores(indexed, tiny_model_dirs):
 
 
 def test_tuning_picks_the_smallest_nprobe_reaching_the_target():
-    from search.tuning import TuneRow, nprobe_grid, smallest_nprobe
+    from search.ann.tuning import TuneRow, nprobe_grid, smallest_nprobe
 
     rows = [TuneRow(1, 0.5, 0.1), TuneRow(2, 0.8, 0.1), TuneRow(4, 0.96, 0.2), TuneRow(8, 1.0, 0.3)]
     assert smallest_nprobe(rows, 0.95) == 4 and smallest_nprobe(rows, 0.999) == 8

@@ -14,12 +14,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from indexer import keyword_index as writer
-from search.filters import Filters
+from search.base.settings import Settings
 from search.keyword_index import KeywordIndex
 from search.keyword_index.documents import Manifest
 from search.keyword_index.queries import tokens
-from search.keywords import parse_keywords
-from search.settings import Settings
+from search.query.filters import Filters
+from search.query.keywords import parse_keywords
 from search.store import Store
 from tests.conftest import sample_lines
 

@@ -9,9 +9,7 @@ import inspect
 import pkgutil
 from pathlib import Path
 
-import pytest
-
-from search.errors import PapersearchError
+from search.base.errors import PapersearchError
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("search", "indexer", "web")
@@ -30,25 +28,81 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(
-    "part, forbidden",
-    [("search", ("indexer", "web", "papersearch")), ("indexer", ("web", "papersearch")),
-     ("web", ("indexer", "papersearch"))],
-)  # fmt: skip
-def test_no_upward_imports(part, forbidden):
-    """search/ is the core; indexer/ writes and web/ presents, and only the command root
-    (papersearch.py) knows all three. The demo (web/demo.py) is the one page of web/ that
-    indexes: it builds the sample's index before it serves it."""
+# Which layer may import which: the map of the code. A layer imports itself and the
+# layers listed for it, nothing else (no exemptions). Read downwards: search.base is
+# the ground, the command root (papersearch.py) knows every part.
+SEARCH_BELOW_ENGINE = {"search.base", "search.query", "search.model", "search.ann",
+                       "search.keyword_index", "search.store", "search.ranking",
+                       "search.answers"}  # fmt: skip
+LAYERS: dict[str, set[str]] = {
+    "search.base": set(),
+    "search.query": {"search.base"},
+    "search.model": {"search.base"},
+    "search.ann": {"search.base"},
+    "search.keyword_index": {"search.base", "search.query"},
+    "search.store": {"search.base", "search.query", "search.model", "search.keyword_index"},
+    "search.ranking": {"search.base", "search.store"},
+    "search.answers": {"search.base", "search.query", "search.store", "search.ranking"},
+    "search.engine": SEARCH_BELOW_ENGINE,
+    "search.cli": SEARCH_BELOW_ENGINE | {"search.engine"},
+    # The write path uses the whole core (and the commands' shared options).
+    "indexer": SEARCH_BELOW_ENGINE | {"search.engine", "search.cli"},
+    # The web presents what the engine answers: it never reads the store or an index.
+    "web": {
+        "search.base",
+        "search.query",
+        "search.model",
+        "search.answers",
+        "search.engine",
+        "search.cli",
+    },  # fmt: skip
+    "migrations": {"search.base", "search.query", "search.store"},
+    "papersearch": {"search.base", "search.cli", "indexer", "web"},
+}
+OURS = ("search", "indexer", "web", "migrations", "papersearch")
+
+
+def layer_of(module: str) -> str:
+    """``search.store.papers`` → ``search.store``; ``web.api`` → ``web``."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "search" else parts[0]
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+
+
+def our_files():
+    yield REPO / "papersearch.py"
+    for part in ("search", "indexer", "web", "migrations"):
+        yield from (REPO / part).rglob("*.py")
+
+
+def test_every_module_belongs_to_a_layer_of_the_table():
+    search_layers = {layer_of(module_name(p)) for p in (REPO / "search").rglob("*.py")}
+    assert search_layers - {"search"} == {layer for layer in LAYERS if layer.startswith("search.")}
+    assert [p.name for p in (REPO / "search").glob("*.py")] == ["__init__.py"]  # no loose modules
+
+
+def test_each_layer_imports_only_the_layers_below_it():
     offenders = []
-    for path in (REPO / part).rglob("*.py"):
+    for path in our_files():
+        importer = layer_of(module_name(path))
         for name in imported_modules(path):
-            top = name.split(".")[0]
-            allowed = (
-                path.relative_to(REPO).as_posix() == "web/demo.py" and name == "indexer.pipeline"
-            )
-            if top in forbidden and not allowed:
-                offenders.append(f"{path.relative_to(REPO)} imports {name}")
+            if name.split(".")[0] not in OURS:
+                continue
+            imported = layer_of(name)
+            if imported != importer and imported not in LAYERS[importer]:
+                offenders.append(f"{module_name(path)} ({importer}) imports {name} ({imported})")
     assert not offenders
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path):
+    """The check above, shown to fail: a store module importing the engine."""
+    path = tmp_path / "leak.py"
+    path.write_text("from search.engine import SearchEngine\n")
+    importer, imported = "search.store", layer_of(next(iter(imported_modules(path))))
+    assert imported == "search.engine" and imported not in LAYERS[importer]
 
 
 def test_the_core_imports_no_flask():
@@ -96,7 +150,7 @@ def test_each_error_has_a_code_and_an_http_status():
 
 
 def test_the_web_app_has_one_error_handler(tmp_path, tiny_encoder):
-    from search.settings import Settings
+    from search.base.settings import Settings
     from search.store import Store
     from web import create_app
 

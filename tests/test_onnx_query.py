@@ -9,14 +9,14 @@ import shutil
 import numpy as np
 import pytest
 
-from search.encoder import Encoder
-from search.onnx_query import (
+from search.base.settings import Settings, SettingsError
+from search.model.encoder import Encoder
+from search.model.onnx_query import (
     OnnxUnavailable,
     choose_query_backend,
     manifest_path,
     tokenizer_path,
 )
-from search.settings import Settings, SettingsError
 
 pytest.importorskip("onnxruntime", reason="pip install 'papersearch[onnx]'")
 
@@ -107,7 +107,7 @@ def test_a_stale_export_is_detected_by_its_vectors(tmp_path, tiny_model_dirs, ca
 
 def test_an_export_that_cannot_match_is_refused(tmp_path, tiny_model_dirs, monkeypatch, caplog):
     """`onnx` asked for explicitly fails loudly; `auto` logs why and stays on PyTorch."""
-    import search.onnx_query as onnx_query
+    import search.model.onnx_query as onnx_query
 
     monkeypatch.setattr(onnx_query, "MIN_COSINE", 1.01)  # nothing can be that close
     with pytest.raises(OnnxUnavailable, match="differs from PyTorch"):
@@ -161,7 +161,7 @@ def indexed_home(tmp_path, pooling="cls"):
 
 
 def test_the_verified_export_alone_encodes_queries_as_the_full_encoder(tmp_path, tiny_model_dirs):
-    from search.onnx_query import OnnxQueryEncoder
+    from search.model.onnx_query import OnnxQueryEncoder
     from search.store import Store
 
     settings = indexed_home(tmp_path)
@@ -180,7 +180,7 @@ def test_the_verified_export_alone_encodes_queries_as_the_full_encoder(tmp_path,
 
 
 def test_a_changed_export_or_tokenizer_is_never_used_on_its_own(tmp_path, tiny_model_dirs):
-    from search.onnx_query import OnnxQueryEncoder
+    from search.model.onnx_query import OnnxQueryEncoder
     from search.store import Store
 
     settings = indexed_home(tmp_path)
@@ -224,7 +224,7 @@ def test_a_one_off_cli_query_loads_no_pytorch(tmp_path, tiny_model_dirs):
     assert report["exit"] == 0, report["output"]
     assert not report["torch"] and not report["adapters"]
     light = [hit["id"] for hit in json.loads(report["output"])["results"]]
-    from search.engine import SearchEngine
+    from search.engine.engine import SearchEngine
 
     full = SearchEngine.open(settings.replace(query_backend="torch"))
     assert light == [h.id for h in full.search("graph neural networks", k=3).results]

@@ -14,11 +14,11 @@ import pytest
 
 from indexer import ivf, pipeline
 from indexer.pipeline import index_corpus
-from search import index as faiss_index
-from search.engine import SearchEngine
-from search.errors import IndexCorrupt
-from search.files import file_checksum
-from search.settings import SettingsError
+from search.ann import faiss_index
+from search.base.atomic_files import file_checksum
+from search.base.errors import IndexCorrupt
+from search.base.settings import SettingsError
+from search.engine.engine import SearchEngine
 from search.store import Store
 from tests.conftest import cli_args, sample_lines, write_lines
 

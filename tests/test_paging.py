@@ -14,10 +14,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus
-from search.engine import SearchEngine
-from search.filters import Filters
-from search.limits import DEEPEST_RANK, MAX_K, MAX_OFFSET
-from search.results import MODES, SORTS
+from search.engine.engine import SearchEngine
+from search.query.filters import Filters
+from search.query.limits import DEEPEST_RANK, MAX_K, MAX_OFFSET, MODES, SORTS
 from tests.conftest import settings_on
 from tests.test_discovery import corpus_rows, write_corpus
 

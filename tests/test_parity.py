@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
 from indexer.pipeline import index_corpus, run
-from search.engine import SearchEngine
-from search.errors import PapersearchError
-from search.filters import Filters
-from search.keywords import parse_keywords
+from search.base.errors import PapersearchError
+from search.engine.engine import SearchEngine
+from search.query.filters import Filters
+from search.query.keywords import parse_keywords
 from tests.conftest import settings_on, write_lines
 from tests.test_discovery import corpus_rows, filter_strategy
 

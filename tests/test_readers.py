@@ -16,7 +16,7 @@ from indexer.readers import (
     read_corpus,
     year_from_arxiv_id,
 )
-from search.records import PaperRecord
+from search.store.records import PaperRecord
 from tests.conftest import sample_lines, write_lines
 
 
@@ -276,7 +276,7 @@ def test_bad_optional_fields_are_dropped_and_every_paper_kept(tmp_path, settings
     title: every paper is stored, each warning counted, and the untitled paper is shown
     with its abstract's first sentence, marked as such."""
     from indexer.pipeline import index_corpus
-    from search.engine import SearchEngine
+    from search.engine.engine import SearchEngine
 
     rows = [json.loads(line) for line in sample_lines(6)]
     rows[0]["year"] = "None"

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from indexer.pipeline import index_corpus
-from search.encoder import Encoder
-from search.engine import SearchEngine
-from search.settings import Settings
+from search.base.settings import Settings
+from search.engine.engine import SearchEngine
+from search.model.encoder import Encoder
 from tests.conftest import SAMPLE, write_lines
 
 pytestmark = pytest.mark.slow

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.builds import retrain_reason
+from indexer.build_lifecycle import retrain_reason
 from indexer.lock import AlreadyRunning, write_lock
 from indexer.pipeline import UnsafeSnapshot, index_corpus, run
 from papersearch import main
-from search.engine import SearchEngine
+from search.base.settings import Settings
+from search.engine.engine import SearchEngine
 from search.keyword_index.documents import Manifest
-from search.settings import Settings
 from search.store import Store
 from tests.conftest import cli_args, copy_home, sample_lines, write_lines
 from web import create_app

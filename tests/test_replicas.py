@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from indexer.pipeline import index_corpus, run
-from search.errors import DatabaseUnavailable
+from search.base.errors import DatabaseUnavailable
 from search.store import Store
 from tests.conftest import REPO, sample_lines, settings_on, write_lines
 from tests.test_newcomer import free_port

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from search.settings import Settings, SettingsError
+from search.base.settings import Settings, SettingsError
 
 
 def test_defaults_work_on_a_laptop():
@@ -60,17 +60,17 @@ def test_bad_values_name_the_variable(env):
 
 
 def test_the_documented_configuration_table_is_the_generated_one():
-    from search.settings import markdown_table
+    from search.base.settings import markdown_table
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
-    assert markdown_table() in docs.read_text(), "regenerate it: python -m search.settings"
+    assert markdown_table() in docs.read_text(), "regenerate it: python -m search.base.settings"
 
 
 def test_every_flagged_setting_is_a_flag_of_every_command():
     from click.testing import CliRunner
 
     from papersearch import main
-    from search.settings import declared
+    from search.base.settings import declared
 
     flagged = [f.name for f, _ in declared() if f.metadata["flag"]]
     for command in (["search"], ["index"], ["reindex"], ["serve"], ["builds", "list"]):

@@ -19,12 +19,12 @@ from sqlalchemy import delete, func, insert, select
 from indexer import pipeline
 from indexer.pipeline import index_corpus
 from papersearch import main
-from search.db import alembic_config, current_revision, head_revision, make_engine
-from search.engine import SearchEngine
-from search.errors import VectorsUnavailable
-from search.schema import Embedding, Paper, VectorShard
+from search.base.errors import VectorsUnavailable
+from search.engine.engine import SearchEngine
 from search.store import Store
 from search.store import vectors as vector_files
+from search.store.db import alembic_config, current_revision, head_revision, make_engine
+from search.store.schema import Embedding, Paper, VectorShard
 from tests.conftest import REPO, cli_args, copy_home, sample_lines, write_lines
 
 # The last commit before vector files: its data directories keep vectors in the database.

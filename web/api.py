@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from search.export import FORMATS
-from search.results import DEFAULT_MODE, MODES, SORTS, PaperDetail, SearchResult
-from search.store.papers import paper_ref
-from web import provider
+from search.answers.export import FORMATS
+from search.answers.results import PaperDetail, SearchResult
+from search.query.limits import DEFAULT_MODE, MODES, SORTS
+from search.query.paper_refs import paper_ref
 from web.downloads import file_response
+from web.extension import provider
 from web.openapi import openapi_document
 from web.params import (
     bibtex_upload,

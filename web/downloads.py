@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response
 
-from search.export import FORMATS, render
-from search.results import SearchResult
+from search.answers.export import FORMATS, render
+from search.answers.results import SearchResult
 
 
 def file_response(result: SearchResult, fmt: str, name: str) -> Response:

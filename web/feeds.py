@@ -1,5 +1,5 @@
 """Atom feeds: a search, or a library's recommendations, as a subscription that lists the
-papers each re-index adds to its top results (``search.feeds``)."""
+papers each re-index adds to its top results (``search.engine.new_papers``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, make_response, render_template, request, url_for
 
-from search.feeds import FEED_DEPTH, Feed, feed_days, feed_id, new_in
-from search.library import library_size
-from search.results import DEFAULT_MODE, MODES
-from web import provider
+from search.engine.bibtex_library import library_size
+from search.engine.new_papers import FEED_DEPTH, Feed, feed_days, feed_id
+from search.query.limits import DEFAULT_MODE, MODES
+from web.extension import provider
 from web.params import (
     choice_arg,
     filters_arg,
@@ -40,8 +40,8 @@ def search_feed():
     result = engine.search(query, k=FEED_DEPTH, mode=mode, filters=chosen)
     filters = chosen.to_params()
     subscription = feed_id("search", {"q": result.query, "mode": mode, **filters})
-    feed = new_in(result, engine.store, title=f"papersearch: {result.query}", days=days,
-                  atom_id=subscription)  # fmt: skip
+    feed = engine.new_in(result, title=f"papersearch: {result.query}", days=days,
+                         atom_id=subscription)  # fmt: skip
     page = url_for("pages.search_page", _external=True, q=result.query,
                    **search_params(mode, filters))  # fmt: skip
     return atom(feed, page)
@@ -57,7 +57,7 @@ def library_feed(library: str):
     result = saved_library_recommendations(engine, library, {}, k=FEED_DEPTH, filters=chosen)
     title = f"papersearch: new papers for {library_size(result.library.entries)}"
     subscription = feed_id("library", {"library": library, **chosen.to_params()})
-    feed = new_in(result, engine.store, title=title, days=days, atom_id=subscription)
+    feed = engine.new_in(result, title=title, days=days, atom_id=subscription)
     return atom(feed, url_for("pages.saved_library_page", library=library, _external=True,
                               **chosen.to_params()))  # fmt: skip
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json.
 
 The paths and parameters are written here; the schemas of what the API
-answers are generated from the result types in ``search.results``, so the
+answers are generated from the result types in ``search.answers.results``, so the
 document cannot drift from the answers.
 """
 
@@ -12,21 +12,8 @@ import types
 import typing
 from typing import Any
 
-from search.export import FORMATS
-from search.feeds import MAX_FEED_DAYS
-from search.filters import MAX_FILTER_CHARS
-from search.library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
-from search.limits import (
-    MAX_EXAMPLE_CHARS,
-    MAX_K,
-    MAX_OFFSET,
-    MAX_QUERY_CHARS,
-    MAX_RECOMMENDATION_IDS,
-)
-from search.results import (
-    DEFAULT_MODE,
-    MODES,
-    SORTS,
+from search.answers.export import FORMATS
+from search.answers.results import (
     BuildFacts,
     CorpusFacts,
     EncoderFacts,
@@ -37,6 +24,19 @@ from search.results import (
     PaperDetail,
     SearchResult,
     Seed,
+)
+from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
+from search.engine.new_papers import MAX_FEED_DAYS
+from search.query.filters import MAX_FILTER_CHARS
+from search.query.limits import (
+    DEFAULT_MODE,
+    MAX_EXAMPLE_CHARS,
+    MAX_K,
+    MAX_OFFSET,
+    MAX_QUERY_CHARS,
+    MAX_RECOMMENDATION_IDS,
+    MODES,
+    SORTS,
 )
 
 # Component name → the result type it is generated from.

@@ -8,16 +8,16 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from search.engine import DATE_POOL_KEYWORD
-from search.errors import InvalidRequest, PaperNotInBuild
-from search.export import FORMATS
-from search.limits import MAX_K, MAX_OFFSET
-from search.records import http_url
-from search.results import DEFAULT_MODE, MODES, SORTS, short_authors
-from search.store.papers import paper_ref
-from web import provider
+from search.answers.export import FORMATS
+from search.answers.results import short_authors
+from search.base.errors import InvalidRequest, PaperNotInBuild
+from search.base.urls import http_url
+from search.engine.engine import DATE_POOL_KEYWORD
+from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORTS
+from search.query.paper_refs import paper_ref
 from web.downloads import file_response
-from web.errors import show_errors_on
+from web.error_handler import show_errors_on
+from web.extension import provider
 from web.openapi import openapi_document
 from web.params import (
     bibtex_upload,

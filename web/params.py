@@ -7,23 +7,23 @@ parameter means the same, and fails the same, everywhere.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from flask import request, url_for
 
-from search.engine import SearchEngine
-from search.errors import InvalidRequest, PaperNotFound
-from search.feeds import feed_days
-from search.filters import Filters
-from search.library import (
+from search.answers.results import SearchResult
+from search.base.errors import InvalidRequest
+from search.engine.bibtex_library import (
     MAX_LIBRARY_BYTES,
     LibraryEntry,
     library_id,
     library_too_large,
     parse_bibtex,
 )
-from search.results import DEFAULT_MODE, SearchResult
+from search.engine.engine import SearchEngine
+from search.engine.new_papers import feed_days
+from search.query.filters import Filters
+from search.query.limits import DEFAULT_MODE
 
 LIBRARY_BODY_BYTES = MAX_LIBRARY_BYTES + 64 * 1024  # a library and the form or JSON around it
 
@@ -154,7 +154,7 @@ def library_recommendations(
     entries = parse_bibtex(text)
     key = library_id(entries)
     result = saved_library_recommendations(engine, key, values, entries=entries, **page)
-    engine.store.libraries.save(key, [asdict(e) for e in entries])
+    engine.save_library(key, entries)
     return result
 
 
@@ -170,10 +170,7 @@ def saved_library_recommendations(
     ``new_days`` in ``values`` keeps only papers new in that many days. The answer links
     the library's feed."""
     if entries is None:
-        saved = engine.store.libraries.get(key)
-        if saved is None:
-            raise PaperNotFound(f"No library with id {key[:40]!r}: upload it again on /library.")
-        entries = [LibraryEntry.from_dict(e) for e in saved]
+        entries = engine.saved_library(key)
     raw_days = values.get("new_days") or ""
     new_days = feed_days(int_arg(values, "new_days", 0)) if raw_days.strip() else None
     result = engine.recommend_library(entries, new_days=new_days, library_id=key, **page)

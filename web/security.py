@@ -11,8 +11,8 @@ import secrets
 
 from flask import Flask, Response, request
 
-from search.errors import PapersearchError
-from search.settings import Settings
+from search.base.errors import PapersearchError
+from search.base.settings import Settings
 from web.ratelimit import RateLimiter
 
 MAX_BODY_BYTES = 64 * 1024  # the largest request: an example paper (20,000 characters) in JSON

@@ -1,7 +1,7 @@
 """filter keys for the category and author filters; PostgreSQL's full-text search
 
 ``category_keys`` and ``author_keys`` hold what the filters match, whole
-(``search.names``): on PostgreSQL they are JSONB with GIN indexes, so a filter
+(``search.query.filter_keys``): on PostgreSQL they are JSONB with GIN indexes, so a filter
 is an index lookup, not a scan. Existing papers get their keys here.
 
 On PostgreSQL, keyword search gets what SQLite has from migration 0003: a
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from search.names import author_keys, category_keys
+from search.query.filter_keys import author_keys, category_keys
 
 revision: str = "0005"
 down_revision: str | None = "0004"

@@ -5,7 +5,7 @@ Ranking reads ``body`` (title, abstract and authors, as one text) and ``title`` 
 with a small boost; both drop English stopwords and stem (Snowball), as the
 queries do. ``phrases`` keeps every word, stemmed, with positions, so that a quoted
 phrase is matched as typed, even one made only of stopwords ("to be or not to be").
-Filters match whole keys (``search.names``): ``year``, ``venue`` (lower case),
+Filters match whole keys (``search.query.filter_keys``): ``year``, ``venue`` (lower case),
 ``category_key`` and ``author_key`` (exactly as stored). ``id`` is the paper's id,
 read back for every hit.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.keywords import STOPWORDS
+from search.query.keywords import STOPWORDS
 
 FORMAT = 1  # bumped when fields or analysis change: a build then writes afresh
 MANIFEST = "papersearch.json"  # lists the index's files, in the order they are checksummed
@@ -61,7 +61,7 @@ def schema():
         builder.add_text_field(name, tokenizer_name=RANK_ANALYZER, index_option="freq")
     builder.add_text_field("phrases", tokenizer_name=PHRASE_ANALYZER, index_option="position")
     builder.add_text_field("venue", tokenizer_name=KEY_ANALYZER, index_option="basic")
-    for name in ("category_key", "author_key"):  # keys as ``search.names`` makes them
+    for name in ("category_key", "author_key"):  # keys as ``search.query.filter_keys`` makes them
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("year", indexed=True, fast=True)
     return builder.build()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from search.filters import Filters
 from search.keyword_index.documents import (
     KEY_ANALYZER,
     PHRASE_ANALYZER,
@@ -19,8 +18,9 @@ from search.keyword_index.documents import (
     analyzers,
     schema,
 )
-from search.keywords import KeywordQuery, Phrases
-from search.names import author_filter_key
+from search.query.filter_keys import author_filter_key
+from search.query.filters import Filters
+from search.query.keywords import KeywordQuery, Phrases
 
 RANKED = (("body", 1.0), ("title", TITLE_BOOST))  # the fields BM25 sums, with their boosts
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from search.errors import IndexCorrupt
-from search.filters import Filters
+from search.base.errors import IndexCorrupt
 from search.keyword_index import queries
 from search.keyword_index.documents import FORMAT, Manifest, analyzers
-from search.keywords import KeywordQuery, Phrases
+from search.query.filters import Filters
+from search.query.keywords import KeywordQuery, Phrases
 
 NO_FILTERS = Filters()
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.db import make_engine, require_current_schema, session_factory, upgrade
-from search.errors import SchemaOutOfDate
-from search.settings import Settings
+from search.base.errors import SchemaOutOfDate
+from search.base.settings import Settings
 from search.store.builds import Builds
 from search.store.checks import PrecisionChecks
+from search.store.db import make_engine, require_current_schema, session_factory, upgrade
 from search.store.libraries import Libraries
 from search.store.papers import Papers
 from search.store.texts import PaperTexts

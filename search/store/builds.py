@@ -23,10 +23,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import BuildNotUsable
-from search.model_info import ModelInfo
-from search.schema import IndexBuild
+from search.base.errors import BuildNotUsable
+from search.model.identity import ModelInfo
 from search.store.papers import mark_first_build
+from search.store.schema import IndexBuild
 
 BUILDING = "building"
 COMPLETE = "complete"

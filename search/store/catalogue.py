@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.schema import VectorShard
+from search.store.schema import VectorShard
 from search.store.shards import HASH_BYTES, read_part
 
 FINGERPRINT_ROWS = 1 << 20  # rows hashed at a time

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.schema import PrecisionCheck
+from search.store.schema import PrecisionCheck
 
 
 class PrecisionChecks:

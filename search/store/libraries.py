@@ -1,12 +1,12 @@
 """Libraries: BibTeX libraries uploaded for recommendations, kept so that each has a short
-feed URL that works on every host sharing the store (``search.library``)."""
+feed URL that works on every host sharing the store (``search.engine.bibtex_library``)."""
 
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.schema import Library
+from search.store.schema import Library
 
 
 class Libraries:

@@ -8,7 +8,6 @@ keeps its row and id, and comes back under the same id if it reappears.
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -17,12 +16,12 @@ import numpy as np
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import PaperNotFound, PaperNotInBuild
-from search.filters import Filters
-from search.names import author_keys, category_keys
-from search.records import PaperRecord
-from search.results import CorpusFacts
-from search.schema import Paper
+from search.base.errors import PaperNotFound, PaperNotInBuild
+from search.query.filter_keys import author_keys, category_keys
+from search.query.filters import Filters
+from search.query.paper_refs import id_variants
+from search.store.records import PaperRecord
+from search.store.schema import Paper
 from search.store.sql import IN_CHUNK, dialect_of, fetch_ids, filter_conditions
 
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
@@ -309,9 +308,10 @@ class Papers:
             ]
             return [(title, abstract) for _, title, abstract in sorted(rows)]
 
-    def _facts(self) -> CorpusFacts:
+    def _facts(self) -> dict[str, int | str | None]:
         """What the searchable papers carry: how many have each filterable field, the year
-        range, and common values (from a sample) to show as examples."""
+        range, and common values (from a sample) to show as examples (the fields of
+        ``CorpusFacts``, which the engine answers with)."""
         searchable = and_(*self.searchable())
         with self.sessions() as session:
             counts = session.execute(
@@ -333,8 +333,10 @@ class Papers:
             ).all()
         categories = Counter(c for row in sample for c in row[0] or [])
         authors = Counter(a for row in sample for a in row[1] or [])
-        return CorpusFacts(
-            *counts,
+        counted = ("with_year", "with_venue", "with_categories", "with_authors", "first_year",
+                   "last_year")  # fmt: skip
+        return dict(
+            zip(counted, counts, strict=True),
             example_venue=venue,
             example_category=_most_common(categories),
             example_author=_most_common(authors),
@@ -359,21 +361,6 @@ def _by_id(paper: Paper) -> int:
 
 def _most_common(counts: Counter) -> str | None:
     return min(counts, key=lambda value: (-counts[value], value)) if counts else None
-
-
-def paper_ref(text: str) -> int | str:
-    """A reference typed by a person or sent in a URL: digits are an internal id, anything
-    else an external id or DOI (see Papers.resolve)."""
-    return int(text) if text.isdigit() and len(text) < 19 else text
-
-
-def id_variants(text: str) -> list[str]:
-    """``arXiv:2212.09525v2`` → itself, ``2212.09525v2``, ``2212.09525``; DOI URLs → the DOI."""
-    variants = [text]
-    bare = re.sub(r"^(?:arxiv:|https?://(?:dx\.)?doi\.org/|doi:)", "", text, flags=re.I)
-    variants.append(bare)
-    variants.append(re.sub(r"v\d+$", "", bare))
-    return list(dict.fromkeys(v for v in variants if v))
 
 
 def mark_first_build(session: Session, ids: np.ndarray, build_id: int) -> int:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from search.errors import VectorsUnavailable
-from search.files import write_atomically
-from search.schema import VectorShard
+from search.base.atomic_files import write_atomically
+from search.base.errors import VectorsUnavailable
+from search.store.schema import VectorShard
 
 HASH_BYTES = 16  # of a text's SHA-256: enough to tell texts apart
 PARTS = ("ids", "hashes", "vectors")

@@ -8,9 +8,9 @@ from sqlalchemy import String, false, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.filters import Filters
-from search.names import author_filter_key
-from search.schema import Paper
+from search.query.filter_keys import author_filter_key
+from search.query.filters import Filters
+from search.store.schema import Paper
 
 IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters a statement
 
@@ -22,7 +22,7 @@ def dialect_of(sessions: sessionmaker[Session]) -> str:
 
 def filter_conditions(filters: Filters, dialect: str) -> list:
     """SQL conditions on ``papers`` for each active filter. Categories and authors match
-    whole keys (``search.names``): PostgreSQL looks them up in a GIN index of the JSONB
+    whole keys (``search.query.filter_keys``): PostgreSQL looks them up in a GIN index of the JSONB
     key arrays; SQLite walks each paper's keys with json_each."""
     conditions = []
     if filters.year_min is not None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.keyword_index.documents import PaperText
-from search.schema import Paper
+from search.store.schema import Paper
 from search.store.sql import IN_CHUNK
 
 ROWS_PER_QUERY = 20_000  # papers read at a time when most of the store is wanted

@@ -25,10 +25,10 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.errors import VectorsUnavailable
-from search.files import TEMPORARY_SUFFIX
-from search.schema import Embedding, Paper, VectorShard
+from search.base.atomic_files import TEMPORARY_SUFFIX
+from search.base.errors import VectorsUnavailable
 from search.store.catalogue import Catalogue, LiveVectors, ShardReader
+from search.store.schema import Embedding, Paper, VectorShard
 from search.store.shards import PARTS, ShardFile, hash_array, shard_path, write_shard
 
 PAPERS_PER_QUERY = 20_000  # papers read from the database at a time

@@ -1,0 +1,309 @@
+"""The life of an index build: build from the stored vectors, tune, write, complete, publish,
+prune, and roll back.
+
+A new build is written to its own file (``builds/build-NNNNNN.faiss``, and
+``build-NNNNNN.ivfdata`` for the inverted lists of a build too large to make in
+memory), fsynced, then completed and published; only then do servers switch to it, so
+a crash at any point leaves the previous build serving. The status lifecycle
+itself is the registry's (``search.store.builds``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from indexer import ivf, keyword_index
+from indexer.crash_points import checkpoint
+from search.ann import faiss_index, tuning
+from search.base.atomic_files import TEMPORARY_SUFFIX, file_checksum
+from search.base.errors import IndexCorrupt, PapersearchError
+from search.base.settings import Settings
+from search.model.encoder import Encoder
+from search.store import Store
+from search.store.builds import build_files
+from search.store.schema import IndexBuild
+
+LISTS_SUFFIX = ".ivfdata"  # a build's on-disk inverted lists, beside its index file
+TUNE_QUERIES = 200  # corpus titles used as queries when new centroids are tuned
+# Re-train IVF centroids when the corpus has drifted this much since training.
+RETRAIN_GROWTH = 2.0  # corpus grew or shrank by this factor
+RETRAIN_NEW_FRACTION = 0.2  # new or changed vectors since training, as a share of trained ones
+
+
+class NothingToIndex(PapersearchError):
+    """The store holds no embedded paper (for example: every record was rejected)."""
+
+    code = "nothing_to_index"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What measured tuning found: recall@10 and @100 per nprobe, and the nprobes it chose
+    for the first page and for deep rankings."""
+
+    rows: list[tuning.TuneRow]
+    nprobe: int
+    recall: float
+    queries: int
+    deep_nprobe: int
+    recall_100: float
+
+
+def tune_index(
+    store: Store,
+    encoder: Encoder,
+    index: faiss_index.VectorIndex,
+    source: ivf.VectorSource,
+    *,
+    queries: int = TUNE_QUERIES,
+    target: float = tuning.DEFAULT_TARGET,
+) -> Tuning:
+    """The smallest nprobes reaching ``target`` recall@10 and recall@100 against exact
+    search over ``source`` (read in chunks), measured with corpus titles as queries (for a
+    new build, and for ``papersearch tune``)."""
+    titles = store.papers.sample_titles(queries)
+    rows = tuning.measure(index, source, encoder.encode_queries(titles))
+    best = tuning.smallest_nprobe(rows, target)
+    deep = max(best, tuning.smallest_nprobe(rows, target, deep=True))
+    row_of = {row.nprobe: row for row in rows}
+    return Tuning(rows, best, row_of[best].recall, len(titles), deep, row_of[deep].recall_100)
+
+
+FRESH_INDEX = "papersearch index trains them afresh"
+ASKED = "--retrain asked for it"
+
+
+def retrain_reason(
+    previous: IndexBuild | None,
+    model_key: str,
+    n_vectors: int,
+    added: int,
+    settings: Settings,
+    forced: str | None,
+) -> str | None:
+    """Why the IVF centroids must be trained anew, or None to reuse the current build's.
+
+    The rule: retrain when the caller says why (``forced``: ``papersearch index``, or
+    ``reindex --retrain``), when there is no IVF build of this
+    model to take centroids from, when nlist is set to another value, when the
+    memory budget calls for another encoding of the vectors, when the
+    corpus has grown or shrunk by 2× since the centroids were trained, or when
+    the vectors added since training exceed 20% of those trained on.
+    """
+    if forced:
+        return forced
+    if previous is None or previous.nlist is None or previous.model_key != model_key:
+        return "no IVF build of this model to reuse"
+    if faiss_index.choose_nlist(n_vectors) is None and settings.nlist is None:
+        return "corpus now small enough for an exact index"
+    if settings.nlist is not None and settings.nlist != previous.nlist:
+        return f"nlist set to {settings.nlist}"
+    encoding = faiss_index.choose_encoding(n_vectors, previous.dim, settings.index_memory)
+    if encoding != faiss_index.encoding_of(previous.index_type):
+        return f"index encoding changes to {encoding} (PAPERSEARCH_INDEX_MEMORY)"
+    trained = previous.trained_vectors or previous.vector_count
+    if not trained / RETRAIN_GROWTH <= n_vectors <= trained * RETRAIN_GROWTH:
+        return f"corpus changed from {trained} to {n_vectors} vectors since training"
+    if previous.added_since_training + added > RETRAIN_NEW_FRACTION * trained:
+        return "over 20% of the vectors are new since training"
+    return None
+
+
+class BuildOutcome(NamedTuple):
+    build: IndexBuild  # the current build afterwards
+    retrain_reason: str | None  # why the centroids were trained (None: reused, or unchanged)
+    unchanged: bool = False  # nothing to publish: the current build already holds this
+    keywords: keyword_index.Written | None = None  # the keyword index written (None: none)
+
+
+def build_index(
+    store: Store,
+    encoder: Encoder,
+    settings: Settings,
+    *,
+    retrain: str | None = FRESH_INDEX,
+    added: int = 0,
+) -> BuildOutcome:
+    """Build a new index file from the stored vectors, read in chunks (``indexer.ivf``),
+    and publish it as the current build.
+
+    Unless centroids are to be trained anew (``retrain`` says why), a build that would hold the
+    same papers, made from the same texts, with the same model and index settings, as
+    the current one is not made: the current build stays, nothing is published and so
+    nothing is pruned (a few quiet nights keep every rollback point).
+    """
+    started = time.perf_counter()
+    info = encoder.info
+    source = store.vectors.live(info.key)
+    if len(source) == 0:
+        raise NothingToIndex(
+            "There are no papers to index: the corpus gave no usable record "
+            "(see the rejects file for why)."
+        )
+    previous = store.builds.current()
+    hashes = store.texts.content_hashes(source.ids)  # what the keyword index holds of each
+    contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory,
+                                  keyword_index.FORMAT,
+                                  hashlib.sha256(hashes.tobytes()).hexdigest())  # fmt: skip
+    if not retrain and previous is not None and previous.contents == contents:
+        try:  # the same contents, and its files intact: nothing to do
+            faiss_index.verify(store.builds.files(previous), previous.checksum)
+            store.builds.hold(previous.id, source.ids)  # papers an upgrade left unmarked
+            return BuildOutcome(previous, None, unchanged=True)
+        except IndexCorrupt:
+            pass  # built again below, from fresh centroids
+    reason = retrain_reason(previous, info.key, len(source), added, settings, retrain)
+    trained = None
+    if reason is None and not all(p.is_file() for p in store.builds.files(previous)):
+        reason = "the previous index file is missing"
+    elif reason is None:
+        try:
+            trained = faiss_index.VectorIndex.open_build(
+                previous, store.builds.files(previous), store.builds.lists_file(previous)
+            )
+        except IndexCorrupt as exc:
+            reason = f"the previous build cannot be reused ({exc})"
+    build = store.builds.start(info)
+    path = build_path(settings, build.id)
+    lists_file = path.with_suffix(LISTS_SUFFIX)
+    try:
+        built = ivf.build(
+            source,
+            nlist=settings.nlist,
+            nprobe=settings.nprobe or (previous.nprobe if trained else None),
+            device=settings.device,
+            memory_budget=settings.index_memory,
+            build_memory=settings.build_memory,
+            lists_file=lists_file,
+            trained=trained,
+        )
+        tuned_recall = previous.tuned_recall if trained else None
+        deep = (previous.deep_nprobe, previous.tuned_recall_100) if trained else (None, None)
+        if built.nlist and trained is None and settings.nprobe is None:
+            tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
+            built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
+            deep = (tuned.deep_nprobe, tuned.recall_100)
+        faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
+        base = previous if trained is not None else intact(store, previous)  # derive from
+        keywords = keyword_index.write(store, settings, build.id, source.ids, hashes, base)
+        keywords_dir = settings.builds_dir / keywords.name
+        checksum = file_checksum(*build_files(path, built.lists_file, keywords_dir))
+        checkpoint("publish")
+        lineage = (
+            {"trained_vectors": len(source), "centroids_from": None, "added_since_training": 0}
+            if trained is None
+            else {
+                "trained_vectors": previous.trained_vectors or previous.vector_count,
+                "centroids_from": previous.centroids_from or previous.id,
+                "added_since_training": previous.added_since_training + added,
+            }
+        )
+        store.builds.complete(
+            build.id,
+            holds=source.ids,
+            index_type=built.index_type,
+            nlist=built.nlist,
+            nprobe=built.nprobe,
+            vector_count=len(source),
+            device=built.device,
+            path=path.name,  # beside the others in the builds directory
+            lists_path=built.lists_file.name if built.lists_file else None,
+            seconds=round(time.perf_counter() - started, 3),
+            tuned_recall=tuned_recall,
+            deep_nprobe=deep[0],
+            tuned_recall_100=deep[1],
+            checksum=checksum,
+            contents=contents,
+            keywords_path=keywords.name,
+            **lineage,
+        )
+        return BuildOutcome(store.builds.publish(build.id), reason, keywords=keywords)
+    except BaseException:
+        store.builds.fail(build.id)
+        remove_files(settings, build.id)
+        raise
+
+
+def intact(store: Store, build: IndexBuild | None) -> IndexBuild | None:
+    """``build`` if its files match its checksum (what a new build may take from it)."""
+    if build is None:
+        return None
+    try:
+        faiss_index.verify(store.builds.files(build), build.checksum)
+    except IndexCorrupt:
+        return None
+    return build
+
+
+def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> keyword_index.Written:
+    """Write the keyword index of a build from before keyword indexes (``db upgrade``): its
+    files are verified first, then the checksum is made anew to cover the keyword index
+    too. It holds the papers of the build's vectors, with their texts as stored now."""
+    faiss_index.verify(store.builds.files(build), build.checksum)
+    ids = np.setdiff1d(store.vectors.live(build.model_key).ids,
+                       store.papers.built_after(build.id))  # fmt: skip
+    store.builds.hold(build.id, ids)
+    hashes = store.texts.content_hashes(ids)
+    written = keyword_index.write(store, settings, build.id, ids, hashes)
+    files = build_files(store.builds.file(build), store.builds.lists_file(build),
+                        settings.builds_dir / written.name)  # fmt: skip
+    store.builds.add_keywords(build.id, written.name, file_checksum(*files))
+    return written
+
+
+def build_path(settings: Settings, build_id: int) -> Path:
+    return settings.builds_dir / f"build-{build_id:06d}.faiss"
+
+
+def clean_up_after_crashes(store: Store, settings: Settings) -> None:
+    """Builds a killed run left unfinished become failed; their files go, and so do vector
+    files no shard was recorded for."""
+    for build in store.builds.fail_unfinished():
+        remove_files(settings, build.id)
+    store.vectors.remove_orphans()
+    if settings.builds_dir.is_dir():
+        for tmp in settings.builds_dir.glob("*" + TEMPORARY_SUFFIX):
+            _remove(tmp)
+
+
+def remove_files(settings: Settings, build_id: int) -> None:
+    """Whatever a build wrote: its index file, its on-disk lists, its keyword index."""
+    path = build_path(settings, build_id)
+    for written in (
+        path,
+        path.with_suffix(LISTS_SUFFIX),
+        keyword_index.keywords_path(settings, build_id),
+    ):
+        _remove(written)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def prune(store: Store, settings: Settings) -> list[int]:
+    """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
+    pruned = store.builds.prune(settings.keep_builds)
+    for build in pruned:
+        for path in [*store.builds.files(build), store.builds.keywords_dir(build)]:
+            if path is not None:
+                _remove(path)
+    return [build.id for build in pruned]
+
+
+def roll_back(store: Store, settings: Settings, build_id: int) -> IndexBuild:
+    """Make an earlier complete build current again (``papersearch builds use``); running
+    servers switch to it within seconds. Call while holding the write lock."""
+    build = store.builds.roll_back(build_id)
+    prune(store, settings)
+    return build

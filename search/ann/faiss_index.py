@@ -1,0 +1,290 @@
+"""The FAISS index: IVF over raw paper vectors, L2 distance, paper ids as FAISS ids.
+
+Why L2 on raw vectors: SPECTER2 was trained with an L2 (Euclidean) triplet
+loss, and SciRepEval ranks search candidates by Euclidean distance on the
+unnormalised CLS vectors. Inner product or cosine would rank differently.
+
+Size rules (FAISS's guidance): ``nlist`` about 4·√N (range 4·√N … 16·√N) with at
+least 39 training points per list, trained on at most 256 points per list.
+Below the size where that gives a useful number of lists, an exact flat index
+is used instead. Builds run on the GPU when faiss sees one and are always
+written as CPU indexes.
+
+Memory: the vectors in the lists are stored as full float32 (``Flat``, 4·d
+bytes a paper) unless ``PAPERSEARCH_INDEX_MEMORY`` is too small for that; then
+as 8-bit scalar-quantised codes (``SQ8``, d bytes, recall nearly unchanged) or,
+below that, product-quantised codes (``PQm``, m bytes, recall capped: see
+docs/configuration.md). Indexes are memory-mapped when loaded, so every worker process on a
+host shares one copy in the page cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from search.base.atomic_files import file_checksum, write_atomically
+from search.base.errors import IndexCorrupt, SettingsError
+
+MIN_POINTS_PER_LIST = 39
+MAX_TRAINING_POINTS_PER_LIST = 256
+MIN_IVF_LISTS = 16  # fewer lists than this: IVF buys nothing over exact search
+
+
+def choose_nlist(n_vectors: int, override: int | None = None) -> int | None:
+    """Number of IVF lists for ``n_vectors``; None means use an exact flat index."""
+    max_lists = n_vectors // MIN_POINTS_PER_LIST
+    if override is not None:
+        if override > max_lists:
+            raise SettingsError(
+                f"PAPERSEARCH_NLIST={override} needs at least "
+                f"{override * MIN_POINTS_PER_LIST} vectors to train, there are {n_vectors}"
+            )
+        return override
+    nlist = min(int(round(4 * math.sqrt(n_vectors))), max_lists)
+    return nlist if nlist >= MIN_IVF_LISTS else None
+
+
+ID_BYTES = 8  # every vector in an inverted list carries its int64 id
+
+
+def bytes_per_vector(encoding: str, dim: int) -> int:
+    """Memory one paper takes in an IVF index with this encoding (codes + id)."""
+    if encoding == "Flat":
+        return 4 * dim + ID_BYTES
+    if encoding in ("SQ8", "SQ6", "SQ4"):
+        return math.ceil(dim * int(encoding[2:]) / 8) + ID_BYTES
+    if encoding.startswith("PQ"):
+        return int(encoding[2:]) + ID_BYTES
+    raise ValueError(f"unknown index encoding {encoding!r}")
+
+
+def pq_sizes(dim: int) -> list[int]:
+    """PQ code sizes (bytes, one per sub-vector of 4+ dims), largest first."""
+    return [m for m in (dim // 4, dim // 8, dim // 16, dim // 32) if m >= 8 and dim % m == 0]
+
+
+def choose_encoding(n_vectors: int, dim: int, budget: int | None) -> str:
+    """The most exact encoding whose lists fit ``budget`` bytes (None: no limit → Flat)."""
+    if budget is None:
+        return "Flat"
+    ladder = ["Flat", "SQ8", "SQ6", "SQ4", *(f"PQ{m}" for m in pq_sizes(dim))]
+    for encoding in ladder:
+        if n_vectors * bytes_per_vector(encoding, dim) <= budget:
+            return encoding
+    need = n_vectors * bytes_per_vector(ladder[-1], dim)
+    raise SettingsError(
+        f"PAPERSEARCH_INDEX_MEMORY={budget / 1e6:.0f}MB cannot hold {n_vectors} vectors "
+        f"of {dim} dimensions: even the smallest codes need {need / 1e6:.0f}MB."
+    )
+
+
+def encoding_of(index_type: str) -> str:
+    """``IVF273,SQ8`` → ``SQ8``; an exact index is ``Flat``."""
+    return index_type.partition(",")[2] or "Flat"
+
+
+PAGE_K = 10  # the first page: a ranking read deeper uses the deep nprobe
+
+
+def default_nprobe(nlist: int) -> int:
+    """A recall-safe start: 1/16 of the lists, at least 8 (measured tuning can refine it)."""
+    return min(nlist, max(8, math.ceil(nlist / 16)))
+
+
+def write(index, path: Path, before_rename: Callable[[], object] | None = None) -> None:
+    """Write a CPU index atomically (``search.base.atomic_files``); the build's checksum
+    covers it with the build's other files (``indexer.build_lifecycle``)."""
+    import faiss
+
+    write_atomically(path, lambda tmp: faiss.write_index(index, str(tmp)),
+                     before_rename=before_rename)  # fmt: skip
+
+
+def verify(paths: Sequence[Path], checksum: str | None) -> None:
+    """Raise IndexCorrupt unless the build's files (``Builds.files``: the index, its
+    on-disk lists, its keyword index) exist and have the recorded SHA-256 (builds made
+    before checksums were recorded are only checked for existence)."""
+    for path in paths:
+        if not path.is_file():
+            raise IndexCorrupt(f"index file {path} is missing")
+    if checksum is not None and file_checksum(*paths) != checksum:
+        names = " and ".join(str(p) for p in paths)
+        raise IndexCorrupt(f"index file {names} does not match its checksum (truncated or changed)")
+
+
+class VectorIndex:
+    """A loaded index for searching; FAISS search is safe from several threads."""
+
+    def __init__(self, index, nprobe: int | None = None, deep_nprobe: int | None = None) -> None:
+        import faiss
+
+        self.index = index
+        self.ivf = faiss.try_extract_index_ivf(index)
+        self.nprobe = nprobe
+        self.deep_nprobe = deep_nprobe  # for rankings read beyond the first page (tuning)
+        if self.ivf is not None and nprobe is not None:
+            self.ivf.nprobe = nprobe
+
+    @classmethod
+    def read(
+        cls,
+        path: Path,
+        nprobe: int | None = None,
+        *,
+        mmap: bool = True,
+        lists_file: Path | None = None,
+        deep_nprobe: int | None = None,
+    ) -> VectorIndex:
+        """Load a build; ``mmap`` (for searching) maps the vectors instead of copying them.
+
+        Mapped, the codes stay in the page cache once per host however many
+        worker processes load the build, and loading takes milliseconds. A
+        build too large to make in memory keeps its lists in ``lists_file``
+        (FAISS's on-disk lists, ``indexer.ivf``), which is always mapped.
+        """
+        import faiss
+
+        read_only = faiss.IO_FLAG_READ_ONLY
+        if lists_file is not None:
+            # The file records where the lists were written; find them beside it instead
+            # (a data directory may move), and map them read-only.
+            index = faiss.read_index(str(path), faiss.IO_FLAG_SKIP_IVF_DATA | read_only)
+            lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+            lists.filename = str(lists_file)
+            lists.do_mmap()
+            loaded = cls(index, nprobe, deep_nprobe)
+        else:
+            loaded = cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | read_only if mmap else 0),
+                         nprobe, deep_nprobe)  # fmt: skip
+        if (mmap or lists_file is not None) and loaded.ivf is not None:
+            # Mapped lists start prefetch threads on every search, for disks that are slow
+            # to read; from the page cache they only slow the search down (a test checks).
+            faiss.downcast_InvertedLists(loaded.ivf.invlists).prefetch_nthread = 0
+        return loaded
+
+    @classmethod
+    def open_build(
+        cls, build, paths: Sequence[Path], lists_file: Path | None, *, mmap: bool = True
+    ) -> VectorIndex:
+        """Load an index build (an ``IndexBuild`` row; its files, from ``Builds.files``, the
+        index file first) after checking every file against the checksum they were
+        written with: a missing or changed file raises IndexCorrupt and is never handed to
+        FAISS (or Tantivy)."""
+        try:
+            verify(paths, build.checksum)
+        except IndexCorrupt as exc:
+            raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
+        return cls.read(paths[0], build.nprobe, mmap=mmap, lists_file=lists_file,
+                        deep_nprobe=build.deep_nprobe)  # fmt: skip
+
+    @property
+    def encoding(self) -> str:
+        """How the vectors are stored: ``Flat``, ``SQ8``, ``SQ6``, ``SQ4`` or ``PQm``."""
+        import faiss
+
+        if self.ivf is None:
+            return "Flat"
+        ivf = faiss.downcast_index(self.ivf)
+        if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
+            bits = {faiss.ScalarQuantizer.QT_8bit: 8, faiss.ScalarQuantizer.QT_6bit: 6,
+                    faiss.ScalarQuantizer.QT_4bit: 4}  # fmt: skip
+            return f"SQ{bits[ivf.sq.qtype]}"
+        if isinstance(ivf, faiss.IndexIVFPQ):
+            return f"PQ{ivf.pq.M}"
+        return "Flat"
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def probes_for(self, k: int) -> int | None:
+        """nprobe for a search that must return ``k`` hits.
+
+        The configured nprobe is right for the first page. Deeper rankings (hybrid's
+        top 100, later pages) take the deep nprobe that tuning measured to reach
+        recall@100, and at least enough lists not to run out of candidates before
+        ``k`` (about twice the expected candidates, since lists are uneven).
+        """
+        if self.ivf is None:
+            return None
+        base = self.ivf.nprobe
+        if k > PAGE_K and self.deep_nprobe:
+            base = max(base, self.deep_nprobe)
+        per_list = max(self.ntotal / self.ivf.nlist, 1.0)
+        return int(min(self.ivf.nlist, max(base, math.ceil(2 * k / per_list))))
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None = None,
+        *,
+        ranking_depth: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """→ (Euclidean distances, ids), each (n_queries, ≤k); an id of -1 marks no hit.
+
+        Lists are probed as for ``max(k, ranking_depth)`` results: with the
+        deepest page as ``ranking_depth``, every page of results is cut from
+        one ranking (no paper shown twice or skipped between pages).
+
+        With ``allowed`` (sorted paper ids), only those papers are candidates:
+        FAISS skips every other vector while scanning, and the search probes
+        more lists the more selective the filter is, so that k hits come back
+        whenever k allowed papers are in the index.
+        """
+        import faiss
+
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        depth = max(k, ranking_depth)
+        if allowed is not None:
+            return self._search_allowed(queries, k, np.asarray(allowed, dtype=np.int64), depth)
+        k = max(1, min(k, self.ntotal))
+        probes = self.probes_for(min(depth, self.ntotal))
+        if probes is not None and probes != self.ivf.nprobe:
+            params = faiss.SearchParametersIVF(nprobe=probes)
+            squared, ids = self.index.search(queries, k, params=params)
+        else:
+            squared, ids = self.index.search(queries, k)
+        return np.sqrt(np.maximum(squared, 0.0)), ids
+
+    def _search_allowed(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray, depth: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        if len(allowed) == 0 or self.ntotal == 0:
+            empty = np.empty((len(queries), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        k = max(1, min(k, len(allowed), self.ntotal))
+        # A bitmap over the id range: built in microseconds, one bit test per vector.
+        members = np.zeros(int(allowed[-1]) + 1, dtype=bool)
+        members[allowed] = True
+        bits = np.packbits(members, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n is in bytes
+        if self.ivf is None:
+            squared, ids = self.index.search(
+                queries, k, params=faiss.SearchParameters(sel=selector)
+            )
+            return np.sqrt(np.maximum(squared, 0.0)), ids
+        # Probe as many lists as it takes to see as many allowed papers as an
+        # unfiltered search sees papers; if that still falls short (a filter that
+        # is concentrated in far-away lists), probe every list.
+        fraction = min(1.0, len(allowed) / self.ntotal)
+        per_list = max(self.ntotal / self.ivf.nlist, 1.0) * fraction
+        wanted = max(self.ivf.nprobe / fraction, 2 * min(depth, len(allowed)) / per_list)
+        probes = min(self.ivf.nlist, math.ceil(wanted))
+        for attempt in (probes, self.ivf.nlist):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=attempt)
+            squared, ids = self.index.search(queries, k, params=params)
+            if attempt == self.ivf.nlist or (ids >= 0).sum(axis=1).min() >= k:
+                break
+        return np.sqrt(np.maximum(squared, 0.0)), ids
+
+
+def distance_to_score(distance: float) -> float:
+    """Shown to users: 1 / (1 + Euclidean distance), in (0, 1], higher is closer."""
+    return 1.0 / (1.0 + float(distance))

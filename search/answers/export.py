@@ -1,0 +1,107 @@
+"""Result lists as files people import elsewhere: BibTeX, CSV and JSON.
+
+Corpus text is hostile input: BibTeX special characters are escaped so that
+no title can close a field or run a TeX command, and CSV cells that a
+spreadsheet would treat as a formula are prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from search.answers.results import Hit, SearchResult
+
+FORMATS = {
+    "json": ("application/json; charset=utf-8", "json"),
+    "bibtex": ("application/x-bibtex; charset=utf-8", "bib"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+}
+CSV_COLUMNS = ("rank", "id", "external_id", "title", "authors", "year", "venue", "doi", "url",
+               "score", "abstract")  # fmt: skip
+_BIBTEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "%": r"\%",
+    "&": r"\&",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "^": r"\^{}",
+    "~": r"\~{}",
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def render(result: SearchResult, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    if fmt == "bibtex":
+        return to_bibtex(result.results)
+    if fmt == "csv":
+        return to_csv(result.results)
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+def to_bibtex(hits: list[Hit]) -> str:
+    entries, keys = [], set()
+    for hit in hits:
+        key = _unique(_citation_key(hit), keys)
+        fields = {
+            "title": "{" + bibtex_escape(hit.title) + "}",  # braces keep its capitals
+            "author": " and ".join(bibtex_escape(a) for a in hit.authors),
+            "year": str(hit.year) if hit.year else "",
+            "journal": bibtex_escape(hit.venue or ""),
+            "doi": bibtex_escape(hit.doi or ""),
+            "url": bibtex_escape(hit.url or ""),
+            "abstract": bibtex_escape(hit.abstract or ""),
+            "note": bibtex_escape(f"papersearch id {hit.id}, {hit.external_id}"),
+        }
+        body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items() if value)
+        kind = "article" if hit.venue else "misc"
+        entries.append(f"@{kind}{{{key},\n{body}\n}}\n")
+    return "\n".join(entries)
+
+
+def to_csv(hits: list[Hit]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for rank, hit in enumerate(hits, start=1):
+        row = (rank, hit.id, hit.external_id, hit.title, "; ".join(hit.authors),
+               hit.year or "", hit.venue or "", hit.doi or "", hit.url or "", hit.score,
+               hit.abstract or "")  # fmt: skip
+        writer.writerow([csv_safe(value) for value in row])
+    return out.getvalue()
+
+
+def bibtex_escape(text: str) -> str:
+    """Plain text as a BibTeX field value: specials escaped, whitespace made one space."""
+    text = " ".join(text.split())
+    return "".join(_BIBTEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def csv_safe(value: object) -> object:
+    """A text cell that starts like a formula gets a leading quote (CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _citation_key(hit: Hit) -> str:
+    surname = hit.authors[0].split()[-1] if hit.authors and hit.authors[0].split() else "paper"
+    first_word = next((w for w in re.findall(r"[A-Za-z]+", hit.title) if len(w) > 3), "")
+    key = re.sub(r"[^A-Za-z0-9]", "", f"{surname}{hit.year or ''}{first_word}".lower())
+    return key or f"paper{hit.id}"
+
+
+def _unique(key: str, seen: set[str]) -> str:
+    candidate, n = key, 1
+    while candidate in seen:
+        n += 1
+        candidate = f"{key}{chr(ord('a') + n - 2)}" if n <= 27 else f"{key}{n}"
+    seen.add(candidate)
+    return candidate

@@ -1,0 +1,324 @@
+"""What the engine answers with: the API's contract, the CLI's ``--json`` and the exporters' input.
+
+Each type is a dataclass whose fields carry their description; the OpenAPI
+document's component schemas are generated from these declarations
+(``web.openapi``), so the contract is written once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from search.answers.snippets import snippet
+from search.base.urls import http_url
+from search.query.limits import DEFAULT_MODE, MODES
+from search.ranking.fusion import FUSION_DEPTH, PHRASE_BOOST
+from search.store.schema import IndexBuild, Paper
+
+# What a result list answers: the three search modes, and the lists that start from papers.
+RESULT_KINDS = (*MODES, "example", "similar", "recommend")
+
+
+def described(text: str, default: Any = dataclasses.MISSING, **schema: Any) -> Any:
+    """A field with its description (and JSON Schema keywords beyond its type)."""
+    metadata = {"description": text, "schema": schema}
+    if isinstance(default, (list, dict)):  # a fresh one for each instance
+        return field(default_factory=type(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def optional(text: str, **schema: Any) -> Any:
+    """A field left out of the answer when it is None."""
+    return field(default=None, metadata={"description": text, "schema": schema, "omit": True})
+
+
+class Answer:
+    """A dataclass answer: ``to_dict`` is its JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for f in dataclasses.fields(self):
+            if f.metadata.get("omit") and data[f.name] is None:
+                del data[f.name]
+        return data
+
+
+@dataclass
+class PaperFields(Answer):
+    """The fields a search hit and a paper share."""
+
+    id: int = described("The paper's internal id (stable, never reused).")
+    external_id: str = described("The corpus's own id, e.g. an arXiv id.")
+    title: str = described("Title.")
+    title_from_abstract: bool = described(
+        "The corpus gave no title: the title is the abstract's first sentence."
+    )
+    authors: list[str] = described("Author names, in order.")
+    year: int | None = described("Publication year.")
+    date: str | None = described(
+        "The date the corpus gives (YYYY-MM-DD: an arXiv listing date, a publication date)."
+    )
+    venue: str | None = described("Venue (journal or conference).")
+    doi: str | None = described("DOI.")
+    url: str | None = described("Where to read the paper: its http(s) link, else its DOI link.")
+    abstract: str | None = described("Abstract.")
+
+    @staticmethod
+    def of(paper: Paper) -> dict[str, Any]:
+        return {
+            "id": paper.id,
+            "external_id": paper.external_id,
+            "title": paper.title,
+            "title_from_abstract": bool(paper.title_from_abstract),
+            "authors": list(paper.authors or []),
+            "year": paper.year,
+            "date": paper.date,
+            "venue": paper.venue,
+            "doi": paper.doi,
+            "url": paper_url(paper),
+            "abstract": paper.abstract,
+        }
+
+
+@dataclass
+class PaperDetail(PaperFields):
+    """One paper's metadata and abstract (``/api/v1/papers/ID``)."""
+
+    categories: list[str] = described("Categories or fields of study.")
+    updated_at: str | None = described("When the corpus last changed this paper (UTC).")
+
+    @classmethod
+    def from_paper(cls, paper: Paper) -> PaperDetail:
+        return cls(**PaperFields.of(paper), categories=list(paper.categories or []),
+                   updated_at=iso_utc(paper.updated_at))  # fmt: skip
+
+
+@dataclass
+class Hit(PaperFields):
+    """A paper in a ranked list."""
+
+    score: float = described(
+        "Higher is better. semantic, similar, example and recommend: 1 / (1 + distance); "
+        f"keyword: BM25; hybrid: the fused score, in [0, 1] (up to {1 + PHRASE_BOOST:g} with "
+        f"quoted phrases) for the top {FUSION_DEPTH} of either ranking, at most 0 past them."
+    )
+    distance: float | None = described(
+        "Euclidean distance between the vectors (null for a paper found by keywords only)."
+    )
+    snippet: str = described("The part of the abstract with the most query words.", "")
+    highlights: list[list[int]] = described("Where query words are in snippet.", [], ref="Spans")
+    title_highlights: list[list[int]] = described(
+        "Where query words are in title.", [], ref="Spans"
+    )
+
+    @classmethod
+    def from_paper(
+        cls, paper: Paper, score: float, distance: float | None, words: tuple[str, ...]
+    ) -> Hit:
+        """A hit with its snippet and the spans of the query's ``words``."""
+        text, spans = snippet(paper.abstract, words)
+        _, title_spans = snippet(paper.title, words, width=len(paper.title) + 1)
+        return cls(
+            **PaperFields.of(paper),
+            score=round(score, 6),
+            distance=None if distance is None else round(distance, 6),
+            snippet=text,
+            highlights=spans,
+            title_highlights=title_spans,
+        )
+
+
+@dataclass
+class Seed(Answer):
+    """A paper a list starts from: a similar list's paper, a recommendation's inputs."""
+
+    id: int = described("The paper's internal id.")
+    external_id: str = described("The corpus's own id.")
+    title: str = described("Title.")
+    role: str = described("like: results should be like it; unlike: unlike it.",
+                          enum=["like", "unlike"])  # fmt: skip
+
+    @classmethod
+    def of(cls, paper: Paper, role: str = "like") -> Seed:
+        return cls(paper.id, paper.external_id, paper.title, role)
+
+
+@dataclass
+class LibraryFacts(Answer):
+    """How a BibTeX library was read, for recommendations from it."""
+
+    id: str = described("The library's id; its feed is /feeds/library/{id}.atom.")
+    entries: int = described("Entries in the file.")
+    matched: int = described("Entries found in the corpus (by DOI, arXiv id or exact title).")
+    by_doi: int = described("Of those, matched by DOI.")
+    by_arxiv: int = described("Matched by arXiv id.")
+    by_title: int = described("Matched by exact title.")
+    embedded: int = described(
+        "Entries not in the corpus, embedded from their title and abstract as papers are."
+    )
+    skipped: list[str] = described(
+        "Keys of the entries neither in the corpus nor titled: not used.", []
+    )
+    feed: str | None = optional("The Atom feed of the new papers among these recommendations.")
+
+
+@dataclass
+class SearchResult(Answer):
+    """A ranked list of papers: one page of one ranking."""
+
+    query: str = described("The query as searched (or what the list starts from).")
+    total: int = described(
+        "Papers ranked: every paper the filters allow (semantic and the lists that start "
+        "from papers rank them all), or only those that match the query's words (keyword)."
+    )
+    took_ms: float = described("Time the ranking took, in milliseconds.")
+    results: list[Hit] = described("The papers, best first.")
+    mode: str = described("What ranked the list.", DEFAULT_MODE, enum=list(RESULT_KINDS))
+    filters: dict[str, str] = described("The filters applied, as request parameters.", {})
+    matches: int | None = described(
+        "Papers that contain the query's words (keyword and hybrid modes); null where the "
+        "ranking does not match words.",
+        None,
+    )
+    seeds: list[Seed] = described("The papers the list starts from (similar, recommend).", [])
+    sort: str = described(
+        "relevance, or date: the same matches newest first (keyword: every match, up to "
+        "1,100; semantic and hybrid: the 100 most relevant).",
+        "relevance",
+        enum=["relevance", "date"],
+    )
+    semantic_weight: float | None = described(
+        "hybrid: the weight of the semantic similarity in this query's fused score (BM25 "
+        "has the rest); it grows with the query's length. null in the other modes.",
+        None,
+    )
+    notice: str | None = described(
+        "How the query was taken when it was not as typed, e.g. quoted phrases that fewer "
+        "than k papers contain, searched without the quotes; null otherwise.",
+        None,
+    )
+    library: LibraryFacts | None = optional(
+        "Recommendations from a BibTeX library: how its entries were read."
+    )
+
+
+@dataclass
+class BuildFacts(Answer):
+    """An index build: what it is and when it was made."""
+
+    id: int = described("Build number.")
+    status: str = described("building, complete, failed or pruned.")
+    index_type: str = described("FAISS index, e.g. IVF1093,Flat.")
+    metric: str = described("Distance.")
+    nlist: int | None = described("IVF lists.")
+    nprobe: int | None = described("IVF lists probed for the first page of a ranking.")
+    deep_nprobe: int | None = described(
+        "IVF lists probed for rankings read deeper (hybrid's candidates, later pages), "
+        "measured to reach recall@100; null when not tuned."
+    )
+    vectors: int = described("Papers in the index.")
+    device: str = described("Where it was built.")
+    seconds: float | None = described("Build time.")
+    finished_at: str | None = described("When it was completed (UTC).")
+    published_at: str | None = described("When it was last made current (UTC).")
+
+    @classmethod
+    def of(cls, build: IndexBuild) -> BuildFacts:
+        return cls(
+            id=build.id,
+            status=build.status,
+            index_type=build.index_type,
+            metric=build.metric,
+            nlist=build.nlist,
+            nprobe=build.nprobe,
+            deep_nprobe=build.deep_nprobe,
+            vectors=build.vector_count,
+            device=build.device,
+            seconds=build.seconds,
+            finished_at=iso_utc(build.finished_at),
+            published_at=iso_utc(build.published_at),
+        )
+
+
+@dataclass
+class ModelFacts(Answer):
+    """The models the current build's vectors were made with."""
+
+    name: str = described("What the model is called: its name, not its id.")
+    base_model: str = described("Base model: hub id, directory or package.")
+    base_revision: str | None = described("Its commit hash, or a fingerprint of a directory.")
+    paper_adapter: str | None = described("Adapter for papers (proximity).")
+    paper_adapter_revision: str | None = described("Its revision.")
+    query_adapter: str | None = described("Adapter for queries (adhoc_query).")
+    query_adapter_revision: str | None = described("Its revision.")
+    pooling: str = described("cls or mean.")
+    dim: int = described("Vector dimensions.")
+
+
+@dataclass
+class EncoderFacts(Answer):
+    """How this server process encodes queries."""
+
+    device: str = described("cpu or cuda.")
+    precision: str = described("Precision of the model weights.", enum=["fp32", "bf16", "fp16"])
+    query_backend: str = described("What runs queries.", enum=["torch", "onnx"])
+
+
+@dataclass
+class CorpusFacts(Answer):
+    """What the searchable papers carry, so that clients know which filters can match."""
+
+    with_year: int = described("Papers with a year.")
+    with_venue: int = described("Papers with a venue.")
+    with_categories: int = described("Papers with categories.")
+    with_authors: int = described("Papers with authors.")
+    first_year: int | None = described("The earliest year.")
+    last_year: int | None = described("The latest year.")
+    example_venue: str | None = described("The most common venue.")
+    example_category: str | None = described("A common category.")
+    example_author: str | None = described("A frequent author.")
+
+
+@dataclass
+class Health(Answer):
+    """Service status: the corpus, the build in use and the models (``/api/v1/health``)."""
+
+    status: str = described(
+        "ok; no_index while no build exists; database_unavailable while the database "
+        "cannot be reached (a load balancer should take the server out).",
+        enum=["ok", "no_index", "database_unavailable"],
+    )
+    papers: int | None = described("Searchable papers in the store (null: unknown).")
+    database: str = described("The database this server reads, its password hidden.")
+    build: BuildFacts | None = described("The build being searched.")
+    models: ModelFacts | None = optional("The models of that build.")
+    encoder: EncoderFacts | None = optional("This process's query encoder.")
+    corpus: CorpusFacts | None = optional("What the papers carry (for filters).")
+
+
+def paper_url(paper: Paper) -> str | None:
+    """Where to read the paper: its http(s) link, else its DOI."""
+    if http_url(paper.url):
+        return paper.url
+    return f"https://doi.org/{quote(paper.doi, safe='/:;()')}" if paper.doi else None
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC, with its offset (SQLite hands back naive
+    datetimes; they were written in UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def short_authors(authors: list[str], limit: int = 4) -> str:
+    """``A, B, C … Z (12 authors)``: the first few names and the last one."""
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return ", ".join(authors[: limit - 1]) + f" … {authors[-1]} ({len(authors)} authors)"

@@ -1,0 +1,345 @@
+"""One settings object for every command and the web app.
+
+Values come from ``PAPERSEARCH_*`` environment variables; CLI flags passed as
+overrides win. Defaults work on a laptop: everything lives under one data
+directory (``./papersearch-data``).
+
+Each setting is declared once, below, with its type, default and help: the
+command-line flags (``search.cli.options``) and the table in
+docs/configuration.md (``python -m search.base.settings``) are generated from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search.base.errors import SettingsError
+
+DEFAULT_BASE_MODEL = "allenai/specter2_base"
+DEFAULT_PAPER_ADAPTER = "allenai/specter2"
+DEFAULT_QUERY_ADAPTER = "allenai/specter2_adhoc_query"
+
+POOLINGS = ("cls", "mean")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+QUERY_BACKENDS = ("auto", "torch", "onnx")
+EXECUTORS = ("local", "ray")
+
+__all__ = ["Settings", "SettingsError", "parse_size", "variable"]
+# The settings that choose the model; an index build records each of them.
+MODEL_SETTINGS = ("base_model", "paper_adapter", "query_adapter", "pooling")
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    flag: bool = True,
+    choices: tuple[str, ...] | None = None,
+    shown_default: str | None = None,
+    parse: Callable[[str, str], Any] | None = None,
+    secret: bool = False,
+) -> Any:
+    """Declare a setting: ``flag`` gives it a command-line flag as well as its variable;
+    ``shown_default`` is how the docs show a default that is computed or absent."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "shown_default": shown_default,
+                "parse": parse}  # fmt: skip
+    return field(default=default, metadata=metadata, repr=not secret)
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting: ``batch_size`` → ``PAPERSEARCH_BATCH_SIZE``."""
+    return f"PAPERSEARCH_{name.upper()}"
+
+
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(raw: str, name: str = "index_memory") -> int:
+    """``800MB``, ``2GB``, ``1.5GiB`` → bytes (a bare number must be followed by a unit)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", raw)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise SettingsError(
+            f"{variable(name)} must be a size with a unit, such as 800MB or 2GB, not {raw!r}"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def format_size(size: float) -> str:
+    """Bytes in the largest decimal unit that keeps a number ≥ 1 (``1.5GB``), as
+    :func:`parse_size` reads it back."""
+    for unit in ("TB", "GB", "MB", "kB"):
+        scale = _SIZE_UNITS[unit.lower()]
+        if size >= scale:
+            return f"{size / scale:.3g}{unit}"
+    return f"{int(size)}B"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = setting(
+        Path("papersearch-data"),
+        "Data directory: `papersearch.sqlite3`, `builds/`, `vectors/`, `rejects/`, `models/` "
+        "(the ONNX query encoder).",
+        shown_default="`./papersearch-data`",
+    )
+    database_url: str = setting(
+        "",
+        "The store: SQLite (`sqlite:///PATH`) or PostgreSQL "
+        "(`postgresql+psycopg://USER:PASSWORD@HOST/DB`, the `postgres` extra), with the same "
+        "features and the same rankings (text is ranked by each build's keyword index).",
+        shown_default="SQLite file in the data directory",
+    )
+    base_model: str = setting(
+        DEFAULT_BASE_MODEL, "Base model: hub id (`org/name[@revision]`), directory or `pkg:`."
+    )
+    paper_adapter: str | None = setting(
+        DEFAULT_PAPER_ADAPTER, "Proximity adapter for papers: hub id, directory, or `none`."
+    )
+    query_adapter: str | None = setting(
+        DEFAULT_QUERY_ADAPTER, "Ad-hoc query adapter for queries: hub id, directory, or `none`."
+    )
+    model_revision: str = setting(
+        "main",
+        "Hub revision for model ids without `@revision` (pin a commit hash for reproducible "
+        "indexes).",
+    )
+    pooling: str = setting(
+        "cls", "`cls` (SPECTER2) or `mean` (sentence-transformers models).", choices=POOLINGS
+    )
+    device: str = setting(
+        "auto", "`auto` (the GPU when there is one), `cpu` or `cuda`.", choices=DEVICES
+    )
+    precision: str = setting(
+        "auto",
+        "`fp32` (exact), `bf16` (CPUs with avx512_bf16 or AMX), `fp16` (CUDA); `auto` takes "
+        "fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere.",
+        choices=PRECISIONS,
+    )
+    query_backend: str = setting(
+        "auto",
+        "Encode queries with `torch`, or `onnx` (ONNX Runtime, fp32, CPU; the `onnx` extra); "
+        "`auto` takes `onnx` on a CPU when it is installed and its export matches PyTorch.",
+        choices=QUERY_BACKENDS,
+    )
+    max_length: int = setting(
+        512, "Tokens the encoder reads per text (SPECTER2 was trained on 512)."
+    )
+    batch_size: int = setting(
+        8, "Papers per encoder batch (on a GPU, up to 4× this for short papers)."
+    )
+    nlist: int | None = setting(None, "IVF lists.", shown_default="from corpus size")
+    nprobe: int | None = setting(
+        None, "IVF lists probed per query.", shown_default="measured (see Tuning)"
+    )
+    index_memory: int | None = setting(
+        None,
+        "Memory the index's vectors may take (`800MB`, `2GB`, `1.5GiB`): picks how they are "
+        "stored (see Index memory).",
+        shown_default="no limit",
+        parse=parse_size,
+    )
+    build_memory: int = setting(
+        2 << 30,
+        "Working memory an index build may use (`800MB`, `8GB`): bounds its training sample "
+        "and the vectors it reads at a time; inverted lists larger than half of it are built "
+        "on disk (see Large corpora).",
+        shown_default="2GiB",
+        parse=parse_size,
+    )
+    refine: int | None = setting(
+        None,
+        "Semantic searches on SQ/PQ codes take this many times k candidates and re-rank "
+        "them by exact distance from the vector files (see Large corpora).",
+        shown_default="off",
+    )
+    keep_builds: int = setting(3, "Index builds kept on disk (older ones are pruned).")
+    executor: str = setting(
+        "local",
+        "Where `index` and `reindex` embed papers: `local` (this process) or `ray` (a pool "
+        "of encoder actors on a Ray cluster, the `scale` extra; see Large corpora).",
+        choices=EXECUTORS,
+    )
+    ray_address: str = setting(
+        "",
+        "The Ray cluster to join (`HOST:6379`, as `ray start --head` prints); empty: "
+        "`RAY_ADDRESS`, else a Ray started on this machine.",
+        shown_default="a local Ray",
+    )
+    ray_actors: int | None = setting(
+        None,
+        "Encoder actors on Ray: one per GPU on a cluster with GPUs, else one per CPU, unless set.",
+        shown_default="one per GPU, else per CPU",
+    )
+    reload_seconds: float = setting(
+        2.0, "How often servers look for a new current build (seconds).", flag=False
+    )
+    query_timeout: float = setting(
+        10.0,
+        "Seconds a request may wait to have its query encoded before a 503 (busy).",
+        flag=False,
+    )
+    statement_timeout: float = setting(
+        10.0,
+        "Seconds a search's database query may run on PostgreSQL before it is cancelled "
+        "(a 503); the indexer's are not limited.",
+        flag=False,
+    )
+    rate_limit: int | None = setting(
+        None,
+        "Requests a minute per client address (per worker process); over it, 429 with "
+        "`Retry-After`.",
+        flag=False,
+        shown_default="off",
+    )
+    secret_key: str = setting(
+        "",
+        "Flask's secret key (nothing is signed today; set it if you add sessions).",
+        flag=False,
+        shown_default="random per process",
+        secret=True,
+    )
+    # Not a setting: the settings given by a variable, a flag or a constructor argument
+    # rather than left at their defaults (a data directory's own model fills in the rest).
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home).expanduser())
+        changed = {f.name for f, _ in declared() if getattr(self, f.name) != f.default}
+        object.__setattr__(self, "given", frozenset(self.given | changed))
+        for name in ("paper_adapter", "query_adapter"):  # "none" means no adapter
+            value = getattr(self, name)
+            if value is not None and value.strip().lower() in ("", "none"):
+                object.__setattr__(self, name, None)
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise SettingsError(f"{variable(f.name)} must be one of {choices}, not {value!r}")
+        for name in ("reload_seconds", "query_timeout", "statement_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{variable(name)} must be a positive number")
+        for name in ("max_length", "batch_size", "keep_builds"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be a positive integer")
+        for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit",
+                     "ray_actors", "refine"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingsError(f"{variable(name)} must be a positive integer")
+        if not self.base_model:
+            raise SettingsError(f"{variable('base_model')} must not be empty")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "papersearch.sqlite3"
+
+    @property
+    def builds_dir(self) -> Path:
+        """Each index build is one file in here."""
+        return self.home / "builds"
+
+    @property
+    def vectors_dir(self) -> Path:
+        """The papers' vectors: one directory of shards per model (search.store.vectors)."""
+        return self.home / "vectors"
+
+    @property
+    def models_dir(self) -> Path:
+        """Files derived from the models (the ONNX query encoder), rebuilt when missing."""
+        return self.home / "models"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``PAPERSEARCH_*`` variables; overrides that are not None win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f, _ in declared():
+            raw = env.get(variable(f.name))
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(f.name, raw.strip())
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = _parse(name, value) if isinstance(value, str) else value
+        return cls(**values, given=frozenset(values))
+
+    def with_model_of(self, build) -> Settings:
+        """These settings with the model that ``build`` was made with, for each model
+        setting not given: a data directory is searched and re-indexed with its own model
+        unless another is asked for (then the build refuses it, naming its model)."""
+        if build is None:
+            return self
+        adopted = {name: getattr(build, name) for name in MODEL_SETTINGS if name not in self.given}
+        settings = dataclasses.replace(self, **adopted)
+        object.__setattr__(settings, "given", self.given)  # taken from the build, not given
+        return settings
+
+
+def declared() -> list[tuple[dataclasses.Field, type]]:
+    """Each setting's declaration and its value type (``int`` for ``int | None``)."""
+    hints = typing.get_type_hints(Settings)
+    out = []
+    for f in dataclasses.fields(Settings):
+        if "help" not in f.metadata:
+            continue  # not a setting
+        kind = hints[f.name]
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        out.append((f, args[0] if args else kind))
+    return out
+
+
+def _parse(name: str, raw: str) -> Any:
+    f, kind = next((f, kind) for f, kind in declared() if f.name == name)
+    if f.metadata["parse"] is not None:
+        return f.metadata["parse"](raw, name)
+    if kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise SettingsError(f"{variable(name)} must be {what}, not {raw!r}") from None
+    if kind is Path:
+        return Path(raw)
+    if f.metadata["choices"]:
+        return raw.lower()
+    return raw
+
+
+def markdown_table() -> str:
+    """docs/configuration.md's table, generated from the declarations above."""
+    rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
+    for f, _ in declared():
+        shown = f.metadata["shown_default"] or f"`{f.default}`"
+        flag = "`--" + f.name.replace("_", "-") + "`" if f.metadata["flag"] else "–"
+        rows.append(f"| `{variable(f.name)}` | {flag} | {shown} | {f.metadata['help']} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table())

@@ -1,0 +1,247 @@
+"""``papersearch search``, ``similar``, ``eval``, ``db`` and ``model``: the read path's commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from search.answers.results import SearchResult, short_authors
+from search.base.settings import Settings
+from search.cli.options import JSON_OPTION, filter_options, settings_options
+from search.query.filters import Filters
+from search.query.limits import DEFAULT_MODE, MODES, SORTS
+
+
+def print_result(result: SearchResult, as_json: bool) -> None:
+    """One JSON document (the API's shape) or a readable ranked list."""
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{len(result.results)} of {result.total} papers, {result.took_ms:.1f} ms")
+    for hit in result.results:
+        authors = short_authors(hit.authors)
+        year = f" ({hit.date or hit.year})" if hit.year else ""
+        click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}")
+        if authors:
+            click.echo(f"    {authors}")
+        click.echo(f"    {hit.url or hit.external_id}")
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
+@click.option("--offset", default=0, show_default=True, help="Skip this many results.")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=DEFAULT_MODE,
+    show_default=True,
+    help="Ranking: embeddings, BM25 keywords, or both fused.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="relevance",
+    show_default=True,
+    help="date: the same matches newest first.",
+)
+@filter_options
+@JSON_OPTION
+@settings_options
+def search_command(
+    query: str,
+    k: int,
+    offset: int,
+    mode: str,
+    sort: str,
+    as_json: bool,
+    settings: Settings,
+    filters: Filters,
+) -> None:
+    """Search the current index with a free-text QUERY ("quoted phrases" must match in
+    keyword mode and rank higher in hybrid mode)."""
+    from search.engine.engine import SearchEngine
+
+    engine = SearchEngine.open(settings, light_queries=True)
+    result = engine.search(query, k=k, offset=offset, mode=mode, filters=filters, sort=sort)
+    print_result(result, as_json)
+
+
+@click.command("similar")
+@click.argument("papers", nargs=-1, required=True)
+@click.option("--unlike", multiple=True, help="A paper the results should be unlike (repeatable).")
+@click.option("--external", is_flag=True, help="Numbers are the corpus's ids, not internal ids.")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
+@filter_options
+@JSON_OPTION
+@settings_options
+def similar_command(
+    papers: tuple[str, ...],
+    unlike: tuple[str, ...],
+    external: bool,
+    k: int,
+    as_json: bool,
+    settings: Settings,
+    filters: Filters,
+) -> None:
+    """Papers similar to stored PAPERS (internal ids, the corpus's own ids such as arXiv ids,
+    or DOIs); with several, or with --unlike, a recommendation from all of them."""
+    from search.engine.engine import SearchEngine
+    from search.query.paper_refs import paper_ref
+
+    engine = SearchEngine.open(settings)
+    refs = list(papers) if external else [paper_ref(p) for p in papers]
+    if len(refs) == 1 and not unlike:
+        result = engine.similar(engine.resolve_paper(refs[0]).id, k=k, filters=filters)
+    else:
+        result = engine.recommend(refs, list(unlike), k=k, filters=filters)
+    print_result(result, as_json)
+
+
+@click.command("eval")
+@click.option(
+    "--queries",
+    "queries_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR queries.jsonl (_id, text; title for --by-example).",
+)
+@click.option(
+    "--qrels",
+    "qrels_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR qrels TSV (query-id, corpus-id, score) or TREC qrels.",
+)
+@click.option(
+    "--mode", "modes", default="semantic,keyword,hybrid", show_default=True,
+    help="One mode or a comma-separated list.",
+)  # fmt: skip
+@click.option(
+    "--measures", default="nDCG@10,R@100,RR@10", show_default=True,
+    help="ir-measures names, comma-separated (e.g. nDCG@20,AP,R@1000).",
+)  # fmt: skip
+@click.option(
+    "--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write each run as a TREC run file (qid Q0 docid rank score tag): this path, "
+    "with the run's name before the suffix when there are several (run.hybrid.txt).",
+)  # fmt: skip
+@click.option("--per-query", is_flag=True, help="Also print each query's measures.")
+@click.option(
+    "--by-example", is_flag=True,
+    help="Each query record (title and text) is an example paper, searched as by example; "
+    "the query's own paper is left out.",
+)  # fmt: skip
+@JSON_OPTION
+@settings_options
+def eval_command(
+    queries_path: Path,
+    qrels_path: Path,
+    modes: str,
+    measures: str,
+    run_file: Path | None,
+    per_query: bool,
+    by_example: bool,
+    as_json: bool,
+    settings: Settings,
+) -> None:
+    """Measure the current index on judged queries: each mode's measures (ir-measures), exact
+    search for comparison, and the ANN's recall@10. The corpus must have been indexed with
+    its document ids as external ids (as `papersearch index` does for BEIR corpora)."""
+    from tqdm import tqdm
+
+    from search.engine.engine import SearchEngine
+    from search.engine.evaluation import DEPTH, evaluate, parse_measures, parse_modes, read_judged
+
+    chosen = ["example"] if by_example else parse_modes(modes)
+    wanted = parse_measures(measures)
+    judged = read_judged(queries_path, qrels_path)
+    engine = SearchEngine.open(settings)
+    # Several runs: more than one mode, or a mode that encodes queries (exact search too).
+    several = len(chosen) > 1 or not (by_example or chosen == ["keyword"])
+
+    def run_path(name: str) -> Path:
+        if not several:
+            return run_file
+        return run_file.with_name(f"{run_file.stem}.{name}{run_file.suffix or '.txt'}")
+
+    progress_bar = tqdm(total=len(judged.queries) * len(chosen), unit="query",
+                        disable=True if as_json else None)  # fmt: skip
+    with progress_bar as bar:
+        report = evaluate(
+            engine, judged, chosen, progress=bar.update, measures=wanted, by_example=by_example,
+            with_per_query=per_query, run_path=run_path if run_file else None,
+        )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    names = report["measures"]
+    click.echo(f"{report['queries']} queries, {engine.index.ntotal:,} papers indexed")
+    click.echo(f"{'run':<16}" + "".join(f"{name:>10}" for name in names))
+    rows = list(report["modes"].items())
+    if "semantic_exact" in report:
+        rows.append(("semantic, exact", report["semantic_exact"]))
+    for mode, scores in rows:
+        click.echo(f"{mode:<16}" + "".join(f"{scores[name]:>10.4f}" for name in names))
+    if "ann_recall@10" in report:
+        click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}, "
+                   f"recall@{DEPTH}: {report[f'ann_recall@{DEPTH}']:.4f}")  # fmt: skip
+    for run, path in report.get("run_files", {}).items():
+        click.echo(f"run file ({run}): {path}")
+    if per_query:
+        click.echo("\nrun\tquery\t" + "\t".join(names))
+        for run, table in report["per_query"].items():
+            for query_id, scores in table.items():
+                click.echo(f"{run}\t{query_id}\t" + "\t".join(f"{scores[n]:.4f}" for n in names))
+    for line in eval_notes(report):
+        click.echo(line)
+
+
+def eval_notes(report: dict) -> list[str]:
+    """What the run did to its queries, one line each: nothing is dropped unsaid."""
+    lines = []
+    if report["truncated"]:
+        lines.append(f"{len(report['truncated'])} queries cut to the query limits: "
+                     f"{', '.join(report['truncated'][:10])}")  # fmt: skip
+    for query_id, why in report["skipped"].items():
+        lines.append(f"query {query_id} skipped (scored 0): {why}")
+    if report["missing_queries"]:
+        lines.append(f"{len(report['missing_queries'])} judged queries are not in the queries "
+                     f"file, left out: {', '.join(report['missing_queries'][:10])}")  # fmt: skip
+    if report["unjudged_queries"]:
+        lines.append(f"{report['unjudged_queries']} queries have no relevant judgment, left out")
+    return lines
+
+
+@click.group("model")
+def model_group() -> None:
+    """Model files."""
+
+
+@model_group.command("download")
+@click.option(
+    "--to", "target", type=click.Path(path_type=Path), help="Directory (default: the HF cache)."
+)
+@settings_options
+def model_download(target: Path | None, settings: Settings) -> None:
+    """Fetch the base model and both adapters, for machines that will run offline."""
+    from search.model.source import PACKAGE_PREFIX, download
+
+    wanted = {
+        "PAPERSEARCH_BASE_MODEL": settings.base_model,
+        "PAPERSEARCH_PAPER_ADAPTER": settings.paper_adapter,
+        "PAPERSEARCH_QUERY_ADAPTER": settings.query_adapter,
+    }
+    lines = []
+    for variable, spec in wanted.items():
+        if not spec or spec.startswith(PACKAGE_PREFIX) or Path(spec).expanduser().is_dir():
+            continue
+        sub = target / spec.partition("@")[0].replace("/", "--") if target else None
+        got = download(spec, settings.model_revision, sub)
+        click.echo(f"{spec}: {got.path}", err=True)
+        lines.append(f"export {variable}={got.path}")
+    if target:
+        click.echo("# on the offline machine, after copying the directory:")
+        click.echo("\n".join(lines))

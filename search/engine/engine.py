@@ -1,0 +1,544 @@
+"""The search engine: one call per question, shared by the CLI, the HTML pages and the JSON API.
+
+The questions: papers for a free-text query (``search``, in three modes),
+papers like an example title and abstract (``search_by_example``), papers like
+a stored paper (``similar``) or like several and unlike others
+(``recommend``) or like a reader's BibTeX library (``recommend_library``), and one
+paper (``paper``, ``resolve_paper``). Each answer is a
+:class:`~search.answers.results.SearchResult` or a stored paper.
+
+It is one module because it is one concern, putting each answer together; the parts
+each answer needs live beside it (``fusion``, ``library``, ``feeds``, ``refine``,
+``names``, ``limits``), so what is left here is the order of the steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+
+import numpy as np
+
+from search.ann.faiss_index import VectorIndex, distance_to_score
+from search.answers.results import CorpusFacts, Hit, LibraryFacts, SearchResult, Seed
+from search.base.errors import InvalidRequest, KeywordSearchUnavailable, NoIndex, PaperNotFound
+from search.base.settings import MODEL_SETTINGS, Settings
+from search.engine.bibtex_library import LibraryEntry, library_size, read_library
+from search.engine.new_papers import FEED_DAYS, Feed, entered_since, new_in
+from search.keyword_index import KeywordIndex
+from search.model.encoder import Encoder
+from search.model.identity import require_same_model
+from search.model.onnx_query import OnnxQueryEncoder
+from search.query.filter_keys import looks_like_a_name
+from search.query.filters import Filters
+from search.query.keywords import KeywordQuery, parse_keywords, semantic_text
+from search.query.limits import (
+    DEEPEST_RANK,
+    DEFAULT_MODE,
+    MAX_EXAMPLE_CHARS,
+    MAX_RECOMMENDATION_IDS,
+    RANKING_DEPTH,
+    check_page,
+    check_query,
+)
+from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
+from search.ranking.refine import rerank
+from search.store import Store
+from search.store.schema import IndexBuild, Paper
+
+DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
+DATE_POOL_KEYWORD = DEEPEST_RANK  # keyword sort=date: the matches, as deep as pages go
+LIBRARY_CACHE = 32  # libraries whose vectors an engine remembers (feeds are polled)
+# Recommendations: mean(positive) + NEGATIVE_WEIGHT * (mean(positive) - mean(negative)).
+NEGATIVE_WEIGHT = 0.5
+# (id, score, distance or None), best first: what every ranking is cut into pages from.
+Ranked = list[tuple[int, float, float | None]]
+QueryEncoder = Encoder | OnnxQueryEncoder  # what search() needs: count_tokens, encode_query
+
+
+class SearchEngine:
+    """One index build, the store and the encoder, answering searches.
+
+    An engine serves one build for its whole life (servers open a new engine,
+    with a fresh store, when another build becomes current), so the answers it
+    caches stay true. It is safe to use from many threads.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        build: IndexBuild,
+        index: VectorIndex,
+        keywords: KeywordIndex | None,
+        encoder: Encoder | None = None,
+        *,
+        light_queries: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.store = store.serving(build.id)  # the papers this build holds, in every mode
+        self.build = build
+        self.index = index
+        self._keywords = keywords
+        self._encoder = encoder
+        self._encoder_lock = threading.Lock()
+        self._light_queries = light_queries
+        self._query_encoder: QueryEncoder | None = None
+        self._library_centre = functools.lru_cache(maxsize=LIBRARY_CACHE)(self._library_centre)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        encoder: Encoder | None = None,
+        store: Store | None = None,
+        build: IndexBuild | None = None,
+        *,
+        light_queries: bool = False,
+    ) -> SearchEngine:
+        """Open ``build`` (default: the current one); the encoder is loaded on first use
+        unless given. A build whose file is missing or fails its checksum raises
+        IndexCorrupt and is never handed to FAISS.
+
+        ``light_queries`` (one-off command-line queries) encodes queries with the verified
+        ONNX export alone, without loading PyTorch and the model, when there is one.
+        """
+        store = store or Store.open(settings)
+        build = build or store.builds.current()
+        if build is None:
+            raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
+        index = VectorIndex.open_build(build, store.builds.files(build),
+                                       store.builds.lists_file(build))  # fmt: skip
+        keywords_dir = store.builds.keywords_dir(build)
+        keywords = KeywordIndex(keywords_dir) if keywords_dir is not None else None
+        settings = settings.with_model_of(build)
+        return cls(settings, store, build, index, keywords, encoder, light_queries=light_queries)
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        """The build's keyword index (builds from before keyword indexes have none)."""
+        if self._keywords is None:
+            raise KeywordSearchUnavailable(
+                f"Index build {self.build.id} was made before keyword indexes: run "
+                "`papersearch db upgrade` (or a re-index) to write its keyword index."
+            )
+        return self._keywords
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder, loaded on first use; it must be the model the build was made with."""
+        with self._encoder_lock:
+            if self._encoder is None:
+                self._encoder = Encoder.load(self.settings)
+            require_same_model(self.build, self._encoder.info)
+            return self._encoder
+
+    @property
+    def query_encoder(self) -> QueryEncoder:
+        """What encodes queries: the encoder, or for one-off queries (``light_queries``)
+        the verified ONNX export on its own when the settings leave the model to the index
+        and the query backend to ``auto`` or ``onnx``."""
+        with self._encoder_lock:
+            if self._query_encoder is None and self._encoder is None and self._light_queries:
+                if not set(MODEL_SETTINGS) & self.settings.given and (
+                    self.settings.query_backend != "torch" and self.settings.device != "cuda"
+                ):
+                    threads = len(os.sched_getaffinity(0))
+                    found = OnnxQueryEncoder.find(self.settings.models_dir, self.build, threads)
+                    self._query_encoder = found
+                self._light_queries = False  # looked once
+            if self._query_encoder is not None:
+                return self._query_encoder
+        return self.encoder
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        offset: int = 0,
+        *,
+        mode: str = DEFAULT_MODE,
+        filters: Filters | None = None,
+        sort: str = "relevance",
+    ) -> SearchResult:
+        """Papers for a free-text query, ranked by ``mode``, among those that pass ``filters``.
+
+        ``sort="date"``: the same matches newest first (by year, then the corpus's date;
+        ties and undated papers keep their relevance order). In keyword mode that is
+        every paper that matches, up to DATE_POOL_KEYWORD; in semantic and hybrid modes,
+        where every paper is ranked, the DATE_POOL most relevant.
+
+        ``semantic``: nearest by the query's embedding (adhoc_query adapter).
+        ``keyword``: BM25 over title, abstract and authors. ``hybrid``: both,
+        fused (``search.ranking.fusion``). "Quoted phrases" must appear in keyword results;
+        in hybrid results the papers that contain them rank higher (a filter cost 28-39%
+        of nDCG@10, ``bench/phrases.py``). When fewer than ``k`` papers contain them,
+        the query is searched without the quotes, and the result's ``notice`` says so.
+        """
+        query = check_query(query, mode, sort)
+        check_page(k, offset)
+        filters = filters or Filters()
+        keywords = parse_keywords(query)
+        if mode == "keyword" and keywords.empty or mode == "hybrid" and not keywords.typed:
+            raise InvalidRequest(keywords.empty_message, "empty_query")
+        text = None if mode == "keyword" else self._encodable(semantic_text(query))
+        depth = k + offset
+        if sort == "date":  # the pool that is sorted by date
+            depth = DATE_POOL_KEYWORD if mode == "keyword" else DATE_POOL
+        weight = semantic_weight(keywords.word_count) if mode == "hybrid" else None
+        started = time.perf_counter()
+        if mode == "keyword":
+            ranked, total, matching, keywords, notice = self._by_keywords(
+                query, keywords, depth, k, filters
+            )
+        else:
+            ranked, total, matching, keywords, notice = self._by_meaning(
+                text, keywords, depth, k, filters, fuse=mode == "hybrid"
+            )
+        if sort == "date":
+            ranked = self._newest_first(ranked[:depth])
+            total = min(total, len(ranked)) if mode != "keyword" else total
+        hits = self._hits(ranked[offset : offset + k], keywords.highlight_words)
+        return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
+                            matches=matching, notice=notice, sort=sort,
+                            semantic_weight=weight)  # fmt: skip
+
+    def _encodable(self, text: str) -> str:
+        """``text``, once the query encoder is loaded (not counted in took_ms) and the text
+        is known to fit it."""
+        if not text:
+            raise InvalidRequest("The query is empty.", "empty_query")
+        encoder = self.query_encoder
+        tokens = encoder.count_tokens(text)
+        if tokens > encoder.max_length:
+            raise InvalidRequest(
+                f"The query is {tokens} tokens long; the model reads at most {encoder.max_length}.",
+                "query_too_long",
+            )
+        return text
+
+    def _by_keywords(
+        self, query: str, keywords: KeywordQuery, depth: int, k: int, filters: Filters
+    ) -> tuple[Ranked, int, int, KeywordQuery, str | None]:
+        """Keyword mode: (ranking, total, matches, the query as searched, notice). Quoted
+        phrases are musts, unless fewer than ``k`` papers match with them."""
+        notice = None
+        matches, total = self.keywords.rank(keywords, depth, filters)
+        if keywords.phrases and total < k:  # too few for a page: the quotes are dropped
+            notice = keywords.phrases_notice(total)
+            keywords = keywords.without_quotes()
+            matches, total = self.keywords.rank(keywords, depth, filters)
+        matches = self._authors_first(query, keywords, depth, filters, matches)
+        return [(i, score, None) for i, score in matches], total, total, keywords, notice
+
+    def _by_meaning(
+        self,
+        text: str,
+        keywords: KeywordQuery,
+        depth: int,
+        k: int,
+        filters: Filters,
+        *,
+        fuse: bool,
+    ) -> tuple[Ranked, int, int | None, KeywordQuery, str | None]:
+        """Semantic mode, or with ``fuse`` hybrid: (ranking, total, matches, the query as
+        searched, notice). In hybrid, papers with the quoted phrases are boosted, unless
+        fewer than ``k`` papers contain them."""
+        notice, boosted = None, ()
+        if fuse and keywords.phrases:
+            found = self.keywords.count(keywords.phrases, filters, up_to=k)
+            if found < k:  # too few to boost a page: say the quotes are dropped
+                notice = keywords.phrases_notice(found)
+            else:
+                boosted = keywords.phrases
+            keywords = keywords.without_quotes()
+        allowed = self._allowed(filters)
+        vector = self.query_encoder.encode_query(text)
+        # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads both to
+        # the deepest rank any page shows, so every page past the head is cut from one and
+        # the same fused ranking.
+        fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
+        nearest = self._nearest(vector, fusing if fuse else depth, allowed)
+        total = self.store.papers.count() if allowed is None else len(allowed)
+        if not fuse:
+            return [(i, distance_to_score(d), d) for i, d in nearest], total, None, keywords, None
+        matches, matching = [], 0  # a query of stopwords alone: ranked by meaning only
+        if not keywords.empty:
+            matches, matching = self.keywords.rank(keywords, fusing, filters)
+        containing: set[int] = set()
+        if boosted:  # asked only of the candidates
+            among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
+            containing = set(self.keywords.containing(boosted, filters, among).tolist())
+        ranked = fuse_scores(nearest, matches, keywords.word_count, containing)
+        return ranked, total, matching, keywords, notice
+
+    def search_by_example(
+        self,
+        title: str,
+        abstract: str | None = None,
+        k: int = 10,
+        offset: int = 0,
+        *,
+        filters: Filters | None = None,
+    ) -> SearchResult:
+        """Papers nearest to a title and abstract, embedded as a paper is (proximity adapter)."""
+        title = " ".join((title or "").split())
+        abstract = " ".join((abstract or "").split()) or None
+        if not title:
+            raise InvalidRequest("The example needs a title.", "empty_query")
+        if len(title) + len(abstract or "") > MAX_EXAMPLE_CHARS:
+            raise InvalidRequest(
+                f"The example is longer than {MAX_EXAMPLE_CHARS} characters.", "query_too_long"
+            )
+        check_page(k, offset)
+        encoder = self.encoder
+        started = time.perf_counter()
+        vector = encoder.encode_papers([(title, abstract)])[0]
+        words = parse_keywords(title).highlight_words
+        return self._nearest_result(
+            title, "example", vector, k, offset, filters, started, words=words
+        )
+
+    def similar(
+        self, paper_id: int, k: int = 10, offset: int = 0, *, filters: Filters | None = None
+    ) -> SearchResult:
+        """Papers nearest to a stored paper by its proximity embedding, itself left out."""
+        started = time.perf_counter()
+        check_page(k, offset)
+        paper = self.paper(paper_id)
+        vector = self._stored_vectors([paper])[0]
+        return self._nearest_result(
+            paper.title, "similar", vector, k, offset, filters, started, exclude={paper_id},
+            seeds=[Seed.of(paper)],
+        )  # fmt: skip
+
+    def recommend(
+        self,
+        positive: Sequence[int | str],
+        negative: Sequence[int | str] = (),
+        k: int = 10,
+        offset: int = 0,
+        *,
+        filters: Filters | None = None,
+    ) -> SearchResult:
+        """Papers like the ``positive`` ones and unlike the ``negative`` ones, inputs left out.
+
+        The query vector is mean(P) + NEGATIVE_WEIGHT · (mean(P) − mean(N)) over
+        the papers' stored proximity embeddings: with no negatives, the centre of
+        the positives; negatives push it away from themselves along the line
+        between the two centres.
+        """
+        started = time.perf_counter()
+        if not positive:
+            raise InvalidRequest("positive_ids must name at least one paper.", "missing_ids")
+        if len(positive) + len(negative) > MAX_RECOMMENDATION_IDS:
+            raise InvalidRequest(
+                f"At most {MAX_RECOMMENDATION_IDS} paper ids (positive and negative together).",
+                "too_many_ids",
+            )
+        check_page(k, offset)
+        liked = self.resolve_papers(positive)
+        disliked = self.resolve_papers(negative)
+        both = {p.id for p in liked} & {p.id for p in disliked}
+        if both:
+            raise InvalidRequest(f"Papers {sorted(both)} are both positive and negative.")
+        centre = self._stored_vectors(liked).mean(axis=0)
+        if disliked:
+            centre = centre + NEGATIVE_WEIGHT * (
+                centre - self._stored_vectors(disliked).mean(axis=0)
+            )
+        exclude = {p.id for p in liked} | {p.id for p in disliked}
+        description = f"more like {len(liked)} paper{'s' if len(liked) != 1 else ''}"
+        if disliked:
+            description += f", less like {len(disliked)}"
+        seeds = [Seed.of(p, "like") for p in liked] + [Seed.of(p, "unlike") for p in disliked]
+        return self._nearest_result(
+            description, "recommend", centre.astype(np.float32), k, offset, filters, started,
+            exclude=exclude, seeds=seeds,
+        )  # fmt: skip
+
+    def recommend_library(
+        self,
+        entries: Sequence[LibraryEntry],
+        k: int = 10,
+        offset: int = 0,
+        *,
+        filters: Filters | None = None,
+        new_days: int | None = None,
+        library_id: str = "",
+    ) -> SearchResult:
+        """Papers like a reader's library (``search.engine.bibtex_library``): the papers
+        nearest the mean of its entries' vectors (stored ones for the entries the corpus
+        holds, embedded from title and abstract for the others), the library's own papers
+        left out.
+        ``new_days``: only papers that entered the index in the last that many days."""
+        started = time.perf_counter()
+        check_page(k, offset)
+        centre, papers, facts = self._library_centre(tuple(entries))
+        only = None if new_days is None else entered_since(self.store, new_days)
+        description = f"like {library_size(len(entries))}"
+        result = self._nearest_result(
+            description, "recommend", centre, k, offset, filters, started,
+            exclude={p.id for p in papers}, seeds=[Seed.of(p) for p in papers], only=only,
+        )  # fmt: skip
+        result.library = replace(facts, id=library_id)
+        return result
+
+    def _library_centre(
+        self, entries: tuple[LibraryEntry, ...]
+    ) -> tuple[np.ndarray, list[Paper], LibraryFacts]:
+        """``bibtex_library.read_library`` over this build's papers, remembered for the
+        engine's life (LIBRARY_CACHE libraries): a feed reader polling a library's feed
+        does not embed its unknown entries again each time."""
+        return read_library(self.store.papers, entries, self._stored_vectors,
+                            lambda texts: self.encoder.encode_papers(texts))  # fmt: skip
+
+    def new_in(
+        self, result: SearchResult, *, title: str, atom_id: str, days: int = FEED_DAYS
+    ) -> Feed:
+        """The hits of ``result`` that entered the index in the last ``days`` days: a feed."""
+        return new_in(result, self.store, title=title, atom_id=atom_id, days=days)
+
+    def save_library(self, key: str, entries: Sequence[LibraryEntry]) -> None:
+        """Keep an uploaded library under ``key``, for its page, downloads and feed."""
+        self.store.libraries.save(key, [asdict(e) for e in entries])
+
+    def saved_library(self, key: str) -> list[LibraryEntry]:
+        """The entries of the library saved under ``key``."""
+        saved = self.store.libraries.get(key)
+        if saved is None:
+            raise PaperNotFound(f"No library with id {key[:40]!r}: upload it again on /library.")
+        return [LibraryEntry.from_dict(e) for e in saved]
+
+    def corpus_facts(self) -> CorpusFacts:
+        """What the searchable papers carry, so that clients know which filters can match
+        (computed once per store)."""
+        return CorpusFacts(**self.store.papers.facts())
+
+    def paper(self, paper_id: int) -> Paper:
+        """A paper of the build served, by internal id (PaperNotInBuild for a paper stored
+        after that build)."""
+        return self.store.papers.resolve(int(paper_id))
+
+    def resolve_paper(self, ref: int | str) -> Paper:
+        """A paper by internal id, external id (e.g. an arXiv id) or DOI."""
+        return self.store.papers.resolve(ref)
+
+    def resolve_papers(self, refs: Sequence[int | str]) -> list[Paper]:
+        return self.store.papers.resolve_many(refs)
+
+    # -- internals ----------------------------------------------------------------
+
+    def _allowed(self, filters: Filters, only: np.ndarray | None = None) -> np.ndarray | None:
+        """Ids a filtered search may return (None: no restriction): those that pass the
+        filters and are among ``only`` (sorted ids) when it is given."""
+        allowed = self.store.papers.matching_ids(filters) if filters.active else None
+        if only is not None:
+            allowed = only if allowed is None else np.intersect1d(allowed, only)
+        return allowed
+
+    def _authors_first(
+        self,
+        query: str,
+        keywords: KeywordQuery,
+        depth: int,
+        filters: Filters,
+        matches: list[tuple[int, float]],
+    ) -> list[tuple[int, float]]:
+        """A keyword query that is an author's name ("Hao Chen", "Chen, Hao", "H. Chen"):
+        that author's papers first, by BM25 among themselves, then the rest. BM25 alone
+        would let "Guohao Chen" or an abstract citing Chen rank above them.
+
+        Only queries written as names are looked up: two to five words, each capitalised
+        (particles such as "van" aside), no digits. Looking a name up costs a scan of the
+        authors on SQLite, which topic queries ("graph neural networks") must not pay,
+        and a one-word query is never taken for a surname."""
+        if keywords.phrases or filters.authors or not looks_like_a_name(query):
+            return matches
+        by_author = replace(filters, authors=(query,))
+        first, _ = self.keywords.rank(keywords, depth, by_author)
+        if not first:
+            return matches
+        ids = {paper_id for paper_id, _ in first}
+        return (first + [m for m in matches if m[0] not in ids])[:depth]
+
+    def _newest_first(self, ranked: Ranked) -> Ranked:
+        """``ranked`` by year, then date, newest first; stable, so ties keep their rank."""
+        dates = self.store.papers.dates(i for i, _, _ in ranked)
+        return sorted(ranked, key=lambda row: dates.get(row[0], (0, "")), reverse=True)
+
+    def _stored_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
+        vectors = []
+        for paper in papers:
+            vector = self.store.vectors.get(paper.id, self.build.model_key)
+            if vector is None:
+                raise PaperNotFound(f"Paper {paper.id} is not in the current index yet.")
+            vectors.append(vector)
+        return np.stack(vectors)
+
+    def _nearest_result(
+        self,
+        query: str,
+        mode: str,
+        vector: np.ndarray,
+        k: int,
+        offset: int,
+        filters: Filters | None,
+        started: float,
+        *,
+        words: tuple[str, ...] = (),
+        exclude: set[int] = frozenset(),
+        seeds: list[Seed] | None = None,
+        only: np.ndarray | None = None,
+    ) -> SearchResult:
+        """The page of papers nearest to ``vector`` (by example, similar, recommend):
+        ``total`` counts the papers the filters (and ``only``) allow, ``exclude`` left out."""
+        filters = filters or Filters()
+        allowed = self._allowed(filters, only)
+        nearest = self._nearest(vector, k + offset, allowed, exclude=exclude)
+        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
+        total = self.store.papers.count() if allowed is None else len(allowed)
+        total -= len(exclude if allowed is None else np.intersect1d(allowed, list(exclude)))
+        hits = self._hits(ranked[offset:], words)
+        return SearchResult(query, max(total, 0), _ms_since(started), hits, mode,
+                            filters.to_params(), seeds=seeds or [])  # fmt: skip
+
+    def _nearest(
+        self,
+        vector: np.ndarray,
+        depth: int,
+        allowed: np.ndarray | None = None,
+        exclude: set[int] = frozenset(),
+    ) -> list[tuple[int, float]]:
+        """(id, distance) of the nearest papers, best first, without ``exclude``; with
+        PAPERSEARCH_REFINE on approximate codes, re-ranked exactly (``search.ranking.refine``)."""
+        wanted = depth + len(exclude)
+        factor = self.settings.refine if self.index.encoding != "Flat" else None
+        distances, ids = self.index.search(
+            vector[None, :], wanted * (factor or 1), allowed, ranking_depth=RANKING_DEPTH
+        )
+        if factor:
+            exact, kept = rerank(self.store.vectors, self.build.model_key, vector, ids[0], wanted)
+            distances, ids = exact[None, :], kept[None, :]
+        pairs = [
+            (int(i), float(d))
+            for i, d in zip(ids[0], distances[0], strict=True)
+            if i >= 0 and int(i) not in exclude
+        ]
+        return pairs[:depth]
+
+    def _hits(self, ranked: Ranked, words: tuple[str, ...]) -> list[Hit]:
+        papers = self.store.papers.get_many(i for i, _, _ in ranked)
+        return [
+            Hit.from_paper(papers[i], score, distance, words)
+            for i, score, distance in ranked
+            if i in papers
+        ]
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

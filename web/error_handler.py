@@ -1,0 +1,59 @@
+"""One handler for every error: ``{"error": {"code", "message"}}`` for the API, a page for people.
+
+Domain errors (:class:`~search.base.errors.PapersearchError`) carry their code and
+status; werkzeug's HTTP errors (404, 405, 413) keep theirs; anything else is a
+bug, logged, and answered with a bare 500. A page that shows a form (search,
+search by example) calls :func:`show_errors_on` first, so that its errors come
+back on the same page with the form still filled in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from search.base.errors import PapersearchError
+
+
+def as_error(exc: Exception) -> PapersearchError:
+    """What to answer for ``exc``: its own code and status, or a 500 that says nothing."""
+    if isinstance(exc, PapersearchError):
+        return exc
+    if isinstance(exc, HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return PapersearchError(exc.description or exc.name, code, status=exc.code or 500)
+    return PapersearchError(
+        "The server failed to answer this request.", "internal_error", status=500
+    )
+
+
+def show_errors_on(template: str, **context: Any) -> None:
+    """If this request fails from here on, render ``template`` with ``context`` and the
+    error's message (``context["messages"]`` may give friendlier ones per code)."""
+    g.error_page = (template, context)
+
+
+def render_error(exc: Exception):
+    error = as_error(exc)
+    if error.status >= 500 and not isinstance(exc, (PapersearchError, HTTPException)):
+        from flask import current_app
+
+        current_app.logger.exception("unhandled error on %s", request.path)
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": {"code": error.code, "message": error.message}})
+    elif "error_page" in g:
+        template, context = g.error_page
+        message = context.get("messages", {}).get(error.code, error.message)
+        response = make_response(render_template(template, **context, message=message))
+    else:
+        response = make_response(render_template("error.html", error=error))
+    response.status_code = error.status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(Exception, render_error)
