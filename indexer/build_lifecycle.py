@@ -25,6 +25,7 @@ from search.ann import faiss_index, tuning
 from search.base.atomic_files import TEMPORARY_SUFFIX, file_checksum
 from search.base.errors import IndexCorrupt, PapersearchError
 from search.base.settings import Settings
+from search.keyword_index.documents import FORMAT, Manifest
 from search.model.encoder import Encoder
 from search.store import Store
 from search.store.builds import build_files
@@ -242,10 +243,22 @@ def intact(store: Store, build: IndexBuild | None) -> IndexBuild | None:
     return build
 
 
+def keyword_index_outdated(store: Store, build: IndexBuild) -> bool:
+    """``build`` has no keyword index, or one in a format this release does not read."""
+    directory = store.builds.keywords_dir(build)
+    if directory is None:
+        return True
+    try:
+        return Manifest.read(directory).format != FORMAT
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # damaged, not outdated: the checksum refuses it
+
+
 def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> keyword_index.Written:
-    """Write the keyword index of a build from before keyword indexes (``db upgrade``): its
-    files are verified first, then the checksum is made anew to cover the keyword index
-    too. It holds the papers of the build's vectors, with their texts as stored now."""
+    """Write the keyword index of a build from before keyword indexes, or with one in an
+    older format (``db upgrade``): its files are verified first, then the checksum is
+    made anew to cover the new keyword index. It holds the papers of the build's
+    vectors, with their texts and filter keys as stored now."""
     faiss_index.verify(store.builds.files(build), build.checksum)
     ids = np.setdiff1d(store.vectors.live(build.model_key).ids,
                        store.papers.built_after(build.id))  # fmt: skip

@@ -281,8 +281,9 @@ def db_group() -> None:
 @settings_options
 def db_upgrade(revision: str, settings: Settings) -> None:
     """Apply pending migrations; to the latest, also move vectors an older release kept in
-    the database to files, and write the current build's keyword index if it has none."""
-    from indexer.build_lifecycle import add_keyword_index
+    the database to files, and write the current build's keyword index if it has none or
+    one in an older format."""
+    from indexer.build_lifecycle import add_keyword_index, keyword_index_outdated
     from indexer.lock import write_lock
     from search.store import Store
     from search.store.db import current_revision, make_engine, session_factory, upgrade
@@ -298,7 +299,7 @@ def db_upgrade(revision: str, settings: Settings) -> None:
     if moved:
         click.echo(f"Moved {moved:,} vectors to {settings.vectors_dir}")
     current = store.builds.current()
-    if current is not None and current.keywords_path is None:
+    if current is not None and keyword_index_outdated(store, current):
         with write_lock(settings.home):
             written = add_keyword_index(store, settings, current)
         click.echo(f"Wrote the keyword index of build {current.id}: {written.papers:,} papers "

@@ -268,6 +268,33 @@ def test_an_old_data_directory_moves_its_vectors_on_upgrade_and_embeds_nothing(
     assert summary.embedded == 0 and summary.unchanged == 300
 
 
+def test_db_upgrade_writes_a_keyword_index_of_an_older_format_again(indexed, tiny_encoder):
+    """A build whose keyword index an older release wrote (format 1: fewer author keys) is
+    refused with what to run, and ``db upgrade`` writes it again under a new checksum."""
+    from indexer.build_lifecycle import intact
+    from search.base.atomic_files import file_checksum
+    from search.keyword_index.documents import FORMAT, Manifest
+
+    store = Store.open(indexed)
+    build = store.builds.current()
+    directory = store.builds.keywords_dir(build)
+    dataclasses.replace(Manifest.read(directory), format=1).write(directory)
+    store.builds.add_keywords(build.id, build.keywords_path,
+                              file_checksum(*store.builds.files(build)))  # fmt: skip
+    refused = CliRunner().invoke(main, ["search", "graph", "--mode", "keyword",
+                                        *cli_args(indexed)])  # fmt: skip
+    assert refused.exit_code == 1 and "papersearch db upgrade" in refused.output
+    result = CliRunner().invoke(main, ["db", "upgrade", *cli_args(indexed)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote the keyword index of build 1: 300 papers" in result.output
+    assert Manifest.read(directory).format == FORMAT
+    assert intact(store, store.builds.current()) is not None  # the new checksum holds
+    engine = SearchEngine.open(indexed, encoder=tiny_encoder)
+    assert engine.search("graph", k=5, mode="keyword").results
+    again = CliRunner().invoke(main, ["db", "upgrade", *cli_args(indexed)])
+    assert "Wrote the keyword index" not in again.output  # current now: nothing to do
+
+
 def test_an_interrupted_move_resumes_and_loses_nothing(indexed, tiny_encoder, monkeypatch):
     key = tiny_encoder.info.key
     ids, vectors = Store.open(indexed).vectors.all(key)

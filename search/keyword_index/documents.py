@@ -24,7 +24,8 @@ from typing import Any
 
 from search.query.keywords import STOPWORDS
 
-FORMAT = 1  # bumped when fields or analysis change: a build then writes afresh
+FORMAT = 2  # bumped when fields, keys or analysis change: a build then writes afresh
+# 2: author keys for every way to split a name into given names and surname
 MANIFEST = "papersearch.json"  # lists the index's files, in the order they are checksummed
 PAPERS_FILE = "papers.npy"  # (id, content hash) of each paper held, sorted by id
 SUFFIX = ".keywords"  # a build's keyword index directory, beside its FAISS file

@@ -8,8 +8,9 @@ them: an equality, never a substring, so the filter runs on an index
 Author names are compared as names: case, accents and punctuation do not
 count, "Chen, Hao" is "Hao Chen", and initials stand for given names
 ("H. Chen" and "H Chen" find "Hao Chen"). A name alone finds every author
-with that surname. Categories match exactly or by their archive prefix:
-``cs`` finds ``cs.LG`` and ``cs.CV``.
+with that surname, and any of a name's last words may be its surname.
+Categories match exactly or by their archive prefix: ``cs`` finds ``cs.LG`` and
+``cs.CV``.
 """
 
 from __future__ import annotations
@@ -32,35 +33,29 @@ def name_words(name: str) -> list[str]:
     return _WORD.findall(plain)
 
 
-# Words that belong to the surname after them: "Luc Van Gool" is found as "Van Gool".
+# Words that may start a surname ("Luc van Gool"): a name typed in lower case may hold them.
 PARTICLES = frozenset(
     ("al", "bin", "da", "das", "de", "del", "della", "der", "di", "dos", "du", "el", "ibn",
      "la", "le", "van", "von", "ten", "ter")
 )  # fmt: skip
 
 
-def split_name(words: list[str]) -> tuple[list[str], list[str]]:
-    """(given names, surname): the last word and the particles before it."""
-    start = len(words) - 1
-    while start > 1 and words[start - 1] in PARTICLES:
-        start -= 1
-    return words[:start], words[start:]
-
-
 def author_keys(authors: Iterable[str]) -> list[str]:
-    """Every key a paper's authors answer to: each full name, its initials-and-surname
-    form, its surname, and the surname's last word."""
+    """Every key a paper's authors answer to: each full name and, for every way to split
+    it into given names and a surname, the surname alone and the surname after the given
+    names' initials. Which words make the surname cannot be told from the name ("Luc Van
+    Gool", "Haitz Sáez de Ocáriz Borde", "Khan Muhammad Bin Asad"), so "Van Gool", "Gool",
+    "L. Van Gool" and "L. V. Gool" all find the first."""
     keys: dict[str, None] = {}
     for author in authors:
         words = name_words(author)
         if not words:
             continue
-        given, surname = split_name(words)
         keys[" ".join(words)] = None
-        if given:
-            keys[" ".join([*(w[0] for w in given), *surname])] = None
-        keys[" ".join(surname)] = None
-        keys[surname[-1]] = None
+        for start in range(1, len(words)):
+            surname = words[start:]
+            keys[" ".join(surname)] = None
+            keys[" ".join([*(w[0] for w in words[:start]), *surname])] = None
     return list(keys)
 
 
