@@ -75,7 +75,7 @@ def collect(name: str, database_url: str | None):
     indexed once."""
     from fts5 import Fts5
 
-    from indexer.build_lifecycle import add_keyword_index
+    from indexer.build_lifecycle import add_keyword_index, keyword_index_outdated
     from indexer.pipeline import index_corpus
     from search.engine.engine import SearchEngine
     from search.engine.evaluation import fit_query, read_judged
@@ -94,7 +94,7 @@ def collect(name: str, database_url: str | None):
     if current is None:
         print(f"indexing {name} with all-MiniLM-L6-v2 (once)", flush=True)
         index_corpus(settings, [root / "corpus.jsonl.gz"], progress=True)
-    elif current.keywords_path is None:  # indexed by a release before keyword indexes
+    elif keyword_index_outdated(store, current):  # by a release before this index format
         add_keyword_index(store, settings, current)  # as `papersearch db upgrade` does
     engine = SearchEngine.open(settings)
     with tempfile.TemporaryDirectory(prefix="papersearch-fusion-fts5-") as scratch:

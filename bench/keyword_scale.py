@@ -61,9 +61,11 @@ def index_dir(n: int) -> Path:
 def build(n: int) -> dict:
     """The keyword index of ``n`` papers (made once, in a child process): its seconds,
     bytes a paper and the child's peak RSS."""
+    from search.keyword_index.documents import FORMAT, Manifest
+
     directory = index_dir(n)
     report = directory / "bench-report.json"
-    if report.exists():
+    if report.exists() and Manifest.read(directory).format == FORMAT:
         return json.loads(report.read_text())
     if directory.exists():
         shutil.rmtree(directory)

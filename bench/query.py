@@ -125,7 +125,7 @@ def encoding_latency() -> None:
 
 def ensure_index(home: Path, papers: list[dict]) -> None:
     """The 74,728-paper store and index, built once from the cached vectors."""
-    from indexer.build_lifecycle import build_index
+    from indexer.build_lifecycle import add_keyword_index, build_index, keyword_index_outdated
     from search.model.encoder import Encoder
     from search.store import Store
 
@@ -133,6 +133,8 @@ def ensure_index(home: Path, papers: list[dict]) -> None:
     store = Store.open(settings, migrate=True)
     build = store.builds.current()
     if build is not None and build.vector_count == len(papers):
+        if keyword_index_outdated(store, build):  # as `papersearch db upgrade` does
+            add_keyword_index(store, settings, build)
         return
     print(f"building the {len(papers)}-paper index in {home} (once)", flush=True)
     encoder = Encoder.load(settings)
