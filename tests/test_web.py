@@ -174,19 +174,42 @@ def test_api_wrong_method_is_405_json(client):
     assert response.get_json()["error"]["code"] == "method_not_allowed"
 
 
-def test_openapi_document_lists_every_endpoint(openapi):
-    assert openapi["openapi"].startswith("3.")
-    assert set(openapi["paths"]) == {
-        "/api/v1/search",
-        "/api/v1/search/by_example",
-        "/api/v1/recommendations",
-        "/api/v1/recommendations/from_bibtex",
-        "/api/v1/papers/{paper_id}",
-        "/api/v1/papers/{paper_id}/similar",
-        "/api/v1/health",
-        "/api/v1/openapi.json",
+def api_routes(app) -> dict[tuple[str, str], set[str]]:
+    """(path in OpenAPI's form, method) → path parameters, of every /api/v1 route Flask
+    serves."""
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes[(path, method.lower())] = set(rule.arguments)
+    return routes
+
+
+def documented_routes(openapi: dict) -> dict[tuple[str, str], set[str]]:
+    """(path, method) → path parameters, as the OpenAPI document has them."""
+    return {
+        (path, method): {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
     }
+
+
+def test_the_api_routes_are_the_documented_paths_with_their_parameters(app, openapi):
+    assert openapi["openapi"].startswith("3.")
+    assert api_routes(app) == documented_routes(openapi)
+    for (path, _), names in documented_routes(openapi).items():
+        assert names == set(re.findall(r"{(\w+)}", path))  # the path names each parameter
     jsonschema.Draft202012Validator.check_schema(openapi["components"]["schemas"]["SearchResult"])
+
+
+def test_a_route_added_without_documenting_it_is_caught(indexed_home, tiny_encoder, openapi):
+    """The check above fails on an app with one more /api/v1 route than the document."""
+    app = create_app(indexed_home, encoder=tiny_encoder)
+    app.add_url_rule("/api/v1/papers/<paper_id>/throwaway", "throwaway", lambda paper_id: "")
+    missing = set(api_routes(app)) - set(documented_routes(openapi))
+    assert missing == {("/api/v1/papers/{paper_id}/throwaway", "get")}
 
 
 def test_api_modes_and_filters(client, openapi):

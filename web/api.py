@@ -84,19 +84,19 @@ def recommendations_from_bibtex():
     return respond(result, "papersearch-library")
 
 
-@bp.get("/papers/<path:ref>")
-def paper(ref: str):
+@bp.get("/papers/<path:paper_id>")
+def paper(paper_id: str):
     """A paper by internal id, corpus id (an arXiv id) or DOI."""
-    found = provider().get().resolve_paper(paper_ref(ref))
+    found = provider().get().resolve_paper(paper_ref(paper_id))
     response = jsonify(PaperDetail.from_paper(found).to_dict())
-    response.headers["Content-Location"] = url_for("api.paper", ref=found.id)
+    response.headers["Content-Location"] = url_for("api.paper", paper_id=found.id)
     return response
 
 
-@bp.get("/papers/<path:ref>/similar")
-def similar(ref: str):
+@bp.get("/papers/<path:paper_id>/similar")
+def similar(paper_id: str):
     engine = provider().get()
-    found = engine.resolve_paper(paper_ref(ref))
+    found = engine.resolve_paper(paper_ref(paper_id))
     return respond(engine.similar(found.id, **page_args()), f"similar-to-{found.id}")
 
 

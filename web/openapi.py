@@ -26,6 +26,7 @@ from search.answers.results import (
     Seed,
 )
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
+from search.engine.engine import NEGATIVE_WEIGHT
 from search.engine.new_papers import MAX_FEED_DAYS
 from search.query.filters import MAX_FILTER_CHARS
 from search.query.limits import (
@@ -38,6 +39,8 @@ from search.query.limits import (
     MODES,
     SORTS,
 )
+from search.query.paper_refs import MAX_REF_CHARS
+from web.security import MAX_BODY_BYTES
 
 # Component name → the result type it is generated from.
 RESULT_TYPES = {
@@ -125,7 +128,12 @@ PAPER_ID = {
     "required": True,
     "description": "The paper: its internal id (as in search results), the corpus's own id "
     "(an arXiv id such as 2212.09525) or its DOI.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": "^[^/]+(/[^/]+)?$"},
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_REF_CHARS,
+        "pattern": "^[^/]+(/[^/]+)?$",
+    },  # fmt: skip
 }
 
 
@@ -164,7 +172,7 @@ LIST_RESPONSES = {
     "404": _error("A paper named in the request is not in the corpus or the index."),
     "422": _error("A parameter out of range or not understood (k, offset, mode, a filter, "
                   "format, too many ids, a query that is too long)."),
-    "413": _error("The request body is larger than 64 KB."),
+    "413": _error(f"The request body is larger than {MAX_BODY_BYTES // 1024} KB."),
     "429": _error("Too many requests from this address (only when rate limiting is on); "
                   "Retry-After says when to try again."),
     "503": _error("No index has been built yet, the model or index is unavailable, or the "
@@ -183,224 +191,266 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
             'FAISS). Errors always have the shape {"error": {"code", "message"}}.',
         },
         "paths": {
-            "/api/v1/search": {
-                "get": {
-                    "summary": "Papers for a free-text query: semantic, keyword or hybrid",
-                    "parameters": [
-                        {
-                            "name": "q",
-                            "in": "query",
-                            "required": True,
-                            "description": 'The query. "Quoted phrases" must appear in keyword '
-                            "results and rank higher in hybrid results (unless fewer than k "
-                            "papers match them: then the quotes are dropped and `notice` says "
-                            "so).",
-                            "schema": {
-                                "type": "string",
-                                "minLength": 1,
-                                "maxLength": MAX_QUERY_CHARS,
-                                "pattern": "\\w",  # a word to search for
-                            },
-                        },
-                        _query_param(
-                            "mode",
-                            f"hybrid (the default: both rankings fused), semantic "
-                            f"({model_name} embeddings) or keyword (BM25 over title, abstract "
-                            "and authors).",
-                            enum=list(MODES),
-                            default=DEFAULT_MODE,
-                        ),
-                        _query_param(
-                            "sort",
-                            "relevance, or date: the matches newest first (keyword: every "
-                            "match, up to 1,100; semantic and hybrid: the 100 most relevant).",
-                            enum=list(SORTS),
-                            default="relevance",
-                        ),
-                        *LIST_PARAMS,
-                    ],
-                    "responses": LIST_RESPONSES,
-                }
-            },
-            "/api/v1/search/by_example": {
-                "post": {
-                    "summary": "Papers nearest to an example paper: a title and abstract, or a "
-                    "paper the corpus holds (by id, external id such as an arXiv id, or DOI)",
-                    "parameters": LIST_PARAMS,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Example"}}
-                        },
-                    },
-                    "responses": LIST_RESPONSES,
-                }
-            },
-            "/api/v1/recommendations": {
-                "post": {
-                    "summary": "Papers like the positive ones and unlike the negative ones",
-                    "description": "The query vector is mean(positive) + 0.5 * (mean(positive) "
-                    "- mean(negative)) of the papers' proximity embeddings; the given papers "
-                    "are left out of the results.",
-                    "parameters": LIST_PARAMS,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/Recommendation"}
-                            }
-                        },
-                    },
-                    "responses": LIST_RESPONSES,
-                }
-            },
-            "/api/v1/recommendations/from_bibtex": {
-                "post": {
-                    "summary": "Papers like a BibTeX library (a Zotero, JabRef or Mendeley "
-                    "export), the library's own papers left out",
-                    "description": "Entries are matched to the corpus by DOI, arXiv id or exact "
-                    "title; the others are embedded from their title and abstract. The result's "
-                    "`library` says how each was read and gives the Atom feed of the new papers "
-                    f"among the recommendations. At most {MAX_LIBRARY_ENTRIES:,} entries and "
-                    f"{MAX_LIBRARY_BYTES // (1024 * 1024)} MB.",
-                    "parameters": [
-                        *LIST_PARAMS,
-                        {
-                            "name": "new_days",
-                            "in": "query",
-                            "description": "Only papers that entered the index in the last "
-                            "this many days.",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_FEED_DAYS},
-                        },
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/x-bibtex": {"schema": {"type": "string"}},
-                            "text/plain": {"schema": {"type": "string"}},
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["bibtex"],
-                                    "properties": {"bibtex": {"type": "string"}},
-                                }
-                            },
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"file": {"type": "string", "format": "binary"}},
-                                }
-                            },
-                        },
-                    },
-                    "responses": {
-                        **LIST_RESPONSES,
-                        "413": _error(
-                            f"The library is larger than {MAX_LIBRARY_BYTES // (1024 * 1024)} MB."
-                        ),
-                        "422": _error(
-                            "Not BibTeX, too many entries, no usable entry, or a "
-                            "parameter out of range."
-                        ),
-                    },  # fmt: skip
-                }
-            },
-            "/api/v1/papers/{paper_id}": {
-                "get": {
-                    "summary": "One paper's metadata and abstract",
-                    "parameters": [PAPER_ID],
-                    "responses": {
-                        "200": _json("The paper.", "Paper"),
-                        "404": _error("No paper with this id, corpus id or DOI."),
-                        "503": _error("No index has been built yet."),
-                    },
-                }
-            },
-            "/api/v1/papers/{paper_id}/similar": {
-                "get": {
-                    "summary": "Papers nearest to a stored paper (its proximity embedding), "
-                    "the paper itself left out",
-                    "parameters": [PAPER_ID, *LIST_PARAMS],
-                    "responses": LIST_RESPONSES,
-                }
-            },
-            "/api/v1/health": {
-                "get": {
-                    "summary": "Service status, corpus size, the index build and models in use",
-                    "responses": {
-                        "200": _json("Ready to search.", "Health"),
-                        "503": _json(
-                            "Running, but no index is built yet, or the database "
-                            "cannot be reached.",
-                            "Health",
-                        ),
-                    },
-                }
-            },
-            "/api/v1/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI 3 document."}},
-                }
-            },
+            **_search_paths(model_name),
+            **_recommendation_paths(),
+            **_bibtex_path(),
+            **_paper_paths(),
         },
         "components": {
             "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "required": ["code", "message"],
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
+                **_shared_schemas(),
+                **_request_schemas(),
+                **{name: result_schema(cls) for name, cls in RESULT_TYPES.items()},
+            }
+        },
+    }
+
+
+def _search_paths(model_name: str) -> dict[str, Any]:
+    """A free-text query, and a paper as the query."""
+    return {
+        "/api/v1/search": {
+            "get": {
+                "summary": "Papers for a free-text query: semantic, keyword or hybrid",
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "description": 'The query. "Quoted phrases" must appear in keyword '
+                        "results and rank higher in hybrid results (unless fewer than k "
+                        "papers match them: then the quotes are dropped and `notice` says "
+                        "so).",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_QUERY_CHARS,
+                            "pattern": "\\w",  # a word to search for
+                        },
+                    },
+                    _query_param(
+                        "mode",
+                        f"hybrid (the default: both rankings fused), semantic "
+                        f"({model_name} embeddings) or keyword (BM25 over title, abstract "
+                        "and authors).",
+                        enum=list(MODES),
+                        default=DEFAULT_MODE,
+                    ),
+                    _query_param(
+                        "sort",
+                        "relevance, or date: the matches newest first (keyword: every "
+                        "match, up to 1,100; semantic and hybrid: the 100 most relevant).",
+                        enum=list(SORTS),
+                        default="relevance",
+                    ),
+                    *LIST_PARAMS,
+                ],
+                "responses": LIST_RESPONSES,
+            }
+        },
+        "/api/v1/search/by_example": {
+            "post": {
+                "summary": "Papers nearest to an example paper: a title and abstract, or a "
+                "paper the corpus holds (by id, external id such as an arXiv id, or DOI)",
+                "parameters": LIST_PARAMS,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Example"}}
+                    },
+                },
+                "responses": LIST_RESPONSES,
+            }
+        },
+    }
+
+
+def _recommendation_paths() -> dict[str, Any]:
+    """Papers like some papers and unlike others."""
+    return {
+        "/api/v1/recommendations": {
+            "post": {
+                "summary": "Papers like the positive ones and unlike the negative ones",
+                "description": "The query vector is mean(positive) + "
+                f"{NEGATIVE_WEIGHT:g} * (mean(positive) "
+                "- mean(negative)) of the papers' proximity embeddings; the given papers "
+                "are left out of the results.",
+                "parameters": LIST_PARAMS,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Recommendation"}
                         }
                     },
                 },
-                "Spans": {
-                    "type": "array",
-                    "description": "[start, end) character offsets.",
-                    "items": {
-                        "type": "array",
-                        "items": {"type": "integer", "minimum": 0},
-                        "minItems": 2,
-                        "maxItems": 2,
-                    },
-                },
-                "Example": {
-                    "type": "object",
-                    "description": "paper when it is given; otherwise title (and abstract).",
-                    "properties": {
-                        "paper": {
-                            "type": ["integer", "string"],
-                            "description": "Internal id, external id (e.g. an arXiv id) or DOI.",
-                        },
-                        "title": {"type": "string", "maxLength": MAX_EXAMPLE_CHARS},
-                        "abstract": {"type": ["string", "null"], "maxLength": MAX_EXAMPLE_CHARS},
-                    },
-                },
-                "Recommendation": {
-                    "type": "object",
-                    "required": ["positive_ids"],
-                    "properties": {
-                        "positive_ids": {
-                            "$ref": "#/components/schemas/PaperRefs",
-                            "minItems": 1,
-                        },
-                        "negative_ids": {"$ref": "#/components/schemas/PaperRefs"},
-                    },
-                },
-                "PaperRefs": {
-                    "type": "array",
-                    "description": f"Internal ids (integers) or external ids / DOIs (strings); "
-                    f"at most {MAX_RECOMMENDATION_IDS} positive and negative together.",
-                    "maxItems": MAX_RECOMMENDATION_IDS,
-                    "items": {"type": ["integer", "string"]},
-                },
-                **{name: result_schema(cls) for name, cls in RESULT_TYPES.items()},
+                "responses": LIST_RESPONSES,
             }
+        },
+    }
+
+
+def _bibtex_path() -> dict[str, Any]:
+    """Papers like a reader's BibTeX library."""
+    return {
+        "/api/v1/recommendations/from_bibtex": {
+            "post": {
+                "summary": "Papers like a BibTeX library (a Zotero, JabRef or Mendeley "
+                "export), the library's own papers left out",
+                "description": "Entries are matched to the corpus by DOI, arXiv id or exact "
+                "title; the others are embedded from their title and abstract. The result's "
+                "`library` says how each was read and gives the Atom feed of the new papers "
+                f"among the recommendations. At most {MAX_LIBRARY_ENTRIES:,} entries and "
+                f"{MAX_LIBRARY_BYTES // (1024 * 1024)} MB.",
+                "parameters": [
+                    *LIST_PARAMS,
+                    {
+                        "name": "new_days",
+                        "in": "query",
+                        "description": "Only papers that entered the index in the last "
+                        "this many days.",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_FEED_DAYS},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-bibtex": {"schema": {"type": "string"}},
+                        "text/plain": {"schema": {"type": "string"}},
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["bibtex"],
+                                "properties": {"bibtex": {"type": "string"}},
+                            }
+                        },
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    **LIST_RESPONSES,
+                    "413": _error(
+                        f"The library is larger than {MAX_LIBRARY_BYTES // (1024 * 1024)} MB."
+                    ),
+                    "422": _error(
+                        "Not BibTeX, too many entries, no usable entry, or a "
+                        "parameter out of range."
+                    ),
+                },  # fmt: skip
+            }
+        },
+    }
+
+
+def _paper_paths() -> dict[str, Any]:
+    """One paper, its neighbours, the service's health and this document."""
+    return {
+        "/api/v1/papers/{paper_id}": {
+            "get": {
+                "summary": "One paper's metadata and abstract",
+                "parameters": [PAPER_ID],
+                "responses": {
+                    "200": _json("The paper.", "Paper"),
+                    "404": _error("No paper with this id, corpus id or DOI."),
+                    "503": _error("No index has been built yet."),
+                },
+            }
+        },
+        "/api/v1/papers/{paper_id}/similar": {
+            "get": {
+                "summary": "Papers nearest to a stored paper (its proximity embedding), "
+                "the paper itself left out",
+                "parameters": [PAPER_ID, *LIST_PARAMS],
+                "responses": LIST_RESPONSES,
+            }
+        },
+        "/api/v1/health": {
+            "get": {
+                "summary": "Service status, corpus size, the index build and models in use",
+                "responses": {
+                    "200": _json("Ready to search.", "Health"),
+                    "503": _json(
+                        "Running, but no index is built yet, or the database cannot be reached.",
+                        "Health",
+                    ),
+                },
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3 document."}},
+            }
+        },
+    }
+
+
+def _shared_schemas() -> dict[str, Any]:
+    """The error every failure answers with, and character spans."""
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                }
+            },
+        },
+        "Spans": {
+            "type": "array",
+            "description": "[start, end) character offsets.",
+            "items": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+        },
+    }
+
+
+def _request_schemas() -> dict[str, Any]:
+    """The JSON bodies the POST endpoints take."""
+    return {
+        "Example": {
+            "type": "object",
+            "description": "paper when it is given; otherwise title (and abstract).",
+            "properties": {
+                "paper": {
+                    "type": ["integer", "string"],
+                    "description": "Internal id, external id (e.g. an arXiv id) or DOI.",
+                },
+                "title": {"type": "string", "maxLength": MAX_EXAMPLE_CHARS},
+                "abstract": {"type": ["string", "null"], "maxLength": MAX_EXAMPLE_CHARS},
+            },
+        },
+        "Recommendation": {
+            "type": "object",
+            "required": ["positive_ids"],
+            "properties": {
+                "positive_ids": {
+                    "$ref": "#/components/schemas/PaperRefs",
+                    "minItems": 1,
+                },
+                "negative_ids": {"$ref": "#/components/schemas/PaperRefs"},
+            },
+        },
+        "PaperRefs": {
+            "type": "array",
+            "description": f"Internal ids (integers) or external ids / DOIs (strings); "
+            f"at most {MAX_RECOMMENDATION_IDS} positive and negative together.",
+            "maxItems": MAX_RECOMMENDATION_IDS,
+            "items": {"type": ["integer", "string"]},
         },
     }

@@ -185,7 +185,7 @@ def paper_page(ref: str):
     except PaperNotInBuild as later:  # stored, not served yet: say so rather than 404
         return render_template("not_in_build.html", paper=later)
     similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
-    links = export_links("api.similar", ref=paper.id, k=MAX_K)
+    links = export_links("api.similar", paper_id=paper.id, k=MAX_K)
     return render_template("paper.html", paper=paper, similar=similar, export_links=links)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+MAX_REF_CHARS = 300  # the longest id or DOI a request may name (the API documents it)
+
 
 def paper_ref(text: str) -> int | str:
     """A reference typed by a person or sent in a URL: digits are an internal id, anything
