@@ -141,8 +141,7 @@ def build_index(
     nothing is pruned (a few quiet nights keep every rollback point).
     """
     started = time.perf_counter()
-    info = encoder.info
-    source = store.vectors.live(info.key)
+    source = store.vectors.live(encoder.info.key)
     if len(source) == 0:
         raise NothingToIndex(
             "There are no papers to index: the corpus gave no usable record "
@@ -153,83 +152,110 @@ def build_index(
     contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory,
                                   keyword_index.FORMAT,
                                   hashlib.sha256(hashes.tobytes()).hexdigest())  # fmt: skip
-    if not retrain and previous is not None and previous.contents == contents:
-        try:  # the same contents, and its files intact: nothing to do
-            faiss_index.verify(store.builds.files(previous), previous.checksum)
-            store.builds.hold(previous.id, source.ids)  # papers an upgrade left unmarked
-            return BuildOutcome(previous, None, unchanged=True)
-        except IndexCorrupt:
-            pass  # built again below, from fresh centroids
-    reason = retrain_reason(previous, info.key, len(source), added, settings, retrain)
-    trained = None
-    if reason is None and not all(p.is_file() for p in store.builds.files(previous)):
-        reason = "the previous index file is missing"
-    elif reason is None:
-        try:
-            trained = faiss_index.VectorIndex.open_build(
-                previous, store.builds.files(previous), store.builds.lists_file(previous)
-            )
-        except IndexCorrupt as exc:
-            reason = f"the previous build cannot be reused ({exc})"
-    build = store.builds.start(info)
-    path = build_path(settings, build.id)
-    lists_file = path.with_suffix(LISTS_SUFFIX)
+    if not retrain and _still_current(store, previous, contents, source.ids):
+        return BuildOutcome(previous, None, unchanged=True)
+    reason = retrain_reason(previous, encoder.info.key, len(source), added, settings, retrain)
+    trained, reason = _reusable_centroids(store, previous, reason)
+    build = store.builds.start(encoder.info)
     try:
-        built = ivf.build(
-            source,
-            nlist=settings.nlist,
-            nprobe=settings.nprobe or (previous.nprobe if trained else None),
-            device=settings.device,
-            memory_budget=settings.index_memory,
-            build_memory=settings.build_memory,
-            lists_file=lists_file,
-            trained=trained,
-        )
-        tuned_recall = previous.tuned_recall if trained else None
-        deep = (previous.deep_nprobe, previous.tuned_recall_100) if trained else (None, None)
-        if built.nlist and trained is None and settings.nprobe is None:
-            tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
-            built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
-            deep = (tuned.deep_nprobe, tuned.recall_100)
-        faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
-        base = previous if trained is not None else intact(store, previous)  # derive from
-        keywords = keyword_index.write(store, settings, build.id, source.ids, hashes, base)
-        keywords_dir = settings.builds_dir / keywords.name
-        checksum = file_checksum(*build_files(path, built.lists_file, keywords_dir))
+        files = _write_files(store, encoder, settings, build.id, (source, hashes),
+                             previous, trained)  # fmt: skip
         checkpoint("publish")
-        lineage = (
-            {"trained_vectors": len(source), "centroids_from": None, "added_since_training": 0}
-            if trained is None
-            else {
-                "trained_vectors": previous.trained_vectors or previous.vector_count,
-                "centroids_from": previous.centroids_from or previous.id,
-                "added_since_training": previous.added_since_training + added,
-            }
-        )
-        store.builds.complete(
-            build.id,
-            holds=source.ids,
-            index_type=built.index_type,
-            nlist=built.nlist,
-            nprobe=built.nprobe,
-            vector_count=len(source),
-            device=built.device,
-            path=path.name,  # beside the others in the builds directory
-            lists_path=built.lists_file.name if built.lists_file else None,
-            seconds=round(time.perf_counter() - started, 3),
-            tuned_recall=tuned_recall,
-            deep_nprobe=deep[0],
-            tuned_recall_100=deep[1],
-            checksum=checksum,
-            contents=contents,
-            keywords_path=keywords.name,
-            **lineage,
-        )
-        return BuildOutcome(store.builds.publish(build.id), reason, keywords=keywords)
+        store.builds.complete(build.id, holds=source.ids, vector_count=len(source),
+                              seconds=round(time.perf_counter() - started, 3),
+                              contents=contents, **files.columns,
+                              **_lineage(previous, trained, len(source), added))  # fmt: skip
+        return BuildOutcome(store.builds.publish(build.id), reason, keywords=files.keywords)
     except BaseException:
         store.builds.fail(build.id)
         remove_files(settings, build.id)
         raise
+
+
+def _still_current(store: Store, previous: IndexBuild | None, contents: str, ids) -> bool:
+    """The current build already holds these contents, and its files are intact."""
+    if previous is None or previous.contents != contents:
+        return False
+    try:
+        faiss_index.verify(store.builds.files(previous), previous.checksum)
+    except IndexCorrupt:
+        return False  # built again, from fresh centroids
+    store.builds.hold(previous.id, ids)  # papers an upgrade left unmarked
+    return True
+
+
+def _reusable_centroids(
+    store: Store, previous: IndexBuild | None, reason: str | None
+) -> tuple[faiss_index.VectorIndex | None, str | None]:
+    """The previous build's trained index to add to, unless a reason says to train anew
+    (or one turns up: its files are missing or damaged); and that reason."""
+    if reason is not None:
+        return None, reason
+    if not all(p.is_file() for p in store.builds.files(previous)):
+        return None, "the previous index file is missing"
+    try:
+        files, lists = store.builds.files(previous), store.builds.lists_file(previous)
+        return faiss_index.VectorIndex.open_build(previous, files, lists), None
+    except IndexCorrupt as exc:
+        return None, f"the previous build cannot be reused ({exc})"
+
+
+@dataclass(frozen=True)
+class WrittenFiles:
+    columns: dict  # what the build's row records of its files
+    keywords: keyword_index.Written
+
+
+def _write_files(
+    store: Store,
+    encoder: Encoder,
+    settings: Settings,
+    build_id: int,
+    papers: tuple,
+    previous: IndexBuild | None,
+    trained: faiss_index.VectorIndex | None,
+) -> WrittenFiles:
+    """The build's FAISS index (on new centroids, tuned, or on ``trained``'s), its lists
+    and its keyword index, written in place and checksummed together. ``papers``: the
+    live vectors and their texts' content hashes."""
+    source, hashes = papers
+    path = build_path(settings, build_id)
+    built = ivf.build(source, nlist=settings.nlist,
+                      nprobe=settings.nprobe or (previous.nprobe if trained else None),
+                      device=settings.device, memory_budget=settings.index_memory,
+                      build_memory=settings.build_memory,
+                      lists_file=path.with_suffix(LISTS_SUFFIX), trained=trained)  # fmt: skip
+    tuned_recall = previous.tuned_recall if trained else None
+    deep = (previous.deep_nprobe, previous.tuned_recall_100) if trained else (None, None)
+    if built.nlist and trained is None and settings.nprobe is None:
+        tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
+        built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
+        deep = (tuned.deep_nprobe, tuned.recall_100)
+    faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
+    base = previous if trained is not None else intact(store, previous)  # derive from
+    keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base)
+    keywords_dir = settings.builds_dir / keywords.name
+    columns = {
+        "index_type": built.index_type, "nlist": built.nlist, "nprobe": built.nprobe,
+        "device": built.device,
+        "path": path.name,  # beside the others in the builds directory
+        "lists_path": built.lists_file.name if built.lists_file else None,
+        "tuned_recall": tuned_recall, "deep_nprobe": deep[0], "tuned_recall_100": deep[1],
+        "checksum": file_checksum(*build_files(path, built.lists_file, keywords_dir)),
+        "keywords_path": keywords.name,
+    }  # fmt: skip
+    return WrittenFiles(columns, keywords)
+
+
+def _lineage(previous: IndexBuild | None, trained, vectors: int, added: int) -> dict:
+    """Where the build's centroids come from, and how many vectors were added since."""
+    if trained is None:
+        return {"trained_vectors": vectors, "centroids_from": None, "added_since_training": 0}
+    return {
+        "trained_vectors": previous.trained_vectors or previous.vector_count,
+        "centroids_from": previous.centroids_from or previous.id,
+        "added_since_training": previous.added_since_training + added,
+    }
 
 
 def intact(store: Store, build: IndexBuild | None) -> IndexBuild | None:

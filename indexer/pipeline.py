@@ -21,7 +21,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from indexer import fidelity
-from indexer.build_lifecycle import FRESH_INDEX, build_index, clean_up_after_crashes, prune
+from indexer.build_lifecycle import (
+    FRESH_INDEX,
+    BuildOutcome,
+    build_index,
+    clean_up_after_crashes,
+    prune,
+)
 from indexer.crash_points import checkpoint
 from indexer.fields import warning_field
 from indexer.lock import write_lock
@@ -101,62 +107,77 @@ def ingest(
     # external id → (what its record did, the paper's state before this run)
     outcomes: dict[str, tuple[str, str | None]] = {}
     batch: dict[str, PaperRecord] = {}
-    rejects_file = None
-
-    def flush() -> None:
-        for external_id, (outcome, before) in store.papers.upsert(list(batch.values())).items():
-            if external_id in outcomes:  # a duplicate from an earlier batch: judge the last
-                before = outcomes[external_id][1]  # record against the state before the run
-                record_hash = batch[external_id].content_hash
-                outcome = (
-                    ADDED if before is None else UNCHANGED if before == record_hash else UPDATED
-                )
-            outcomes[external_id] = (outcome, before)
-        batch.clear()
-
+    rejects = RejectsFile(rejects_path)
     try:
         for path in paths:
             for line, item in read_corpus(path, fmt):
+                where = {"file": str(path), "line": line}
                 if isinstance(item, Reject):
-                    if rejects_file is None:
-                        rejects_path.parent.mkdir(parents=True, exist_ok=True)
-                        rejects_file = rejects_path.open("w", encoding="utf-8")
-                    record = {"file": str(path), "line": line, **asdict(item)}
-                    rejects_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    rejects.write({**where, **asdict(item)})
                     summary.rejected += 1
                     summary.truncated |= item.truncated
                     continue
                 summary.read += 1
-                if item.warnings:
-                    if rejects_file is None:
-                        rejects_path.parent.mkdir(parents=True, exist_ok=True)
-                        rejects_file = rejects_path.open("w", encoding="utf-8")
-                    for warning in item.warnings:
-                        record = {"file": str(path), "line": line, "id": item.external_id,
-                                  "reason": warning, "kept": True}  # fmt: skip
-                        rejects_file.write(json.dumps(record, ensure_ascii=False) + "\n")
-                        name = warning_field(warning)
-                        summary.dropped_fields[name] = summary.dropped_fields.get(name, 0) + 1
-                    summary.warnings += 1
+                _note_warnings(item, where, rejects, summary)
                 if item.external_id in batch or item.external_id in outcomes:
                     summary.duplicates += 1
                     batch.pop(item.external_id, None)  # keeps the batch in file order
                 batch[item.external_id] = item
                 if len(batch) >= UPSERT_BATCH:
-                    flush()
-        flush()
+                    _store_batch(store, batch, outcomes)
+        _store_batch(store, batch, outcomes)
     finally:
-        if rejects_file is not None:
-            rejects_file.close()
+        rejects.close()
     tally = Counter(outcome for outcome, _ in outcomes.values())
-    summary.added, summary.updated, summary.unchanged = (
-        tally[ADDED],
-        tally[UPDATED],
-        tally[UNCHANGED],
-    )
-    summary.stored = len(outcomes)
+    summary.added, summary.updated = tally[ADDED], tally[UPDATED]
+    summary.unchanged, summary.stored = tally[UNCHANGED], len(outcomes)
     summary.rejects_file = str(rejects_path) if summary.rejected or summary.warnings else None
     return set(outcomes)
+
+
+class RejectsFile:
+    """Where rejected records and dropped fields are written, one JSON line each; opened
+    on the first one, so that a clean run leaves no file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = None
+
+    def write(self, record: dict) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("w", encoding="utf-8")
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _note_warnings(item: PaperRecord, where: dict, rejects: RejectsFile, summary: RunSummary):
+    """A kept record's dropped optional fields: a line each in the rejects file, counted
+    by field."""
+    if not item.warnings:
+        return
+    for warning in item.warnings:
+        rejects.write({**where, "id": item.external_id, "reason": warning, "kept": True})
+        name = warning_field(warning)
+        summary.dropped_fields[name] = summary.dropped_fields.get(name, 0) + 1
+    summary.warnings += 1
+
+
+def _store_batch(
+    store: Store, batch: dict[str, PaperRecord], outcomes: dict[str, tuple[str, str | None]]
+) -> None:
+    """Upsert the batch and record what each record did; an id met in an earlier batch is
+    judged by its last record against the paper's state before the run."""
+    for external_id, (outcome, before) in store.papers.upsert(list(batch.values())).items():
+        if external_id in outcomes:
+            before = outcomes[external_id][1]
+            record_hash = batch[external_id].content_hash
+            outcome = ADDED if before is None else UNCHANGED if before == record_hash else UPDATED
+        outcomes[external_id] = (outcome, before)
+    batch.clear()
 
 
 def withdraw_missing(
@@ -242,47 +263,64 @@ def run(
                 model_settings = model_settings.replace(precision="fp32")  # Ray's actors too
             pending -= summary.checked  # the check's vectors are kept
         embed_started = time.perf_counter()
-        done = 0
-
-        def embedded(n: int) -> None:
-            nonlocal done
-            done += n
-            bar.update(n)
-            if on_embedded is not None:
-                on_embedded(done, pending, time.perf_counter() - embed_started)
-
-        # disable=None: a progress bar on a terminal, nothing in cron logs.
-        with tqdm(
-            total=pending, unit="paper", desc="embedding", disable=None if progress else True
-        ) as bar:
-            if settings.executor == "ray":
-                from indexer import ray_executor  # Ray is imported only when asked for
-
-                embedded_now = ray_executor.embed_pending(
-                    store, model_settings, encoder.info.key, embedded
-                )
-            else:
-                embedded_now = embed_pending(store, encoder, embedded)
+        embedded_now = _embed(store, model_settings, encoder, pending,
+                              progress=progress, on_embedded=on_embedded)  # fmt: skip
         embed_seconds = time.perf_counter() - embed_started
         summary.embedded = summary.checked + embedded_now
         store.vectors.compact(encoder.info.key)
-        build, reason, unchanged, keywords = build_index(
-            store, encoder, settings, retrain=retrain, added=summary.embedded
-        )
-        if keywords is not None:
-            summary.keywords_seconds = keywords.seconds
-            summary.keywords_derived_from = keywords.derived_from
-        summary.published = not unchanged
-        summary.pruned = [] if unchanged else prune(store, settings)
+        outcome = build_index(store, encoder, settings, retrain=retrain, added=summary.embedded)
+        summary.pruned = [] if outcome.unchanged else prune(store, settings)
+    _record_build(summary, outcome)
+    summary.seconds = round(time.perf_counter() - started, 2)
+    if embedded_now:
+        summary.papers_per_second = round(embedded_now / max(embed_seconds, 1e-9), 2)
+    return summary
+
+
+def _embed(
+    store: Store,
+    model_settings: Settings,
+    encoder: Encoder,
+    pending: int,
+    *,
+    progress: bool,
+    on_embedded: Callable[[int, int, float], object] | None,
+) -> int:
+    """Embed the ``pending`` papers here or on Ray (``executor``), with a progress bar on
+    a terminal and ``on_embedded`` after each batch; returns how many were embedded."""
+    started = time.perf_counter()
+    done = 0
+
+    def embedded(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.update(n)
+        if on_embedded is not None:
+            on_embedded(done, pending, time.perf_counter() - started)
+
+    # disable=None: a progress bar on a terminal, nothing in cron logs.
+    with tqdm(
+        total=pending, unit="paper", desc="embedding", disable=None if progress else True
+    ) as bar:
+        if model_settings.executor == "ray":
+            from indexer import ray_executor  # Ray is imported only when asked for
+
+            return ray_executor.embed_pending(store, model_settings, encoder.info.key, embedded)
+        return embed_pending(store, encoder, embedded)
+
+
+def _record_build(summary: RunSummary, outcome: BuildOutcome) -> None:
+    """What the build step did, in the run's summary."""
+    build, reason, unchanged, keywords = outcome
+    if keywords is not None:
+        summary.keywords_seconds = keywords.seconds
+        summary.keywords_derived_from = keywords.derived_from
+    summary.published = not unchanged
     summary.build_id = build.id
     summary.index_type = build.index_type
     summary.vector_count = build.vector_count
     summary.retrained = reason is not None
     summary.retrain_reason = reason
-    summary.seconds = round(time.perf_counter() - started, 2)
-    if embedded_now:
-        summary.papers_per_second = round(embedded_now / max(embed_seconds, 1e-9), 2)
-    return summary
 
 
 def index_corpus(settings: Settings, paths: Sequence[Path], **options) -> RunSummary:

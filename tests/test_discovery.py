@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus, run
 from papersearch import main
-from search.engine.engine import InvalidRequest, PaperNotFound, SearchEngine
+from search.base.errors import InvalidRequest, PaperNotFound
+from search.engine.engine import SearchEngine
 from search.query.filters import FilterError, Filters, parse_year_range
 from search.ranking.fusion import fuse_scores
 from tests.conftest import cli_args, sample_lines, settings_on, write_lines

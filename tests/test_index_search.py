@@ -13,9 +13,9 @@ from indexer import build_lifecycle, ivf, pipeline
 from indexer.pipeline import index_corpus
 from papersearch import main
 from search.ann import faiss_index
-from search.base.errors import ModelMismatch
+from search.base.errors import InvalidRequest, ModelMismatch, PaperNotFound
 from search.base.settings import Settings, SettingsError
-from search.engine.engine import InvalidRequest, PaperNotFound, SearchEngine
+from search.engine.engine import SearchEngine
 from search.store.db import alembic_config, current_revision, head_revision, make_engine, upgrade
 from tests.conftest import cli_args, copy_home, sample_lines, write_lines
 

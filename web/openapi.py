@@ -26,8 +26,8 @@ from search.answers.results import (
     Seed,
 )
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
-from search.engine.engine import NEGATIVE_WEIGHT
 from search.engine.new_papers import MAX_FEED_DAYS
+from search.engine.recommendations import NEGATIVE_WEIGHT
 from search.query.filters import MAX_FILTER_CHARS
 from search.query.limits import (
     DEFAULT_MODE,

@@ -153,7 +153,7 @@ def eval_command(
     from tqdm import tqdm
 
     from search.engine.engine import SearchEngine
-    from search.engine.evaluation import DEPTH, evaluate, parse_measures, parse_modes, read_judged
+    from search.engine.evaluation import evaluate, parse_measures, parse_modes, read_judged
 
     chosen = ["example"] if by_example else parse_modes(modes)
     wanted = parse_measures(measures)
@@ -177,26 +177,33 @@ def eval_command(
     if as_json:
         click.echo(json.dumps(report))
         return
+    for line in eval_table(report, engine.index.ntotal, per_query):
+        click.echo(line)
+
+
+def eval_table(report: dict, papers: int, per_query: bool) -> list[str]:
+    """``papersearch eval``'s report as text: a row of measures per run, the ANN's recall,
+    the run files, each query's measures when asked, and the notes."""
+    from search.engine.evaluation import DEPTH
+
     names = report["measures"]
-    click.echo(f"{report['queries']} queries, {engine.index.ntotal:,} papers indexed")
-    click.echo(f"{'run':<16}" + "".join(f"{name:>10}" for name in names))
+    lines = [f"{report['queries']} queries, {papers:,} papers indexed",
+             f"{'run':<16}" + "".join(f"{name:>10}" for name in names)]  # fmt: skip
     rows = list(report["modes"].items())
     if "semantic_exact" in report:
         rows.append(("semantic, exact", report["semantic_exact"]))
-    for mode, scores in rows:
-        click.echo(f"{mode:<16}" + "".join(f"{scores[name]:>10.4f}" for name in names))
+    lines += [f"{mode:<16}" + "".join(f"{scores[name]:>10.4f}" for name in names)
+              for mode, scores in rows]  # fmt: skip
     if "ann_recall@10" in report:
-        click.echo(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}, "
-                   f"recall@{DEPTH}: {report[f'ann_recall@{DEPTH}']:.4f}")  # fmt: skip
-    for run, path in report.get("run_files", {}).items():
-        click.echo(f"run file ({run}): {path}")
+        lines.append(f"ANN recall@10 against exact search: {report['ann_recall@10']:.4f}, "
+                     f"recall@{DEPTH}: {report[f'ann_recall@{DEPTH}']:.4f}")  # fmt: skip
+    lines += [f"run file ({run}): {path}" for run, path in report.get("run_files", {}).items()]
     if per_query:
-        click.echo("\nrun\tquery\t" + "\t".join(names))
-        for run, table in report["per_query"].items():
-            for query_id, scores in table.items():
-                click.echo(f"{run}\t{query_id}\t" + "\t".join(f"{scores[n]:.4f}" for n in names))
-    for line in eval_notes(report):
-        click.echo(line)
+        lines.append("\nrun\tquery\t" + "\t".join(names))
+        lines += [f"{run}\t{query_id}\t" + "\t".join(f"{scores[n]:.4f}" for n in names)
+                  for run, table in report["per_query"].items()
+                  for query_id, scores in table.items()]  # fmt: skip
+    return lines + eval_notes(report)
 
 
 def eval_notes(report: dict) -> list[str]:
