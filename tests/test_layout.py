@@ -164,3 +164,24 @@ def test_the_web_app_has_one_error_handler(tmp_path, tiny_encoder):
         for kind, handler in by_kind.items()
     }
     assert list(handlers) == [(None, None, Exception)]
+
+
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 60  # a function past this is steps that want names
+
+
+def test_modules_and_functions_stay_short():
+    """Small modules and functions that fit on a screen (bench scripts aside)."""
+    long = []
+    for path in our_files():
+        if path.is_relative_to(REPO / "migrations"):
+            continue
+        source = path.read_text()
+        if source.count("\n") > MAX_MODULE_LINES:
+            long.append(f"{module_name(path)}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{module_name(path)}.{node.name}: {lines} lines")
+    assert not long
