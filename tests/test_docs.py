@@ -128,3 +128,22 @@ def test_the_design_doc_lists_every_module():
     named = set(re.findall(r"`((?:search|indexer|web)(?:\.\w+)*)`", text))
     assert modules - named == set()
     assert named - modules - packages == set()
+
+
+def test_the_error_table_and_the_openapi_codes_are_the_registry(monkeypatch):
+    """docs/web.md's table and OpenAPI's Error.code come from search.base.errors: a code
+    added to the registry appears in both."""
+    from search.base import errors
+    from web.openapi import openapi_document
+
+    web_md = (REPO / "docs" / "web.md").read_text(encoding="utf-8")
+    assert errors.markdown_table() in web_md, "regenerate it: python -m search.base.errors"
+
+    def error_codes():
+        schema = openapi_document()["components"]["schemas"]["Error"]
+        return schema["properties"]["error"]["properties"]["code"]["enum"]
+
+    assert error_codes() == list(errors.ERROR_CODES)
+    added = errors.ErrorCode("teapot", 418, "A code added to the registry.")
+    monkeypatch.setitem(errors.ERROR_CODES, "teapot", added)
+    assert "teapot" in error_codes() and "| `teapot` | 418 |" in errors.markdown_table()

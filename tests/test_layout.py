@@ -9,7 +9,7 @@ import inspect
 import pkgutil
 from pathlib import Path
 
-from search.base.errors import PapersearchError
+from search.base.errors import ERROR_CODES, PapersearchError
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("search", "indexer", "web")
@@ -135,6 +135,39 @@ def test_every_error_a_user_can_meet_is_a_papersearch_error():
     assert not outside
 
 
+def error_codes_named_in_code() -> dict[str, list[str]]:
+    """code → where: each ``code = "..."`` of an error class, and each string literal a
+    raise site passes as an error's code (its second argument, or ``code=``)."""
+    named: dict[str, list[str]] = {}
+    for path in our_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            values = []
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name | ast.Tuple):
+                target = node.targets[0]
+                names = [target] if isinstance(target, ast.Name) else target.elts
+                given = (
+                    [node.value]
+                    if isinstance(target, ast.Name)
+                    else getattr(node.value, "elts", [])
+                )
+                pairs = zip(names, given, strict=False)
+                values = [v for n, v in pairs if getattr(n, "id", "") == "code"]
+            elif isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                if name.endswith(("Error", "Request", "__init__")):
+                    values = node.args[1:2] + [k.value for k in node.keywords if k.arg == "code"]
+            for value in values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    named.setdefault(value.value, []).append(f"{module_name(path)}:{node.lineno}")
+    return named
+
+
+def test_every_error_code_raised_is_in_the_registry():
+    named = error_codes_named_in_code()
+    assert {"invalid_parameter", "empty_query", "rate_limited", "already_running"} <= set(named)
+    assert {code: where for code, where in named.items() if code not in ERROR_CODES} == {}
+
+
 def test_each_error_has_a_code_and_an_http_status():
     def every(cls):
         for sub in cls.__subclasses__():
@@ -145,8 +178,8 @@ def test_each_error_has_a_code_and_an_http_status():
     for cls in every(PapersearchError):
         error = cls("message") if "message" in inspect.signature(cls).parameters else None
         if error is not None:
-            assert error.code and error.code != "error", cls
-            assert 400 <= error.status <= 599, cls
+            assert error.code in ERROR_CODES, cls
+            assert error.status == ERROR_CODES[error.code].status, cls
 
 
 def test_the_web_app_has_one_error_handler(tmp_path, tiny_encoder):

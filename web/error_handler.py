@@ -17,16 +17,28 @@ from werkzeug.exceptions import HTTPException
 from search.base.errors import PapersearchError
 
 
+class HttpError(PapersearchError):
+    """What Flask itself refused (an unknown endpoint, a wrong method, a body over the
+    limit): its name as the code (``not_found``, ``method_not_allowed``, ...), its status."""
+
+    def __init__(self, exc: HTTPException) -> None:
+        super().__init__(
+            exc.description or exc.name, (exc.name or "error").lower().replace(" ", "_")
+        )
+        self._status = exc.code or 500
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+
 def as_error(exc: Exception) -> PapersearchError:
     """What to answer for ``exc``: its own code and status, or a 500 that says nothing."""
     if isinstance(exc, PapersearchError):
         return exc
     if isinstance(exc, HTTPException):
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return PapersearchError(exc.description or exc.name, code, status=exc.code or 500)
-    return PapersearchError(
-        "The server failed to answer this request.", "internal_error", status=500
-    )
+        return HttpError(exc)
+    return PapersearchError("The server failed to answer this request.", "internal_error")
 
 
 def show_errors_on(template: str, **context: Any) -> None:

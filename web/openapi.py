@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from search.answers.export import FORMATS
+from search.base.errors import ERROR_CODES
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
 from search.engine.new_papers import MAX_FEED_DAYS
 from search.engine.recommendations import NEGATIVE_WEIGHT
@@ -101,10 +102,11 @@ LIST_RESPONSES = {
             "text/csv": {"schema": {"type": "string"}},
         },
     },
-    "400": _error("A missing or empty query or body, or a non-integer k/offset."),
+    "400": _error("A missing or empty query or body."),
     "404": _error("A paper named in the request is not in the corpus or the index."),
-    "422": _error("A parameter out of range or not understood (k, offset, mode, a filter, "
-                  "format, too many ids, a query that is too long)."),
+    "422": _error("A parameter out of range or not understood (a non-integer or out-of-range "
+                  "k or offset, mode, a filter, format, too many ids, a query that is too "
+                  "long)."),
     "413": _error(f"The request body is larger than {MAX_BODY_BYTES // 1024} KB."),
     "429": _error("Too many requests from this address (only when rate limiting is on); "
                   "Retry-After says when to try again."),
@@ -334,7 +336,7 @@ def _shared_schemas() -> dict[str, Any]:
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string"},
+                        "code": {"type": "string", "enum": list(ERROR_CODES)},
                         "message": {"type": "string"},
                     },
                 }

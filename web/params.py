@@ -35,7 +35,7 @@ def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw.strip())
     except ValueError:
-        raise InvalidRequest(f"{name} must be an integer, not {raw[:40]!r}.", status=400) from None
+        raise InvalidRequest(f"{name} must be an integer, not {raw[:40]!r}.") from None
 
 
 def query_arg(args: Mapping[str, str]) -> str:

@@ -6,19 +6,92 @@ line, the web answers ``{"error": {"code", "message"}}`` (or an error page)
 with the status. Anything else is a bug and gets a traceback (CLI) or a
 logged 500 (web).
 
-The read path's errors are defined here; the write path's (corpus format,
-unsafe snapshot, the write lock) live in ``indexer`` and derive from the same
-base.
+Every code is registered once, below, with its status and what it means: raise sites
+name a registered code, and the OpenAPI document's ``Error.code`` and the error table
+in docs/web.md are generated from the registry (``tests/test_layout.py`` checks the
+raise sites, ``tests/test_docs.py`` the table). The read path's error classes are
+defined here; the write path's (corpus format, unsafe snapshot, the write lock) live
+in ``indexer`` and derive from the same base.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    status: int
+    meaning: str
+
+
+# Missing or empty input is a 400 (the request is incomplete); a value that is present
+# but out of range or not understood is a 422.
+ERROR_CODES = {error.code: error for error in (
+    ErrorCode("missing_query", 400, "The request has no `q` parameter."),
+    ErrorCode("empty_query", 400, "The query (or the example's title) has no words to search "
+                                  "for; a keyword query of stopwords alone has none either."),
+    ErrorCode("invalid_body", 400, "The body is not a JSON object, or not sent as "
+                                   "application/json; the message says which."),
+    ErrorCode("missing_library", 400, "No BibTeX library was sent."),
+    ErrorCode("bad_request", 400, "The request could not be read."),
+    ErrorCode("not_found", 404, "No such paper (by id, external id or DOI), library or "
+                                "endpoint."),
+    ErrorCode("not_in_build", 404, "The paper is stored, but the build being served does not "
+                                   "hold it yet (a later build will)."),
+    ErrorCode("method_not_allowed", 405, "The endpoint does not take this HTTP method."),
+    ErrorCode("build_not_usable", 409, "The build asked for does not exist, is not complete, "
+                                       "or lost its files."),
+    ErrorCode("request_entity_too_large", 413, "The request body is larger than the limit."),
+    ErrorCode("library_too_large", 413, "The BibTeX library is larger than its limit."),
+    ErrorCode("invalid_parameter", 422, "A parameter is not understood: a non-integer k or "
+                                        "offset, an unknown mode, sort, format or filter "
+                                        "value."),
+    ErrorCode("out_of_range", 422, "k, offset or days is outside its range."),
+    ErrorCode("query_too_long", 422, "The query or example is longer than its limit."),
+    ErrorCode("mode_unavailable", 422, "The build being served cannot rank this way (it has no "
+                                       "keyword index)."),
+    ErrorCode("missing_ids", 422, "A recommendation names no positive paper."),
+    ErrorCode("too_many_ids", 422, "A recommendation names too many papers."),
+    ErrorCode("too_many_entries", 422, "The BibTeX library has too many entries."),
+    ErrorCode("not_bibtex", 422, "The upload is not BibTeX."),
+    ErrorCode("empty_library", 422, "No entry of the BibTeX library could be used."),
+    ErrorCode("invalid_eval_data", 422, "A queries or qrels file cannot be read."),
+    ErrorCode("rate_limited", 429, "Too many requests from this client (Retry-After)."),
+    ErrorCode("internal_error", 500, "A bug: the server logged it."),
+    ErrorCode("invalid_setting", 500, "A setting has a value that cannot work."),
+    ErrorCode("device_unavailable", 500, "The settings ask for a device or precision this "
+                                         "machine cannot run."),
+    ErrorCode("corpus_format", 500, "A corpus file's format cannot be read."),
+    ErrorCode("corpus_not_found", 500, "A corpus file does not exist."),
+    ErrorCode("already_running", 500, "Another index run holds the data directory's lock."),
+    ErrorCode("unsafe_snapshot", 500, "A snapshot would withdraw too many papers, or is "
+                                      "truncated."),
+    ErrorCode("nothing_to_index", 500, "The corpus gave no usable paper."),
+    ErrorCode("executor_failed", 500, "The Ray cluster failed or cannot be reached."),
+    ErrorCode("no_index", 503, "No index has been built yet."),
+    ErrorCode("index_unavailable", 503, "The build's files are missing or fail their checksum."),
+    ErrorCode("model_unavailable", 503, "The model cannot be loaded, or is not the one the "
+                                        "index was built with."),
+    ErrorCode("busy", 503, "A query waited too long to be encoded (Retry-After)."),
+    ErrorCode("schema_out_of_date", 503, "The database needs `papersearch db upgrade`."),
+    ErrorCode("database_unavailable", 503, "The database cannot be reached (Retry-After)."),
+    ErrorCode("vectors_unavailable", 503, "A vector file is not on this host."),
+)}  # fmt: skip
+
+
+def markdown_table() -> str:
+    """docs/web.md's table of error codes, generated from the registry."""
+    rows = ["| code | status | meaning |", "|---|---|---|"]
+    rows += [f"| `{e.code}` | {e.status} | {e.meaning} |" for e in ERROR_CODES.values()]
+    return "\n".join(rows) + "\n"
 
 
 class PapersearchError(Exception):
     """A failure with a message meant for the user, a stable code and an HTTP status."""
 
-    code: str = "error"
-    status: int = 500
+    code: str = "internal_error"
     retry_after: int | None = None  # seconds, sent as Retry-After (429, 503)
 
     def __init__(
@@ -26,16 +99,19 @@ class PapersearchError(Exception):
         message: str,
         code: str | None = None,
         *,
-        status: int | None = None,
         retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
-        if status is not None:
-            self.status = status
         if retry_after is not None:
             self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the error's code (the registry's; 500 for a code it lacks)."""
+        registered = ERROR_CODES.get(self.code)
+        return registered.status if registered else 500
 
     @property
     def message(self) -> str:
@@ -56,11 +132,9 @@ class InvalidRequest(PapersearchError, ValueError):
     """
 
     code = "invalid_parameter"
-    INCOMPLETE = frozenset({"empty_query", "missing_query", "invalid_body"})
 
-    def __init__(self, message: str, code: str = "invalid_parameter", *, status=None) -> None:
-        default = 400 if code in self.INCOMPLETE else 422
-        super().__init__(message, code, status=status or default)
+    def __init__(self, message: str, code: str = "invalid_parameter") -> None:
+        super().__init__(message, code)
 
 
 class FilterError(InvalidRequest):
@@ -80,7 +154,7 @@ class KeywordSearchUnavailable(InvalidRequest):
 class PaperNotFound(PapersearchError, LookupError):
     """No searchable paper has this id, external id or DOI."""
 
-    code, status = "not_found", 404
+    code = "not_found"
 
 
 class PaperNotInBuild(PaperNotFound):
@@ -99,55 +173,55 @@ class PaperNotInBuild(PaperNotFound):
 class NoIndex(PapersearchError):
     """No completed index build exists yet."""
 
-    code, status = "no_index", 503
+    code = "no_index"
 
 
 class IndexCorrupt(PapersearchError):
     """A build's file is missing or is not the file that was written."""
 
-    code, status = "index_unavailable", 503
+    code = "index_unavailable"
 
 
 class BuildNotUsable(PapersearchError, LookupError):
     """A build asked for (to roll back to) does not exist, is not complete, or lost its file."""
 
-    code, status = "build_not_usable", 409
+    code = "build_not_usable"
 
 
 class ModelUnavailable(PapersearchError):
     """Model files could not be found locally nor downloaded."""
 
-    code, status = "model_unavailable", 503
+    code = "model_unavailable"
 
 
 class ModelMismatch(PapersearchError):
     """The configured model is not the one the current index was built with."""
 
-    code, status = "model_unavailable", 503
+    code = "model_unavailable"
 
 
 class OnnxUnavailable(PapersearchError):
     """ONNX Runtime is not installed, or the model cannot be exported faithfully."""
 
-    code, status = "model_unavailable", 503
+    code = "model_unavailable"
 
 
 class EncoderBusy(PapersearchError):
     """A query waited longer than PAPERSEARCH_QUERY_TIMEOUT to be encoded."""
 
-    code, status, retry_after = "busy", 503, 1
+    code, retry_after = "busy", 1
 
 
 class SchemaOutOfDate(PapersearchError):
     """The database is missing migrations; the message says how to apply them."""
 
-    code, status = "schema_out_of_date", 503
+    code = "schema_out_of_date"
 
 
 class EvalDataError(PapersearchError, ValueError):
     """A queries or qrels file cannot be read; the message names the file and line."""
 
-    code, status = "invalid_eval_data", 422
+    code = "invalid_eval_data"
 
 
 class DeviceUnavailable(PapersearchError, RuntimeError):
@@ -160,10 +234,16 @@ class DatabaseUnavailable(PapersearchError):
     """The database cannot be reached, refused the credentials, or cancelled a query that
     ran too long; servers answer 503 and recover by themselves when it is back."""
 
-    code, status, retry_after = "database_unavailable", 503, 1
+    code, retry_after = "database_unavailable", 1
 
 
 class VectorsUnavailable(PapersearchError):
     """A vector file the manifest names is not on this host (a replica given only builds/)."""
 
-    code, status = "vectors_unavailable", 503
+    code = "vectors_unavailable"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(markdown_table())

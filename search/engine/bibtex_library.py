@@ -112,7 +112,6 @@ def library_too_large() -> InvalidRequest:
         f"The library is larger than {MAX_LIBRARY_BYTES // (1024 * 1024)} MB: export a "
         "collection of it, or leave out attachments and notes.",
         "library_too_large",
-        status=413,
     )
 
 
