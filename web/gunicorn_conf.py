@@ -1,7 +1,9 @@
 """gunicorn settings for papersearch: ``gunicorn -c python:web.gunicorn_conf web.wsgi:app``.
 
 Each worker process loads one copy of the model; threads in a worker share it
-(the encoder is thread-safe). Override with GUNICORN_* style variables below.
+(the encoder is thread-safe). The variables read here: PAPERSEARCH_BIND,
+PAPERSEARCH_WORKERS, PAPERSEARCH_THREADS and PAPERSEARCH_WORKER_TIMEOUT
+(docs/configuration.md); gunicorn's own flags override them.
 """
 
 import os

@@ -93,7 +93,7 @@ def parse_bibtex(text: str) -> list[LibraryEntry]:
 
 def _decode_latex(entries: list[dict[str, object]]) -> list[dict[str, str]]:
     """The LaTeX of the fields read as text (title, abstract) as Unicode, for each entry.
-    Only those: decoding every field (notes, file lists) took 9 s for a 3 MB export."""
+    Only those: decoding every field (notes, file lists) takes seconds on a large export."""
     from bibtexparser import Library
     from bibtexparser.middlewares import LatexDecodingMiddleware
     from bibtexparser.model import Entry, Field

@@ -1,27 +1,24 @@
 """Hybrid ranking: the semantic and keyword rankings fused into one.
 
 A weighted sum of min-max normalised scores over each ranking's top
-FUSION_DEPTH, chosen over reciprocal rank fusion by ``bench/fusion.py`` (the
-docs/search.md has its numbers). The semantic weight grows with the query's
-length: BM25 ORs the words of a query, so the longer the query, the more papers
-match some of its words by chance and the less its ranking says, while the
-encoder reads a long query as one text. Fixed weights (0.4 semantic) let
-BM25 pull a collection of long queries 10% below semantic search alone.
+FUSION_DEPTH, chosen over reciprocal rank fusion by ``bench/fusion.py``. The
+semantic weight grows with the query's length: BM25 ORs the words of a query, so
+the longer the query, the more papers match some of its words by chance and the
+less its ranking says, while the encoder reads a long query as one text; fixed
+weights let BM25 pull a collection of long queries below semantic search alone.
 
-"Quoted phrases" boost the hybrid ranking rather than filter it: ``bench/phrases.py``
-quoted a pair of each query's own words (at least 10 papers containing it) and found
-that keeping only the papers that contain it cost 28 to 39% of nDCG@10 on SciFact
-train and Cranfield (relevant papers often say it otherwise), while adding
-PHRASE_BOOST to their fused score cost at most 0.8% (worst case 0.992 × unquoted,
-best 1.001); larger boosts cost up to 16%.
+"Quoted phrases" boost the hybrid ranking rather than filter it: keeping only the
+papers that contain a phrase costs much of the ranking's quality (relevant papers
+often say it otherwise), a small boost almost none (``bench/phrases.py``). The
+numbers are in docs/search.md and docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 FUSION_DEPTH = 100  # candidates taken from each ranking
-# The semantic weight: 0.45 for a query of 9 words (after stopwords), 0.02 more for
-# each word more, within [0.3, 0.85]: measured on SciFact train (9.4 words a query on
-# average) and Cranfield (10.5) by bench/fusion.py.
+# The semantic weight: SEMANTIC_WEIGHT for a query of TYPICAL_TERMS words (after
+# stopwords), WEIGHT_PER_TERM more for each word more, within WEIGHT_RANGE: tuned on
+# SciFact train and Cranfield by bench/fusion.py.
 SEMANTIC_WEIGHT = 0.45
 TYPICAL_TERMS = 9
 WEIGHT_PER_TERM = 0.02

@@ -1,4 +1,7 @@
-"""ORM models: papers, their embeddings, and index builds.
+"""ORM models of the six tables: papers; embeddings (vectors as rows, kept only to move an
+older release's into files); vector shards (the manifest of the vector files); index
+builds; precision checks (each model's measured fast-precision fidelity); and
+libraries (uploaded BibTeX libraries, for their feeds).
 
 The tables are created only by the Alembic migrations in ``migrations/``;
 these classes describe them for queries.
