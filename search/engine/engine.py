@@ -170,10 +170,11 @@ class SearchEngine(Recommendations):
 
         ``semantic``: nearest by the query's embedding (adhoc_query adapter).
         ``keyword``: BM25 over title, abstract and authors. ``hybrid``: both,
-        fused (``search.ranking.fusion``). "Quoted phrases" must appear in keyword results;
-        in hybrid results the papers that contain them rank higher (a filter would cost
-        much of the ranking's quality, ``bench/phrases.py``). When fewer than ``k`` papers contain them,
-        the query is searched without the quotes, and the result's ``notice`` says so.
+        fused (``search.ranking.fusion``). "Quoted phrases" must appear in keyword
+        results; in hybrid results the papers that contain them rank higher (a filter
+        would cost much of the ranking's quality, ``bench/phrases.py``). When fewer than
+        ``k`` papers contain them, the query is searched without the quotes, and the
+        result's ``notice`` says so.
         """
         query = check_query(query, mode, sort)
         check_page(k, offset)
