@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 
 from indexer.pipeline import index_corpus
 from search.base.settings import Settings
-from tests.conftest import REPO, sample_lines, serve_in_thread, write_lines
+from tests.helpers import REPO, free_port, sample_lines, serve_in_thread, write_lines
 from web import create_app
 
 pytestmark = pytest.mark.slow  # a real browser, a real production server
@@ -144,12 +143,6 @@ def test_dark_mode_follows_the_system(browser, live_server):
         colours.append(page.evaluate("getComputedStyle(document.body).backgroundColor"))
         page.close()
     assert colours[0] != colours[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_production_server_starts_and_answers_health(small_index):

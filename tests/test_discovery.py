@@ -27,7 +27,7 @@ from search.base.errors import InvalidRequest, PaperNotFound
 from search.engine.engine import SearchEngine
 from search.query.filters import FilterError, Filters, parse_year_range
 from search.ranking.fusion import fuse_scores
-from tests.conftest import cli_args, sample_lines, settings_on, write_lines
+from tests.helpers import cli_args, sample_lines, settings_on, write_lines
 
 N_PAPERS = 800
 RARE_VENUE = "Journal of Rare Results"  # 8 papers: 1% of the corpus

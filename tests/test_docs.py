@@ -9,7 +9,7 @@ import re
 import pytest
 
 from search.answers import results
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 WEB_DOC = REPO / "docs" / "web.md"
 # Each documented request, and the answer type of its shape.

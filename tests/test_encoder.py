@@ -15,7 +15,7 @@ import pytest
 from search.base.settings import Settings
 from search.model.encoder import Encoder, choose_torch_device
 from search.model.source import ModelUnavailable, resolve
-from tests.conftest import TINY_COMMIT, sample_lines
+from tests.helpers import TINY_COMMIT, sample_lines
 
 
 def sample_papers(n: int) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from search.base.settings import Settings
 from search.model import encoder as encoder_module
 from search.model.encoder import Encoder
 from search.store import Store
-from tests.conftest import sample_lines, write_lines
+from tests.helpers import sample_lines, write_lines
 
 COMMON_COMPONENT = 300.0  # bf16 keeps 8 bits: at 300 it rounds in steps of 2
 

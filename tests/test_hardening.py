@@ -18,7 +18,7 @@ from search.base.settings import Settings
 from search.engine.engine import SearchEngine
 from search.engine.provider import EngineProvider
 from search.store import Store
-from tests.conftest import paper_rows, sample_lines, serve_in_thread, settings_on, write_lines
+from tests.helpers import paper_rows, sample_lines, serve_in_thread, settings_on, write_lines
 from web import create_app
 from web.openapi import openapi_document
 from web.security import MAX_BODY_BYTES

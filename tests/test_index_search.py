@@ -17,7 +17,7 @@ from search.base.errors import InvalidRequest, ModelMismatch, PaperNotFound
 from search.base.settings import Settings, SettingsError
 from search.engine.engine import SearchEngine
 from search.store.db import alembic_config, current_revision, head_revision, make_engine, upgrade
-from tests.conftest import cli_args, copy_home, sample_lines, write_lines
+from tests.helpers import cli_args, copy_home, sample_lines, write_lines
 
 RESULT_KEYS = {"id", "external_id", "title", "authors", "year", "venue", "url", "score", "abstract"}
 

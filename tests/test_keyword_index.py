@@ -21,7 +21,7 @@ from search.keyword_index.queries import tokens
 from search.query.filters import Filters
 from search.query.keywords import parse_keywords
 from search.store import Store
-from tests.conftest import sample_lines
+from tests.helpers import sample_lines
 
 N_PAPERS = 400
 # Tantivy's query language, and the other operators search boxes know.
@@ -120,7 +120,7 @@ def test_a_derived_index_holds_and_ranks_what_one_written_afresh_does(stored, in
     withdrawn, holds exactly the papers an index written from nothing holds, and ranks
     them alike."""
     from indexer.readers import read_corpus
-    from tests.conftest import write_lines
+    from tests.helpers import write_lines
 
     settings, store = stored
     lines = sample_lines(N_PAPERS + 20)

@@ -152,7 +152,7 @@ def test_old_exports_are_pruned(tmp_path, tiny_model_dirs):
 
 def indexed_home(tmp_path, pooling="cls"):
     from indexer.pipeline import index_corpus
-    from tests.conftest import sample_lines, write_lines
+    from tests.helpers import sample_lines, write_lines
 
     settings = Settings(home=tmp_path / "data", precision="fp32", pooling=pooling)
     corpus = write_lines(tmp_path / "c.jsonl", sample_lines(40))

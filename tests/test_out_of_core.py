@@ -20,7 +20,7 @@ from search.base.errors import IndexCorrupt
 from search.base.settings import SettingsError
 from search.engine.engine import SearchEngine
 from search.store import Store
-from tests.conftest import cli_args, sample_lines, write_lines
+from tests.helpers import cli_args, sample_lines, write_lines
 
 REPO = Path(__file__).resolve().parent.parent
 DIM = 32

@@ -14,7 +14,7 @@ from search.base.errors import PapersearchError
 from search.engine.engine import SearchEngine
 from search.query.filters import Filters
 from search.query.keywords import parse_keywords
-from tests.conftest import settings_on, write_lines
+from tests.helpers import settings_on, write_lines
 from tests.test_discovery import corpus_rows, filter_strategy
 
 

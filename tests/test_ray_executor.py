@@ -13,7 +13,7 @@ import pytest
 from indexer import ray_executor
 from indexer.pipeline import index_corpus
 from search.store import Store
-from tests.conftest import REPO, sample_lines, write_lines
+from tests.helpers import REPO, sample_lines, write_lines
 
 ray = pytest.importorskip("ray", reason="the scale extra: pip install '.[scale]'")
 

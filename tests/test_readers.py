@@ -17,7 +17,7 @@ from indexer.readers import (
     year_from_arxiv_id,
 )
 from search.store.records import PaperRecord
-from tests.conftest import sample_lines, write_lines
+from tests.helpers import sample_lines, write_lines
 
 
 def records(path: Path, fmt: str = "auto") -> list[tuple[int, PaperRecord | Reject]]:

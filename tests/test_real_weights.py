@@ -14,7 +14,7 @@ from indexer.pipeline import index_corpus
 from search.base.settings import Settings
 from search.engine.engine import SearchEngine
 from search.model.encoder import Encoder
-from tests.conftest import SAMPLE, write_lines
+from tests.helpers import SAMPLE, write_lines
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from search.base.settings import Settings
 from search.engine.engine import SearchEngine
 from search.keyword_index.documents import Manifest
 from search.store import Store
-from tests.conftest import cli_args, copy_home, sample_lines, write_lines
+from tests.helpers import cli_args, copy_home, sample_lines, write_lines
 from web import create_app
 
 BASE = 1000  # papers in the first snapshot: enough for an IVF index

@@ -22,8 +22,7 @@ import pytest
 from indexer.pipeline import index_corpus, run
 from search.base.errors import DatabaseUnavailable
 from search.store import Store
-from tests.conftest import REPO, sample_lines, settings_on, write_lines
-from tests.test_newcomer import free_port
+from tests.helpers import REPO, free_port, sample_lines, settings_on, write_lines
 from web import create_app
 
 
@@ -115,7 +114,7 @@ def test_the_database_restarting_under_load_gives_503s_then_recovers(tmp_path, t
     owner = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
     pg_ctl = [*owner, str(bindir / "pg_ctl"), "-D", str(directory / "data"), "-w"]
     try:
-        from tests.conftest import PostgresServer
+        from tests.helpers import PostgresServer
 
         server = PostgresServer(url)
         settings = settings_on("postgresql", tmp_path / "data", server, "restart",

@@ -25,7 +25,7 @@ from search.store import Store
 from search.store import vectors as vector_files
 from search.store.db import alembic_config, current_revision, head_revision, make_engine
 from search.store.schema import Embedding, Paper, VectorShard
-from tests.conftest import REPO, cli_args, copy_home, sample_lines, write_lines
+from tests.helpers import REPO, cli_args, copy_home, sample_lines, write_lines
 
 # The last commit before vector files: its data directories keep vectors in the database.
 RELEASE_BEFORE_VECTOR_FILES = "b0b8353"

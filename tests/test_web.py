@@ -10,7 +10,7 @@ import pytest
 
 from indexer.pipeline import index_corpus
 from search.store import Store
-from tests.conftest import sample_lines, settings_on, write_lines
+from tests.helpers import sample_lines, settings_on, write_lines
 from web import create_app
 
 HOSTILE_TITLE = '<script>alert("owned")</script> Attention is <b>all</b> you need'
