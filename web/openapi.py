@@ -14,7 +14,7 @@ from search.base.errors import ERROR_CODES
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
 from search.engine.new_papers import MAX_FEED_DAYS
 from search.engine.recommendations import NEGATIVE_WEIGHT
-from search.query.filters import MAX_FILTER_CHARS
+from search.query.filters import FILTER_PARAMETERS
 from search.query.limits import (
     DEFAULT_MODE,
     MAX_EXAMPLE_CHARS,
@@ -76,17 +76,7 @@ def _query_param(name: str, description: str, **schema: Any) -> dict[str, Any]:
             "schema": {"type": "string", **schema}}  # fmt: skip
 
 
-FILTER_PARAMS = [
-    _query_param("year", "A year or range: 2019, 2019-2021, 2020- (from), -2015 (up to).",
-                 pattern=r"^\s*(\d{4})?\s*-?\s*(\d{4})?\s*$"),
-    _query_param("venue", "Venue names, comma-separated (any of them; case-insensitive).",
-                 maxLength=MAX_FILTER_CHARS),
-    _query_param("category", "Categories/fields, comma-separated: cs.LG exactly, or cs for "
-                 "every cs.* category.", maxLength=MAX_FILTER_CHARS),
-    _query_param("author", "An author's name, matched as a name (case, accents and punctuation "
-                 "aside; never part of another name): Hao Chen, H. Chen, Chen, Hao, or a surname. "
-                 "Alternatives are separated by semicolons.", maxLength=MAX_FILTER_CHARS),
-]  # fmt: skip
+FILTER_PARAMS = [_query_param(f.name, f.help, **dict(f.schema)) for f in FILTER_PARAMETERS]
 FORMAT_PARAM = _query_param(
     "format",
     "json (the default, this document's shape), or bibtex / csv: the list as a file download.",

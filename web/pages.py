@@ -13,6 +13,7 @@ from search.answers.results import short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
 from search.engine.engine import DATE_POOL_KEYWORD
+from search.query.filters import FILTER_PARAMETERS
 from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORTS
 from search.query.paper_refs import paper_ref
 from web.downloads import file_response
@@ -206,7 +207,7 @@ def corpus_context() -> dict:
     the defaults of the search form (left out of its URLs)."""
     current = provider()
     return {"model_name": current.model_name, "corpus": current.corpus_facts(),
-            "default_mode": DEFAULT_MODE}  # fmt: skip
+            "default_mode": DEFAULT_MODE, "filter_parameters": FILTER_PARAMETERS}  # fmt: skip
 
 
 @bp.app_template_filter("highlight")

@@ -56,12 +56,7 @@ def search_params(mode: str, filters: Mapping[str, str], sort: str = "relevance"
 
 def filters_arg(args: Mapping[str, str]) -> Filters:
     """``year``, ``venue``, ``category``, ``author`` as Semantic Scholar's API takes them."""
-    return Filters.parse(
-        year=args.get("year"),
-        venue=args.get("venue"),
-        category=args.get("category"),
-        author=args.get("author"),
-    )
+    return Filters.from_params(args)
 
 
 def choice_arg(args: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

@@ -282,6 +282,11 @@ class CorpusFacts(Answer):
     example_category: str | None = described("A common category.")
     example_author: str | None = described("A frequent author.")
 
+    @property
+    def example_year(self) -> str | None:
+        """The corpus's years as a range, the year filter's example."""
+        return f"{self.first_year}-{self.last_year}" if self.first_year else None
+
 
 @dataclass
 class Health(Answer):

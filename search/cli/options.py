@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from search.base.settings import Settings, declared, variable
-from search.query.filters import Filters
+from search.query.filters import FILTER_PARAMETERS, Filters
 
 JSON_OPTION = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
@@ -60,26 +60,15 @@ def settings_options(command: Callable) -> Callable:
     return wrapper
 
 
-FILTER_NAMES = ("year", "venue", "category", "author")
-
-
 def filter_options(command: Callable) -> Callable:
-    """--year, --venue, --category, --author (the API's filters); the command receives
-    ``filters``, a :class:`Filters`."""
-    options = [
-        click.option("--year", help="A year or range: 2019, 2019-2021, 2020-, -2015."),
-        click.option("--venue", help="Venue name(s), comma-separated."),
-        click.option("--category", help="Category/field, e.g. cs.LG or cs (comma-separated)."),
-        click.option(
-            "--author",
-            help="An author's name: Hao Chen, H. Chen, Chen, Hao, or a "
-            "surname (alternatives separated by ';').",
-        ),
-    ]
+    """--year, --venue, --category, --author (the API's filters, from their declarations);
+    the command receives ``filters``, a :class:`Filters`."""
+    options = [click.option(f"--{f.name}", help=f.help) for f in FILTER_PARAMETERS]
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        kwargs["filters"] = Filters.parse(**{name: kwargs.pop(name) for name in FILTER_NAMES})
+        kwargs["filters"] = Filters.from_params({f.name: kwargs.pop(f.name)
+                                                 for f in FILTER_PARAMETERS})  # fmt: skip
         return command(*args, **kwargs)
 
     for option in reversed(options):

@@ -10,6 +10,7 @@ papers match, which filtering after the search cannot promise.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from search.base.errors import FilterError
@@ -17,6 +18,41 @@ from search.base.errors import FilterError
 MIN_YEAR, MAX_YEAR = 1000, 9999
 MAX_FILTER_CHARS = 200
 MAX_FILTER_VALUES = 20
+YEAR_PATTERN = r"^\s*(\d{4})?\s*-?\s*(\d{4})?\s*$"
+
+
+@dataclass(frozen=True)
+class FilterParameter:
+    """One filter, declared once: the API's query parameter and the OpenAPI document's, the
+    page form's field and the commands' ``--option`` are all made from it."""
+
+    name: str  # the parameter, the form field, the option
+    label: str  # the form's label
+    help: str  # what it takes, in one line
+    plural: str  # what the corpus may lack ("no venues")
+    counted_by: str  # the CorpusFacts field that counts the papers carrying it
+    example_from: str  # the CorpusFacts field that gives an example value from the corpus
+    example: str  # the placeholder when the corpus gives none
+    schema: tuple[tuple[str, object], ...]  # JSON Schema keywords of its value
+    max_chars: int = MAX_FILTER_CHARS
+
+
+FILTER_PARAMETERS = (
+    FilterParameter("year", "Year", "A year or range: 2019, 2019-2021, 2020- (from), -2015 "
+                    "(up to).", "years", "with_year", "example_year", "2019-2021, 2020-",
+                    (("pattern", YEAR_PATTERN),), max_chars=20),
+    FilterParameter("venue", "Venue", "Venue names, comma-separated (any of them; "
+                    "case-insensitive).", "venues", "with_venue", "example_venue", "NeurIPS",
+                    (("maxLength", MAX_FILTER_CHARS),)),
+    FilterParameter("category", "Category", "Categories/fields, comma-separated: cs.LG exactly, "
+                    "or cs for every cs.* category.", "categories", "with_categories",
+                    "example_category", "cs.LG or cs", (("maxLength", MAX_FILTER_CHARS),)),
+    FilterParameter("author", "Author", "An author's name, matched as a name (case, accents and "
+                    "punctuation aside; never part of another name): Hao Chen, H. Chen, Chen, "
+                    "Hao, or a surname. Alternatives are separated by semicolons.", "authors",
+                    "with_authors", "example_author", "Hinton",
+                    (("maxLength", MAX_FILTER_CHARS),)),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,6 +87,11 @@ class Filters:
             categories=_values("category", category),
             authors=_values("author", author, separator=";"),
         )
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str | None]) -> Filters:
+        """From a mapping of request parameters or command options (the others ignored)."""
+        return cls.parse(**{f.name: params.get(f.name) for f in FILTER_PARAMETERS})
 
     def to_params(self) -> dict[str, str]:
         """The request parameters that give these filters back (for links and the API)."""
