@@ -229,16 +229,12 @@ def tune_command(
     Running servers pick up the new nprobes within seconds.
     """
     from indexer.build_lifecycle import tune_index
-    from search.ann.faiss_index import VectorIndex
-    from search.base.errors import NoIndex
+    from search.engine.engine import open_index
     from search.model.encoder import Encoder
     from search.model.identity import require_same_model
 
     store = Store.open(settings)
-    build = store.builds.current()
-    if build is None:
-        raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-    index = VectorIndex.open_build(build, store.builds.files(build), store.builds.lists_file(build))
+    build, index = open_index(store)
     if index.ivf is None:
         raise click.ClickException(
             f"Build {build.id} is an exact (flat) index: there is no nprobe to tune."

@@ -175,6 +175,11 @@ class NoIndex(PapersearchError):
 
     code = "no_index"
 
+    def __init__(
+        self, message: str = "No index has been built yet: run `papersearch index CORPUS` first."
+    ) -> None:
+        super().__init__(message)
+
 
 class IndexCorrupt(PapersearchError):
     """A build's file is missing or is not the file that was written."""

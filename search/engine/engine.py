@@ -104,11 +104,7 @@ class SearchEngine(Recommendations):
         ONNX export alone, without loading PyTorch and the model, when there is one.
         """
         store = store or Store.open(settings)
-        build = build or store.builds.current()
-        if build is None:
-            raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
-        index = VectorIndex.open_build(build, store.builds.files(build),
-                                       store.builds.lists_file(build))  # fmt: skip
+        build, index = open_index(store, build)
         keywords_dir = store.builds.keywords_dir(build)
         keywords = KeywordIndex(keywords_dir) if keywords_dir is not None else None
         settings = settings.with_model_of(build)
@@ -428,6 +424,16 @@ class SearchEngine(Recommendations):
             for i, score, distance in ranked
             if i in papers
         ]
+
+
+def open_index(store: Store, build: IndexBuild | None = None) -> tuple[IndexBuild, VectorIndex]:
+    """``build`` (default: the current one) and its FAISS index, opened once its files
+    pass their checksum (IndexCorrupt otherwise); NoIndex while no build exists."""
+    build = build or store.builds.current()
+    if build is None:
+        raise NoIndex()
+    files, lists = store.builds.files(build), store.builds.lists_file(build)
+    return build, VectorIndex.open_build(build, files, lists)
 
 
 def _ms_since(started: float) -> float:

@@ -76,7 +76,7 @@ class EngineProvider:
                         "No intact index build: the current one failed its checksum and no "
                         "earlier one is usable. Run `papersearch reindex` to build a new one."
                     )
-                raise NoIndex("No index has been built yet: run `papersearch index CORPUS` first.")
+                raise NoIndex()
         return engine
 
     def refresh(self) -> bool:
