@@ -12,9 +12,8 @@ from search.answers.export import FORMATS
 from search.answers.results import short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
-from search.engine.engine import DATE_POOL_KEYWORD
 from search.query.filters import FILTER_PARAMETERS
-from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORTS
+from search.query.limits import DATE_POOL_KEYWORD, DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORTS
 from search.query.paper_refs import paper_ref
 from web.downloads import file_response
 from web.error_handler import show_errors_on

@@ -41,15 +41,13 @@ from search.query.limits import (
     MAX_EXAMPLE_CHARS,
     RANKING_DEPTH,
     check_page,
-    check_query,
 )
+from search.query.plan import SearchPlan
 from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
 from search.ranking.refine import rerank
 from search.store import Store
 from search.store.schema import IndexBuild, Paper
 
-DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
-DATE_POOL_KEYWORD = DEEPEST_RANK  # keyword sort=date: the matches, as deep as pages go
 # (id, score, distance or None), best first: what every ranking is cut into pages from.
 Ranked = list[tuple[int, float, float | None]]
 QueryEncoder = Encoder | OnnxQueryEncoder  # what search() needs: count_tokens, encode_query
@@ -172,33 +170,21 @@ class SearchEngine(Recommendations):
         ``k`` papers contain them, the query is searched without the quotes, and the
         result's ``notice`` says so.
         """
-        query = check_query(query, mode, sort)
-        check_page(k, offset)
-        filters = filters or Filters()
-        keywords = parse_keywords(query)
-        if mode == "keyword" and keywords.empty or mode == "hybrid" and not keywords.typed:
-            raise InvalidRequest(keywords.empty_message, "empty_query")
-        text = None if mode == "keyword" else self._encodable(semantic_text(query))
-        depth = k + offset
-        if sort == "date":  # the pool that is sorted by date
-            depth = DATE_POOL_KEYWORD if mode == "keyword" else DATE_POOL
-        weight = semantic_weight(keywords.word_count) if mode == "hybrid" else None
+        plan = SearchPlan.of(query, k, offset, mode, filters, sort)
+        text = None if mode == "keyword" else self._encodable(semantic_text(plan.query))
         started = time.perf_counter()
         if mode == "keyword":
-            ranked, total, matching, keywords, notice = self._by_keywords(
-                query, keywords, depth, k, filters
-            )
+            ranked, total, matching, keywords, notice = self._by_keywords(plan)
         else:
-            ranked, total, matching, keywords, notice = self._by_meaning(
-                text, keywords, depth, k, filters, fuse=mode == "hybrid"
-            )
+            ranked, total, matching, keywords, notice = self._by_meaning(plan, text)
         if sort == "date":
-            ranked = self._newest_first(ranked[:depth])
+            ranked = self._newest_first(ranked[: plan.depth])
             total = min(total, len(ranked)) if mode != "keyword" else total
         hits = self._hits(ranked[offset : offset + k], keywords.highlight_words)
-        return SearchResult(query, total, _ms_since(started), hits, mode, filters.to_params(),
-                            matches=matching, notice=notice, sort=sort,
-                            semantic_weight=weight)  # fmt: skip
+        weight = semantic_weight(plan.keywords.word_count) if mode == "hybrid" else None
+        return SearchResult(plan.query, total, _ms_since(started), hits, mode,
+                            plan.filters.to_params(), matches=matching, notice=notice,
+                            sort=sort, semantic_weight=weight)  # fmt: skip
 
     def _encodable(self, text: str) -> str:
         """``text``, once the query encoder is loaded (not counted in took_ms) and the text
@@ -214,11 +200,11 @@ class SearchEngine(Recommendations):
             )
         return text
 
-    def _by_keywords(
-        self, query: str, keywords: KeywordQuery, depth: int, k: int, filters: Filters
-    ) -> tuple[Ranked, int, int, KeywordQuery, str | None]:
+    def _by_keywords(self, plan: SearchPlan) -> tuple[Ranked, int, int, KeywordQuery, str | None]:
         """Keyword mode: (ranking, total, matches, the query as searched, notice). Quoted
         phrases are musts, unless fewer than ``k`` papers match with them."""
+        query, keywords, depth, k, filters = (plan.query, plan.keywords, plan.depth, plan.k,
+                                              plan.filters)  # fmt: skip
         notice = None
         matches, total = self.keywords.rank(keywords, depth, filters)
         if keywords.phrases and total < k:  # too few for a page: the quotes are dropped
@@ -229,18 +215,13 @@ class SearchEngine(Recommendations):
         return [(i, score, None) for i, score in matches], total, total, keywords, notice
 
     def _by_meaning(
-        self,
-        text: str,
-        keywords: KeywordQuery,
-        depth: int,
-        k: int,
-        filters: Filters,
-        *,
-        fuse: bool,
+        self, plan: SearchPlan, text: str
     ) -> tuple[Ranked, int, int | None, KeywordQuery, str | None]:
-        """Semantic mode, or with ``fuse`` hybrid: (ranking, total, matches, the query as
-        searched, notice). In hybrid, papers with the quoted phrases are boosted, unless
-        fewer than ``k`` papers contain them."""
+        """Semantic mode, or hybrid: (ranking, total, matches, the query as searched,
+        notice). In hybrid, papers with the quoted phrases are boosted, unless fewer than
+        ``k`` papers contain them."""
+        keywords, depth, k, filters = plan.keywords, plan.depth, plan.k, plan.filters
+        fuse = plan.mode == "hybrid"
         notice, boosted = None, ()
         if fuse and keywords.phrases:
             found = self.keywords.count(keywords.phrases, filters, up_to=k)

@@ -14,6 +14,9 @@ DEEPEST_RANK = MAX_OFFSET + MAX_K  # the last rank a page can show
 # Every page up to the deepest one is cut from one ranking (see VectorIndex.search).
 RANKING_DEPTH = DEEPEST_RANK + MAX_RECOMMENDATION_IDS
 
+DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
+DATE_POOL_KEYWORD = DEEPEST_RANK  # keyword sort=date: the matches, as deep as pages go
+
 MODES = ("semantic", "keyword", "hybrid")
 # Hybrid ranks best on every collection measured (bench/fusion.py), and the keyword index
 # keeps it fast at scale (bench/scale.py): the mode when none is asked for.
