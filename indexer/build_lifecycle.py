@@ -29,6 +29,7 @@ from search.keyword_index.documents import FORMAT, Manifest
 from search.model.encoder import Encoder
 from search.store import Store
 from search.store.builds import build_files
+from search.store.catalogue import LiveVectors
 from search.store.schema import IndexBuild
 
 LISTS_SUFFIX = ".ivfdata"  # a build's on-disk inverted lists, beside its index file
@@ -131,6 +132,7 @@ def build_index(
     *,
     retrain: str | None = FRESH_INDEX,
     added: int = 0,
+    source: LiveVectors | None = None,
 ) -> BuildOutcome:
     """Build a new index file from the stored vectors, read in chunks (``indexer.ivf``),
     and publish it as the current build.
@@ -141,7 +143,7 @@ def build_index(
     nothing is pruned (a few quiet nights keep every rollback point).
     """
     started = time.perf_counter()
-    source = store.vectors.live(encoder.info.key)
+    source = source if source is not None else store.vectors.live(encoder.info.key)
     if len(source) == 0:
         raise NothingToIndex(
             "There are no papers to index: the corpus gave no usable record "

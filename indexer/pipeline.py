@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from indexer import fidelity
@@ -206,11 +207,13 @@ def embed_pending(
     store: Store,
     encoder: Encoder,
     on_batch: Callable[[int], object] | None = None,
+    ids: np.ndarray | None = None,
 ) -> int:
-    """Embed every paper that has no current vector for this model; returns how many."""
+    """Embed every paper that has no current vector for this model (those of ``ids``, from
+    ``pending_ids``, when given); returns how many."""
     key = encoder.info.key
     done = 0
-    for number, chunk in enumerate(store.vectors.pending(key, EMBED_CHUNK), 1):
+    for number, chunk in enumerate(store.vectors.pending(key, EMBED_CHUNK, ids), 1):
         vectors = encoder.encode_papers([(p.title, p.abstract) for p in chunk], on_batch=on_batch)
         store.vectors.save(key, chunk, vectors)
         done += len(chunk)
@@ -254,21 +257,23 @@ def run(
         # The data directory's own model, unless the settings name one.
         model_settings = settings.with_model_of(store.builds.current())
         encoder = encoder or Encoder.load(model_settings)
-        pending = store.vectors.count_pending(encoder.info.key)
-        if pending:  # the fast precision proven on this model first (once per model)
+        pending_ids = store.vectors.pending_ids(encoder.info.key)  # the papers' 1st read
+        if len(pending_ids):  # the fast precision proven on this model first (once per model)
             encoder, summary.checked = fidelity.checked_encoder(
-                store, model_settings, encoder, pending, say=say, progress=progress
+                store, model_settings, encoder, len(pending_ids), say=say, progress=progress
             )
             if encoder.precision == "fp32":
                 model_settings = model_settings.replace(precision="fp32")  # Ray's actors too
-            pending -= summary.checked  # the check's vectors are kept
+            if summary.checked:  # the check's vectors are kept: the others are left
+                pending_ids = store.vectors.pending_ids(encoder.info.key)
         embed_started = time.perf_counter()
-        embedded_now = _embed(store, model_settings, encoder, pending,
+        embedded_now = _embed(store, model_settings, encoder, pending_ids,
                               progress=progress, on_embedded=on_embedded)  # fmt: skip
         embed_seconds = time.perf_counter() - embed_started
         summary.embedded = summary.checked + embedded_now
-        store.vectors.compact(encoder.info.key)
-        outcome = build_index(store, encoder, settings, retrain=retrain, added=summary.embedded)
+        source = store.vectors.compacted_live(encoder.info.key)  # the papers' 2nd read
+        outcome = build_index(store, encoder, settings, retrain=retrain, added=summary.embedded,
+                              source=source)  # fmt: skip
         summary.pruned = [] if outcome.unchanged else prune(store, settings)
     _record_build(summary, outcome)
     summary.seconds = round(time.perf_counter() - started, 2)
@@ -281,15 +286,18 @@ def _embed(
     store: Store,
     model_settings: Settings,
     encoder: Encoder,
-    pending: int,
+    ids: np.ndarray,
     *,
     progress: bool,
     on_embedded: Callable[[int, int, float], object] | None,
 ) -> int:
-    """Embed the ``pending`` papers here or on Ray (``executor``), with a progress bar on
-    a terminal and ``on_embedded`` after each batch; returns how many were embedded."""
+    """Embed the papers ``ids`` (those without a current vector) here or on Ray
+    (``executor``), with a progress bar on a terminal and ``on_embedded`` after each
+    batch; returns how many were embedded."""
+    if len(ids) == 0:
+        return 0
     started = time.perf_counter()
-    done = 0
+    pending, done = len(ids), 0
 
     def embedded(n: int) -> None:
         nonlocal done
@@ -305,8 +313,9 @@ def _embed(
         if model_settings.executor == "ray":
             from indexer import ray_executor  # Ray is imported only when asked for
 
-            return ray_executor.embed_pending(store, model_settings, encoder.info.key, embedded)
-        return embed_pending(store, encoder, embedded)
+            return ray_executor.embed_pending(store, model_settings, encoder.info.key, embedded,
+                                              ids=ids)  # fmt: skip
+        return embed_pending(store, encoder, embedded, ids)
 
 
 def _record_build(summary: RunSummary, outcome: BuildOutcome) -> None:

@@ -130,14 +130,16 @@ def embed_pending(
     settings: Settings,
     model_key: str,
     on_batch: Callable[[int], object] | None = None,
+    *,
+    ids: np.ndarray | None = None,
 ) -> int:
-    """Embed every paper that has no current vector for ``model_key`` on the Ray cluster;
-    returns how many were recorded."""
+    """Embed every paper that has no current vector for ``model_key`` (those of ``ids``,
+    when given) on the Ray cluster; returns how many were recorded."""
     ray = connect(settings.ray_address)
     actors, per_actor = pool_size(ray.cluster_resources(), settings.ray_actors)
     done = recorded = 0
     try:
-        for group in store.vectors.pending(model_key, RAY_GROUP):
+        for group in store.vectors.pending(model_key, RAY_GROUP, ids):
             for shard in _embed_group(ray, group, settings, model_key, actors, per_actor):
                 _check_visible(store.vectors.directory, shard)
                 store.vectors.record([shard])

@@ -114,6 +114,35 @@ def test_new_and_changed_papers_embed_exactly_k_plus_m(first, tmp_path, lines, t
     assert distances[0, 0] > 1e-3  # the old text is gone from the index
 
 
+def test_a_re_index_reads_the_searchable_papers_at_most_twice(
+    first, tmp_path, lines, tiny_encoder, monkeypatch
+):
+    """Once for what needs embedding, once for what the build holds: the papers to embed
+    are then read by id, and compacting and building share one read."""
+    from search.store.vectors import Vectors
+
+    reads = []
+    searchable = Vectors._searchable
+
+    def counted(self, **kwargs):
+        reads.append(kwargs)
+        return searchable(self, **kwargs)
+
+    monkeypatch.setattr(Vectors, "_searchable", counted)
+    day1 = lines[:BASE]
+    day1[3] = changed(day1[3])
+    day1 += lines[BASE : BASE + 2]
+    summary = run(first, [snapshot(day1, tmp_path / "day1.jsonl")], snapshot=True,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert summary.embedded == 3 and summary.published
+    assert len(reads) <= 2, reads
+    reads.clear()
+    quiet = run(first, [snapshot(day1, tmp_path / "day1.jsonl")], snapshot=True,
+                encoder=tiny_encoder)  # fmt: skip
+    assert quiet.embedded == 0 and not quiet.published
+    assert len(reads) <= 2, reads
+
+
 def test_removed_paper_leaves_search_and_its_id_is_never_reused(
     first, tmp_path, lines, tiny_encoder
 ):

@@ -79,12 +79,22 @@ class Vectors:
         belong to withdrawn papers, rewrite every shard with only the rows a build reads;
         otherwise :meth:`merge_small`. Returns how many shards were replaced. Reads every
         searchable paper's id: call at the end of a run, holding the write lock."""
+        return self._compact(model_key)[0]
+
+    def compacted_live(self, model_key: str) -> LiveVectors:
+        """:meth:`compact`, then every searchable paper's current vector as the shards hold
+        them now (what the build reads): the papers are read once, and again only when
+        shards were rewritten or merged."""
+        replaced, live = self._compact(model_key)
+        return self.live(model_key) if replaced else live
+
+    def _compact(self, model_key: str) -> tuple[int, LiveVectors]:
         where = self.catalogue(model_key)
         total = sum(s.rows for s in where.manifest)
         live = self.live(model_key)
         if len(where.manifest) > 1 and total - len(live) > DEAD_SHARE * total:
-            return self._replace(model_key, where, list(where.manifest), live.positions)
-        return self.merge_small(model_key)
+            return self._replace(model_key, where, list(where.manifest), live.positions), live
+        return self.merge_small(model_key), live
 
     def merge_small(self, model_key: str) -> int:
         """Merge the small shards into one once there are SMALL_SHARDS of them (each run
@@ -150,12 +160,16 @@ class Vectors:
 
     # -- reading --------------------------------------------------------------------
 
-    def pending(self, model_key: str, chunk: int = 4096) -> Iterator[list[PendingPaper]]:
+    def pending(
+        self, model_key: str, chunk: int = 4096, ids: np.ndarray | None = None
+    ) -> Iterator[list[PendingPaper]]:
         """Searchable papers with no vector for ``model_key``, or one made from older text,
-        in id order."""
+        in id order; with ``ids`` (from :meth:`pending_ids`), those papers, read by id
+        rather than by reading every searchable paper again."""
         batch: list[PendingPaper] = []
         where = self.catalogue(model_key)
-        for rows in self._searchable(text=True):
+        rows_of = self._searchable(text=True) if ids is None else self._by_ids(ids)
+        for rows in rows_of:
             current = where.current(*_ids_and_hashes(rows))
             batch.extend(PendingPaper(*r) for r, ok in zip(rows, current, strict=True) if not ok)
             while len(batch) >= chunk:
@@ -163,6 +177,16 @@ class Vectors:
                 batch = batch[chunk:]
         if batch:
             yield batch
+
+    def pending_ids(self, model_key: str) -> np.ndarray:
+        """Ids (sorted) of the papers :meth:`pending` yields: their count, and what it reads
+        by id, from one read of the searchable papers' ids and text hashes."""
+        where = self.catalogue(model_key)
+        found = []
+        for rows in self._searchable(text=False):
+            ids, hashes = _ids_and_hashes(rows)
+            found.append(ids[~where.current(ids, hashes)])
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
     def pending_sample(self, model_key: str, n: int, pending: int) -> list[PendingPaper]:
         """``n`` of the ``pending`` papers :meth:`pending` yields, evenly spread over them
@@ -247,6 +271,19 @@ class Vectors:
                 return
             after = rows[-1][0]
             yield rows
+
+    def _by_ids(self, ids: np.ndarray) -> Iterator[list]:
+        """Rows of (id, title, abstract, text hash) of the searchable papers of ``ids``."""
+        for start in range(0, len(ids), PAPERS_PER_QUERY):
+            wanted = [int(i) for i in ids[start : start + PAPERS_PER_QUERY]]
+            with self.sessions() as session:
+                rows = session.execute(
+                    select(Paper.id, Paper.title, Paper.abstract, Paper.text_hash)
+                    .where(Paper.withdrawn_at.is_(None), Paper.id.in_(wanted))
+                    .order_by(Paper.id)
+                ).all()
+            if rows:
+                yield rows
 
     def _replace(self, model_key: str, where: Catalogue, old: list, positions) -> int:
         """Write the rows ``positions`` (in id order) into new shards that replace ``old``."""
