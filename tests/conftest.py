@@ -116,6 +116,40 @@ def module_backend(request, postgres) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def session_backend(request, postgres) -> str:
+    """``backend`` for fixtures shared by the whole session."""
+    if request.param == "postgresql" and postgres is None:
+        pytest.skip("no PostgreSQL server here (bash .ci/run starts one)")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory, tiny_encoder, session_backend, postgres):
+    """An engine on the discovery corpus (``tests.corpus``), indexed once a session on
+    each store, on an IVF index: the filter, keyword, library, export, eval and date-sort
+    tests read it. Tests that change a corpus build their own."""
+    from indexer.pipeline import index_corpus
+    from search.engine.engine import SearchEngine
+    from tests.corpus import corpus_rows, write_corpus
+
+    home = tmp_path_factory.mktemp("discovery")
+    settings = settings_on(session_backend, home / "data", postgres, "discovery")
+    corpus = write_corpus(home / "corpus.jsonl", corpus_rows())
+    index_corpus(settings, [corpus], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.index.ivf is not None  # the filters are tested on an IVF index
+    return engine
+
+
+@pytest.fixture(scope="session")
+def papers(engine):
+    """The discovery corpus's papers as stored, in id order."""
+    from tests.corpus import N_PAPERS
+
+    return list(engine.store.papers.get_many(range(1, N_PAPERS + 1)).values())
+
+
 @pytest.fixture
 def settings(tmp_path, tiny_model_dirs, backend, postgres, request) -> Settings:
     """Default settings (real hub ids) on a fresh data directory and a fresh database."""

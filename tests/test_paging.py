@@ -17,8 +17,8 @@ from indexer.pipeline import index_corpus
 from search.engine.engine import SearchEngine
 from search.query.filters import Filters
 from search.query.limits import DEEPEST_RANK, MAX_K, MAX_OFFSET, MODES, SORTS
+from tests.corpus import corpus_rows, write_corpus
 from tests.helpers import settings_on
-from tests.test_discovery import corpus_rows, write_corpus
 
 N_PAPERS = DEEPEST_RANK + 200  # every page full, to the deepest
 # Common words: keyword mode matches past the deepest page too.

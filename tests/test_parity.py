@@ -14,8 +14,8 @@ from search.base.errors import PapersearchError
 from search.engine.engine import SearchEngine
 from search.query.filters import Filters
 from search.query.keywords import parse_keywords
+from tests.corpus import corpus_rows, filter_strategy
 from tests.helpers import settings_on, write_lines
-from tests.test_discovery import corpus_rows, filter_strategy
 
 
 @pytest.fixture(scope="module")

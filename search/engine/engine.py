@@ -343,9 +343,10 @@ class SearchEngine(Recommendations):
         return (first + [m for m in matches if m[0] not in ids])[:depth]
 
     def _newest_first(self, ranked: Ranked) -> Ranked:
-        """``ranked`` by year, then date, newest first; stable, so ties keep their rank."""
-        dates = self.store.papers.dates(i for i, _, _ in ranked)
-        return sorted(ranked, key=lambda row: dates.get(row[0], (0, "")), reverse=True)
+        """``ranked`` by year, then date, newest first; stable, so ties keep their rank.
+        Reads no rows: the served papers' recency is read once a build."""
+        order = self.store.papers.recency().newest_first(i for i, _, _ in ranked)
+        return [ranked[position] for position in order]
 
     def _nearest_result(
         self,

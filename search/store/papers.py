@@ -20,6 +20,7 @@ from search.base.errors import PaperNotFound, PaperNotInBuild
 from search.query.filter_keys import author_keys, category_keys
 from search.query.filters import Filters
 from search.query.paper_refs import id_variants
+from search.store.recency import Recency
 from search.store.records import PaperRecord
 from search.store.schema import Paper
 from search.store.sql import IN_CHUNK, dialect_of, fetch_ids, filter_conditions
@@ -31,8 +32,8 @@ FACT_SAMPLE = 2000  # papers read for example values of the filters
 
 
 class Papers:
-    """The papers table. Filter id sets are cached for the life of this object (servers
-    open a fresh store for each index build).
+    """The papers table. Filter id sets, corpus facts and recency are cached for the life
+    of this object (servers open a fresh store for each index build).
 
     ``serving`` is the index build whose papers a server serves: the papers that build
     held (``first_build <= serving``), so that filters, counts and pages agree with the
@@ -45,6 +46,7 @@ class Papers:
         self.serving = serving
         self.matching_ids = functools.lru_cache(maxsize=64)(self._matching_ids)
         self.facts = functools.cache(self._facts)
+        self.recency = functools.cache(self._recency)
         if serving is not None:  # the served papers change only with the build
             self.count = functools.cache(self.count)
 
@@ -185,12 +187,10 @@ class Papers:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         return {paper.id: paper for (paper,) in self._rows_in(Paper.id, wanted, Paper)}
 
-    def dates(self, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
-        """(year, date) of searchable papers by id, for sorting newest first: 0 and ""
-        where the corpus gave none, so that undated papers sort last."""
-        wanted = list(dict.fromkeys(int(i) for i in ids))
-        rows = self._rows_in(Paper.id, wanted, Paper.id, Paper.year, Paper.date)
-        return {i: (year or 0, date or "") for i, year, date in rows}
+    def _recency(self) -> Recency:
+        """How recent each served paper is (``sort=date``), read in one scan."""
+        with self.sessions() as session:
+            return Recency.read(session, self.searchable())
 
     def find_by_dois(self, dois: Iterable[str]) -> dict[str, Paper]:
         """Served papers by DOI (keys lower case: DOIs ignore case)."""
