@@ -151,6 +151,29 @@ def papers(engine):
 
 
 @pytest.fixture
+def client_on(tiny_encoder):
+    """``client_on(settings)``: a Flask test client of a new app on ``settings``, with the
+    tiny encoder (a new app reads the store afresh: rate limits, builds)."""
+    from web import create_app
+
+    return lambda settings: create_app(settings, encoder=tiny_encoder).test_client()
+
+
+@pytest.fixture(scope="module")
+def app(app_settings, tiny_encoder):
+    """The app on the module's ``app_settings`` (a module that uses it defines that
+    fixture: an indexed data directory)."""
+    from web import create_app
+
+    return create_app(app_settings, encoder=tiny_encoder)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
 def settings(tmp_path, tiny_model_dirs, backend, postgres, request) -> Settings:
     """Default settings (real hub ids) on a fresh data directory and a fresh database."""
     name = _database_name(request)

@@ -19,7 +19,6 @@ from search.engine.engine import SearchEngine
 from search.engine.provider import EngineProvider
 from search.store import Store
 from tests.helpers import paper_rows, sample_lines, serve_in_thread, settings_on, write_lines
-from web import create_app
 from web.openapi import openapi_document
 from web.security import MAX_BODY_BYTES
 
@@ -35,22 +34,12 @@ HOSTILE = {
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, tiny_encoder, module_backend, postgres) -> Settings:
+def app_settings(tmp_path_factory, tiny_encoder, module_backend, postgres) -> Settings:
     root = tmp_path_factory.mktemp("hardening")
     settings = settings_on(module_backend, root / "data", postgres, "hardening")
     corpus = write_lines(root / "c.jsonl", sample_lines(300) + [json.dumps(HOSTILE)])
     index_corpus(settings, [corpus], encoder=tiny_encoder)
     return settings
-
-
-@pytest.fixture(scope="module")
-def app(home, tiny_encoder):
-    return create_app(home, encoder=tiny_encoder)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 # -- the contract, fuzzed -------------------------------------------------------------------
@@ -186,7 +175,7 @@ def test_hostile_corpus_text_is_inert_in_pages_and_exports(client):
     "param",
     ["q", "venue", "category", "author", "year", "mode", "format", "k", "offset"],
 )
-def test_every_query_parameter_is_safe_against_sql_injection(client, home, param):
+def test_every_query_parameter_is_safe_against_sql_injection(client, app_settings, param):
     injections = ["' OR '1'='1", "1; DROP TABLE papers; --", "\" OR 1=1 --", "%' --",
                   "') UNION SELECT sql FROM sqlite_master --"]  # fmt: skip
     for value in injections:
@@ -194,7 +183,7 @@ def test_every_query_parameter_is_safe_against_sql_injection(client, home, param
         assert response.status_code in (200, 400, 422), (param, value)
         if response.status_code == 200 and param in ("venue", "category", "author"):
             assert response.get_json()["results"] == []
-    assert paper_rows(home) == 301
+    assert paper_rows(app_settings) == 301
 
 
 # -- faults -------------------------------------------------------------------------------
@@ -374,10 +363,10 @@ def test_a_query_that_cannot_be_encoded_in_time_is_503_with_retry_after(app, cli
     assert client.get(query).status_code == 200
 
 
-def test_rate_limit_answers_429_with_retry_after(home, tiny_encoder):
+def test_rate_limit_answers_429_with_retry_after(app_settings, client_on):
     from web.ratelimit import RateLimiter
 
-    limited = create_app(home.replace(rate_limit=5), encoder=tiny_encoder).test_client()
+    limited = client_on(app_settings.replace(rate_limit=5))
     codes = [limited.get("/api/v1/papers/1").status_code for _ in range(7)]
     assert codes == [200] * 5 + [429] * 2
     refused = limited.get("/api/v1/search?q=graph")
@@ -386,7 +375,7 @@ def test_rate_limit_answers_429_with_retry_after(home, tiny_encoder):
     assert limited.get("/static/style.css").status_code == 200  # assets are not counted
     other = limited.get("/api/v1/papers/1", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 200  # per address
-    assert create_app(home, encoder=tiny_encoder).test_client().get("/").status_code == 200
+    assert client_on(app_settings).get("/").status_code == 200
 
     limiter = RateLimiter(2)
     assert limiter.retry_after("a", now=0) is None and limiter.retry_after("a", now=1) is None
@@ -395,13 +384,13 @@ def test_rate_limit_answers_429_with_retry_after(home, tiny_encoder):
 
 
 @pytest.mark.slow
-def test_a_missing_model_stops_the_server_at_start_up_with_a_clear_error(home, tmp_path):
+def test_a_missing_model_stops_the_server_at_start_up_with_a_clear_error(app_settings, tmp_path):
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "PAPERSEARCH_HOME": str(home.home),
-           "PAPERSEARCH_DATABASE_URL": home.database_url,
+    env = {**os.environ, "PAPERSEARCH_HOME": str(app_settings.home),
+           "PAPERSEARCH_DATABASE_URL": app_settings.database_url,
            "PAPERSEARCH_BASE_MODEL": str(tmp_path / "no-such-model")}  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", "import web.wsgi"], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -95,15 +95,14 @@ def test_repeated_keys_are_read_and_broken_entries_are_listed_as_skipped():
         ("a", "X"), ("a", "Y"), ("unreadable entry at line 3", None)]  # fmt: skip
 
 
-def test_library_api_page_and_feed(engine, papers, tiny_encoder):
+def test_library_api_page_and_feed(engine, papers, client_on):
     import feedparser
 
     from search.engine.bibtex_library import library_id, parse_bibtex
     from search.engine.new_papers import entered_since
-    from web import create_app
 
     text, ids = library_bibtex(papers)
-    client = create_app(engine.settings, encoder=tiny_encoder).test_client()
+    client = client_on(engine.settings)
     url = "/api/v1/recommendations/from_bibtex"
     answers = [
         client.post(url + "?k=15", data=text, content_type="application/x-bibtex"),
@@ -167,13 +166,11 @@ def large_library(papers, entries: int, size: int) -> bytes:
 
 
 def test_the_library_page_takes_a_3_mb_upload_and_states_the_limit_past_4_mb(
-    engine, papers, tiny_encoder
+    engine, papers, client_on
 ):
     import bibtexparser
 
-    from web import create_app
-
-    client = create_app(engine.settings, encoder=tiny_encoder).test_client()
+    client = client_on(engine.settings)
     upload = large_library(papers, 900, 3 * 1024 * 1024)
     form = {"file": (io.BytesIO(upload), "zotero.bib"), "new_days": ""}
     page = client.post("/library", data=form, content_type="multipart/form-data")
@@ -198,10 +195,9 @@ def test_the_library_page_takes_a_3_mb_upload_and_states_the_limit_past_4_mb(
     assert client.get("/library/0123456789abcdef").status_code == 404
 
 
-def test_similar_papers_on_a_paper_page_can_be_downloaded(engine, tiny_encoder):
-    from web import create_app
+def test_similar_papers_on_a_paper_page_can_be_downloaded(engine, client_on):
 
-    client = create_app(engine.settings, encoder=tiny_encoder).test_client()
+    client = client_on(engine.settings)
     html = client.get("/papers/1").get_data(as_text=True)
     links = re.findall(r'<a href="([^"]+)" download>(\w+)</a>', html)
     assert [label for _, label in links] == ["BibTeX", "CSV", "JSON"]

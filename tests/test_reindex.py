@@ -279,7 +279,7 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
 
 
 def test_after_builds_use_every_mode_and_page_agrees_on_the_papers(
-    first, tmp_path, lines, tiny_encoder
+    first, tmp_path, lines, tiny_encoder, client_on
 ):
     """Papers added after build N are served by no mode, filter, count or page after
     `builds use N`, and come back when a build that holds them is current again."""
@@ -296,7 +296,7 @@ def test_after_builds_use_every_mode_and_page_agrees_on_the_papers(
     writer = Store.open(first)
     new_ids = {writer.papers.get_by_external_id(paper["id"]).id for paper in new}
     assert len(new_ids) == 5
-    client = create_app(first, encoder=tiny_encoder).test_client()
+    client = client_on(first)
 
     def served(**params) -> tuple[set[int], int]:
         """Every id a search returns, over all its pages, and its total."""
@@ -342,7 +342,7 @@ def test_after_builds_use_every_mode_and_page_agrees_on_the_papers(
     assert len(ids) == BASE and not ids & new_ids
     # Build 2 current again: the same papers are served by every mode.
     assert runner.invoke(main, ["builds", "use", "2", *cli_args(first)]).exit_code == 0
-    client = create_app(first, encoder=tiny_encoder).test_client()
+    client = client_on(first)
     assert paper["id"] in {
         hit["external_id"]
         for hit in client.get(
@@ -354,11 +354,11 @@ def test_after_builds_use_every_mode_and_page_agrees_on_the_papers(
 
 
 def test_search_feed_is_atom_and_shows_a_new_paper_after_the_re_index_that_adds_it(
-    first, tmp_path, lines, tiny_encoder
+    first, tmp_path, lines, tiny_encoder, client_on
 ):
     import feedparser
 
-    client = create_app(first, encoder=tiny_encoder).test_client()
+    client = client_on(first)
     new = json.loads(lines[BASE])
     params = {"q": new["title"], "mode": "keyword"}
     page = client.get("/", query_string=params)
@@ -380,7 +380,7 @@ def test_search_feed_is_atom_and_shows_a_new_paper_after_the_re_index_that_adds_
     assert new["id"] not in {e.id.rsplit(":", 1)[1] for e in before.entries}
     run(first, [snapshot(lines[: BASE + 1], tmp_path / "day1.jsonl")], snapshot=True,
         encoder=tiny_encoder)  # fmt: skip
-    client = create_app(first, encoder=tiny_encoder).test_client()
+    client = client_on(first)
     after = feed()
     newest = after.entries[0]  # newest arrival first
     assert newest.id == f"urn:papersearch:paper:{new['id']}" and newest.title == new["title"]

@@ -47,13 +47,13 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
 
 
 def test_replicas_on_a_shared_build_directory_switch_to_each_new_build(
-    shared_postgres, tmp_path, tiny_encoder
+    shared_postgres, tmp_path, tiny_encoder, client_on
 ):
     settings = settings_on("postgresql", tmp_path / "shared", shared_postgres, "replicas_shared",
                            reload_seconds=0.2)  # fmt: skip
     lines = sample_lines(700)
     index_corpus(settings, [write_lines(tmp_path / "a.jsonl", lines[:650])], encoder=tiny_encoder)
-    replicas = [create_app(settings, encoder=tiny_encoder).test_client() for _ in range(2)]
+    replicas = [client_on(settings) for _ in range(2)]
     for client in replicas:
         status = health(client)
         assert status["build"]["id"] == 1 and status["papers"] == 650
@@ -101,7 +101,9 @@ def test_a_replica_that_gets_builds_by_copy_keeps_serving_until_the_file_arrives
 
 
 @pytest.mark.slow
-def test_the_database_restarting_under_load_gives_503s_then_recovers(tmp_path, tiny_encoder):
+def test_the_database_restarting_under_load_gives_503s_then_recovers(
+    tmp_path, tiny_encoder, client_on
+):
     """A server of its own (it is restarted): requests fail cleanly while it is down, the
     health check says so, and the pool recovers by itself."""
     directory = Path(tempfile.mkdtemp(prefix="papersearch-restart-"))
@@ -122,7 +124,7 @@ def test_the_database_restarting_under_load_gives_503s_then_recovers(tmp_path, t
         corpus = write_lines(tmp_path / "a.jsonl", sample_lines(300))
         index_corpus(settings, [corpus], encoder=tiny_encoder)
         server.admin.dispose()
-        client = create_app(settings, encoder=tiny_encoder).test_client()
+        client = client_on(settings)
         statuses: list[tuple[float, int]] = []
         stop = threading.Event()
 

@@ -177,14 +177,13 @@ def test_a_crash_before_a_shard_is_recorded_leaves_files_the_next_run_removes(
     assert {name.split(".")[0] for name in shard_files(indexed)} == named
 
 
-def test_a_host_without_the_vector_files_says_what_to_copy(indexed, tiny_encoder):
-    from web import create_app
+def test_a_host_without_the_vector_files_says_what_to_copy(indexed, tiny_encoder, client_on):
 
     shutil.rmtree(indexed.vectors_dir)
     engine = SearchEngine.open(indexed, encoder=tiny_encoder)
     with pytest.raises(VectorsUnavailable, match="vectors/"):
         engine.similar(1)
-    client = create_app(indexed, encoder=tiny_encoder).test_client()
+    client = client_on(indexed)
     answer = client.get("/api/v1/papers/1/similar")
     assert answer.status_code == 503
     assert answer.get_json()["error"]["code"] == "vectors_unavailable"

@@ -17,7 +17,7 @@ HOSTILE_TITLE = '<script>alert("owned")</script> Attention is <b>all</b> you nee
 
 
 @pytest.fixture(scope="module")
-def indexed_home(tmp_path_factory, tiny_encoder, module_backend, postgres):
+def app_settings(tmp_path_factory, tiny_encoder, module_backend, postgres):
     root = tmp_path_factory.mktemp("web")
     hostile = json.dumps(
         {
@@ -33,16 +33,6 @@ def indexed_home(tmp_path_factory, tiny_encoder, module_backend, postgres):
     settings = settings_on(module_backend, root / "data", postgres, "web")
     index_corpus(settings, [corpus], encoder=tiny_encoder)
     return settings
-
-
-@pytest.fixture(scope="module")
-def app(indexed_home, tiny_encoder):
-    return create_app(indexed_home, encoder=tiny_encoder)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +89,9 @@ def test_api_health(client, openapi):
     assert body["models"]["query_adapter"] == "allenai/specter2_adhoc_query"
 
 
-def test_health_is_503_while_no_index_is_built(settings, tiny_encoder):
+def test_health_is_503_while_no_index_is_built(settings, client_on):
     store = Store.open(settings, migrate=True)  # migrated, empty
-    client = create_app(settings, encoder=tiny_encoder).test_client()
+    client = client_on(settings)
     response = client.get("/api/v1/health")
     assert response.status_code == 503
     database = store.url
@@ -204,9 +194,9 @@ def test_the_api_routes_are_the_documented_paths_with_their_parameters(app, open
     jsonschema.Draft202012Validator.check_schema(openapi["components"]["schemas"]["SearchResult"])
 
 
-def test_a_route_added_without_documenting_it_is_caught(indexed_home, tiny_encoder, openapi):
+def test_a_route_added_without_documenting_it_is_caught(app_settings, tiny_encoder, openapi):
     """The check above fails on an app with one more /api/v1 route than the document."""
-    app = create_app(indexed_home, encoder=tiny_encoder)
+    app = create_app(app_settings, encoder=tiny_encoder)
     app.add_url_rule("/api/v1/papers/<paper_id>/throwaway", "throwaway", lambda paper_id: "")
     missing = set(api_routes(app)) - set(documented_routes(openapi))
     assert missing == {("/api/v1/papers/{paper_id}/throwaway", "get")}
@@ -540,11 +530,11 @@ def test_the_hybrid_legend_gives_the_weights_the_engine_used_for_the_query(clien
 
 
 def test_the_first_page_of_a_fresh_server_offers_only_the_filters_the_corpus_has(
-    indexed_home, tiny_encoder
+    app_settings, client_on
 ):
     """The first request to a server that has not loaded its index yet (as ``demo`` once
     served it) must not fall back to offering every filter."""
-    client = create_app(indexed_home, encoder=tiny_encoder).test_client()
+    client = client_on(app_settings)
     html = client.get("/").get_data(as_text=True)
     assert 'name="venue"' not in html and 'placeholder="NeurIPS"' not in html
     assert 'name="category"' in html

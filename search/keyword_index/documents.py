@@ -10,9 +10,9 @@ Filters match whole keys (``search.query.filter_keys``): ``year``, ``venue`` (lo
 read back for every hit.
 
 The boosts and the stopword list were chosen by ``bench/keyword.py`` on SciFact and
-Cranfield: one ``body`` field ranks like BM25 over the whole text (as FTS5 did),
-title, abstract and authors as three fields summed ranked 0.02 lower on SciFact,
-and a title boost of 0.25 sits in the flat optimum of both collections.
+Cranfield: one ``body`` field ranks like BM25 over the whole text (as FTS5 did), three
+fields (title, abstract, authors) summed ranked lower, and the title boost sits in the
+flat optimum of both collections (the figures are in docs/benchmarks.md).
 """
 
 from __future__ import annotations
