@@ -11,6 +11,7 @@ the previous build.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -40,6 +41,8 @@ from search.store import Store
 from search.store import vectors as vector_files
 from search.store.papers import ADDED, UNCHANGED, UPDATED
 from search.store.records import PaperRecord
+
+log = logging.getLogger("papersearch.indexer")
 
 UPSERT_BATCH = 1000
 EMBED_CHUNK = 512  # vectors are committed this often: a crash loses at most one chunk
@@ -258,6 +261,7 @@ def run(
         model_settings = settings.with_model_of(store.builds.current())
         encoder = encoder or Encoder.load(model_settings)
         pending_ids = store.vectors.pending_ids(encoder.info.key)  # the papers' 1st read
+        _log("read", summary, pending=len(pending_ids))
         if len(pending_ids):  # the fast precision proven on this model first (once per model)
             encoder, summary.checked = fidelity.checked_encoder(
                 store, model_settings, encoder, len(pending_ids), say=say, progress=progress
@@ -279,7 +283,17 @@ def run(
     summary.seconds = round(time.perf_counter() - started, 2)
     if embedded_now:
         summary.papers_per_second = round(embedded_now / max(embed_seconds, 1e-9), 2)
+    _log("done", summary, embedded=summary.embedded, build=summary.build_id,
+         published=summary.published, seconds=summary.seconds)  # fmt: skip
     return summary
+
+
+def _log(stage: str, summary: RunSummary, **fields) -> None:
+    """A stage of the run, at INFO: a JSON line with ``--log-format json``."""
+    counts = {name: getattr(summary, name) for name in ("read", "added", "updated", "removed",
+                                                         "rejected")}  # fmt: skip
+    log.info("%s: %s", stage, " ".join(f"{k}={v}" for k, v in {**counts, **fields}.items()),
+             extra={"fields": {"stage": stage, **counts, **fields}})  # fmt: skip
 
 
 def _embed(

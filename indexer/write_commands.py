@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,11 +15,14 @@ import click
 from indexer.build_lifecycle import ASKED
 from indexer.pipeline import RunSummary, index_corpus, run
 from indexer.readers import FORMATS
+from search.base import logs
 from search.base.errors import PapersearchError
+from search.base.metrics import write_reindex_outcome
 from search.base.settings import Settings
 from search.cli.options import JSON_OPTION, settings_options
 from search.store import Store
 
+log = logging.getLogger("papersearch.indexer")
 FORMAT_OPTION = click.option(
     "--format",
     "fmt",
@@ -87,8 +93,9 @@ def index_command(
     corpus: tuple[Path, ...], fmt: str, rejects: Path | None, as_json: bool, settings: Settings
 ) -> None:
     """Read CORPUS files, store and embed their papers, and build a new index."""
+    say = narrator(settings, as_json, "index")
     summary = index_corpus(settings, list(corpus), fmt=fmt, rejects_path=rejects,
-                           progress=not as_json, say=None if as_json else click.echo)  # fmt: skip
+                           progress=say is click.echo, say=say)  # fmt: skip
     print_summary(summary, as_json)
 
 
@@ -129,6 +136,9 @@ def reindex_command(
     snapshot withdrawn; only new and changed papers are embedded. The new build
     replaces the current one atomically; running servers switch to it.
     """
+    say = narrator(settings, as_json, "reindex")
+    started = time.monotonic()
+    summary = None
     try:
         summary = run(
             settings,
@@ -138,17 +148,34 @@ def reindex_command(
             retrain=ASKED if retrain else None,
             max_removed=max_removed,
             rejects_path=rejects,
-            progress=not as_json,
-            say=None if as_json else click.echo,
+            progress=say is click.echo,
+            say=say,
         )
     except (PapersearchError, click.ClickException):
         raise
     except Exception as exc:  # a bug: cron mails one line, the traceback goes to a file
-        log = write_crash_log(settings, exc)
+        log_file = write_crash_log(settings, exc)
         raise click.ClickException(
-            f"reindex failed: {type(exc).__name__}: {exc} (traceback in {log})"
+            f"reindex failed: {type(exc).__name__}: {exc} (traceback in {log_file})"
         ) from exc
+    finally:  # success or not, for Prometheus (a node exporter's textfile collector)
+        write_reindex_outcome(
+            settings.reindex_metrics_file,
+            success=summary is not None,
+            seconds=time.monotonic() - started,
+            embedded=summary.embedded if summary else 0,
+            build=summary.build_id if summary and summary.published else None,
+        )
     print_summary(summary, as_json)
+
+
+def narrator(settings: Settings, as_json: bool, command: str) -> Callable[[str], None] | None:
+    """How a command says what it is doing: on the terminal (``click.echo``, with progress
+    bars), as JSON log lines with ``--log-format json``, or not at all with ``--json``."""
+    if settings.log_format == "json":
+        logs.configure("json")
+        return lambda message: log.info(message, extra={"fields": {"command": command}})
+    return None if as_json else click.echo
 
 
 def write_crash_log(settings: Settings, exc: BaseException) -> Path:

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from indexer.pipeline import index_corpus, run
 from indexer.readers import Reject, read_corpus
-from search.base.settings import Settings
+from search.base.settings import Settings, SettingsError
 from search.engine.engine import SearchEngine
 from search.engine.provider import EngineProvider
 from search.store import Store
 from tests.helpers import paper_rows, sample_lines, serve_in_thread, settings_on, write_lines
+from web import create_app
 from web.openapi import openapi_document
 from web.security import MAX_BODY_BYTES
 
@@ -364,23 +365,68 @@ def test_a_query_that_cannot_be_encoded_in_time_is_503_with_retry_after(app, cli
 
 
 def test_rate_limit_answers_429_with_retry_after(app_settings, client_on):
-    from web.ratelimit import RateLimiter
-
     limited = client_on(app_settings.replace(rate_limit=5))
     codes = [limited.get("/api/v1/papers/1").status_code for _ in range(7)]
     assert codes == [200] * 5 + [429] * 2
     refused = limited.get("/api/v1/search?q=graph")
     assert refused.get_json()["error"]["code"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "try again in" in refused.get_json()["error"]["message"]
     assert limited.get("/static/style.css").status_code == 200  # assets are not counted
+    assert limited.get("/api/v1/health").status_code == 200  # nor the load balancer's checks
+    page = limited.get("/?q=graph")
+    assert page.status_code == 429 and "try again in" in page.get_data(as_text=True)
     other = limited.get("/api/v1/papers/1", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 200  # per address
     assert client_on(app_settings).get("/").status_code == 200
 
-    limiter = RateLimiter(2)
-    assert limiter.retry_after("a", now=0) is None and limiter.retry_after("a", now=1) is None
-    assert limiter.retry_after("a", now=2) == pytest.approx(58)
-    assert limiter.retry_after("a", now=60.5) is None  # the first hit left the window
+
+def test_forwarded_addresses_count_only_from_trusted_proxies(app_settings, client_on):
+    """Behind a trusted proxy each client has its own limit; X-Forwarded-For from anyone
+    else, or written by the client before the proxy's own value, is not read."""
+    limited = client_on(app_settings.replace(rate_limit=3, trusted_proxies=("10.0.0.0/24",)))
+
+    def status(peer: str, forwarded: str | None = None) -> int:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        environ = {"REMOTE_ADDR": peer}
+        return limited.get("/api/v1/papers/1", headers=headers, environ_base=environ).status_code
+
+    via_proxy = [status("10.0.0.5", f"192.0.2.{1 + n % 2}") for n in range(6)]
+    assert via_proxy == [200] * 6  # two clients, three each
+    assert status("10.0.0.5", "192.0.2.1") == 429
+    # a client that forges the header: the proxy appends what it saw, which is read
+    assert status("10.0.0.5", "198.51.100.7, 192.0.2.1") == 429
+    # the header from an untrusted peer is ignored: the peer is the client
+    assert [status("203.0.113.9", f"198.51.100.{n}") for n in range(4)] == [200] * 3 + [429]
+    # a chain of trusted proxies: the last address that is not one of them
+    assert status("10.0.0.5", "192.0.2.50, 10.0.0.7") == 200
+
+
+def test_trusted_proxies_give_the_scheme_and_the_address(app_settings, tiny_encoder):
+    from web.proxies import TrustedProxies
+
+    proxies = TrustedProxies(None, ["10.0.0.0/24", "::1"])
+    assert proxies.trusts("10.0.0.200") and proxies.trusts("::1") and not proxies.trusts("x")
+    assert proxies.hops("203.0.113.1") == 1
+    assert proxies.hops("203.0.113.1, 10.0.0.9") == 2
+    assert proxies.hops("10.0.0.8, 10.0.0.9") == 2  # all trusted: the first one
+    with pytest.raises(SettingsError, match="PAPERSEARCH_TRUSTED_PROXIES"):
+        app_settings.replace(trusted_proxies="10.0.0.300")
+    app = create_app(app_settings.replace(trusted_proxies=("10.0.0.5",)), encoder=tiny_encoder)
+    seen = {}
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        seen.update(address=request.remote_addr, scheme=request.scheme)
+        return ""
+
+    headers = {"X-Forwarded-For": "192.0.2.1", "X-Forwarded-Proto": "https"}
+    app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    assert seen == {"address": "192.0.2.1", "scheme": "https"}
+    app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.6"})
+    assert seen == {"address": "10.0.0.6", "scheme": "http"}
 
 
 @pytest.mark.slow

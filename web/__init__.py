@@ -9,20 +9,37 @@ from __future__ import annotations
 
 from flask import Flask
 
+from search.base import logs
 from search.base.settings import Settings
 from search.model.encoder import Encoder
+from web.proxies import TrustedProxies
 
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> Flask:
-    from web import api, error_handler, extension, feeds, pages, security
+    from web import (
+        api,
+        error_handler,
+        extension,
+        feeds,
+        metrics,
+        pages,
+        rate_limits,
+        request_log,
+        security,
+    )
 
     settings = settings or Settings.from_env()
+    if settings.log_format == "json":
+        logs.configure("json")
     app = Flask(__name__)
     app.json.sort_keys = False
-    extension.install(app, settings, encoder)
+    engines = extension.install(app, settings, encoder)
     security.harden(app, settings)
-    if settings.rate_limit:
-        security.limit_rate(app, settings.rate_limit)
+    request_log.install(app, lambda: engines.build_served)  # first: it times the rest
+    if settings.trusted_proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
+    rate_limits.install(app, settings)
+    metrics.install(app, settings)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(feeds.bp, url_prefix="/feeds")

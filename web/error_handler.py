@@ -49,6 +49,7 @@ def show_errors_on(template: str, **context: Any) -> None:
 
 def render_error(exc: Exception):
     error = as_error(exc)
+    g.error_code = error.code  # for the request's log line and metrics (web.request_log)
     if error.status >= 500 and not isinstance(exc, (PapersearchError, HTTPException)):
         from flask import current_app
 

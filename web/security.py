@@ -6,14 +6,11 @@ so the Content-Security-Policy can forbid both; no page may be framed.
 
 from __future__ import annotations
 
-import math
 import secrets
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
-from search.base.errors import PapersearchError
 from search.base.settings import Settings
-from web.ratelimit import RateLimiter
 
 MAX_BODY_BYTES = 64 * 1024  # the largest request: an example paper (20,000 characters) in JSON
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -39,12 +36,6 @@ HEADERS = {
 }
 
 
-class RateLimited(PapersearchError):
-    """A client address sent more requests than PAPERSEARCH_RATE_LIMIT allows."""
-
-    code, status = "rate_limited", 429
-
-
 def harden(app: Flask, settings: Settings) -> None:
     """Apply the limits and headers; never debug mode, whatever the environment says."""
     app.debug = False
@@ -62,21 +53,3 @@ def harden(app: Flask, settings: Settings) -> None:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
-
-
-def limit_rate(app: Flask, per_minute: int) -> None:
-    """429 with Retry-After once a client address exceeds ``per_minute`` requests."""
-    limiter = RateLimiter(per_minute)
-
-    @app.before_request
-    def check_rate():
-        if request.endpoint == "static":
-            return None
-        wait = limiter.retry_after(request.remote_addr or "unknown")
-        if wait is not None:
-            raise RateLimited(
-                f"More than {per_minute} requests a minute from this address; "
-                f"try again in {math.ceil(wait)} s.",
-                retry_after=math.ceil(wait),
-            )
-        return None

@@ -32,6 +32,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUERY_BACKENDS = ("auto", "torch", "onnx")
 EXECUTORS = ("local", "ray")
+LOG_FORMATS = ("text", "json")
 
 __all__ = ["Settings", "SettingsError", "parse_size", "variable"]
 # The settings that choose the model; an index build records each of them.
@@ -71,6 +72,24 @@ _SIZE_UNITS = {
     "gib": 2**30,
     "tib": 2**40,
 }
+
+
+def parse_networks(raw: str, name: str = "trusted_proxies") -> tuple[str, ...]:
+    """``10.0.0.5, 10.1.0.0/16`` → the networks, each checked (a bare address is a /32)."""
+    import ipaddress
+
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{variable(name)} must list addresses or networks (10.0.0.5, 10.0.0.0/24), "
+                f"not {part!r}"
+            ) from None
+    return tuple(networks)
 
 
 def parse_size(raw: str, name: str = "index_memory") -> int:
@@ -206,10 +225,45 @@ class Settings:
     )
     rate_limit: int | None = setting(
         None,
-        "Requests a minute per client address (per worker process); over it, 429 with "
-        "`Retry-After`.",
+        "Requests a minute per client address; over it, 429 with `Retry-After`. Counted in "
+        "`PAPERSEARCH_RATE_LIMIT_STORAGE`.",
         flag=False,
         shown_default="off",
+    )
+    rate_limit_storage: str = setting(
+        "memory://",
+        "Where rate limits are counted (Flask-Limiter's storage URI): `memory://` counts in "
+        "each worker process; `redis://HOST:6379` shares one count among every worker and "
+        "host (the `redis` extra).",
+        flag=False,
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        "Addresses or networks of the proxies in front of the servers (`10.0.0.5`, "
+        "`10.0.0.0/24`, comma-separated): from them alone `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` give the client's address and scheme; they are ignored from "
+        "anyone else.",
+        flag=False,
+        shown_default="none",
+        parse=parse_networks,
+    )
+    metrics_path: str = setting(
+        "/metrics",
+        "Where servers answer Prometheus's scrapes (empty: no metrics endpoint).",
+        flag=False,
+    )
+    reindex_metrics: Path | None = setting(
+        None,
+        "The Prometheus text file `reindex` writes its outcome to, for a node exporter's "
+        "textfile collector; servers add it to their metrics.",
+        flag=False,
+        shown_default="`reindex.prom` in the data directory",
+    )
+    log_format: str = setting(
+        "text",
+        "Logs as plain `text` lines, or as `json`: one object a line (a request's id, "
+        "route, status, latency, mode and build; the indexer's progress).",
+        choices=LOG_FORMATS,
     )
     secret_key: str = setting(
         "",
@@ -248,6 +302,13 @@ class Settings:
                 raise SettingsError(f"{variable(name)} must be a positive integer")
         if not self.base_model:
             raise SettingsError(f"{variable('base_model')} must not be empty")
+        proxies = self.trusted_proxies
+        proxies = proxies if isinstance(proxies, str) else ",".join(proxies)
+        object.__setattr__(self, "trusted_proxies", parse_networks(proxies))
+        if self.metrics_path and not self.metrics_path.startswith("/"):
+            raise SettingsError(f"{variable('metrics_path')} must start with /, or be empty")
+        if self.reindex_metrics is not None:
+            object.__setattr__(self, "reindex_metrics", Path(self.reindex_metrics))
 
     @property
     def sqlite_path(self) -> Path:
@@ -267,6 +328,11 @@ class Settings:
     def models_dir(self) -> Path:
         """Files derived from the models (the ONNX query encoder), rebuilt when missing."""
         return self.home / "models"
+
+    @property
+    def reindex_metrics_file(self) -> Path:
+        """Where ``reindex`` writes its metrics (``reindex_metrics``, else in the home)."""
+        return self.reindex_metrics or self.home / "reindex.prom"
 
     @property
     def db_url(self) -> str:

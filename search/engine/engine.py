@@ -26,6 +26,7 @@ import numpy as np
 from search.ann.faiss_index import VectorIndex, distance_to_score
 from search.answers.results import CorpusFacts, Hit, SearchResult, Seed
 from search.base.errors import InvalidRequest, KeywordSearchUnavailable, NoIndex
+from search.base.metrics import ANN_SECONDS, timed
 from search.base.settings import MODEL_SETTINGS, Settings
 from search.engine.recommendations import LIBRARY_CACHE, Recommendations
 from search.keyword_index import KeywordIndex
@@ -375,6 +376,7 @@ class SearchEngine(Recommendations):
         return SearchResult(query, max(total, 0), _ms_since(started), hits, mode,
                             filters.to_params(), seeds=seeds or [])  # fmt: skip
 
+    @timed(ANN_SECONDS)
     def _nearest(
         self,
         vector: np.ndarray,

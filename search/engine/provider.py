@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timezone
 
 from search.answers.results import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
 from search.base.errors import DatabaseUnavailable, IndexCorrupt, NoIndex, PapersearchError
+from search.base.metrics import BUILD_PUBLISHED, BUILD_SERVED, PAPERS_SERVED
 from search.base.settings import Settings
 from search.engine.engine import SearchEngine
 from search.model.encoder import Encoder
@@ -62,6 +64,12 @@ class EngineProvider:
             self.get()
         except NoIndex:
             _ = self.encoder
+
+    @property
+    def build_served(self) -> int | None:
+        """The id of the build this process serves (None before one is loaded); loads nothing."""
+        engine = self._engine
+        return None if engine is None else engine.build.id
 
     def get(self) -> SearchEngine:
         """The engine over the current build; raises NoIndex while there is none."""
@@ -109,6 +117,7 @@ class EngineProvider:
                     raise
             previous = self._engine
             self._engine = engine  # one reference swap: readers see old or new, never half
+        served(engine)
         if previous is not None:
             log.info("switched from index build %s to %s", previous.build.id, engine.build.id)
         return True
@@ -213,3 +222,13 @@ class EngineProvider:
         engine = self._engine
         build = engine.build if engine is not None else self.store.builds.current()
         return display_name(build.base_model if build else self.settings.base_model)
+
+
+def served(engine: SearchEngine) -> None:
+    """Say in the metrics which build this process serves, since when, and how many papers."""
+    BUILD_SERVED.set(engine.build.id)
+    published = engine.build.published_at or engine.build.finished_at
+    if published is not None and published.tzinfo is None:  # SQLite keeps no zone: UTC
+        published = published.replace(tzinfo=timezone.utc)
+    BUILD_PUBLISHED.set(published.timestamp() if published else 0)
+    PAPERS_SERVED.set(engine.index.ntotal)

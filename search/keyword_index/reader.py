@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from search.base.errors import IndexCorrupt
+from search.base.metrics import KEYWORD_SECONDS, timed
 from search.keyword_index import queries
 from search.keyword_index.documents import FORMAT, Manifest, analyzers
 from search.query.filters import Filters
@@ -35,6 +36,7 @@ class KeywordIndex:
         self.directory = directory
         self.papers = manifest.papers
 
+    @timed(KEYWORD_SECONDS)
     def rank(
         self, query: KeywordQuery, limit: int, filters: Filters = NO_FILTERS
     ) -> tuple[list[tuple[int, float]], int]:

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from search.base.errors import DeviceUnavailable, EncoderBusy, OnnxUnavailable
+from search.base.metrics import ENCODER_TIMEOUTS, ENCODER_WAIT_SECONDS
 from search.base.settings import Settings
 from search.model.identity import ModelInfo
 from search.model.onnx_query import (
@@ -281,7 +283,11 @@ class Encoder:
 
     def _encode_one_query(self, query: str) -> np.ndarray:
         """A cache miss: waits at most ``query_timeout`` seconds for an encoding slot."""
-        if not self._query_slots.acquire(timeout=self.query_timeout):
+        started = time.perf_counter()
+        acquired = self._query_slots.acquire(timeout=self.query_timeout)
+        ENCODER_WAIT_SECONDS.observe(time.perf_counter() - started)
+        if not acquired:
+            ENCODER_TIMEOUTS.inc()
             raise EncoderBusy(
                 f"The server is busy: the query could not be encoded within "
                 f"{self.query_timeout:g} s. Try again shortly."
