@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from indexer.build_lifecycle import ASKED
+from indexer.lock import AlreadyRunning
 from indexer.pipeline import RunSummary, index_corpus, run
 from indexer.readers import FORMATS
 from search.base import logs
@@ -137,7 +138,7 @@ def reindex_command(
     replaces the current one atomically; running servers switch to it.
     """
     say = narrator(settings, as_json, "reindex")
-    started = time.monotonic()
+    started: float | None = time.monotonic()
     summary = None
     try:
         summary = run(
@@ -151,6 +152,9 @@ def reindex_command(
             progress=say is click.echo,
             say=say,
         )
+    except AlreadyRunning:  # the run under way reports its own outcome
+        started = None
+        raise
     except (PapersearchError, click.ClickException):
         raise
     except Exception as exc:  # a bug: cron mails one line, the traceback goes to a file
@@ -159,13 +163,14 @@ def reindex_command(
             f"reindex failed: {type(exc).__name__}: {exc} (traceback in {log_file})"
         ) from exc
     finally:  # success or not, for Prometheus (a node exporter's textfile collector)
-        write_reindex_outcome(
-            settings.reindex_metrics_file,
-            success=summary is not None,
-            seconds=time.monotonic() - started,
-            embedded=summary.embedded if summary else 0,
-            build=summary.build_id if summary and summary.published else None,
-        )
+        if started is not None:
+            write_reindex_outcome(
+                settings.reindex_metrics_file,
+                success=summary is not None,
+                seconds=time.monotonic() - started,
+                embedded=summary.embedded if summary else 0,
+                build=summary.build_id if summary and summary.published else None,
+            )
     print_summary(summary, as_json)
 
 

@@ -150,3 +150,17 @@ def test_the_indexer_logs_json_lines_when_asked(settings, tmp_path, json_logs):
     stages = {line["stage"]: line for line in lines if line["logger"] == "papersearch.indexer"}
     assert stages["read"]["added"] == 20 and stages["read"]["pending"] == 20
     assert stages["done"]["embedded"] == 20 and stages["done"]["published"] is True
+
+
+def test_gunicorns_master_imports_no_metrics_before_it_sets_their_directory():
+    """gunicorn imports web.gunicorn_conf (and so the web package) in its master process:
+    metrics imported there, before PROMETHEUS_MULTIPROC_DIR is set, would be per process
+    in every worker it forks, and a scrape would count one worker."""
+    import subprocess
+    import sys
+
+    code = ("import sys, web.gunicorn_conf; "
+            "print(sorted(m for m in ('prometheus_client', 'torch') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -7,12 +7,18 @@ loaded once per process and shared by all requests and threads.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask
 
 from search.base import logs
 from search.base.settings import Settings
-from search.model.encoder import Encoder
 from web.proxies import TrustedProxies
+
+if TYPE_CHECKING:  # web.gunicorn_conf imports this package in gunicorn's master process,
+    # which must not import the model code (torch) nor the metrics before it has set
+    # PROMETHEUS_MULTIPROC_DIR: the workers it forks would inherit per-process metrics.
+    from search.model.encoder import Encoder
 
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> Flask:

@@ -32,8 +32,10 @@ if json_logs:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "search.base.logs.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
-        "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO",
-                                       "propagate": False}},  # fmt: skip
+        "loggers": {
+            "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}
+        },  # fmt: skip
+        "root": {"level": "INFO", "handlers": []},  # the app's own (search.base.logs)
     }
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
