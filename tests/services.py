@@ -8,6 +8,7 @@ import http.client
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -80,9 +81,8 @@ def redis_server(directory: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 30
         while True:
-            with contextlib.suppress(OSError):
-                with http.client.socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.1)

@@ -159,8 +159,10 @@ def test_gunicorns_master_imports_no_metrics_before_it_sets_their_directory():
     import subprocess
     import sys
 
-    code = ("import sys, web.gunicorn_conf; "
-            "print(sorted(m for m in ('prometheus_client', 'torch') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys, web.gunicorn_conf; "
+        "print(sorted(m for m in ('prometheus_client', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=120)  # fmt: skip
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -28,13 +28,19 @@ def service(tmp_path_factory, tiny_encoder):
     index_corpus(settings, [write_lines(root / "c.jsonl", sample_lines(200))],
                  encoder=tiny_encoder)  # fmt: skip
     with redis_server(root) as redis_url:
-        env = {"PAPERSEARCH_RATE_LIMIT": str(LIMIT), "PAPERSEARCH_RATE_LIMIT_STORAGE": redis_url,
-               "PAPERSEARCH_TRUSTED_PROXIES": "127.0.0.1", "PAPERSEARCH_LOG_FORMAT": "json"}  # fmt: skip
+        env = {
+            "PAPERSEARCH_RATE_LIMIT": str(LIMIT),
+            "PAPERSEARCH_RATE_LIMIT_STORAGE": redis_url,
+            "PAPERSEARCH_TRUSTED_PROXIES": "127.0.0.1",
+            "PAPERSEARCH_LOG_FORMAT": "json",
+        }
         logs = [root / "replica-1.log", root / "replica-2.log"]
-        with gunicorn_replica(settings, logs[0], **env) as one, \
-                gunicorn_replica(settings, logs[1], **env) as two:  # fmt: skip
-            with haproxy([one, two]) as port:
-                yield {"port": port, "replicas": [one, two], "logs": logs}
+        with (
+            gunicorn_replica(settings, logs[0], **env) as one,
+            gunicorn_replica(settings, logs[1], **env) as two,
+            haproxy([one, two]) as port,
+        ):
+            yield {"port": port, "replicas": [one, two], "logs": logs}
 
 
 def test_each_client_gets_its_own_limit_across_replicas_and_workers(service):
@@ -82,8 +88,8 @@ def test_metrics_add_up_across_the_workers_of_a_replica(service):
     sent = Counter()
     for n in range(40):  # from addresses of their own: the rate limit is not in the way
         mode = ("semantic", "keyword", "hybrid")[n % 3]
-        status, _, _ = get("127.0.0.1", replica, f"/api/v1/search?q=neural+networks+{n}&mode={mode}",
-                           source=f"127.0.1.{n}")  # fmt: skip
+        path = f"/api/v1/search?q=neural+networks+{n}&mode={mode}"
+        status, _, _ = get("127.0.0.1", replica, path, source=f"127.0.1.{n}")
         assert status == 200
         sent[mode] += 1
     after = scrape()
