@@ -6,7 +6,8 @@ Starts a throwaway PostgreSQL server (.ci/postgres), indexes the bundled arXiv
 sample with all-MiniLM-L6-v2 into it (the build files in a directory both
 replicas read), starts two replicas (gunicorn with web/gunicorn_conf.py, one
 worker and four threads each, on loopback ports) and HAProxy in front of them
-(Debian's haproxy; health checks on /api/v1/health, retries and redispatch),
+(Debian's haproxy with deploy/haproxy.cfg: health checks on /api/v1/health, retries and
+redispatch),
 then runs a closed-loop load of mixed requests through HAProxy:
 
 1. one replica (the other is out of the pool);
@@ -39,27 +40,7 @@ from pathlib import Path
 
 from workload import MINILM, REPO, SAMPLE, percentile_ms
 
-HAPROXY_CONFIG = """
-global
-    maxconn 256
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-    retries 3
-    option redispatch
-    retry-on conn-failure empty-response response-timeout
-frontend papersearch
-    bind 127.0.0.1:{port}
-    default_backend replicas
-backend replicas
-    balance roundrobin
-    option httpchk GET /api/v1/health
-    http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
-{servers}
-"""
+HAPROXY_CONFIG = REPO / "deploy" / "haproxy.cfg"  # addresses from the environment
 
 
 def free_port() -> int:
@@ -117,18 +98,20 @@ def healthy(port: int) -> bool:
 
 @contextlib.contextmanager
 def haproxy(replicas: list[Replica], directory: Path):
+    """deploy/haproxy.cfg in front of ``replicas`` (at most two) on a loopback port."""
     port = free_port()
-    servers = "\n".join(f"    server r{i} 127.0.0.1:{r.port} check"
-                        for i, r in enumerate(replicas))  # fmt: skip
-    config = directory / f"haproxy-{port}.cfg"
-    config.write_text(HAPROXY_CONFIG.format(port=port, servers=servers))
-    process = subprocess.Popen(["haproxy", "-f", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {**os.environ, "PAPERSEARCH_LB_BIND": f"127.0.0.1:{port}"}
+    # A server the configuration names but the phase does not use: a closed port, down.
+    addresses = [f"127.0.0.1:{r.port}" for r in replicas] + [f"127.0.0.1:{free_port()}"]
+    env["PAPERSEARCH_REPLICA_1"], env["PAPERSEARCH_REPLICA_2"] = addresses[:2]
+    process = subprocess.Popen(["haproxy", "-f", str(HAPROXY_CONFIG)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         while not healthy(port):
             assert time.monotonic() < deadline, "HAProxy did not start"
             time.sleep(0.2)
+        time.sleep(1.5)  # the health checks take a server that is not there out of the pool
         yield port
     finally:
         process.terminate()
