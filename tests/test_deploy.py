@@ -5,6 +5,7 @@ and every setting, route and metric they name is one the code has."""
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import shlex
 import shutil
@@ -108,3 +109,14 @@ def test_haproxy_checks_health_and_prometheus_scrapes_what_the_servers_serve():
     for rule in alerts["groups"][0]["rules"]:
         used = set(re.findall(r"papersearch_[a-z_]+", rule["expr"]))
         assert used and used <= names, (rule["alert"], used - names)
+
+
+def test_haproxys_own_503_is_the_apis_error_shape_with_a_registered_code():
+    from search.base.errors import ERROR_CODES
+
+    config = (DEPLOY / "haproxy.cfg").read_text()
+    line = next(line for line in config.splitlines() if "http-error status 503" in line)
+    body = json.loads(re.search(r'string "(.*)" hdr', line).group(1).replace('\\"', '"'))
+    code = body["error"]["code"]
+    assert code in ERROR_CODES and ERROR_CODES[code].status == 503 and body["error"]["message"]
+    assert "hdr Retry-After" in line

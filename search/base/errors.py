@@ -77,6 +77,8 @@ ERROR_CODES = {error.code: error for error in (
     ErrorCode("busy", 503, "A query waited too long to be encoded (Retry-After)."),
     ErrorCode("schema_out_of_date", 503, "The database needs `papersearch db upgrade`."),
     ErrorCode("database_unavailable", 503, "The database cannot be reached (Retry-After)."),
+    ErrorCode("no_host", 503, "No host behind the load balancer can answer now: HAProxy's "
+              "answer in `deploy/haproxy.cfg` (Retry-After)."),
     ErrorCode("vectors_unavailable", 503, "A vector file is not on this host."),
 )}  # fmt: skip
 
