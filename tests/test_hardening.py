@@ -442,3 +442,14 @@ def test_a_missing_model_stops_the_server_at_start_up_with_a_clear_error(app_set
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode != 0
     assert "ModelUnavailable" in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_rate_limits_fall_back_to_memory_while_redis_is_unreachable(app_settings, client_on):
+    """A shared count that cannot be reached refuses no one for it: the limit is counted
+    in this process until the storage is back."""
+    from tests.helpers import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}"
+    limited = client_on(app_settings.replace(rate_limit=3, rate_limit_storage=unreachable))
+    codes = [limited.get("/api/v1/papers/1").status_code for _ in range(5)]
+    assert codes == [200] * 3 + [429] * 2
