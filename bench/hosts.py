@@ -69,6 +69,7 @@ def summary(records: list[list]) -> dict:
         "no_answer": sum(1 for r in records if r[2] == 0),
         "p50_ms": round(percentile(latencies, 0.5), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
+        "slowest_s": round(max(latencies, default=0) / 1000, 2),
         **({"commonest_error": errors.most_common(1)[0][0]} if errors else {}),
     }
 

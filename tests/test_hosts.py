@@ -16,7 +16,8 @@ from tests.helpers import REPO
 pytestmark = pytest.mark.slow
 
 
-def test_faults_between_hosts_meet_their_goals(tmp_path):
+def test_faults_between_hosts_meet_their_goals(tmp_path, tiny_model_dirs):
+    """tiny_model_dirs: the tiny model in the HF cache the hosts load it from."""
     sys.path.insert(0, str(REPO / "bench"))
     from netns import PREFIX, missing_tools
 
