@@ -207,3 +207,31 @@ def string_list(
 def split_author_string(value: str) -> list[str]:
     """Kaggle arXiv author strings: ``"A. Smith, B. Jones and C. Wu"``."""
     return [part for part in _NAME_SPLIT.split(value) if part.strip()]
+
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+MAX_CITATIONS = 10**9  # more is a corrupt value, not a paper
+
+
+def citation_count(value: Any) -> int | None:
+    """A citation count: a non-negative integer (a number in a string too), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadRecord("citation count must be an integer")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or not 0 <= value <= MAX_CITATIONS:
+        raise BadRecord(f"citation count must be a non-negative integer, not {value!r}")
+    return value
+
+
+def doi_of(value: Any, field: str = "doi") -> str | None:
+    """A DOI, without the ``https://doi.org/`` or ``doi:`` a source may put before it."""
+    text = clean(value, field)
+    if text is None:
+        return None
+    doi = _DOI_PREFIX.sub("", text)
+    if not doi.startswith("10."):
+        raise BadRecord(f"{field} is not a DOI: {text[:60]!r}")
+    return doi

@@ -33,7 +33,7 @@ from indexer.build_lifecycle import (
 from indexer.crash_points import checkpoint
 from indexer.fields import warning_field
 from indexer.lock import write_lock
-from indexer.readers import CorpusNotFound, Reject, read_corpus
+from indexer.readers import CorpusNotFound, Reject, Withdrawal, read_corpus
 from search.base.errors import PapersearchError
 from search.base.settings import Settings
 from search.model.encoder import Encoder
@@ -111,11 +111,18 @@ def ingest(
     # external id → (what its record did, the paper's state before this run)
     outcomes: dict[str, tuple[str, str | None]] = {}
     batch: dict[str, PaperRecord] = {}
+    withdrawn: set[str] = set()  # the source says these are gone (a later record revives)
     rejects = RejectsFile(rejects_path)
     try:
         for path in paths:
             for line, item in read_corpus(path, fmt):
                 where = {"file": str(path), "line": line}
+                if isinstance(item, Withdrawal):
+                    batch.pop(item.external_id, None)
+                    outcomes.pop(item.external_id, None)
+                    withdrawn.add(item.external_id)
+                    continue
+                withdrawn.discard(getattr(item, "external_id", None))
                 if isinstance(item, Reject):
                     rejects.write({**where, **asdict(item)})
                     summary.rejected += 1
@@ -132,11 +139,21 @@ def ingest(
         _store_batch(store, batch, outcomes)
     finally:
         rejects.close()
+    summary.removed += withdraw_named(store, withdrawn)
     tally = Counter(outcome for outcome, _ in outcomes.values())
     summary.added, summary.updated = tally[ADDED], tally[UPDATED]
     summary.unchanged, summary.stored = tally[UNCHANGED], len(outcomes)
     summary.rejects_file = str(rejects_path) if summary.rejected or summary.warnings else None
     return set(outcomes)
+
+
+def withdraw_named(store: Store, external_ids: set[str]) -> int:
+    """Withdraw the stored papers the source named as gone; how many there were."""
+    if not external_ids:
+        return 0
+    found = store.papers.find_by_external_ids(external_ids)
+    store.papers.withdraw(sorted(paper.id for paper in found.values()))
+    return len(found)
 
 
 class RejectsFile:
@@ -203,7 +220,7 @@ def withdraw_missing(
             "new index was built. If that is right, run again with a higher --max-removed."
         )
     store.papers.withdraw(missing)
-    summary.removed = len(missing)
+    summary.removed += len(missing)
 
 
 def embed_pending(

@@ -388,6 +388,7 @@ def _paper_fields(record: PaperRecord) -> dict:
         "authors": list(record.authors),
         "year": record.year,
         "date": record.date,
+        "citations": record.citations,
         "venue": record.venue,
         "doi": record.doi,
         "url": record.url,

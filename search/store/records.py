@@ -21,6 +21,7 @@ class PaperRecord:
     url: str | None = None
     categories: tuple[str, ...] = field(default_factory=tuple)
     title_from_abstract: bool = False  # no title in the corpus: the abstract's first sentence
+    citations: int | None = None  # how often the paper is cited, where the corpus says
     # Bad optional fields the reader dropped (counted in the run's summary; not stored).
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -45,6 +46,7 @@ class PaperRecord:
                 self.url,
                 self.categories,
                 *([True] if self.title_from_abstract else []),
+                *([{"citations": self.citations}] if self.citations is not None else []),
             ]
         )
 

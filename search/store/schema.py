@@ -55,6 +55,7 @@ class Paper(Base):
     # YYYY-MM-DD when the corpus gives a day (arXiv's listing date, a publication date);
     # sort=date orders by year, then this (migration 0009).
     date: Mapped[str | None] = mapped_column(String(10))
+    citations: Mapped[int | None] = mapped_column(Integer)  # where the corpus says (0016)
     venue: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,82 @@
+"""Corpus readers: JSON Lines (arXiv listing, Kaggle arXiv snapshot, Semantic Scholar /
+SciRepEval, BEIR, OpenAlex works), PubMed/MEDLINE XML and CSV, plain or gzipped,
+detected automatically.
+
+Every reader yields ``(line_number, PaperRecord | Reject | Withdrawal)``: a bad
+record never stops the run, it is reported with the line it started on and why;
+a withdrawal is the source saying a paper is gone (PubMed's ``DeleteCitation``, a
+retracted OpenAlex work).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from indexer.fields import year_from_arxiv_id
+from indexer.readers.csv_rows import from_csv_row, read_csv
+from indexer.readers.items import CorpusFormatError, CorpusNotFound, Item, Reject, Withdrawal
+from indexer.readers.json_layouts import (
+    JSON_MAPPERS,
+    from_arxiv,
+    from_beir,
+    from_kaggle_arxiv,
+    from_s2,
+    layout_of,
+)
+from indexer.readers.lines import open_bytes, read_jsonl
+from indexer.readers.openalex import from_openalex
+from indexer.readers.pubmed import looks_like_pubmed, read_pubmed
+
+FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "openalex", "pubmed", "csv")
+DETECT_LINES = 50
+DETECT_BYTES = 4096
+
+__all__ = [
+    "FORMATS", "CorpusFormatError", "CorpusNotFound", "Item", "Reject", "Withdrawal",
+    "detect_format", "from_arxiv", "from_beir", "from_csv_row", "from_kaggle_arxiv",
+    "from_openalex", "from_s2", "layout_of", "open_bytes", "read_corpus", "year_from_arxiv_id",
+]  # fmt: skip
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".csv", ".tsv")):
+        return "csv"
+    with open_bytes(path) as fh:
+        if looks_like_pubmed(fh.read(DETECT_BYTES)):
+            return "pubmed"
+    with open_bytes(path) as fh:
+        seen = 0
+        for raw in fh:
+            if not raw.strip():
+                continue
+            seen += 1
+            if seen > DETECT_LINES:
+                break
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                if seen == 1 and b"," in raw and raw.lstrip()[:1] not in (b"{", b"["):
+                    return "csv"
+                continue
+            if isinstance(obj, dict) and (layout := layout_of(obj)):
+                return layout
+    raise CorpusFormatError(
+        f"Cannot tell the format of {path}: pass --format, one of {', '.join(FORMATS)}."
+    )
+
+
+def read_corpus(path: Path, fmt: str = "auto") -> Iterator[Item]:
+    """Yield ``(line_number, PaperRecord | Reject | Withdrawal)`` for every record."""
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt not in FORMATS:
+        raise CorpusFormatError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    if fmt == "csv":
+        yield from read_csv(path)
+    elif fmt == "pubmed":
+        yield from read_pubmed(path)
+    else:
+        yield from read_jsonl(path, JSON_MAPPERS[fmt])

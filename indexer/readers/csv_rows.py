@@ -1,0 +1,111 @@
+"""CSV (or TSV) with a header row: columns by name, lists separated by ``;``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from indexer.fields import (
+    BadRecord,
+    Notes,
+    date_of,
+    identifier,
+    title_and_abstract,
+    year_of,
+)
+from indexer.readers.items import CorpusFormatError, Item, Reject
+from indexer.readers.lines import excerpt_of, open_bytes
+from search.base.urls import http_url
+from search.store.records import PaperRecord
+
+CSV_COLUMNS = {
+    "external_id": ("id", "external_id", "paper_id", "corpus_id", "_id", "arxiv_id", "doc_id"),
+    "title": ("title",),
+    "abstract": ("abstract", "summary", "text"),
+    "authors": ("authors", "author"),
+    "year": ("year",),
+    "date": ("date", "published", "publication_date"),
+    "venue": ("venue", "journal"),
+    "doi": ("doi",),
+    "url": ("url", "link"),
+    "categories": ("categories", "category", "fields_of_study"),
+}
+
+
+def from_csv_row(row: dict[str, str]) -> PaperRecord:
+    """CSV with a header; lists (authors, categories) are separated by ``;``."""
+
+    def get(name: str) -> str | None:
+        for column in CSV_COLUMNS[name]:
+            if row.get(column) not in (None, ""):
+                return row[column]
+        return None
+
+    def semicolons(text: str) -> list[str]:
+        return text.split(";")
+
+    external_id = identifier(get("external_id"), "id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(get("title"), get("abstract"), notes)
+    return PaperRecord(
+        external_id=external_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.names(get("authors"), "authors", split=semicolons),
+        year=notes.optional("year", lambda: year_of(get("year")), None),
+        date=date_of(get("date")),
+        venue=notes.text(get("venue"), "venue"),
+        doi=notes.text(get("doi"), "doi"),
+        url=http_url(notes.text(get("url"), "url")),
+        categories=notes.names(get("categories"), "categories", split=semicolons),
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
+    )
+
+
+def read_csv(path: Path) -> Iterator[Item]:
+    with open_bytes(path) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        dialect = "excel-tab" if path.name.lower().removesuffix(".gz").endswith(".tsv") else "excel"
+        reader = csv.reader(text, dialect=dialect)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            return
+        except (csv.Error, EOFError, OSError) as exc:
+            yield 1, Reject(f"unreadable CSV header: {exc}", "", True)
+            return
+        if not any(h in CSV_COLUMNS["title"] for h in header):
+            raise CorpusFormatError(f"{path}: the CSV header has no 'title' column: {header}")
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, Reject(f"invalid CSV: {exc}", "")
+                continue
+            except (EOFError, OSError) as exc:
+                yield start, Reject(f"file is truncated or corrupt from here: {exc}", "", True)
+                return
+            if not any(cell.strip() for cell in row):
+                continue
+            yield start, _parse_csv_row(header, row)
+
+
+def _parse_csv_row(header: list[str], row: list[str]) -> PaperRecord | Reject:
+    excerpt = excerpt_of(",".join(row).encode("utf-8", "surrogateescape"))
+    if len(row) != len(header):
+        return Reject(f"expected {len(header)} fields, found {len(row)}", excerpt)
+    try:
+        for cell in row:
+            cell.encode("utf-8")  # undecodable bytes survive as surrogates and fail here
+    except UnicodeEncodeError:
+        return Reject("invalid UTF-8", excerpt)
+    try:
+        return from_csv_row(dict(zip(header, row, strict=True)))
+    except BadRecord as exc:
+        return Reject(str(exc), excerpt)

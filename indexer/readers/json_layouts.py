@@ -1,0 +1,160 @@
+"""The JSON Lines layouts: arXiv listing, Kaggle's arXiv snapshot, Semantic Scholar /
+SciRepEval and BEIR, each a mapper from one object to a paper record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from indexer.fields import (
+    Notes,
+    citation_count,
+    date_of,
+    first_version_date,
+    identifier,
+    split_author_string,
+    string_list,
+    title_and_abstract,
+    year_from_arxiv_id,
+    year_from_date,
+    year_of,
+)
+from indexer.readers.items import Withdrawal
+from indexer.readers.openalex import from_openalex, is_openalex
+from search.base.urls import http_url
+from search.store.records import PaperRecord
+
+
+def from_arxiv(obj: dict) -> PaperRecord:
+    """arXiv listing layout: id, title, summary, authors (list), categories (list), abs."""
+    arxiv_id = identifier(obj.get("id"), "id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(
+        obj.get("title"), obj.get("summary"), notes, abstract_field="summary"
+    )
+    return PaperRecord(
+        external_id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.names(obj.get("authors"), "authors", split=split_author_string),
+        year=notes.optional("year", lambda: year_of(obj.get("year")), None)
+        or year_from_arxiv_id(arxiv_id)
+        or year_from_date(obj.get("listing_date")),
+        date=date_of(obj.get("listing_date")) or date_of(obj.get("published")),
+        venue=notes.text(obj.get("journal_ref"), "journal_ref"),
+        doi=notes.text(obj.get("doi"), "doi"),
+        url=http_url(notes.text(obj.get("abs"), "abs")) or f"https://arxiv.org/abs/{arxiv_id}",
+        categories=notes.names(obj.get("categories"), "categories", split=str.split),
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
+    )
+
+
+def from_kaggle_arxiv(obj: dict) -> PaperRecord:
+    """Kaggle arxiv-metadata-oai-snapshot: authors and categories are single strings."""
+    arxiv_id = identifier(obj.get("id"), "id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(obj.get("title"), obj.get("abstract"), notes)
+    return PaperRecord(
+        external_id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.names(obj.get("authors"), "authors", split=split_author_string),
+        year=year_from_arxiv_id(arxiv_id) or year_from_date(obj.get("update_date")),
+        date=first_version_date(obj.get("versions")),
+        venue=notes.text(obj.get("journal-ref"), "journal-ref"),
+        doi=notes.text(obj.get("doi"), "doi"),
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        categories=notes.names(obj.get("categories"), "categories", split=str.split),
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
+    )
+
+
+def from_s2(obj: dict) -> PaperRecord:
+    """Semantic Scholar / SciRepEval: corpus_id or paper_id, title, abstract, authors, year."""
+    raw_id = obj.get("corpus_id", obj.get("paper_id"))
+    external_id = identifier(raw_id, "corpus_id/paper_id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(obj.get("title"), obj.get("abstract"), notes)
+    ids = obj.get("externalids") or obj.get("externalIds") or {}
+    doi = obj.get("doi") or (ids.get("DOI") if isinstance(ids, dict) else None)
+    fields = obj.get("fields_of_study", obj.get("fieldsOfStudy", obj.get("s2FieldsOfStudy")))
+    url = obj.get("url")
+    if url is None and "corpus_id" in obj:
+        url = f"https://api.semanticscholar.org/CorpusID:{external_id}"
+    return PaperRecord(
+        external_id=external_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.names(obj.get("authors"), "authors"),
+        year=notes.optional("year", lambda: year_of(obj.get("year")), None),
+        date=date_of(obj.get("publicationDate", obj.get("publication_date"))),
+        venue=notes.text(obj.get("venue"), "venue"),
+        doi=notes.text(doi, "doi"),
+        url=http_url(notes.text(url, "url")),
+        categories=notes.optional("fields of study", lambda: _categories(fields), ()),
+        citations=notes.optional(
+            "citationCount",
+            lambda: citation_count(obj.get("citationCount", obj.get("citation_count"))),
+            None,
+        ),  # fmt: skip
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
+    )
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        value = [v.get("category") if isinstance(v, dict) else v for v in value]
+        value = list(dict.fromkeys(v for v in value if v))
+    return string_list(value, "fields of study")
+
+
+def from_beir(obj: dict) -> PaperRecord:
+    """BEIR corpus: _id, title, text (the abstract), optional metadata with url/doi."""
+    external_id = identifier(obj.get("_id"), "_id")
+    notes = Notes()
+    title, abstract, derived = title_and_abstract(
+        obj.get("title"), obj.get("text"), notes, abstract_field="text"
+    )
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return PaperRecord(
+        external_id=external_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.names(meta.get("authors"), "authors"),
+        year=notes.optional("year", lambda: year_of(meta.get("year")), None),
+        date=date_of(meta.get("date")),
+        doi=notes.text(meta.get("doi"), "doi"),
+        url=http_url(notes.text(meta.get("url"), "url")),
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
+    )
+
+
+JSON_MAPPERS: dict[str, Callable[[dict], PaperRecord | Withdrawal]] = {
+    "arxiv": from_arxiv,
+    "kaggle-arxiv": from_kaggle_arxiv,
+    "s2": from_s2,
+    "beir": from_beir,
+    "openalex": from_openalex,
+}
+
+_KAGGLE_KEYS = {"authors_parsed", "journal-ref", "update_date", "versions", "submitter"}
+
+
+def layout_of(obj: dict) -> str | None:
+    """Which JSON layout an object is in, from its keys."""
+    keys = set(obj)
+    if is_openalex(obj):
+        return "openalex"
+    if "_id" in keys:
+        return "beir"
+    if "corpus_id" in keys or "paper_id" in keys:
+        return "s2"
+    if "id" in keys and "summary" in keys:
+        return "arxiv"
+    if "id" in keys and "abstract" in keys and keys & _KAGGLE_KEYS:
+        return "kaggle-arxiv"
+    return None

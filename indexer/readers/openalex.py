@@ -1,0 +1,112 @@
+"""OpenAlex works (the snapshot's gzipped JSON Lines, one work a line).
+
+The abstract comes as an inverted index (word → positions) and is rebuilt in order;
+the venue is the primary location's source; categories are the work's topics (or,
+in older snapshots, its concepts); ``cited_by_count`` is kept. A retracted work is
+a :class:`Withdrawal`: it leaves search, as a paper a snapshot no longer holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.fields import (
+    BadRecord,
+    Notes,
+    citation_count,
+    date_of,
+    doi_of,
+    identifier,
+    title_and_abstract,
+    year_of,
+)
+from indexer.readers.items import Withdrawal
+from search.base.urls import http_url
+from search.store.records import PaperRecord
+
+OPENALEX_ID_PREFIX = "https://openalex.org/"
+MAX_ABSTRACT_WORDS = 20_000  # positions past this are a corrupt index, not an abstract
+MIN_CONCEPT_SCORE = 0.3  # older snapshots' concepts below this are too weak to filter by
+
+
+def is_openalex(obj: dict) -> bool:
+    return str(obj.get("id", "")).startswith(OPENALEX_ID_PREFIX) or "abstract_inverted_index" in obj
+
+
+def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
+    work_id = identifier(obj.get("id"), "id").removeprefix(OPENALEX_ID_PREFIX)
+    if obj.get("is_retracted") is True:
+        return Withdrawal(work_id, "retracted")
+    notes = Notes()
+    abstract = notes.optional("abstract_inverted_index",
+                              lambda: abstract_from_index(obj.get("abstract_inverted_index")),
+                              None)  # fmt: skip
+    title, abstract, derived = title_and_abstract(obj.get("title") or obj.get("display_name"),
+                                                  abstract, notes)  # fmt: skip
+    primary = obj.get("primary_location") if isinstance(obj.get("primary_location"), dict) else {}
+    source = primary.get("source") if isinstance(primary.get("source"), dict) else {}
+    return PaperRecord(
+        external_id=work_id,
+        title=title,
+        abstract=abstract,
+        authors=notes.optional("authorships", lambda: _authors(obj.get("authorships")), ()),
+        year=notes.optional(
+            "publication_year", lambda: year_of(obj.get("publication_year")), None
+        ),  # fmt: skip
+        date=date_of(obj.get("publication_date")),
+        venue=notes.text(source.get("display_name"), "primary_location.source"),
+        doi=notes.optional("doi", lambda: doi_of(obj.get("doi")), None),
+        url=http_url(notes.text(primary.get("landing_page_url"), "landing_page_url"))
+        or f"{OPENALEX_ID_PREFIX}{work_id}",
+        categories=notes.optional("topics", lambda: _categories(obj), ()),
+        citations=notes.optional(
+            "cited_by_count", lambda: citation_count(obj.get("cited_by_count")), None
+        ),  # fmt: skip
+        title_from_abstract=derived,
+        warnings=tuple(notes.warnings),
+    )
+
+
+def abstract_from_index(index: Any) -> str | None:
+    """``{"word": [positions]}`` → the text, words in position order."""
+    if index is None:
+        return None
+    if not isinstance(index, dict):
+        raise BadRecord(f"must be an object, not {type(index).__name__}")
+    placed: dict[int, str] = {}
+    for word, positions in index.items():
+        if not isinstance(positions, list):
+            raise BadRecord(f"positions of {word[:40]!r} are not a list")
+        for position in positions:
+            if not isinstance(position, int) or not 0 <= position < MAX_ABSTRACT_WORDS:
+                raise BadRecord(f"position {position!r} of {word[:40]!r} is out of range")
+            placed[position] = word
+    text = " ".join(placed[p] for p in sorted(placed))
+    return text or None
+
+
+def _authors(authorships: Any) -> tuple[str, ...]:
+    if authorships is None:
+        return ()
+    if not isinstance(authorships, list):
+        raise BadRecord(f"must be a list, not {type(authorships).__name__}")
+    names = []
+    for authorship in authorships:
+        author = authorship.get("author") if isinstance(authorship, dict) else None
+        name = author.get("display_name") if isinstance(author, dict) else None
+        if isinstance(name, str) and name.strip():
+            names.append(" ".join(name.split()))
+    return tuple(names)
+
+
+def _categories(obj: dict) -> tuple[str, ...]:
+    topics = obj.get("topics")
+    if isinstance(topics, list) and topics:
+        names = [t.get("display_name") for t in topics if isinstance(t, dict)]
+    else:
+        concepts = obj.get("concepts") if isinstance(obj.get("concepts"), list) else []
+        names = [c.get("display_name") for c in concepts if isinstance(c, dict)
+                 and (c.get("score") or 0) >= MIN_CONCEPT_SCORE]  # fmt: skip
+    return tuple(
+        dict.fromkeys(" ".join(n.split()) for n in names if isinstance(n, str) and n.strip())
+    )
