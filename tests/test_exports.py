@@ -1,4 +1,4 @@
-"""Exports (BibTeX, CSV, JSON): they parse back, and hostile text stays inert.
+"""Exports (BibTeX, RIS, CSV, JSON): they parse back, and hostile text stays inert.
 
 The corpus is tests.corpus's 800 sample papers, indexed once per session on each store
 (the ``engine`` and ``papers`` fixtures in conftest.py).
@@ -30,6 +30,28 @@ def test_exports_parse_back(engine):
     assert json.loads(render(result, "json"))["results"][0]["id"] == hit.id
 
 
+def test_ris_exports_round_trip_through_rispy(engine):
+    import rispy
+
+    from search.answers.export import render
+
+    result = engine.search("neural", k=25)
+    entries = rispy.loads(render(result, "ris"))
+    assert len(entries) == 25
+    for entry, hit in zip(entries, result.results, strict=True):
+        assert entry["title"] == " ".join(hit.title.split())
+        assert entry.get("authors", []) == [" ".join(a.split()) for a in hit.authors]
+        assert entry.get("year") == (str(hit.year) if hit.year else None)
+        assert entry["type_of_reference"] == ("JOUR" if hit.venue else "UNPB")
+        assert entry.get("secondary_title") == hit.venue
+        assert entry.get("doi") == hit.doi
+        assert entry.get("urls") == ([hit.url] if hit.url else None)
+        assert entry.get("date") == (hit.date.replace("-", "/") if hit.date else None)
+        assert entry.get("abstract") == (" ".join(hit.abstract.split()) if hit.abstract else None)
+        assert entry["notes"] == [f"papersearch id {hit.id}, {hit.external_id}"]
+    assert {e["type_of_reference"] for e in entries} == {"JOUR", "UNPB"}  # both kinds seen
+
+
 def test_hostile_text_stays_inert_in_exports():
     import bibtexparser
 
@@ -40,7 +62,7 @@ def test_hostile_text_stays_inert_in_exports():
         id=1, external_id="x}, title = {pwned", title_from_abstract=False,
         title='Closing } brace, \\input{/etc/passwd} & 100% $x$',
         authors=["=HYPERLINK(\"http://evil\")", "O'Brien {Jr}"], year=2020, date=None,
-        venue="@venue#_^~",
+        venue="@venue#_^~", citations=None,
         doi=None, url="javascript:alert(1)", score=0.5, distance=1.0,
         abstract="+cmd|' /C calc'!A0\n}\n@misc{injected, title={x}}",
     )  # fmt: skip
@@ -54,3 +76,10 @@ def test_hostile_text_stays_inert_in_exports():
     cells = rows[1]
     assert cells[4].startswith("'=HYPERLINK") and cells[-1].startswith("'+cmd")
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    import rispy
+
+    ris = render(result, "ris")
+    (entry,) = rispy.loads(ris)  # a newline in the abstract started no tag or record
+    assert entry["abstract"].startswith("+cmd|") and "@misc{injected" in entry["abstract"]
+    assert entry["authors"] == ['=HYPERLINK("http://evil")', "O'Brien {Jr}"]
+    assert ris.count("ER  -") == 1 and ris.count("TY  -") == 1

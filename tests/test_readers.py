@@ -136,6 +136,23 @@ def test_semantic_scholar_layout(tmp_path):
     )
 
 
+def test_semantic_scholar_keys_as_the_graph_api_and_the_bulk_datasets_spell_them(tmp_path):
+    graph = {"paperId": "649def34", "corpusId": 215416146, "title": "SPECTER", "year": 2020,
+             "citationCount": 812, "publicationDate": "2020-04-15",
+             "s2FieldsOfStudy": [{"category": "Computer Science", "source": "s2-fos-model"}],
+             "externalIds": {"DOI": "10.18653/v1/2020.acl-main.207"}}  # fmt: skip
+    bulk = {"corpusid": 7, "title": "T", "citationcount": 3, "publicationdate": "2019-01-02",
+            "externalids": {"DOI": "10.1/x"}}  # fmt: skip
+    path = write_lines(tmp_path / "s2.jsonl", [json.dumps(graph), json.dumps(bulk)])
+    assert detect_format(path) == "s2"
+    (_, a), (_, b) = records(path)
+    assert (a.external_id, a.citations, a.date, a.categories) == (
+        "215416146", 812, "2020-04-15", ("Computer Science",))  # fmt: skip
+    assert a.doi == "10.18653/v1/2020.acl-main.207"
+    assert a.url == "https://api.semanticscholar.org/CorpusID:215416146"
+    assert (b.external_id, b.citations, b.date, b.doi) == ("7", 3, "2019-01-02", "10.1/x")
+
+
 def test_beir_layout():
     """The first 50 documents of the Cranfield collection as BEIR ships it (gzipped)."""
     corpus = Path(__file__).parent / "data" / "cranfield-50.jsonl.gz"

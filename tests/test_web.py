@@ -545,10 +545,12 @@ def test_filters_the_corpus_cannot_use_are_not_offered(client):
     html = client.get("/?q=graph").get_data(as_text=True)
     assert 'name="venue"' not in html and "NeurIPS" not in html
     assert "This corpus has no venues, so that filter is not offered." in html
+    assert '<option value="date"' in html and 'value="citations"' not in html  # no counts
     assert 'name="category"' in html and 'placeholder="cs.' in html
     assert re.search(r'name="year" value="" placeholder="20\d\d-20\d\d"', html)
     health = client.get("/api/v1/health").get_json()
     assert health["corpus"]["with_venue"] == 0 and health["corpus"]["with_categories"] == 701
+    assert health["corpus"]["with_citations"] == 0
     # A venue typed into the URL still shows, so that the user sees what was searched.
     assert 'name="venue" value="ACL"' in client.get("/?q=graph&venue=ACL").get_data(as_text=True)
 
@@ -582,6 +584,9 @@ def test_downloads_and_bodies_have_honest_content_types(client):
     assert data.headers["Content-Type"] == "text/csv; charset=utf-8"
     bib = client.get("/api/v1/search?q=graph&k=5&format=bibtex")
     assert bib.headers["Content-Type"] == "application/x-bibtex; charset=utf-8"
+    ris = client.get("/api/v1/search?q=graph&k=5&format=ris")
+    assert ris.headers["Content-Type"] == "application/x-research-info-systems; charset=utf-8"
+    assert ".ris" in ris.headers["Content-Disposition"] and ris.data.startswith(b"1.\nTY  - ")
     wrong = client.post("/api/v1/recommendations", data='{"positive_ids": [1]}',
                         content_type="text/plain")  # fmt: skip
     assert wrong.status_code == 400

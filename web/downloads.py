@@ -1,4 +1,4 @@
-"""Result lists as file downloads (BibTeX, CSV, JSON), for the API and the pages alike."""
+"""Result lists as file downloads (BibTeX, RIS, CSV, JSON), for the API and the pages alike."""
 
 from __future__ import annotations
 

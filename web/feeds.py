@@ -10,7 +10,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 
 from search.engine.bibtex_library import library_size
 from search.engine.new_papers import FEED_DEPTH, Feed, feed_days, feed_id
-from search.query.limits import DEFAULT_MODE, MODES
+from search.query.limits import DEFAULT_MODE, MODES, SORTS
 from web.extension import provider
 from web.params import (
     choice_arg,
@@ -34,16 +34,20 @@ def search_feed():
     query's first 100, with the query's mode and filters."""
     query = query_arg(request.args)
     mode = choice_arg(request.args, "mode", MODES, DEFAULT_MODE)
+    sort = choice_arg(request.args, "sort", SORTS, "relevance")
     days = feed_days(int_arg(request.args, "days", None))
     chosen = filters_arg(request.args)
     engine = provider().get()
-    result = engine.search(query, k=FEED_DEPTH, mode=mode, filters=chosen)
+    result = engine.search(query, k=FEED_DEPTH, mode=mode, filters=chosen, sort=sort)
     filters = chosen.to_params()
-    subscription = feed_id("search", {"q": result.query, "mode": mode, **filters})
+    defined = {"q": result.query, "mode": mode, **filters}
+    if sort != "relevance":  # feeds subscribed to before sorts existed keep their ids
+        defined["sort"] = sort
+    subscription = feed_id("search", defined)
     feed = engine.new_in(result, title=f"papersearch: {result.query}", days=days,
                          atom_id=subscription)  # fmt: skip
     page = url_for("pages.search_page", _external=True, q=result.query,
-                   **search_params(mode, filters))  # fmt: skip
+                   **search_params(mode, filters, sort))  # fmt: skip
     return atom(feed, page)
 
 

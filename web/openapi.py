@@ -23,6 +23,8 @@ from search.query.limits import (
     MAX_QUERY_CHARS,
     MAX_RECOMMENDATION_IDS,
     MODES,
+    SORT_POOL,
+    SORT_POOL_KEYWORD,
     SORTS,
 )
 from search.query.paper_refs import MAX_REF_CHARS
@@ -79,13 +81,15 @@ def _query_param(name: str, description: str, **schema: Any) -> dict[str, Any]:
 FILTER_PARAMS = [_query_param(f.name, f.help, **dict(f.schema)) for f in FILTER_PARAMETERS]
 FORMAT_PARAM = _query_param(
     "format",
-    "json (the default, this document's shape), or bibtex / csv: the list as a file download.",
+    "json (the default, this document's shape), or "
+    + " / ".join(name for name in FORMATS if name != "json")
+    + ": the list as a file download.",
     enum=list(FORMATS),
 )
 LIST_PARAMS = [K_PARAM, OFFSET_PARAM, *FILTER_PARAMS, FORMAT_PARAM]
 LIST_RESPONSES = {
     "200": {
-        "description": "Ranked papers, best first; with format=bibtex or csv, a file.",
+        "description": "Ranked papers, best first; with another format=, a file.",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/SearchResult"}},
             "application/x-bibtex": {"schema": {"type": "string"}},
@@ -163,8 +167,10 @@ def _search_paths(model_name: str) -> dict[str, Any]:
                     ),
                     _query_param(
                         "sort",
-                        "relevance, or date: the matches newest first (keyword: every "
-                        "match, up to 1,100; semantic and hybrid: the 100 most relevant).",
+                        "relevance; date: the matches newest first; citations: most cited "
+                        f"first, where the corpus has counts (keyword: every match, up to "
+                        f"{SORT_POOL_KEYWORD:,}; semantic and hybrid: the {SORT_POOL:,} most "
+                        "relevant). Ties keep their relevance order.",
                         enum=list(SORTS),
                         default="relevance",
                     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
@@ -13,7 +14,7 @@ from search.answers.results import short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
 from search.query.filters import FILTER_PARAMETERS
-from search.query.limits import DATE_POOL_KEYWORD, DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORTS
+from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORT_POOL_KEYWORD, SORTS
 from search.query.paper_refs import paper_ref
 from web.downloads import file_response
 from web.error_handler import show_errors_on
@@ -33,9 +34,31 @@ from web.params import (
 bp = Blueprint("pages", __name__)
 
 PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class SortChoice:
+    """An order the search form offers: ``needs`` names the corpus fact (a count) without
+    which it is hidden, as the filters are."""
+
+    value: str
+    label: str
+    needs: str | None = None
+
+    @property
+    def summary(self) -> str:  # "newest first", as the results' summary line says it
+        return self.label[0].lower() + self.label[1:]
+
+
+SORT_CHOICES = (
+    SortChoice("relevance", "Most relevant first"),
+    SortChoice("date", "Newest first"),
+    SortChoice("citations", "Most cited first", needs="with_citations"),
+)
+assert tuple(choice.value for choice in SORT_CHOICES) == SORTS
 SIMILAR_ON_PAPER_PAGE = 10
 RECOMMENDATIONS = 20
-EXPORT_LABELS = (("BibTeX", "bibtex"), ("CSV", "csv"), ("JSON", "json"))
+EXPORT_LABELS = (("BibTeX", "bibtex"), ("RIS", "ris"), ("CSV", "csv"), ("JSON", "json"))
 FILTER_PARAMS = ("year", "venue", "category", "author")
 
 
@@ -83,7 +106,8 @@ def search_page():
         pages=pages,
         message=None,
         first_rank=(page - 1) * PER_PAGE + 1,
-        date_pool=DATE_POOL_KEYWORD,
+        sort_pool=SORT_POOL_KEYWORD,
+        sort_labels={choice.value: choice.summary for choice in SORT_CHOICES},
         export_links=export_links("api.search", q=result.query, k=MAX_K, **params),
         feed_url=url_for("feeds.search_feed", q=result.query, **search_params(mode, filters)),
     )  # fmt: skip
@@ -206,7 +230,8 @@ def corpus_context() -> dict:
     the defaults of the search form (left out of its URLs)."""
     current = provider()
     return {"model_name": current.model_name, "corpus": current.corpus_facts(),
-            "default_mode": DEFAULT_MODE, "filter_parameters": FILTER_PARAMETERS}  # fmt: skip
+            "default_mode": DEFAULT_MODE, "filter_parameters": FILTER_PARAMETERS,
+            "sort_choices": SORT_CHOICES}  # fmt: skip
 
 
 @bp.app_template_filter("highlight")

@@ -71,17 +71,29 @@ def from_kaggle_arxiv(obj: dict) -> PaperRecord:
     )
 
 
+# Semantic Scholar spells its keys three ways: the Graph API (corpusId), the bulk datasets
+# (corpusid) and SciRepEval (corpus_id). The first present wins.
+S2_IDS = ("corpus_id", "corpusId", "corpusid", "paper_id", "paperId")
+S2_CITATIONS = ("citationCount", "citationcount", "citation_count")
+S2_DATES = ("publicationDate", "publicationdate", "publication_date")
+S2_FIELDS = ("fields_of_study", "fieldsOfStudy", "s2FieldsOfStudy", "s2fieldsofstudy")
+
+
+def _first(obj: dict, keys: tuple[str, ...]) -> Any:
+    return next((obj[key] for key in keys if key in obj), None)
+
+
 def from_s2(obj: dict) -> PaperRecord:
-    """Semantic Scholar / SciRepEval: corpus_id or paper_id, title, abstract, authors, year."""
-    raw_id = obj.get("corpus_id", obj.get("paper_id"))
-    external_id = identifier(raw_id, "corpus_id/paper_id")
+    """Semantic Scholar / SciRepEval: corpus or paper id, title, abstract, authors, year,
+    citation count."""
+    id_key = next((key for key in S2_IDS if key in obj), "corpus_id")
+    external_id = identifier(obj.get(id_key), "corpus_id/paper_id")
     notes = Notes()
     title, abstract, derived = title_and_abstract(obj.get("title"), obj.get("abstract"), notes)
     ids = obj.get("externalids") or obj.get("externalIds") or {}
     doi = obj.get("doi") or (ids.get("DOI") if isinstance(ids, dict) else None)
-    fields = obj.get("fields_of_study", obj.get("fieldsOfStudy", obj.get("s2FieldsOfStudy")))
     url = obj.get("url")
-    if url is None and "corpus_id" in obj:
+    if url is None and id_key.lower().startswith("corpus"):
         url = f"https://api.semanticscholar.org/CorpusID:{external_id}"
     return PaperRecord(
         external_id=external_id,
@@ -89,16 +101,16 @@ def from_s2(obj: dict) -> PaperRecord:
         abstract=abstract,
         authors=notes.names(obj.get("authors"), "authors"),
         year=notes.optional("year", lambda: year_of(obj.get("year")), None),
-        date=date_of(obj.get("publicationDate", obj.get("publication_date"))),
+        date=date_of(_first(obj, S2_DATES)),
         venue=notes.text(obj.get("venue"), "venue"),
         doi=notes.text(doi, "doi"),
         url=http_url(notes.text(url, "url")),
-        categories=notes.optional("fields of study", lambda: _categories(fields), ()),
+        categories=notes.optional(
+            "fields of study", lambda: _categories(_first(obj, S2_FIELDS)), ()
+        ),
         citations=notes.optional(
-            "citationCount",
-            lambda: citation_count(obj.get("citationCount", obj.get("citation_count"))),
-            None,
-        ),  # fmt: skip
+            "citationCount", lambda: citation_count(_first(obj, S2_CITATIONS)), None
+        ),
         title_from_abstract=derived,
         warnings=tuple(notes.warnings),
     )
@@ -151,7 +163,7 @@ def layout_of(obj: dict) -> str | None:
         return "openalex"
     if "_id" in keys:
         return "beir"
-    if "corpus_id" in keys or "paper_id" in keys:
+    if keys & set(S2_IDS):
         return "s2"
     if "id" in keys and "summary" in keys:
         return "arxiv"

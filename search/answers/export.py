@@ -1,7 +1,8 @@
-"""Result lists as files people import elsewhere: BibTeX, CSV and JSON.
+"""Result lists as files people import elsewhere: BibTeX, RIS, CSV and JSON.
 
 Corpus text is hostile input: BibTeX special characters are escaped so that
-no title can close a field or run a TeX command, and CSV cells that a
+no title can close a field or run a TeX command, RIS values are made one line
+so that none can end a record or start a tag, and CSV cells that a
 spreadsheet would treat as a formula are prefixed with a quote.
 """
 
@@ -12,15 +13,18 @@ import io
 import json
 import re
 
+import rispy
+
 from search.answers.results import Hit, SearchResult
 
 FORMATS = {
     "json": ("application/json; charset=utf-8", "json"),
     "bibtex": ("application/x-bibtex; charset=utf-8", "bib"),
+    "ris": ("application/x-research-info-systems; charset=utf-8", "ris"),
     "csv": ("text/csv; charset=utf-8", "csv"),
 }
-CSV_COLUMNS = ("rank", "id", "external_id", "title", "authors", "year", "venue", "doi", "url",
-               "score", "abstract")  # fmt: skip
+CSV_COLUMNS = ("rank", "id", "external_id", "title", "authors", "year", "venue", "citations",
+               "doi", "url", "score", "abstract")  # fmt: skip
 _BIBTEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -43,6 +47,8 @@ def render(result: SearchResult, fmt: str) -> str:
         return to_bibtex(result.results)
     if fmt == "csv":
         return to_csv(result.results)
+    if fmt == "ris":
+        return to_ris(result.results)
     raise ValueError(f"unknown export format {fmt!r}")
 
 
@@ -66,14 +72,42 @@ def to_bibtex(hits: list[Hit]) -> str:
     return "\n".join(entries)
 
 
+def to_ris(hits: list[Hit]) -> str:
+    """RIS, as Zotero, EndNote and Mendeley import it (written by ``rispy``): a journal
+    article where the corpus names a venue, else an unpublished work (a preprint)."""
+    references = []
+    for hit in hits:
+        fields = {
+            "type_of_reference": "JOUR" if hit.venue else "UNPB",
+            "title": hit.title,
+            "authors": list(hit.authors),
+            "year": str(hit.year) if hit.year else "",
+            "date": hit.date.replace("-", "/") if hit.date else "",
+            "secondary_title": hit.venue or "",  # T2: the journal, as Zotero writes it
+            "doi": hit.doi or "",
+            "urls": [hit.url] if hit.url else [],
+            "abstract": hit.abstract or "",
+            "notes": [f"papersearch id {hit.id}, {hit.external_id}"],
+        }
+        references.append({name: _ris_value(value) for name, value in fields.items() if value})
+    return rispy.dumps(references) if references else ""
+
+
+def _ris_value(value: str | list[str]) -> str | list[str]:
+    """One line each: a newline in corpus text could otherwise end the record."""
+    if isinstance(value, list):
+        return [" ".join(v.split()) for v in value if v.split()]
+    return " ".join(value.split())
+
+
 def to_csv(hits: list[Hit]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for rank, hit in enumerate(hits, start=1):
         row = (rank, hit.id, hit.external_id, hit.title, "; ".join(hit.authors),
-               hit.year or "", hit.venue or "", hit.doi or "", hit.url or "", hit.score,
-               hit.abstract or "")  # fmt: skip
+               hit.year or "", hit.venue or "", "" if hit.citations is None else hit.citations,
+               hit.doi or "", hit.url or "", hit.score, hit.abstract or "")  # fmt: skip
         writer.writerow([csv_safe(value) for value in row])
     return out.getvalue()
 

@@ -63,6 +63,9 @@ class PaperFields(Answer):
         "The date the corpus gives (YYYY-MM-DD: an arXiv listing date, a publication date)."
     )
     venue: str | None = described("Venue (journal or conference).")
+    citations: int | None = described(
+        "How often the paper is cited, where the corpus says (null: it does not)."
+    )
     doi: str | None = described("DOI.")
     url: str | None = described("Where to read the paper: its http(s) link, else its DOI link.")
     abstract: str | None = described("Abstract.")
@@ -78,6 +81,7 @@ class PaperFields(Answer):
             "year": paper.year,
             "date": paper.date,
             "venue": paper.venue,
+            "citations": paper.citations,
             "doi": paper.doi,
             "url": paper_url(paper),
             "abstract": paper.abstract,
@@ -276,6 +280,7 @@ class CorpusFacts(Answer):
     with_venue: int = described("Papers with a venue.")
     with_categories: int = described("Papers with categories.")
     with_authors: int = described("Papers with authors.")
+    with_citations: int = described("Papers with a citation count (sort=citations orders them).")
     first_year: int | None = described("The earliest year.")
     last_year: int | None = described("The latest year.")
     example_venue: str | None = described("The most common venue.")

@@ -45,7 +45,7 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     type=click.Choice(SORTS),
     default="relevance",
     show_default=True,
-    help="date: the same matches newest first.",
+    help="date: the same matches newest first; citations: most cited first.",
 )
 @filter_options
 @JSON_OPTION

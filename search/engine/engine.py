@@ -158,10 +158,11 @@ class SearchEngine(Recommendations):
     ) -> SearchResult:
         """Papers for a free-text query, ranked by ``mode``, among those that pass ``filters``.
 
-        ``sort="date"``: the same matches newest first (by year, then the corpus's date;
-        ties and undated papers keep their relevance order). In keyword mode that is
-        every paper that matches, up to DATE_POOL_KEYWORD; in semantic and hybrid modes,
-        where every paper is ranked, the DATE_POOL most relevant.
+        ``sort="date"``: the same matches newest first (by year, then the corpus's date);
+        ``sort="citations"``: most cited first. Ties, and papers without a date or a count,
+        keep their relevance order. In keyword mode that is every paper that matches, up
+        to SORT_POOL_KEYWORD; in semantic and hybrid modes, where every paper is ranked,
+        the SORT_POOL most relevant.
 
         ``semantic``: nearest by the query's embedding (adhoc_query adapter).
         ``keyword``: BM25 over title, abstract and authors. ``hybrid``: both,
@@ -178,8 +179,8 @@ class SearchEngine(Recommendations):
             ranked, total, matching, keywords, notice = self._by_keywords(plan)
         else:
             ranked, total, matching, keywords, notice = self._by_meaning(plan, text)
-        if sort == "date":
-            ranked = self._newest_first(ranked[: plan.depth])
+        if sort != "relevance":
+            ranked = self._sorted(ranked[: plan.depth], sort)
             total = min(total, len(ranked)) if mode != "keyword" else total
         hits = self._hits(ranked[offset : offset + k], keywords.highlight_words)
         weight = semantic_weight(plan.keywords.word_count) if mode == "hybrid" else None
@@ -343,10 +344,10 @@ class SearchEngine(Recommendations):
         ids = {paper_id for paper_id, _ in first}
         return (first + [m for m in matches if m[0] not in ids])[:depth]
 
-    def _newest_first(self, ranked: Ranked) -> Ranked:
-        """``ranked`` by year, then date, newest first; stable, so ties keep their rank.
-        Reads no rows: the served papers' recency is read once a build."""
-        order = self.store.papers.recency().newest_first(i for i, _, _ in ranked)
+    def _sorted(self, ranked: Ranked, sort: str) -> Ranked:
+        """``ranked`` newest or most cited first; stable, so ties keep their rank. Reads no
+        rows: the served papers' keys are read once a build."""
+        order = self.store.papers.sort_keys(sort).highest_first(i for i, _, _ in ranked)
         return [ranked[position] for position in order]
 
     def _nearest_result(

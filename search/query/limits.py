@@ -14,14 +14,18 @@ DEEPEST_RANK = MAX_OFFSET + MAX_K  # the last rank a page can show
 # Every page up to the deepest one is cut from one ranking (see VectorIndex.search).
 RANKING_DEPTH = DEEPEST_RANK + MAX_RECOMMENDATION_IDS
 
-DATE_POOL = 100  # semantic and hybrid sort=date: the most relevant this many, newest first
-DATE_POOL_KEYWORD = DEEPEST_RANK  # keyword sort=date: the matches, as deep as pages go
+# sort=date and sort=citations reorder a pool of the ranking: in semantic and hybrid modes
+# (where every paper is ranked) the most relevant this many; in keyword mode, the matches
+# as deep as pages go.
+SORT_POOL = 100
+SORT_POOL_KEYWORD = DEEPEST_RANK
 
 MODES = ("semantic", "keyword", "hybrid")
 # Hybrid ranks best on every collection measured (bench/fusion.py), and the keyword index
 # keeps it fast at scale (bench/scale.py): the mode when none is asked for.
 DEFAULT_MODE = "hybrid"
-SORTS = ("relevance", "date")  # sort=: the ranking, or the same matches newest first
+# sort=: the ranking; or the same matches newest first, or most cited first
+SORTS = ("relevance", "date", "citations")
 
 
 def check_query(query: str | None, mode: str, sort: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from search.base.errors import InvalidRequest
 from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, parse_keywords
-from search.query.limits import DATE_POOL, DATE_POOL_KEYWORD, check_page, check_query
+from search.query.limits import SORT_POOL, SORT_POOL_KEYWORD, check_page, check_query
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class SearchPlan:
     mode: str
     filters: Filters
     sort: str
-    depth: int  # how deep the ranking is read: the page's end, or the date sort's pool
+    depth: int  # how deep the ranking is read: the page's end, or the sort's pool
 
     @classmethod
     def of(cls, query: str, k: int, offset: int, mode: str, filters: Filters | None,
@@ -34,6 +34,6 @@ class SearchPlan:
         if mode == "keyword" and keywords.empty or mode == "hybrid" and not keywords.typed:
             raise InvalidRequest(keywords.empty_message, "empty_query")
         depth = k + offset
-        if sort == "date":  # the pool that is sorted by date
-            depth = DATE_POOL_KEYWORD if mode == "keyword" else DATE_POOL
+        if sort != "relevance":  # the pool that is sorted by date or citations
+            depth = SORT_POOL_KEYWORD if mode == "keyword" else SORT_POOL
         return cls(query, keywords, k, offset, mode, filters or Filters(), sort, depth)

@@ -20,9 +20,9 @@ from search.base.errors import PaperNotFound, PaperNotInBuild
 from search.query.filter_keys import author_keys, category_keys
 from search.query.filters import Filters
 from search.query.paper_refs import id_variants
-from search.store.recency import Recency
 from search.store.records import PaperRecord
 from search.store.schema import Paper
+from search.store.sort_keys import SortKeys
 from search.store.sql import IN_CHUNK, dialect_of, fetch_ids, filter_conditions
 
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
@@ -32,7 +32,7 @@ FACT_SAMPLE = 2000  # papers read for example values of the filters
 
 
 class Papers:
-    """The papers table. Filter id sets, corpus facts and recency are cached for the life
+    """The papers table. Filter id sets, corpus facts and sort keys are cached for the life
     of this object (servers open a fresh store for each index build).
 
     ``serving`` is the index build whose papers a server serves: the papers that build
@@ -46,7 +46,7 @@ class Papers:
         self.serving = serving
         self.matching_ids = functools.lru_cache(maxsize=64)(self._matching_ids)
         self.facts = functools.cache(self._facts)
-        self.recency = functools.cache(self._recency)
+        self.sort_keys = functools.cache(self._sort_keys)
         if serving is not None:  # the served papers change only with the build
             self.count = functools.cache(self.count)
 
@@ -187,10 +187,10 @@ class Papers:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         return {paper.id: paper for (paper,) in self._rows_in(Paper.id, wanted, Paper)}
 
-    def _recency(self) -> Recency:
-        """How recent each served paper is (``sort=date``), read in one scan."""
+    def _sort_keys(self, sort: str) -> SortKeys:
+        """Each served paper's key for ``sort`` (date, citations), read in one scan."""
         with self.sessions() as session:
-            return Recency.read(session, self.searchable())
+            return SortKeys.read(session, self.searchable(), sort)
 
     def find_by_dois(self, dois: Iterable[str]) -> dict[str, Paper]:
         """Served papers by DOI (keys lower case: DOIs ignore case)."""
@@ -320,6 +320,7 @@ class Papers:
                     func.count(Paper.venue),
                     func.count().filter(func.json_array_length(Paper.categories) > 0),
                     func.count().filter(func.json_array_length(Paper.authors) > 0),
+                    func.count(Paper.citations),
                     func.min(Paper.year),
                     func.max(Paper.year),
                 ).where(searchable)
@@ -333,8 +334,8 @@ class Papers:
             ).all()
         categories = Counter(c for row in sample for c in row[0] or [])
         authors = Counter(a for row in sample for a in row[1] or [])
-        counted = ("with_year", "with_venue", "with_categories", "with_authors", "first_year",
-                   "last_year")  # fmt: skip
+        counted = ("with_year", "with_venue", "with_categories", "with_authors",
+                   "with_citations", "first_year", "last_year")  # fmt: skip
         return dict(
             zip(counted, counts, strict=True),
             example_venue=venue,
