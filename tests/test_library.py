@@ -200,8 +200,8 @@ def test_similar_papers_on_a_paper_page_can_be_downloaded(engine, client_on):
     client = client_on(engine.settings)
     html = client.get("/papers/1").get_data(as_text=True)
     links = re.findall(r'<a href="([^"]+)" download>(\w+)</a>', html)
-    assert [label for _, label in links] == ["BibTeX", "CSV", "JSON"]
-    csv_file = client.get(links[1][0].replace("&amp;", "&"))
+    assert [label for _, label in links] == ["BibTeX", "RIS", "CSV", "JSON"]
+    csv_file = client.get(dict((label, link) for link, label in links)["CSV"].replace("&amp;", "&"))
     rows = list(csv.DictReader(io.StringIO(csv_file.get_data(as_text=True))))
     assert csv_file.status_code == 200 and len(rows) == 100
     shown = re.findall(r'<a href="/papers/(\d+)">', html.split("Similar papers")[1])

@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from search.answers.citation_meta import coins, highwire_tags
 from search.answers.export import FORMATS
-from search.answers.results import short_authors
+from search.answers.results import PaperDetail, short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
 from search.query.filters import FILTER_PARAMETERS
@@ -210,7 +211,8 @@ def paper_page(ref: str):
         return render_template("not_in_build.html", paper=later)
     similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
     links = export_links("api.similar", paper_id=paper.id, k=MAX_K)
-    return render_template("paper.html", paper=paper, similar=similar, export_links=links)
+    return render_template("paper.html", paper=PaperDetail.from_paper(paper), similar=similar,
+                           export_links=links)  # fmt: skip
 
 
 @bp.get("/about")
@@ -250,6 +252,8 @@ def highlight(text: str | None, spans: list[list[int]]) -> Markup:
 
 
 bp.add_app_template_filter(short_authors, "short_authors")
+bp.add_app_template_filter(highwire_tags, "highwire_tags")
+bp.add_app_template_filter(coins, "coins")
 bp.add_app_template_filter(http_url, "http_url")
 
 

@@ -20,17 +20,13 @@ import numpy as np
 
 from search.answers.results import LibraryFacts
 from search.base.errors import InvalidRequest
+from search.base.identifiers import ARXIV_ID, BARE_ARXIV_ID, doi_in
 from search.query.paper_refs import id_variants
 from search.store.papers import Papers, normal_title
 from search.store.schema import Paper
 
 MAX_LIBRARY_BYTES = 4 * 1024 * 1024  # a 1,000-entry export with abstracts is about 1.5 MB
 MAX_LIBRARY_ENTRIES = 1000
-ARXIV_ID = re.compile(
-    r"(?:arxiv[:/ ]|abs/|pdf/)\s*(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z.\-]*/\d{7}(?:v\d+)?)", re.I
-)
-BARE_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z.\-]*/\d{7}(?:v\d+)?)$", re.I)
-DOI = re.compile(r"10\.\d{4,9}/\S+")
 DECODED = ("title", "abstract")  # the fields read as text; the others are read for ids
 
 
@@ -134,14 +130,9 @@ def _entry(key: str, fields: dict[str, object]) -> LibraryEntry:
         key=key,
         title=text("title"),
         abstract=text("abstract"),
-        doi=_doi(text("doi") or text("url") or ""),
+        doi=doi_in(text("doi") or text("url") or ""),
         arxiv_id=_arxiv_id(fields, text),
     )
-
-
-def _doi(text: str) -> str | None:
-    found = DOI.search(text)
-    return found.group(0).rstrip(".,;") if found else None
 
 
 def _arxiv_id(fields: dict, text) -> str | None:
