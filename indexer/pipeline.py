@@ -37,6 +37,7 @@ from indexer.readers import CorpusNotFound, Reject, Withdrawal, read_corpus
 from search.base.errors import PapersearchError
 from search.base.settings import Settings
 from search.model.encoder import Encoder
+from search.pdf import PdfLimits
 from search.store import Store
 from search.store import vectors as vector_files
 from search.store.papers import ADDED, UNCHANGED, UPDATED
@@ -102,6 +103,7 @@ def ingest(
     fmt: str,
     rejects_path: Path,
     summary: RunSummary,
+    pdf_limits: PdfLimits | None = None,
 ) -> set[str]:
     """Read every file once, streaming, and store its papers; returns the ids they hold.
 
@@ -115,7 +117,7 @@ def ingest(
     rejects = RejectsFile(rejects_path)
     try:
         for path in paths:
-            for line, item in read_corpus(path, fmt):
+            for line, item in read_corpus(path, fmt, pdf_limits):
                 where = {"file": str(path), "line": line}
                 if isinstance(item, Withdrawal):
                     batch.pop(item.external_id, None)
@@ -265,13 +267,12 @@ def run(
     """
     started = time.perf_counter()
     summary = RunSummary(files=[str(p) for p in paths])
-    for path in paths:
-        if not Path(path).is_file():
-            raise CorpusNotFound(f"Corpus file not found: {path}")
+    _check_exist(paths)
     with write_lock(settings.home):
         store = Store.open(settings, migrate=True)
         clean_up_after_crashes(store, settings)
-        present = ingest(store, paths, fmt, rejects_path or default_rejects_path(settings), summary)
+        present = ingest(store, paths, fmt, rejects_path or default_rejects_path(settings),
+                         summary, PdfLimits.of(settings))  # fmt: skip
         if snapshot:
             withdraw_missing(store, present, summary, max_removed)
         # The data directory's own model, unless the settings name one.
@@ -303,6 +304,13 @@ def run(
     _log("done", summary, embedded=summary.embedded, build=summary.build_id,
          published=summary.published, seconds=summary.seconds)  # fmt: skip
     return summary
+
+
+def _check_exist(paths: Sequence[Path]) -> None:
+    """Every corpus named is there, before the lock is taken and anything is read."""
+    for path in paths:
+        if not Path(path).exists():
+            raise CorpusNotFound(f"Corpus file or folder not found: {path}")
 
 
 def _log(stage: str, summary: RunSummary, **fields) -> None:

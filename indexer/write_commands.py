@@ -30,7 +30,7 @@ FORMAT_OPTION = click.option(
     type=click.Choice(("auto",) + FORMATS),
     default="auto",
     show_default=True,
-    help="Corpus layout; auto detects it from the file.",
+    help="Corpus layout; auto detects it from the file (a folder is read as PDFs).",
 )
 REJECTS_OPTION = click.option(
     "--rejects",
@@ -93,7 +93,8 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
 def index_command(
     corpus: tuple[Path, ...], fmt: str, rejects: Path | None, as_json: bool, settings: Settings
 ) -> None:
-    """Read CORPUS files, store and embed their papers, and build a new index."""
+    """Read CORPUS files (or folders of PDFs), store and embed their papers, and build a
+    new index."""
     say = narrator(settings, as_json, "index")
     summary = index_corpus(settings, list(corpus), fmt=fmt, rejects_path=rejects,
                            progress=say is click.echo, say=say)  # fmt: skip

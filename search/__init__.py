@@ -5,6 +5,7 @@ those below it (``tests/test_layout.py`` holds the table), and none imports Flas
 - ``query``: what a search asks (filters, keyword queries, references, bounds);
 - ``model``: the embedding model and its encoder;
 - ``ann``: the FAISS index;
+- ``pdf``: a paper read from a PDF, in a bounded child process;
 - ``keyword_index``: the Tantivy keyword index a build carries;
 - ``store``: everything kept in SQL;
 - ``ranking``: fusion and re-ranking of candidate lists;

@@ -33,12 +33,13 @@ def imported_modules(path: Path) -> set[str]:
 # the ground, the command root (papersearch.py) knows every part.
 SEARCH_BELOW_ENGINE = {"search.base", "search.query", "search.model", "search.ann",
                        "search.keyword_index", "search.store", "search.ranking",
-                       "search.answers"}  # fmt: skip
+                       "search.answers", "search.pdf"}  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     "search.base": set(),
     "search.query": {"search.base"},
     "search.model": {"search.base"},
     "search.ann": {"search.base"},
+    "search.pdf": {"search.base"},
     "search.keyword_index": {"search.base", "search.query"},
     "search.store": {"search.base", "search.query", "search.model", "search.keyword_index"},
     "search.ranking": {"search.base", "search.store"},
@@ -53,6 +54,7 @@ LAYERS: dict[str, set[str]] = {
         "search.query",
         "search.model",
         "search.answers",
+        "search.pdf",
         "search.engine",
         "search.cli",
     },  # fmt: skip

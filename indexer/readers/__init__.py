@@ -1,6 +1,6 @@
 """Corpus readers: JSON Lines (arXiv listing, Kaggle arXiv snapshot, Semantic Scholar /
-SciRepEval, BEIR, OpenAlex works), PubMed/MEDLINE XML and CSV, plain or gzipped,
-detected automatically.
+SciRepEval, BEIR, OpenAlex works), PubMed/MEDLINE XML and CSV, plain or gzipped, and a
+folder of PDFs, detected automatically.
 
 Every reader yields ``(line_number, PaperRecord | Reject | Withdrawal)``: a bad
 record never stops the run, it is reported with the line it started on and why;
@@ -27,9 +27,11 @@ from indexer.readers.json_layouts import (
 )
 from indexer.readers.lines import open_bytes, read_jsonl
 from indexer.readers.openalex import from_openalex
+from indexer.readers.pdfs import is_pdf, read_pdfs
 from indexer.readers.pubmed import looks_like_pubmed, read_pubmed
+from search.pdf import PdfLimits
 
-FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "openalex", "pubmed", "csv")
+FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "openalex", "pubmed", "csv", "pdf")
 DETECT_LINES = 50
 DETECT_BYTES = 4096
 
@@ -41,6 +43,8 @@ __all__ = [
 
 
 def detect_format(path: Path) -> str:
+    if path.is_dir() or is_pdf(path):
+        return "pdf"
     name = path.name.lower().removesuffix(".gz")
     if name.endswith((".csv", ".tsv")):
         return "csv"
@@ -68,13 +72,20 @@ def detect_format(path: Path) -> str:
     )
 
 
-def read_corpus(path: Path, fmt: str = "auto") -> Iterator[Item]:
-    """Yield ``(line_number, PaperRecord | Reject | Withdrawal)`` for every record."""
+def read_corpus(
+    path: Path, fmt: str = "auto", pdf_limits: PdfLimits | None = None
+) -> Iterator[Item]:
+    """Yield ``(line_number, PaperRecord | Reject | Withdrawal)`` for every record (for a
+    folder of PDFs, the file's number)."""
     if fmt == "auto":
         fmt = detect_format(path)
     if fmt not in FORMATS:
         raise CorpusFormatError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
-    if fmt == "csv":
+    if path.is_dir() and fmt != "pdf":
+        raise CorpusFormatError(f"{path} is a folder: a folder is read as PDFs (--format pdf).")
+    if fmt == "pdf":
+        yield from read_pdfs(path, pdf_limits)
+    elif fmt == "csv":
         yield from read_csv(path)
     elif fmt == "pubmed":
         yield from read_pubmed(path)

@@ -45,6 +45,7 @@ ERROR_CODES = {error.code: error for error in (
                                        "or lost its files."),
     ErrorCode("request_entity_too_large", 413, "The request body is larger than the limit."),
     ErrorCode("library_too_large", 413, "The BibTeX library is larger than its limit."),
+    ErrorCode("pdf_too_large", 413, "The uploaded PDF is larger than `PAPERSEARCH_PDF_MAX_SIZE`."),
     ErrorCode("invalid_parameter", 422, "A parameter is not understood: a non-integer k or "
                                         "offset, an unknown mode, sort, format or filter "
                                         "value."),
@@ -57,6 +58,9 @@ ERROR_CODES = {error.code: error for error in (
     ErrorCode("too_many_entries", 422, "The BibTeX library has too many entries."),
     ErrorCode("not_bibtex", 422, "The upload is not BibTeX."),
     ErrorCode("empty_library", 422, "No entry of the BibTeX library could be used."),
+    ErrorCode("unreadable_pdf", 422, "The uploaded PDF cannot be read (the message says why: "
+                                     "encrypted, truncated, too many pages, too slow, no "
+                                     "text)."),
     ErrorCode("invalid_eval_data", 422, "A queries or qrels file cannot be read."),
     ErrorCode("rate_limited", 429, "Too many requests from this client (Retry-After)."),
     ErrorCode("internal_error", 500, "A bug: the server logged it."),

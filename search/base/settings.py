@@ -209,6 +209,21 @@ class Settings:
         "Encoder actors on Ray: one per GPU on a cluster with GPUs, else one per CPU, unless set.",
         shown_default="one per GPU, else per CPU",
     )
+    pdf_max_size: int = setting(
+        50 * 10**6,
+        "Largest PDF read, in a folder indexed as a corpus or uploaded to search by example "
+        "(`50MB`); a larger one is a reject, or a 413.",
+        shown_default="50MB",
+        parse=parse_size,
+    )
+    pdf_max_pages: int = setting(
+        2000, "Most pages a PDF may declare; one with more is a reject, or a 422."
+    )
+    pdf_timeout: float = setting(
+        20.0,
+        "Seconds reading one PDF may take (in a child process that is stopped past it); "
+        "a slower one is a reject, or a 422.",
+    )
     reload_seconds: float = setting(
         2.0, "How often servers look for a new current build (seconds).", flag=False
     )

@@ -1,0 +1,137 @@
+"""PDFs built in the tests: pages of text in chosen fonts and sizes, the way LaTeX and
+word processors lay out a paper's first page, plus hostile files (truncated, encrypted,
+a lying page count, a compression bomb, a page that takes long to read)."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from pathlib import Path
+
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, StreamObject
+
+Line = tuple[float, str]  # font size, text
+
+
+def paper_pdf(
+    title: str,
+    abstract: str,
+    *,
+    authors: str = "Ada Lovelace and Alan Turing",
+    metadata: dict[str, str] | None = None,
+    extra_lines: tuple[Line, ...] = (),
+    stamp: str | None = None,
+    pages: int = 1,
+) -> bytes:
+    """A paper's first page: the title large, authors, an Abstract heading, the abstract
+    wrapped over lines, an introduction; ``stamp`` is a rotated margin line like arXiv's."""
+    lines: list[Line] = [(17.0, part) for part in _wrap(title, 50)]
+    lines += [(11.0, authors), (9.0, "Department of Computing, Example University"), *extra_lines]
+    lines += [(10.0, "Abstract")] + [(9.0, part) for part in _wrap(abstract, 90)]
+    lines += [(12.0, "1 Introduction"), (10.0, "Papers begin with an introduction.")]
+    return build_pdf([lines] + [[(10.0, f"Page {n + 2}.")] for n in range(pages - 1)],
+                     metadata=metadata, stamp=stamp)  # fmt: skip
+
+
+def build_pdf(pages: list[list[Line]], *, metadata=None, stamp: str | None = None) -> bytes:
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Times-Roman"),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))  # fmt: skip
+    for number, lines in enumerate(pages):
+        page = writer.add_blank_page(612, 792)
+        ops, y = [], 740.0
+        for size, text in lines:
+            ops.append(f"BT /F1 {size:g} Tf 72 {y:g} Td ({_escape(text)}) Tj ET")
+            y -= size * 1.4
+        if stamp and number == 0:  # rotated 90 degrees in the left margin
+            ops.append(f"BT /F1 20 Tf 0 1 -1 0 30 200 Tm ({_escape(stamp)}) Tj ET")
+        content(writer, page, "\n".join(ops).encode("latin-1"))
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+    if metadata:
+        writer.add_metadata(metadata)
+    return written(writer)
+
+
+def content(writer: PdfWriter, page, data: bytes, *, deflated: bytes | None = None) -> None:
+    """Set a page's content stream (``deflated``: already Flate-compressed bytes)."""
+    if deflated is None:
+        stream = DecodedStreamObject()
+        stream.set_data(data)
+    else:
+        stream = StreamObject()
+        stream._data = deflated
+        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+
+
+def written(writer: PdfWriter) -> bytes:
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypted_pdf(password: str = "secret") -> bytes:
+    from pypdf import PdfReader
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(paper_pdf("Locked away", "Secret."))))
+    writer.encrypt(user_password=password, owner_password="owner", algorithm="AES-128")
+    return written(writer)
+
+
+def long_pdf(pages: int = 2_500) -> bytes:
+    """A paper followed by thousands of pages."""
+    return paper_pdf("A paper with an appendix of thousands of pages",
+                     "Its appendix goes on and on for pages and pages.", pages=pages)  # fmt: skip
+
+
+def compression_bomb(megabytes: int = 400) -> bytes:
+    """A page whose content stream inflates from a few hundred KB to ``megabytes``."""
+    packer = zlib.compressobj(9)
+    chunk = b" " * (1 << 20)
+    deflated = b"".join(packer.compress(chunk) for _ in range(megabytes)) + packer.flush()
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    content(writer, page, b"", deflated=deflated)
+    return written(writer)
+
+
+def slow_pdf(operations: int = 3_000_000) -> bytes:
+    """A page of millions of tiny text operations: small on disk, slow to interpret."""
+    data = b"BT /F1 1 Tf " + b"(a) Tj " * operations + b"ET"
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    content(writer, page, b"", deflated=zlib.compress(data, 9))
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
+                             NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})  # fmt: skip
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    return written(writer)
+
+
+def write(folder: Path, name: str, data: bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + [line] if line else lines
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
