@@ -18,6 +18,7 @@ from search.answers.results import (
     LibraryFacts,
     ModelFacts,
     PaperDetail,
+    PdfExample,
     SearchResult,
     Seed,
 )
@@ -34,6 +35,7 @@ RESULT_TYPES = {
     "CorpusFacts": CorpusFacts,
     "Seed": Seed,
     "LibraryFacts": LibraryFacts,
+    "PdfExample": PdfExample,
 }
 _COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}

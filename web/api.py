@@ -19,6 +19,7 @@ from web.openapi import openapi_document
 from web.params import (
     bibtex_upload,
     choice_arg,
+    example_input,
     filters_arg,
     id_list,
     int_arg,
@@ -58,9 +59,12 @@ def search():
 
 @bp.post("/search/by_example")
 def search_by_example():
-    """A title and abstract (as a paper is embedded), or a paper the corpus holds."""
-    body = json_body()
-    return respond(example_search(provider().get(), body, **page_args()), "papersearch-by-example")
+    """A title and abstract (as a paper is embedded), a paper the corpus holds, or an
+    uploaded PDF (multipart, field ``pdf``)."""
+    current = provider()
+    body, pdf = example_input(current.settings.pdf_max_size, api=True)
+    return respond(example_search(current.get(), body, pdf, **page_args()),
+                   "papersearch-by-example")  # fmt: skip
 
 
 @bp.post("/recommendations")

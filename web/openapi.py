@@ -11,9 +11,11 @@ from typing import Any
 
 from search.answers.export import FORMATS
 from search.base.errors import ERROR_CODES
+from search.base.settings import format_size
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
 from search.engine.new_papers import MAX_FEED_DAYS
 from search.engine.recommendations import NEGATIVE_WEIGHT
+from search.pdf import PdfLimits
 from search.query.filters import FILTER_PARAMETERS
 from search.query.limits import (
     DEFAULT_MODE,
@@ -86,15 +88,39 @@ FORMAT_PARAM = _query_param(
     + ": the list as a file download.",
     enum=list(FORMATS),
 )
+PDF_UPLOAD = {
+    "type": "object",
+    "required": ["pdf"],
+    "properties": {"pdf": {"type": "string", "format": "binary",
+                           "description": "The PDF; the answer's example says what was read."}},
+}  # fmt: skip
+
+
+def _pdf_responses() -> dict[str, Any]:
+    limits = PdfLimits()
+    return {
+        "413": _error(
+            f"The PDF is larger than PAPERSEARCH_PDF_MAX_SIZE (by default "
+            f"{format_size(limits.max_bytes)})."
+        ),  # fmt: skip
+        "422": _error(
+            f"The PDF cannot be read: encrypted, truncated, more pages than "
+            f"PAPERSEARCH_PDF_MAX_PAGES ({limits.max_pages:,}), slower than "
+            f"PAPERSEARCH_PDF_TIMEOUT ({limits.seconds:g} s), no text; or a "
+            "parameter out of range."
+        ),  # fmt: skip
+    }
+
+
 LIST_PARAMS = [K_PARAM, OFFSET_PARAM, *FILTER_PARAMS, FORMAT_PARAM]
 LIST_RESPONSES = {
     "200": {
         "description": "Ranked papers, best first; with another format=, a file.",
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/SearchResult"}},
-            "application/x-bibtex": {"schema": {"type": "string"}},
-            "text/csv": {"schema": {"type": "string"}},
-        },
+            **{content_type.split(";")[0]: {"schema": {"type": "string"}}
+               for name, (content_type, _) in FORMATS.items() if name != "json"},
+        },  # fmt: skip
     },
     "400": _error("A missing or empty query or body."),
     "404": _error("A paper named in the request is not in the corpus or the index."),
@@ -121,6 +147,7 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
         },
         "paths": {
             **_search_paths(model_name),
+            **_example_path(),
             **_recommendation_paths(),
             **_bibtex_path(),
             **_paper_paths(),
@@ -136,7 +163,7 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
 
 
 def _search_paths(model_name: str) -> dict[str, Any]:
-    """A free-text query, and a paper as the query."""
+    """A free-text query."""
     return {
         "/api/v1/search": {
             "get": {
@@ -179,18 +206,26 @@ def _search_paths(model_name: str) -> dict[str, Any]:
                 "responses": LIST_RESPONSES,
             }
         },
+    }
+
+
+def _example_path() -> dict[str, Any]:
+    """Papers like an example: a title and abstract, a stored paper, or a PDF."""
+    return {
         "/api/v1/search/by_example": {
             "post": {
-                "summary": "Papers nearest to an example paper: a title and abstract, or a "
-                "paper the corpus holds (by id, external id such as an arXiv id, or DOI)",
+                "summary": "Papers nearest to an example paper: a title and abstract, a "
+                "paper the corpus holds (by id, external id such as an arXiv id, or DOI), or "
+                "an uploaded PDF (a draft: its title and abstract are read from it)",
                 "parameters": LIST_PARAMS,
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Example"}}
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Example"}},
+                        "multipart/form-data": {"schema": PDF_UPLOAD},
                     },
                 },
-                "responses": LIST_RESPONSES,
+                "responses": {**LIST_RESPONSES, **_pdf_responses()},
             }
         },
     }

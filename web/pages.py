@@ -24,6 +24,7 @@ from web.openapi import openapi_document
 from web.params import (
     bibtex_upload,
     choice_arg,
+    example_input,
     filters_arg,
     int_arg,
     library_recommendations,
@@ -146,16 +147,21 @@ def recommend_page():
 
 @bp.route("/example", methods=["GET", "POST"])
 def example_page():
-    """Search with a pasted title and abstract, or a paper named by id, arXiv id or DOI."""
-    form = request.form if request.method == "POST" else {}
+    """Search with a pasted title and abstract, a paper named by id, arXiv id or DOI, or
+    an uploaded PDF (a draft)."""
     if request.method == "GET":
-        return render_template("example.html", form=form, result=None, message=None)
-    show_errors_on("example.html", form=form, result=None)
-    result = search_by_example(provider().get(), form, k=RECOMMENDATIONS)
+        return render_template("example.html", form={}, result=None, message=None,
+                               export_labels=EXPORT_LABELS)  # fmt: skip
+    show_errors_on("example.html", form={}, result=None, export_labels=EXPORT_LABELS)
+    current = provider()
+    form, pdf = example_input(current.settings.pdf_max_size, api=False)
+    show_errors_on("example.html", form=form, result=None, export_labels=EXPORT_LABELS)
+    result = search_by_example(current.get(), form, pdf, k=RECOMMENDATIONS)
     fmt = choice_arg(form, "format", tuple(FORMATS), "")
     if fmt:
         return file_response(result, fmt, "papersearch-by-example")
-    return render_template("example.html", form=form, result=result, message=None)
+    return render_template("example.html", form=form, result=result, message=None,
+                           export_labels=EXPORT_LABELS)  # fmt: skip
 
 
 @bp.route("/library", methods=["GET", "POST"])

@@ -22,10 +22,12 @@ from search.engine.bibtex_library import (
 )
 from search.engine.engine import SearchEngine
 from search.engine.new_papers import feed_days
+from search.pdf import PdfLimits
 from search.query.filters import Filters
 from search.query.limits import DEFAULT_MODE
 
-LIBRARY_BODY_BYTES = MAX_LIBRARY_BYTES + 64 * 1024  # a library and the form or JSON around it
+FORM_BYTES = 64 * 1024  # the form or JSON around an uploaded file
+LIBRARY_BODY_BYTES = MAX_LIBRARY_BYTES + FORM_BYTES
 
 
 def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
@@ -93,9 +95,14 @@ def id_list(body: Mapping[str, Any], name: str) -> list[int | str]:
     return value
 
 
-def search_by_example(engine: SearchEngine, values: Mapping[str, Any], **page) -> SearchResult:
-    """An example paper from a JSON body or a form: ``paper`` (an id, arXiv id or DOI) when
-    it is given, otherwise ``title`` and optionally ``abstract``."""
+def search_by_example(
+    engine: SearchEngine, values: Mapping[str, Any], pdf: bytes | None = None, **page
+) -> SearchResult:
+    """An example paper from a JSON body or a form: an uploaded ``pdf`` (a draft) when one
+    is sent, else ``paper`` (an id, arXiv id or DOI), else ``title`` and optionally
+    ``abstract``."""
+    if pdf is not None:
+        return engine.search_by_pdf(pdf, **page)
     paper = values.get("paper")
     if isinstance(paper, str):
         paper = paper.strip() or None
@@ -107,6 +114,28 @@ def search_by_example(engine: SearchEngine, values: Mapping[str, Any], **page) -
     if not isinstance(title, str) or not isinstance(abstract, (str, type(None))):
         raise InvalidRequest("Give a title (and optionally an abstract) as strings, or a paper.")
     return engine.search_by_example(title, abstract, **page)
+
+
+def example_input(max_pdf_bytes: int, *, api: bool) -> tuple[Mapping[str, Any], bytes | None]:
+    """A search by example's input: the form's fields (the API: a JSON body unless the
+    request is multipart) and the PDF uploaded as ``pdf``, read within the PDF size bound
+    (413 past it); no PDF: None."""
+    if request.mimetype != "multipart/form-data":
+        return (json_body() if api else request.form), None
+    bound = max_pdf_bytes + FORM_BYTES  # set before the body is read: the PDF and its form
+    request.max_content_length = request.max_form_memory_size = bound
+    too_large = PdfLimits(max_bytes=max_pdf_bytes).too_large
+    if (request.content_length or 0) > bound:
+        raise too_large(request.content_length)
+    upload = request.files.get("pdf")
+    if upload is None or not upload.filename:
+        return request.form, None
+    data = upload.read(max_pdf_bytes + 1)
+    if len(data) > max_pdf_bytes:
+        raise too_large(len(data))
+    if not data:
+        raise InvalidRequest("The uploaded PDF is empty.", "unreadable_pdf")
+    return request.form, data
 
 
 def bibtex_upload() -> str:

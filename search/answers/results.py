@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from search.answers.snippets import snippet
 from search.base.urls import http_url
-from search.query.limits import DEFAULT_MODE, MODES
+from search.query.limits import DEFAULT_MODE, MODES, SORT_POOL, SORT_POOL_KEYWORD, SORTS
 from search.ranking.fusion import FUSION_DEPTH, PHRASE_BOOST
 from search.store.schema import IndexBuild, Paper
 
@@ -171,6 +171,20 @@ class LibraryFacts(Answer):
 
 
 @dataclass
+class PdfExample(Answer):
+    """What an uploaded PDF gave the search by example: its title and abstract."""
+
+    title: str = described("The title read from the PDF (its metadata, else its largest text).")
+    abstract: str | None = described(
+        "The abstract read from its first pages (the text after its Abstract heading)."
+    )
+    authors: list[str] = described("Authors, from the PDF's metadata.", [])
+    doi: str | None = described("A DOI found in the PDF.", None)
+    arxiv_id: str | None = described("An arXiv id found in the PDF.", None)
+    pages: int = described("Pages in the PDF.", 0)
+
+
+@dataclass
 class SearchResult(Answer):
     """A ranked list of papers: one page of one ranking."""
 
@@ -190,10 +204,11 @@ class SearchResult(Answer):
     )
     seeds: list[Seed] = described("The papers the list starts from (similar, recommend).", [])
     sort: str = described(
-        "relevance, or date: the same matches newest first (keyword: every match, up to "
-        "1,100; semantic and hybrid: the 100 most relevant).",
+        "relevance; date: the same matches newest first; citations: most cited first "
+        f"(keyword: every match, up to {SORT_POOL_KEYWORD:,}; semantic and hybrid: the "
+        f"{SORT_POOL:,} most relevant).",
         "relevance",
-        enum=["relevance", "date"],
+        enum=list(SORTS),
     )
     semantic_weight: float | None = described(
         "hybrid: the weight of the semantic similarity in this query's fused score (BM25 "
@@ -207,6 +222,9 @@ class SearchResult(Answer):
     )
     library: LibraryFacts | None = optional(
         "Recommendations from a BibTeX library: how its entries were read."
+    )
+    example: PdfExample | None = optional(
+        "Papers like an uploaded PDF: what was read from it and searched by example."
     )
 
 

@@ -28,6 +28,7 @@ from search.answers.results import CorpusFacts, Hit, SearchResult, Seed
 from search.base.errors import InvalidRequest, KeywordSearchUnavailable, NoIndex
 from search.base.metrics import ANN_SECONDS, timed
 from search.base.settings import MODEL_SETTINGS, Settings
+from search.engine.pdf_example import read_example
 from search.engine.recommendations import LIBRARY_CACHE, Recommendations
 from search.keyword_index import KeywordIndex
 from search.model.encoder import Encoder
@@ -278,6 +279,16 @@ class SearchEngine(Recommendations):
         return self._nearest_result(
             title, "example", vector, k, offset, filters, started, words=words
         )
+
+    def search_by_pdf(
+        self, data: bytes, k: int = 10, offset: int = 0, *, filters: Filters | None = None
+    ) -> SearchResult:
+        """Papers like a PDF (a draft): its title and abstract, searched by example; the
+        answer says what was read (``example``)."""
+        example = read_example(data, self.settings)
+        result = self.search_by_example(example.title, example.abstract, k, offset,
+                                        filters=filters)  # fmt: skip
+        return replace(result, example=example)
 
     def similar(
         self, paper_id: int, k: int = 10, offset: int = 0, *, filters: Filters | None = None
