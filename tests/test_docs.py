@@ -155,3 +155,17 @@ def test_the_error_table_and_the_openapi_codes_are_the_registry(monkeypatch):
     added = errors.ErrorCode("teapot", 418, "A code added to the registry.")
     monkeypatch.setitem(errors.ERROR_CODES, "teapot", added)
     assert "teapot" in error_codes() and "| `teapot` | 418 |" in errors.markdown_table()
+
+
+def test_every_corpus_format_is_documented_with_an_example():
+    """docs/indexing.md's table has a row and a one-line example for each format the
+    readers know, and the README shows the catalogues and the folder of PDFs."""
+    from indexer.readers import FORMATS
+
+    table = (REPO / "docs" / "indexing.md").read_text().split("## Corpus formats")[1]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \|.*\| `(papersearch [^`]+)` \|$", table, re.M)
+    assert tuple(name for name, _ in rows) == FORMATS
+    readme = (REPO / "README.md").read_text()
+    for example in ("pubmed25n0001.xml.gz", "openalex/data/works", "s2-papers.jsonl.gz",
+                    "./papers/", "my-papers.csv"):  # fmt: skip
+        assert f"papersearch index {example}" in readme
