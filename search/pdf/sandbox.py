@@ -110,4 +110,8 @@ class PdfSandbox:
                 raise Unreadable("the PDF reader died on it (out of memory?)")
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except ValueError:
+            self.close()
+            raise Unreadable("the PDF reader's answer could not be read") from None

@@ -85,7 +85,7 @@ def read_pdf(data: bytes, limits: PdfLimits) -> PdfText:
         _decrypt(reader)
         pages = _page_count(reader, limits)
         info = _metadata(reader)
-        runs, text = _first_pages(reader, pages)
+        runs, texts = _first_pages(reader, pages)
     except Unreadable:
         raise
     except LimitReachedError:
@@ -93,7 +93,7 @@ def read_pdf(data: bytes, limits: PdfLimits) -> PdfText:
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, IndexError,
             AttributeError, RecursionError, OSError, NotImplementedError) as exc:  # fmt: skip
         raise Unreadable(f"damaged: {_first_line(exc)}") from None
-    return _paper(info, runs, text, pages)
+    return _paper(info, runs, texts, pages)
 
 
 def _decrypt(reader) -> None:
@@ -132,8 +132,8 @@ def _metadata(reader) -> dict[str, str]:
         return {}
 
 
-def _first_pages(reader, pages: int) -> tuple[list[tuple[float, str]], str]:
-    """The first page's upright text runs with their sizes, and the first pages' text."""
+def _first_pages(reader, pages: int) -> tuple[list[tuple[float, str]], list[str]]:
+    """The first page's upright text runs with their sizes, and each first page's text."""
     runs: list[tuple[float, str]] = []
 
     def visit(text, cm, tm, _font, size) -> None:
@@ -155,11 +155,11 @@ def _first_pages(reader, pages: int) -> tuple[list[tuple[float, str]], str]:
         total += len(texts[-1])
         if total >= MAX_TEXT_CHARS:
             break
-    return runs, "\n".join(texts)
+    return runs, texts
 
 
-def _paper(info: dict[str, str], runs: list[tuple[float, str]], text: str, pages: int):
-    notes = []
+def _paper(info: dict[str, str], runs: list[tuple[float, str]], texts: list[str], pages: int):
+    notes, text = [], "\n".join(texts)
     title = _clean(info.get("/Title", ""))
     if not title or NOT_A_TITLE.match(title) or len(title) < 8:
         title = _largest_text(runs)
@@ -176,7 +176,9 @@ def _paper(info: dict[str, str], runs: list[tuple[float, str]], text: str, pages
     arxiv_id = stamp.group(1) if stamp else found.group(1) if found else None
     if arxiv_id and not BARE_ARXIV_ID.match(arxiv_id):
         arxiv_id = None
-    doi = next((d for d in (_doi_of(info), doi_in(text[:20_000])) if d), None)
+    # A DOI printed on the first page (a publisher's header or footer), not on later
+    # pages, where the references' DOIs start.
+    doi = _doi_of(info) or doi_in(texts[0])
     authors = _authors(info.get("/Author", ""))
     return PdfText(title[:MAX_TITLE_CHARS] if title else None, authors, abstract, doi,
                    arxiv_id, pages, tuple(notes))  # fmt: skip

@@ -28,6 +28,8 @@ def answer(path: Path, limits: PdfLimits) -> dict:
         return {"error": "damaged: its objects nest too deep"}
     except OSError as exc:
         return {"error": f"cannot be opened: {exc.strerror or exc}"}
+    except Exception as exc:  # noqa: BLE001 - pypdf on a hostile file: that file's reason
+        return {"error": f"damaged: {type(exc).__name__}: {str(exc)[:200]}"}
 
 
 def main() -> None:
