@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from indexer.pipeline import run
@@ -127,9 +128,13 @@ def test_a_folder_of_pdfs_is_a_corpus_and_a_reindex_follows_it(
 
 
 def test_one_pdf_file_is_a_corpus_too(tmp_path):
-    from indexer.readers import detect_format, read_corpus
+    from indexer.readers import CorpusFormatError, detect_format, read_corpus
 
     path = pdfs.write(tmp_path, "one.PDF", pdfs.paper_pdf("A single paper", ABSTRACTS["graphs"]))
     assert detect_format(path) == "pdf" and detect_format(tmp_path) == "pdf"
     ((number, record),) = list(read_corpus(path))
     assert number == 1 and record.title == "A single paper" and record.categories == ()
+    empty = tmp_path / "empty"
+    pdfs.write(empty, "notes.txt", b"no paper here")
+    with pytest.raises(CorpusFormatError, match="No PDF under"):
+        list(read_corpus(empty))

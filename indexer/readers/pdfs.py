@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.fields import BadRecord, Notes, title_and_abstract, year_from_arxiv_id
-from indexer.readers.items import Item, Reject
+from indexer.readers.items import CorpusFormatError, Item, Reject
 from search.pdf import PdfLimits, PdfSandbox, PdfText, Unreadable
 from search.store.records import PaperRecord
 
@@ -38,8 +38,12 @@ def pdf_files(root: Path) -> list[Path]:
 def read_pdfs(root: Path, limits: PdfLimits | None = None) -> Iterator[Item]:
     """``(n, PaperRecord | Reject)`` for the n-th PDF; a reject's excerpt is its path
     under the folder."""
+    files = pdf_files(root)
+    if not files:
+        raise CorpusFormatError(f"No PDF under {root} (files ending in .pdf; hidden ones are "
+                                "left out).")  # fmt: skip
     with PdfSandbox(limits or PdfLimits()) as sandbox:
-        for number, path in enumerate(pdf_files(root), start=1):
+        for number, path in enumerate(files, start=1):
             relative = path.relative_to(root) if root.is_dir() else Path(path.name)
             try:
                 text, sha256 = sandbox.read(path)
