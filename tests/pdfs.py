@@ -135,3 +135,36 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def sample_folder(folder: Path, n: int = 6) -> list[Path]:
+    """A small folder of PDFs made from the bundled arXiv sample (the ASCII papers, which
+    Times-Roman can set), filed in subfolders by primary category, with arXiv's margin
+    stamp and the authors in the metadata: tests/data/pdfs, for the docs' examples."""
+    import json
+
+    from tests.helpers import sample_lines
+
+    written, per_category = [], {}
+    for line in sample_lines(3000):
+        paper = json.loads(line)
+        text = paper["title"] + paper["summary"] + "".join(paper["authors"])
+        category = paper["categories"][0]
+        if not text.isascii() or "\\" in text or "$" in text or per_category.get(category) == 2:
+            continue
+        per_category[category] = per_category.get(category, 0) + 1
+        stamp = f"arXiv:{paper['id']}v1 [{paper['categories'][0]}] 2025"
+        data = paper_pdf(paper["title"], paper["summary"], stamp=stamp,
+                         metadata={"/Author": "; ".join(paper["authors"])})  # fmt: skip
+        name = f"{paper['categories'][0]}/{paper['id']}.pdf"
+        written.append(write(folder, name, data))
+        if len(written) == n:
+            return written
+    return written
+
+
+if __name__ == "__main__":  # python -m tests.pdfs tests/data/pdfs
+    import sys
+
+    for path in sample_folder(Path(sys.argv[1])):
+        print(path)

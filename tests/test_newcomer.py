@@ -42,7 +42,8 @@ def demo(tmp_path_factory):
     Hugging Face cache and a hub that refuses connections. Yields once it answers a search
     over HTTP: (its directory, what it printed, its URL, the first page it served)."""
     root = tmp_path_factory.mktemp("newcomer")
-    (root / "indexer").symlink_to(REPO / "indexer")  # the README's paths are the clone's
+    for part in ("indexer", "tests"):  # the README's paths (the sample, tests/data) are the clone's
+        (root / part).symlink_to(REPO / part)
     env = clean_env(HF_HOME=str(root / "hf-cache"), HF_ENDPOINT="http://127.0.0.1:9")
     port = free_port()
     log = (root / "demo.log").open("w")
