@@ -159,7 +159,7 @@ def _first_pages(reader, pages: int) -> tuple[list[tuple[float, str]], list[str]
 
 
 def _paper(info: dict[str, str], runs: list[tuple[float, str]], texts: list[str], pages: int):
-    notes, text = [], "\n".join(texts)
+    notes, text = [], dehyphenate("\n".join(texts))
     title = _clean(info.get("/Title", ""))
     if not title or NOT_A_TITLE.match(title) or len(title) < 8:
         title = _largest_text(runs)
@@ -240,10 +240,32 @@ def _doi_of(info: dict[str, str]) -> str | None:
     return doi_in(" ".join(info.get(key, "") for key in ("/Subject", "/Keywords")))
 
 
+LINE_END_HYPHEN = re.compile(r"(\w+)-[ \t]*\n[ \t]*(\w+)")
+SUSPENDED_BEFORE = frozenset({"and", "or", "nor", "to", "vs"})  # "intra- and inter-class"
+
+
+def dehyphenate(text: str) -> str:
+    """Words broken at a line's end, joined: a hyphenation (``represen-`` / ``tation``)
+    loses its hyphen; a compound (``task-`` / ``specific``) keeps it when the text writes
+    it so elsewhere and never writes the word joined; a suspended hyphen (``intra-`` /
+    ``and``) stays, with its space."""
+    seen = text.lower()
+    words = set(re.findall(r"\w+", seen))
+
+    def join(match: re.Match) -> str:
+        first, second = match.group(1), match.group(2)
+        if second.lower() in SUSPENDED_BEFORE:
+            return f"{first}- {second}"
+        compound = f"{first}-{second}".lower() in seen
+        joined = (first + second).lower() in words
+        return f"{first}-{second}" if compound and not joined else first + second
+
+    return LINE_END_HYPHEN.sub(join, text)
+
+
 def _clean(text: str) -> str:
-    """One line: hyphenated line breaks joined, whitespace made single spaces."""
-    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
-    return " ".join(text.split())
+    """One line: whitespace made single spaces (line breaks are joined by dehyphenate)."""
+    return " ".join(dehyphenate(text).split())
 
 
 def _first_line(exc: BaseException) -> str:

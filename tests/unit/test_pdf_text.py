@@ -87,3 +87,14 @@ def test_a_pdf_over_the_size_bound_is_too_large():
 
 def test_an_encrypted_pdf_with_an_empty_password_is_read():
     assert read_pdf(pdfs.encrypted_pdf(password=""), LIMITS).title == "Locked away"
+
+
+def test_words_broken_at_a_line_end_are_joined_as_written():
+    from search.pdf.text import dehyphenate
+
+    assert dehyphenate("a represen-\ntation of it") == "a representation of it"
+    assert dehyphenate("task-specific heads and task-\nspecific losses") == (
+        "task-specific heads and task-specific losses")  # fmt: skip
+    assert dehyphenate("intra-\nand inter-class") == "intra- and inter-class"
+    assert dehyphenate("pre-\ntrained, as pretrained elsewhere") == (
+        "pretrained, as pretrained elsewhere")  # fmt: skip
