@@ -138,3 +138,17 @@ def test_one_pdf_file_is_a_corpus_too(tmp_path):
     pdfs.write(empty, "notes.txt", b"no paper here")
     with pytest.raises(CorpusFormatError, match="No PDF under"):
         list(read_corpus(empty))
+
+
+def test_the_sandbox_child_runs_under_its_memory_cap(tmp_path):
+    from search.pdf import PdfLimits, PdfSandbox, Unreadable
+
+    path = pdfs.write(
+        tmp_path, "paper.pdf", pdfs.paper_pdf("Title of a paper", ABSTRACTS["graphs"])
+    )
+    starved = PdfSandbox(PdfLimits(memory_bytes=40 << 20))  # less than pypdf needs
+    with starved, pytest.raises(Unreadable, match="memory"):
+        starved.read(path)
+    with PdfSandbox(PdfLimits()) as sandbox:
+        paper, sha256 = sandbox.read(path)
+    assert paper.title == "Title of a paper" and len(sha256) == 64

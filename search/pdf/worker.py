@@ -36,7 +36,9 @@ def main() -> None:
     import resource
 
     limits = PdfLimits(**json.loads(sys.argv[1]))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)  # a lower limit set outside stays
+    cap = limits.memory_bytes if hard == resource.RLIM_INFINITY else min(limits.memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     logging.disable(logging.WARNING)  # pypdf's complaints about a file are not ours
     for line in sys.stdin:
         reply = answer(Path(json.loads(line)["path"]), limits)
