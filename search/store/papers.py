@@ -103,17 +103,17 @@ class Papers:
                 )
             }
             inserts, updates = [], []
-            for record in records:
+            for record in records:  # the row's fields (author keys, ...) only when written
                 found = existing.get(record.external_id)
-                fields = _paper_fields(record)
                 if found is None:
-                    inserts.append({**fields, "created_at": now, "updated_at": now})
+                    inserts.append({**_paper_fields(record), "created_at": now,
+                                    "updated_at": now})  # fmt: skip
                     outcomes[record.external_id] = (ADDED, None)
                     continue
                 before = WITHDRAWN if found[2] is not None else found[1]
                 if before != record.content_hash:
-                    row = {**fields, "id": found[0], "updated_at": now, "withdrawn_at": None}
-                    updates.append(row)
+                    updates.append({**_paper_fields(record), "id": found[0], "updated_at": now,
+                                    "withdrawn_at": None})  # fmt: skip
                     outcomes[record.external_id] = (UPDATED, before)
                 else:
                     outcomes[record.external_id] = (UNCHANGED, before)
