@@ -34,7 +34,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,8 @@ from pathlib import Path
 
 from netns import Hosts, has_netem, missing_tools
 from workload import MINILM, REPO, SAMPLE
+
+from tests.helpers import stop_process_group
 
 HOSTS = ("pg", "r1", "r2", "lb", "client")
 PG_PORT, RELAY_PORT, REPLICA_PORT, LB_PORT = 5433, 5432, 8000, 8080
@@ -167,7 +168,7 @@ class Cluster:
 
     def stop_replicas(self) -> None:
         for process in self.replicas:
-            _stop(process)
+            stop_process_group(process)
         self.replicas.clear()
 
     def start_haproxy(self) -> None:
@@ -204,26 +205,14 @@ class Cluster:
                 during()
             client.wait(timeout=seconds + 120)
         finally:
-            _stop(client)
+            stop_process_group(client)
         return json.loads(out.read_text())
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):
-            _stop(process)
+            stop_process_group(process)
         with contextlib.suppress(Exception):
             self.postgres("stop")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
 
 
 def _postgres_bin(name: str) -> str:

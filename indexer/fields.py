@@ -18,10 +18,10 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from search.base.sentences import first_sentence
+
 T = TypeVar("T")
-TITLE_FROM_ABSTRACT_CHARS = 200  # the longest title cut from an abstract's first sentence
 _WARNING = re.compile(r"(.+?) (?:dropped|missing): ")
-_SENTENCE = re.compile(r"(.+?[.!?])(?=\s+[A-Z0-9(\[]|$)")
 
 
 class BadRecord(ValueError):
@@ -106,15 +106,6 @@ def title_and_abstract(
         raise BadRecord(f"missing {title_field} and {abstract_field}")
     notes.warnings.append(why)
     return first_sentence(text), text, True
-
-
-def first_sentence(text: str, limit: int = TITLE_FROM_ABSTRACT_CHARS) -> str:
-    match = _SENTENCE.match(text)
-    sentence = match.group(1) if match else text
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:") + "…"
 
 
 def identifier(value: Any, field: str) -> str:

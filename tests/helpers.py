@@ -1,12 +1,15 @@
 """What the tests share besides fixtures (those are in conftest.py): the sample corpus,
 settings on either store, a PostgreSQL server's databases, command-line flags, copies
-of data directories, live servers and free ports."""
+of data directories, live servers, free ports and stopping what was started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
+import subprocess
 from pathlib import Path
 
 from search.base.settings import Settings
@@ -140,3 +143,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM to the process group of ``process`` (started with ``start_new_session``),
+    SIGKILL if it lingers: servers the tests and benchmarks start leave nothing behind."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=timeout)

@@ -36,10 +36,7 @@ def paper_pdf(
 
 def build_pdf(pages: list[list[Line]], *, metadata=None, stamp: str | None = None) -> bytes:
     writer = PdfWriter()
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Times-Roman"),
-        NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))  # fmt: skip
+    font = _times_roman(writer)
     for number, lines in enumerate(pages):
         page = writer.add_blank_page(612, 792)
         ops, y = [], 740.0
@@ -49,9 +46,7 @@ def build_pdf(pages: list[list[Line]], *, metadata=None, stamp: str | None = Non
         if stamp and number == 0:  # rotated 90 degrees in the left margin
             ops.append(f"BT /F1 20 Tf 0 1 -1 0 30 200 Tm ({_escape(stamp)}) Tj ET")
         content(writer, page, "\n".join(ops).encode("latin-1"))
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-        )
+        page[NameObject("/Resources")] = _fonts(font)
     if metadata:
         writer.add_metadata(metadata)
     return written(writer)
@@ -106,13 +101,21 @@ def slow_pdf(operations: int = 3_000_000) -> bytes:
     writer = PdfWriter()
     page = writer.add_blank_page(612, 792)
     content(writer, page, b"", deflated=zlib.compress(data, 9))
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
-                             NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})  # fmt: skip
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
-    )
+    page[NameObject("/Resources")] = _fonts(_times_roman(writer))
     return written(writer)
+
+
+def _times_roman(writer: PdfWriter):
+    """The standard Times-Roman font (no file embedded), added to ``writer``."""
+    return writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Times-Roman"),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))  # fmt: skip
+
+
+def _fonts(font) -> DictionaryObject:
+    """A page's resources: ``font`` as /F1."""
+    return DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
 
 
 def write(folder: Path, name: str, data: bytes) -> Path:

@@ -7,7 +7,6 @@ import contextlib
 import http.client
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from search.base.settings import Settings
 from tests.helpers import REPO, free_port
+from tests.helpers import stop_process_group as stop
 
 START_SECONDS = 120  # a replica loads the model and the index before it answers
 
@@ -55,18 +55,6 @@ def wait_until_healthy(port: int, process: subprocess.Popen, what: str) -> None:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not start (exit {process.poll()})")
         time.sleep(0.3)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group, SIGKILL if it lingers."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
 
 
 @contextlib.contextmanager

@@ -150,18 +150,16 @@ def example_page():
     """Search with a pasted title and abstract, a paper named by id, arXiv id or DOI, or
     an uploaded PDF (a draft)."""
     if request.method == "GET":
-        return render_template("example.html", form={}, result=None, message=None,
-                               export_labels=EXPORT_LABELS)  # fmt: skip
-    show_errors_on("example.html", form={}, result=None, export_labels=EXPORT_LABELS)
+        return render_template("example.html", form={}, result=None, message=None)
+    show_errors_on("example.html", form={}, result=None)
     current = provider()
     form, pdf = example_input(current.settings.pdf_max_size, api=False)
-    show_errors_on("example.html", form=form, result=None, export_labels=EXPORT_LABELS)
+    show_errors_on("example.html", form=form, result=None)
     result = search_by_example(current.get(), form, pdf, k=RECOMMENDATIONS)
     fmt = choice_arg(form, "format", tuple(FORMATS), "")
     if fmt:
         return file_response(result, fmt, "papersearch-by-example")
-    return render_template("example.html", form=form, result=result, message=None,
-                           export_labels=EXPORT_LABELS)  # fmt: skip
+    return render_template("example.html", form=form, result=result, message=None)
 
 
 @bp.route("/library", methods=["GET", "POST"])
@@ -234,12 +232,12 @@ def api_page():
 
 @bp.app_context_processor
 def corpus_context() -> dict:
-    """What every page may say about the index: the model's name, the corpus's fields, and
-    the defaults of the search form (left out of its URLs)."""
+    """What every page may say about the index: the model's name, the corpus's fields, the
+    defaults of the search form (left out of its URLs), its orders and the export formats."""
     current = provider()
     return {"model_name": current.model_name, "corpus": current.corpus_facts(),
             "default_mode": DEFAULT_MODE, "filter_parameters": FILTER_PARAMETERS,
-            "sort_choices": SORT_CHOICES}  # fmt: skip
+            "sort_choices": SORT_CHOICES, "export_labels": EXPORT_LABELS}  # fmt: skip
 
 
 @bp.app_template_filter("highlight")

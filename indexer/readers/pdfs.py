@@ -48,9 +48,7 @@ def read_pdfs(root: Path, limits: PdfLimits | None = None) -> Iterator[Item]:
             try:
                 text, sha256 = sandbox.read(path)
                 yield number, pdf_record(text, sha256, relative)
-            except Unreadable as exc:
-                yield number, Reject(str(exc), str(relative))
-            except BadRecord as exc:
+            except (Unreadable, BadRecord) as exc:
                 yield number, Reject(str(exc), str(relative))
             except OSError as exc:  # gone or unreadable since the folder was listed
                 yield number, Reject(f"cannot be opened: {exc.strerror or exc}", str(relative))

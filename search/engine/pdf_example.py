@@ -3,14 +3,11 @@ abstract, read in the PDF sandbox with the same bounds as a folder of PDFs."""
 
 from __future__ import annotations
 
-import re
-
 from search.answers.results import PdfExample
+from search.base.sentences import first_sentence
 from search.base.settings import Settings
 from search.pdf import PdfLimits, PdfSandbox
 from search.query.limits import MAX_EXAMPLE_CHARS
-
-TITLE_FROM_TEXT_CHARS = 200  # a PDF with no title: its abstract's first sentence stands in
 
 
 def read_example(data: bytes, settings: Settings) -> PdfExample:
@@ -19,12 +16,7 @@ def read_example(data: bytes, settings: Settings) -> PdfExample:
     with PdfSandbox(PdfLimits.of(settings)) as sandbox:
         paper = sandbox.read_bytes(data)
     abstract = paper.abstract or ""
-    title = paper.title or _first_sentence(abstract)
+    title = paper.title or first_sentence(abstract)  # as a corpus record without one
     abstract = abstract[: max(0, MAX_EXAMPLE_CHARS - len(title))] or None
     return PdfExample(title=title, abstract=abstract, authors=list(paper.authors),
                       doi=paper.doi, arxiv_id=paper.arxiv_id, pages=paper.pages)  # fmt: skip
-
-
-def _first_sentence(text: str) -> str:
-    found = re.match(r"(.{20,}?[.!?])\s", text[: TITLE_FROM_TEXT_CHARS + 1])
-    return found.group(1) if found else text[:TITLE_FROM_TEXT_CHARS]

@@ -57,9 +57,8 @@ class PdfSandbox:
         return PdfText.from_dict(reply["paper"]), reply["sha256"]
 
     def read_bytes(self, data: bytes) -> PdfText:
-        """The paper in an upload (written to a private temporary file for the child)."""
-        if len(data) > self.limits.max_bytes:
-            raise self.limits.too_large(len(data))
+        """The paper in an upload (written to a private temporary file for the child;
+        ``read`` refuses it there if it is too large)."""
         with tempfile.NamedTemporaryFile(suffix=".pdf") as upload:
             upload.write(data)
             upload.flush()

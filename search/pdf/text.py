@@ -112,7 +112,7 @@ def _decrypt(reader) -> None:
 
 
 def _page_count(reader, limits: PdfLimits) -> int:
-    count = len(reader.pages)  # the page tree's declared /Count: nothing is flattened yet
+    count = len(reader.pages)  # the pages the tree holds (pypdf walks it), not its /Count
     if not isinstance(count, int) or count < 0:
         raise Unreadable("damaged: the page count is not a number")
     if count > limits.max_pages:
@@ -147,10 +147,9 @@ def _first_pages(reader, pages: int) -> tuple[list[tuple[float, str]], list[str]
     texts, total = [], 0
     for number in range(min(pages, FIRST_PAGES)):
         page = reader.pages[number]
-        contents = page.get_contents()  # decoded here: extract_text hides a bomb's error
-        if contents is not None:
-            contents.get_data()
         text = page.extract_text(visitor_text=visit if number == 0 else None)
+        if not text.strip() and (contents := page.get_contents()) is not None:
+            contents.get_data()  # extract_text hides a bomb's LimitReachedError: raise it
         texts.append(text[: MAX_TEXT_CHARS - total])
         total += len(texts[-1])
         if total >= MAX_TEXT_CHARS:
@@ -264,8 +263,9 @@ def dehyphenate(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    """One line: whitespace made single spaces (line breaks are joined by dehyphenate)."""
-    return " ".join(dehyphenate(text).split())
+    """One line: whitespace made single spaces (the pages' text is dehyphenated once, in
+    _paper, before its parts are cleaned)."""
+    return " ".join(text.split())
 
 
 def _first_line(exc: BaseException) -> str:
