@@ -41,13 +41,12 @@ class TextFileCollector:
 
 def registry(settings: Settings) -> CollectorRegistry:
     """What a scrape reads: every worker's values, or this process's, and the re-index file."""
+    combined = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        combined = CollectorRegistry()
         multiprocess.MultiProcessCollector(combined)
     else:
-        combined = CollectorRegistry()
         combined.register(_ThisProcess())
     combined.register(TextFileCollector(settings.reindex_metrics_file))
     return combined
