@@ -175,7 +175,9 @@ def measure(home: Path, report: dict, titles: np.ndarray) -> dict:
         for i in range(len(eval_q)):
             started = time.perf_counter()
             _, candidates = index.search(eval_q[i : i + 1], K * factor)
-            best = rerank(store.vectors, KEY, eval_q[i], candidates[0], K)[1]
+            best = rerank(
+                store.vectors, KEY, eval_q[i], candidates[0], K, store.papers.text_hashes
+            )[1]
             refined[i] = np.pad(best, (0, K - len(best)), constant_values=-1)
             seconds.append(time.perf_counter() - started)
         result[f"refine{factor}"] = (tuning.top_k_overlap(refined, truth),

@@ -211,7 +211,8 @@ def withdraw_missing(
         raise UnsafeSnapshot(
             "The corpus file is truncated or corrupt, so it is not a full snapshot: "
             "no paper was withdrawn and no new index was built. New and changed papers "
-            "were stored. Fix the file, or run with --delta."
+            "were stored; searches keep answering from the current build until a run "
+            "publishes one that holds them. Fix the file, or run with --delta."
         )
     missing = store.papers.missing_ids(present)
     active = store.papers.count()
@@ -219,7 +220,8 @@ def withdraw_missing(
         raise UnsafeSnapshot(
             f"The snapshot lacks {len(missing)} of {active} papers "
             f"(more than --max-removed {max_removed:.0%}): nothing was withdrawn and no "
-            "new index was built. If that is right, run again with a higher --max-removed."
+            "new index was built; searches keep answering from the current build. If that "
+            "is right, run again with a higher --max-removed."
         )
     store.papers.withdraw(missing)
     summary.removed += len(missing)

@@ -404,7 +404,8 @@ class SearchEngine(Recommendations):
             vector[None, :], wanted * (factor or 1), allowed, ranking_depth=RANKING_DEPTH
         )
         if factor:
-            exact, kept = rerank(self.store.vectors, self.build.model_key, vector, ids[0], wanted)
+            exact, kept = rerank(self.store.vectors, self.build.model_key, vector, ids[0], wanted,
+                                 self.store.papers.text_hashes)  # fmt: skip
             distances, ids = exact[None, :], kept[None, :]
         pairs = [
             (int(i), float(d))

@@ -131,7 +131,7 @@ class Recommendations:
     def _stored_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
         vectors = []
         for paper in papers:
-            vector = self.store.vectors.get(paper.id, self.build.model_key)
+            vector = self.store.vectors.get(paper.id, self.build.model_key, paper.text_hash)
             if vector is None:
                 raise PaperNotFound(f"Paper {paper.id} is not in the current index yet.")
             vectors.append(vector)

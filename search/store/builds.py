@@ -27,6 +27,7 @@ from search.base.errors import BuildNotUsable
 from search.model.identity import ModelInfo
 from search.store.papers import mark_first_build
 from search.store.schema import IndexBuild
+from search.store.versions import forget_before, freeze
 
 BUILDING = "building"
 COMPLETE = "complete"
@@ -75,11 +76,13 @@ class Builds:
 
     def complete(self, build_id: int, holds: np.ndarray | None = None, **facts) -> IndexBuild:
         """Record a build's file and facts and mark it complete (call after the fsync).
-        ``holds``: the ids of the papers in it, whose first build it becomes where they had
-        none (in the same transaction, so a build's papers are never half recorded)."""
+        ``holds``: the ids of the papers in it (sorted), whose first build it becomes where
+        they had none, and whose pending changes it holds from now on (in the same
+        transaction, so a build's papers are never half recorded)."""
         with self.sessions.begin() as session:
             if holds is not None:
                 mark_first_build(session, holds, build_id)
+                freeze(session, holds, build_id)
             build = session.get(IndexBuild, build_id)
             for name, value in facts.items():
                 setattr(build, name, value)
@@ -135,7 +138,8 @@ class Builds:
 
         Returns the pruned builds so that the caller deletes their files (after
         the commit: a crash between the two leaves only an orphan file). A
-        complete build that was never published goes first.
+        complete build that was never published goes first. The papers' versions that
+        only pruned builds held go with them.
         """
         with self.sessions.begin() as session:
             complete = list(
@@ -158,6 +162,7 @@ class Builds:
                     seen.add(build.contents)
             for build in pruned:
                 build.status = PRUNED
+            forget_before(session, min((b.id for b in kept), default=None))
             return pruned
 
     def add_keywords(self, build_id: int, keywords_path: str, checksum: str) -> None:

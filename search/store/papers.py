@@ -2,7 +2,8 @@
 
 A paper's ``id`` is also its FAISS id and is never reused. A paper that a full
 snapshot no longer holds is *withdrawn*: it leaves search and its page but
-keeps its row and id, and comes back under the same id if it reappears.
+keeps its row and id, and comes back under the same id if it reappears. Servers read the
+papers as the build they serve holds them (``search.store.versions``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from search.store.records import PaperRecord
 from search.store.schema import Paper
 from search.store.sort_keys import SortKeys
 from search.store.sql import IN_CHUNK, dialect_of, fetch_ids, filter_conditions
+from search.store.versions import PaperView, keep_versions
 
 ADDED, UPDATED, UNCHANGED = "added", "updated", "unchanged"
 WITHDRAWN = "withdrawn"
@@ -35,48 +37,40 @@ class Papers:
     """The papers table. Filter id sets, corpus facts and sort keys are cached for the life
     of this object (servers open a fresh store for each index build).
 
-    ``serving`` is the index build whose papers a server serves: the papers that build
-    held (``first_build <= serving``), so that filters, counts and pages agree with the
-    vectors and the keyword index, also after ``builds use N`` and while a re-index is storing
-    papers its build does not hold yet. None (the write path) reads every stored paper.
+    ``serving`` is the index build whose papers a server serves: each paper as that build
+    holds it (``search.store.versions``), so that filters, counts, pages and vectors agree
+    with the build's FAISS and keyword indexes, also after ``builds use N`` and while, or
+    after, a run writes papers its build does not hold (yet). None (the write path) reads
+    every stored paper not withdrawn, as last written.
     """
 
     def __init__(self, sessions: sessionmaker[Session], serving: int | None = None) -> None:
         self.sessions = sessions
         self.serving = serving
+        self.view = PaperView.working() if serving is None else PaperView.of_build(serving)
         self.matching_ids = functools.lru_cache(maxsize=64)(self._matching_ids)
         self.facts = functools.cache(self._facts)
         self.sort_keys = functools.cache(self._sort_keys)
         if serving is not None:  # the served papers change only with the build
             self.count = functools.cache(self.count)
 
-    def searchable(self) -> list:
-        """SQL conditions on ``papers`` for the papers served: not withdrawn, and held by
-        the build served."""
-        conditions = [Paper.withdrawn_at.is_(None)]
-        if self.serving is not None:
-            conditions.append(Paper.first_build <= self.serving)
-        return conditions
-
-    def _served(self, paper: Paper | None) -> Paper | None:
-        if paper is None or paper.withdrawn_at is not None:
-            return None
-        if self.serving is not None and (
-            paper.first_build is None or paper.first_build > self.serving
-        ):
-            return None
-        return paper
-
-    def not_found(self, paper: Paper | None, description: str) -> PaperNotFound:
-        """The error for a paper that is not served: a stored paper that the build served
-        does not hold yet says so (PaperNotInBuild), anything else is not found."""
-        if paper is None or paper.withdrawn_at is not None or self._served(paper) is not None:
+    def not_found(self, stored: Paper | None, description: str) -> PaperNotFound:
+        """The error for a paper that is not served: a paper that a build later than the
+        one served first held says so (PaperNotInBuild: a rollback serves an older build),
+        anything else is not found. It depends on the builds alone, never on what a run
+        has stored and not built."""
+        later = (
+            stored is not None
+            and self.serving is not None
+            and (stored.first_build is not None and stored.first_build > self.serving)
+        )
+        if not later:
             return PaperNotFound(f"No paper with {description}.")
         return PaperNotInBuild(
-            f"Paper {paper.id} ({paper.title[:120]!r}) is not in the index build being served "
-            f"(build {self.serving}): it was added after that build, and searches return it "
-            "once a later build holds it.",
-            paper_id=paper.id, title=paper.title, build=self.serving,
+            f"Paper {stored.id} ({stored.title[:120]!r}) is not in the index build being "
+            f"served (build {self.serving}): it was added after that build, and searches "
+            "return it once a later build is served.",
+            paper_id=stored.id, title=stored.title, build=self.serving,
         )  # fmt: skip
 
     # -- writing --------------------------------------------------------------------
@@ -97,11 +91,10 @@ class Papers:
             existing = {
                 external_id: (paper_id, content_hash, withdrawn_at)
                 for external_id, paper_id, content_hash, withdrawn_at in session.execute(
-                    select(
-                        Paper.external_id, Paper.id, Paper.content_hash, Paper.withdrawn_at
-                    ).where(Paper.external_id.in_([r.external_id for r in records]))
+                    select(Paper.external_id, Paper.id, Paper.content_hash, Paper.withdrawn_at)
+                    .where(Paper.external_id.in_([r.external_id for r in records]))
                 )
-            }
+            }  # fmt: skip
             inserts, updates = [], []
             for record in records:  # the row's fields (author keys, ...) only when written
                 found = existing.get(record.external_id)
@@ -113,13 +106,14 @@ class Papers:
                 before = WITHDRAWN if found[2] is not None else found[1]
                 if before != record.content_hash:
                     updates.append({**_paper_fields(record), "id": found[0], "updated_at": now,
-                                    "withdrawn_at": None})  # fmt: skip
+                                    "withdrawn_at": None, "content_build": None})  # fmt: skip
                     outcomes[record.external_id] = (UPDATED, before)
                 else:
                     outcomes[record.external_id] = (UNCHANGED, before)
             if inserts:
                 session.execute(insert(Paper), inserts)
-            if updates:
+            if updates:  # the states builds hold are kept for their servers
+                keep_versions(session, [row["id"] for row in updates])
                 session.execute(update(Paper), updates)
         return outcomes
 
@@ -136,70 +130,96 @@ class Papers:
         return [i for i, external_id in self.external_ids().items() if external_id not in present]
 
     def withdraw(self, ids: Sequence[int]) -> None:
-        """Take papers out of search in one transaction; their rows and ids stay."""
+        """Take papers out of search in one transaction, from the next build on (the builds
+        that hold them keep serving them); their rows and ids stay."""
         now = datetime.now(timezone.utc)
         with self.sessions.begin() as session:
             for start in range(0, len(ids), IN_CHUNK):
+                chunk = [int(i) for i in ids[start : start + IN_CHUNK]]
+                live = select(Paper.id).where(Paper.id.in_(chunk), Paper.withdrawn_at.is_(None))
+                chunk = list(session.scalars(live))
+                keep_versions(session, chunk)
                 session.execute(
                     update(Paper)
-                    .where(Paper.id.in_(ids[start : start + IN_CHUNK]))
-                    .values(withdrawn_at=now)
+                    .where(Paper.id.in_(chunk))
+                    .values(withdrawn_at=now, content_build=None)
                 )
 
     # -- reading --------------------------------------------------------------------
 
     def count(self) -> int:
         """Papers that are searchable (withdrawn ones are not counted)."""
+        paper, conditions = self.view.narrow("id")
         with self.sessions() as session:
-            query = select(func.count()).select_from(Paper).where(*self.searchable())
-            return session.scalar(query) or 0
+            return session.scalar(select(func.count(paper.id)).where(*conditions)) or 0
 
     def get(self, paper_id: int) -> Paper | None:
-        """A paper that is served; withdrawn papers, and papers the build served does not
-        hold, are not found."""
-        return self._served(self.stored(paper_id))
+        """A paper that is served, as the build served holds it; withdrawn papers, and
+        papers that build does not hold, are not found."""
+        if not 0 < paper_id <= MAX_ID:
+            return None
+        found = self.get_many([paper_id])
+        return found.get(paper_id)
 
     def stored(self, paper_id: int) -> Paper | None:
-        """The row of a paper, served or not (None for an id out of range)."""
+        """The row of a paper as last written, served or not (None for an id out of range)."""
         if not 0 < paper_id <= MAX_ID:
             return None
         with self.sessions() as session:
             return session.get(Paper, paper_id)
 
     def get_by_external_id(self, external_id: str) -> Paper | None:
+        paper = self.view.paper
         with self.sessions() as session:
             return session.scalar(
-                select(Paper).where(Paper.external_id == external_id, *self.searchable())
+                select(paper).where(paper.external_id == external_id, *self.view.conditions)
             )
 
     def get_by_doi(self, doi: str) -> Paper | None:
         """DOIs are case-insensitive; the first stored paper with it."""
+        paper = self.view.paper
         with self.sessions() as session:
             return session.scalar(
-                select(Paper)
-                .where(func.lower(Paper.doi) == doi.lower(), *self.searchable())
-                .order_by(Paper.id)
+                select(paper)
+                .where(func.lower(paper.doi) == doi.lower(), *self.view.conditions)
+                .order_by(paper.id)
                 .limit(1)
             )
 
     def get_many(self, ids: Iterable[int]) -> dict[int, Paper]:
         """Searchable papers by id (withdrawn and unknown ids are left out)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        return {paper.id: paper for (paper,) in self._rows_in(Paper.id, wanted, Paper)}
+        paper = self.view.paper
+        return {found.id: found for (found,) in self._rows_in(paper.id, wanted, paper)}
+
+    def text_hashes(self, ids: np.ndarray) -> list[str]:
+        """The text hash of each of ``ids`` as served (zeros for an id not served)."""
+        paper, conditions = self.view.narrow("id", "text_hash")
+        wanted = [int(i) for i in ids]
+        found: dict[int, str] = {}
+        with self.sessions() as session:
+            for start in range(0, len(wanted), IN_CHUNK):
+                query = select(paper.id, paper.text_hash).where(
+                    paper.id.in_(wanted[start : start + IN_CHUNK]), *conditions
+                )
+                found.update(session.execute(query).all())
+        return [found.get(i, "0" * 64) for i in wanted]
 
     def _sort_keys(self, sort: str) -> SortKeys:
         """Each served paper's key for ``sort`` (date, citations), read in one scan."""
+        paper, conditions = self.view.narrow("id", "year", "date", "citations")
         with self.sessions() as session:
-            return SortKeys.read(session, self.searchable(), sort)
+            return SortKeys.read(session, paper, conditions, sort)
 
     def find_by_dois(self, dois: Iterable[str]) -> dict[str, Paper]:
         """Served papers by DOI (keys lower case: DOIs ignore case)."""
         wanted = sorted({d.lower() for d in dois})
-        return {p.doi.lower(): p for p in self._find(func.lower(Paper.doi), wanted)}
+        return {p.doi.lower(): p for p in self._find(func.lower(self.view.paper.doi), wanted)}
 
     def find_by_external_ids(self, external_ids: Iterable[str]) -> dict[str, Paper]:
         """Served papers by the corpus's own id."""
-        return {p.external_id: p for p in self._find(Paper.external_id, sorted(set(external_ids)))}
+        wanted = sorted(set(external_ids))
+        return {p.external_id: p for p in self._find(self.view.paper.external_id, wanted)}
 
     def find_by_titles(self, titles: Iterable[str]) -> dict[str, Paper]:
         """Served papers by exact title, keyed by ``normal_title`` (case, spacing and a final
@@ -210,7 +230,8 @@ class Papers:
             wanted |= {spaced, spaced.lower(), spaced + ".", spaced.lower() + "."}
         keys = {normal_title(t) for t in wanted}
         found: dict[str, Paper] = {}
-        for paper in sorted(self._find(func.lower(Paper.title), sorted(wanted)), key=_by_id):
+        column = func.lower(self.view.paper.title)
+        for paper in sorted(self._find(column, sorted(wanted)), key=_by_id):
             key = normal_title(paper.title)
             if key in keys:
                 found.setdefault(key, paper)
@@ -218,7 +239,7 @@ class Papers:
 
     def _find(self, column, values: list[str]) -> list[Paper]:
         """Served papers whose ``column`` is one of ``values``."""
-        return [paper for (paper,) in self._rows_in(column, values, Paper)]
+        return [paper for (paper,) in self._rows_in(column, values, self.view.paper)]
 
     def _rows_in(self, column, values: list, *selected) -> Iterator:
         """Rows of ``selected`` for the served papers whose ``column`` is one of ``values``,
@@ -227,14 +248,15 @@ class Papers:
             for start in range(0, len(values), IN_CHUNK):
                 chunk = values[start : start + IN_CHUNK]
                 yield from session.execute(
-                    select(*selected).where(column.in_(chunk), *self.searchable())
+                    select(*selected).where(column.in_(chunk), *self.view.conditions)
                 )
 
     def first_built_in(self, build_ids: set[int]) -> np.ndarray:
         """Sorted ids (int64) of the served papers whose first build is one of these."""
         if not build_ids:
             return np.zeros(0, dtype=np.int64)
-        query = select(Paper.id).where(Paper.first_build.in_(sorted(build_ids)), *self.searchable())
+        paper, conditions = self.view.narrow("id", "first_build")
+        query = select(paper.id).where(paper.first_build.in_(sorted(build_ids)), *conditions)
         with self.sessions() as session:
             return np.sort(fetch_ids(session, query))
 
@@ -246,7 +268,8 @@ class Papers:
     def first_builds(self, ids: Iterable[int]) -> dict[int, int]:
         """The first build that held each of these served papers (feeds: when it entered)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        rows = self._rows_in(Paper.id, wanted, Paper.id, Paper.first_build)
+        paper = self.view.paper
+        rows = self._rows_in(paper.id, wanted, paper.id, paper.first_build)
         return {i: build for i, build in rows if build is not None}
 
     def resolve(self, ref: int | str) -> Paper:
@@ -254,27 +277,28 @@ class Papers:
         DOI (a string; a string of digits that is neither is tried as an internal id).
         A stored paper that the build served does not hold raises PaperNotInBuild."""
         if isinstance(ref, int) and not isinstance(ref, bool):
-            stored = self.stored(ref)
-            if self._served(stored) is None:
-                raise self.not_found(stored, f"id {ref}")
-            return stored
+            return self._served_or_raise(ref, f"id {ref}")
         text = str(ref).strip()
         if not text or len(text) > 300:
             raise PaperNotFound(f"No paper with id {text[:40]!r}.")
-        every = self if self.serving is None else Papers(self.sessions)
+        written = None if self.serving is None else Papers(self.sessions)
         for candidate in id_variants(text):
-            found = every.get_by_external_id(candidate) or every.get_by_doi(candidate)
+            found = self.get_by_external_id(candidate) or self.get_by_doi(candidate)
             if found is not None:
-                if self._served(found) is None:
-                    raise self.not_found(found, f"id {text[:80]!r}")
                 return found
-        if text.isdigit() and len(text) < 19:  # stored() refuses ids out of range
-            stored = self.stored(int(text))
-            if stored is not None and stored.withdrawn_at is None:
-                if self._served(stored) is None:
-                    raise self.not_found(stored, f"id {text}")
-                return stored
+            stored = written and (written.get_by_external_id(candidate)
+                                  or written.get_by_doi(candidate))  # fmt: skip
+            if stored:
+                raise self.not_found(stored, f"id {text[:80]!r}")
+        if text.isdigit() and len(text) < 19:  # ids out of range are not looked up
+            return self._served_or_raise(int(text), f"id {text}")
         raise PaperNotFound(f"No paper with id, external id or DOI {text[:80]!r}.")
+
+    def _served_or_raise(self, paper_id: int, description: str) -> Paper:
+        served = self.get(paper_id)
+        if served is None:
+            raise self.not_found(self.stored(paper_id), description)
+        return served
 
     def resolve_many(self, refs: Sequence[int | str]) -> list[Paper]:
         """Each reference resolved, in order, each paper once."""
@@ -291,46 +315,42 @@ class Papers:
     def sample_texts(self, n: int, seed: int = 0) -> list[tuple[str, str | None]]:
         """(title, abstract) of up to ``n`` searchable papers, a fixed pseudo-random sample
         in id order."""
+        paper = self.view.paper
+        narrow, conditions = self.view.narrow("id")
         with self.sessions() as session:
-            ids = list(session.scalars(select(Paper.id).where(*self.searchable())))
+            ids = list(session.scalars(select(narrow.id).where(*conditions)))
             rng = np.random.default_rng(seed)
             chosen = (
                 sorted(rng.choice(ids, min(n, len(ids)), replace=False).tolist()) if ids else []
             )
-            rows = [
-                row
-                for start in range(0, len(chosen), IN_CHUNK)
-                for row in session.execute(
-                    select(Paper.id, Paper.title, Paper.abstract).where(
-                        Paper.id.in_(chosen[start : start + IN_CHUNK])
-                    )
-                )
-            ]
-            return [(title, abstract) for _, title, abstract in sorted(rows)]
+        rows = self._rows_in(paper.id, chosen, paper.id, paper.title, paper.abstract)
+        return [(title, abstract) for _, title, abstract in sorted(rows)]
 
     def _facts(self) -> dict[str, int | str | None]:
         """What the searchable papers carry: how many have each filterable field, the year
         range, and common values (from a sample) to show as examples (the fields of
         ``CorpusFacts``, which the engine answers with)."""
-        searchable = and_(*self.searchable())
+        paper, conditions = self.view.narrow("year", "venue", "categories", "authors",
+                                             "citations")  # fmt: skip
+        searchable = and_(True, *conditions)
         with self.sessions() as session:
             counts = session.execute(
                 select(
-                    func.count(Paper.year),
-                    func.count(Paper.venue),
-                    func.count().filter(func.json_array_length(Paper.categories) > 0),
-                    func.count().filter(func.json_array_length(Paper.authors) > 0),
-                    func.count(Paper.citations),
-                    func.min(Paper.year),
-                    func.max(Paper.year),
+                    func.count(paper.year),
+                    func.count(paper.venue),
+                    func.count().filter(func.json_array_length(paper.categories) > 0),
+                    func.count().filter(func.json_array_length(paper.authors) > 0),
+                    func.count(paper.citations),
+                    func.min(paper.year),
+                    func.max(paper.year),
                 ).where(searchable)
             ).one()
             venue = session.scalar(
-                select(Paper.venue).where(searchable, Paper.venue.is_not(None))
-                .group_by(Paper.venue).order_by(func.count().desc(), Paper.venue).limit(1)
+                select(paper.venue).where(searchable, paper.venue.is_not(None))
+                .group_by(paper.venue).order_by(func.count().desc(), paper.venue).limit(1)
             )  # fmt: skip
             sample = session.execute(
-                select(Paper.categories, Paper.authors).where(searchable).limit(FACT_SAMPLE)
+                select(paper.categories, paper.authors).where(searchable).limit(FACT_SAMPLE)
             ).all()
         categories = Counter(c for row in sample for c in row[0] or [])
         authors = Counter(a for row in sample for a in row[1] or [])
@@ -345,8 +365,10 @@ class Papers:
 
     def _matching_ids(self, filters: Filters) -> np.ndarray:
         """Sorted ids (int64) of the searchable papers that satisfy ``filters``."""
-        conditions = filter_conditions(filters, dialect_of(self.sessions))
-        query = select(Paper.id).where(*self.searchable(), *conditions)
+        paper, conditions = self.view.narrow("id", "year", "venue", "category_keys",
+                                             "author_keys")  # fmt: skip
+        matching = filter_conditions(filters, dialect_of(self.sessions), paper)
+        query = select(paper.id).where(*conditions, *matching)
         with self.sessions() as session:
             return np.sort(fetch_ids(session, query))
 

@@ -1,4 +1,5 @@
-"""ORM models of the six tables: papers; embeddings (vectors as rows, kept only to move an
+"""ORM models of the seven tables: papers and the earlier versions of them that builds
+still serve; embeddings (vectors as rows, kept only to move an
 older release's into files); vector shards (the manifest of the vector files); index
 builds; precision checks (each model's measured fast-precision fidelity); and
 libraries (uploaded BibTeX libraries, for their feeds).
@@ -72,9 +73,47 @@ class Paper(Base):
     # Set when a full snapshot no longer holds the paper: it leaves search and
     # its page, but keeps its id (never reused) and comes back if it reappears.
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The first index build that held the paper (migration 0011): servers of build N serve
-    # the papers with first_build <= N, so every mode agrees after `builds use N`.
+    # The first index build that held the paper (migration 0011): when it entered the index.
     first_build: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The first build that held this row's present state, its fields and whether it is
+    # withdrawn (migration 0017); None: changed by a run since, and held by no build yet.
+    # Servers of an earlier build read the paper's version (``PaperVersion``) valid there.
+    content_build: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class PaperVersion(Base):
+    """A paper's earlier state, kept while a build that held it may be served: valid for the
+    builds from ``content_build`` up to, not including, ``until_build`` (None: the state
+    that replaced it is held by no build yet). Its columns are a paper's, ``id`` the
+    paper's id (``search.store.views`` reads both tables as one)."""
+
+    __tablename__ = "paper_versions"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    until_build: Mapped[int | None] = mapped_column(Integer)
+    external_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    title_from_abstract: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    abstract: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    year: Mapped[int | None] = mapped_column(Integer)
+    date: Mapped[str | None] = mapped_column(String(10))
+    citations: Mapped[int | None] = mapped_column(Integer)
+    venue: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    category_keys: Mapped[list[str]] = mapped_column(KeyList, nullable=False, default=list)
+    author_keys: Mapped[list[str]] = mapped_column(KeyList, nullable=False, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    text_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_build: Mapped[int | None] = mapped_column(Integer)
+    content_build: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class Embedding(Base):

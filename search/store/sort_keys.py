@@ -16,8 +16,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from search.store.schema import Paper
-
 LOWEST = 0  # the key of a paper the order knows nothing of, and of an id not served
 
 
@@ -29,13 +27,14 @@ class SortKeys:
     ranks: np.ndarray  # int32, aligned with ``ids``
 
     @classmethod
-    def read(cls, session: Session, conditions: list, sort: str) -> SortKeys:
-        """The keys of ``sort`` for the papers that satisfy ``conditions`` (one scan)."""
+    def read(cls, session: Session, paper, conditions: Iterable, sort: str) -> SortKeys:
+        """The keys of ``sort`` for the rows of ``paper`` (``papers``, or a build's view of
+        them) that satisfy ``conditions`` (one scan)."""
         if sort == "date":
-            rows = session.execute(select(Paper.id, Paper.year, Paper.date).where(*conditions))
+            rows = session.execute(select(paper.id, paper.year, paper.date).where(*conditions))
             return cls.of((i, year or 0, date or "") for i, year, date in rows)
         if sort == "citations":
-            rows = session.execute(select(Paper.id, Paper.citations).where(*conditions))
+            rows = session.execute(select(paper.id, paper.citations).where(*conditions))
             return cls.of(((i, -1 if n is None else n, "") for i, n in rows), unknown=(-1, ""))
         raise ValueError(f"no sort keys for {sort!r}")
 

@@ -20,22 +20,24 @@ def dialect_of(sessions: sessionmaker[Session]) -> str:
     return sessions.kw["bind"].dialect.name
 
 
-def filter_conditions(filters: Filters, dialect: str) -> list:
-    """SQL conditions on ``papers`` for each active filter. Categories and authors match
-    whole keys (``search.query.filter_keys``): PostgreSQL looks them up in a GIN index of the JSONB
-    key arrays; SQLite walks each paper's keys with json_each."""
+def filter_conditions(filters: Filters, dialect: str, paper=Paper) -> list:
+    """SQL conditions on ``paper`` (``papers``, or a build's view of them) for each active
+    filter. Categories and authors match whole keys (``search.query.filter_keys``):
+    PostgreSQL looks them up in a GIN index of the JSONB key arrays; SQLite walks each
+    paper's keys with json_each."""
     conditions = []
     if filters.year_min is not None:
-        conditions.append(Paper.year >= filters.year_min)
+        conditions.append(paper.year >= filters.year_min)
     if filters.year_max is not None:
-        conditions.append(Paper.year <= filters.year_max)
+        conditions.append(paper.year <= filters.year_max)
     if filters.venues:
-        conditions.append(func.lower(Paper.venue).in_([v.lower() for v in filters.venues]))
-    for column, wanted in (
-        (Paper.category_keys, list(filters.categories)),
-        (Paper.author_keys, [k for k in map(author_filter_key, filters.authors) if k]),
+        conditions.append(func.lower(paper.venue).in_([v.lower() for v in filters.venues]))
+    authors = [k for k in map(author_filter_key, filters.authors) if k]
+    for column, wanted, named in (
+        (paper.category_keys, list(filters.categories), False),
+        (paper.author_keys, authors, bool(filters.authors)),
     ):
-        if not wanted and column is Paper.author_keys and filters.authors:
+        if not wanted and named:
             conditions.append(false())  # names without a letter match no one
         elif wanted:
             conditions.append(_has_any_key(column, wanted, dialect))

@@ -29,7 +29,14 @@ from search.base.atomic_files import TEMPORARY_SUFFIX
 from search.base.errors import VectorsUnavailable
 from search.store.catalogue import Catalogue, LiveVectors, ShardReader
 from search.store.schema import Embedding, Paper, VectorShard
-from search.store.shards import PARTS, ShardFile, hash_array, shard_path, write_shard
+from search.store.shards import (
+    PARTS,
+    ShardFile,
+    hash_array,
+    read_part,
+    shard_path,
+    write_shard,
+)
 
 PAPERS_PER_QUERY = 20_000  # papers read from the database at a time
 SHARD_BYTES = 1 << 30  # vectors per shard after compaction: 1 GiB of them
@@ -221,19 +228,59 @@ class Vectors:
         """(ids, vectors) of every searchable paper's current vector, in one array each."""
         return self.live(model_key).all()
 
-    def get(self, paper_id: int, model_key: str) -> np.ndarray | None:
-        """A paper's newest vector for ``model_key`` (None: it has none)."""
-        found, vectors = self.get_many(np.array([paper_id], dtype=np.int64), model_key)
+    def get(self, paper_id: int, model_key: str, text_hash: str | None = None) -> np.ndarray | None:
+        """A paper's vector for ``model_key`` (None: it has none); see :meth:`get_many`."""
+        ids = np.array([paper_id], dtype=np.int64)
+        found, vectors = self.get_many(ids, model_key, None if text_hash is None else [text_hash])
         return vectors[0] if found[0] else None
 
-    def get_many(self, paper_ids: np.ndarray, model_key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(which of ``paper_ids`` have a vector, those vectors in that order)."""
+    def get_many(
+        self, paper_ids: np.ndarray, model_key: str, text_hashes: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(which of ``paper_ids`` have a vector, those vectors in that order). With
+        ``text_hashes`` (one a paper), each the vector made from that text (what the build
+        served holds, though the paper may have been embedded again since) while the shards
+        keep it, else the paper's newest."""
         paper_ids = np.asarray(paper_ids, dtype=np.int64)
+        found, vectors, where = self._newest(paper_ids, model_key)
+        if text_hashes is None or not len(paper_ids):
+            return found, vectors
+        wanted = hash_array(text_hashes)
+        older = np.flatnonzero(found & ~where.current(paper_ids, wanted))
+        if len(older):
+            row_of = np.cumsum(found) - 1  # a found paper's row in ``vectors``
+            for i in older:
+                vector = self._older_row(model_key, where, int(paper_ids[i]), wanted[i])
+                if vector is not None:
+                    vectors[row_of[i]] = vector
+        return found, vectors
+
+    def _older_row(self, model_key: str, where: Catalogue, paper_id: int, wanted: np.ndarray):
+        """The newest of a paper's rows made from the text ``wanted`` (a hash) other than its
+        newest row, from the shards' id files, newest shard first (None: compacted away)."""
+        try:
+            for shard in reversed(where.manifest):
+                ids = read_part(self.directory, model_key, shard.name, "ids", mmap_mode="r")
+                rows = np.flatnonzero(ids == paper_id)
+                if not len(rows):
+                    continue
+                hashes = read_part(self.directory, model_key, shard.name, "hashes", mmap_mode="r")
+                same = rows[(hashes[rows] == wanted).all(axis=1)]
+                if len(same):
+                    vectors = read_part(self.directory, model_key, shard.name, "vectors",
+                                        mmap_mode="r")  # fmt: skip
+                    return np.array(vectors[same[-1]], dtype=np.float32)
+        except VectorsUnavailable:  # replaced by a compaction meanwhile
+            return None
+        return None
+
+    def _newest(self, paper_ids: np.ndarray, model_key: str) -> tuple:
+        """(found, their newest vectors, the catalogue they were read with)."""
         for attempt in range(2):
             where = self.catalogue(model_key)
             found, at = where.find(paper_ids)
             try:
-                return found, self.reader.gather(model_key, where, at)
+                return found, self.reader.gather(model_key, where, at), where
             except VectorsUnavailable:
                 if attempt or [s.id for s in self._manifest(model_key)] == list(where.key):
                     raise  # the file is missing, not replaced by a compaction meanwhile
