@@ -107,7 +107,9 @@ def collect(name: str, database_url: str | None):
         for query_id, raw in judged.queries.items():
             text = fit_query(raw, encoder.count_tokens, encoder.max_length)
             keywords = parse_keywords(text)
-            semantic = engine._nearest(encoder.encode_query(semantic_text(text)), FUSION_DEPTH)
+            semantic = engine.retriever.nearest(
+                encoder.encode_query(semantic_text(text)), FUSION_DEPTH
+            )
             keyword, _ = engine.keywords.rank(keywords, FUSION_DEPTH)
             pairs[query_id] = (semantic, keyword, keywords, before.rank(text, FUSION_DEPTH)[0])
     return judged, pairs, engine.store.papers.external_ids(), engine
@@ -119,15 +121,17 @@ def main() -> int:
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     args = parser.parse_args()
     from search.engine.evaluation import measure
-    from search.ranking.fusion import FUSION_DEPTH, fuse_scores
+    from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
 
     rules = {
         "semantic only": lambda s, k, q, b: [i for i, _ in s],
         "keyword only": lambda s, k, q, b: [i for i, _ in k],
-        "papersearch hybrid": lambda s, k, q, b: [i for i, _, _ in fuse_scores(s, k, q.word_count)],
+        "papersearch hybrid": lambda s, k, q, b: [
+            i for i, _, _ in fuse_scores(s, k, semantic_weight(q.word_count))
+        ],
         "FTS5 keyword only (before)": lambda s, k, q, b: [i for i, _ in b],
         "hybrid on FTS5 (before)": lambda s, k, q, b: [
-            i for i, _, _ in fuse_scores(s, b, q.word_count)
+            i for i, _, _ in fuse_scores(s, b, semantic_weight(q.word_count))
         ],
         **{f"RRF k={c}": (lambda s, k, q, b, c=c: rrf(s, k, c)) for c in (10, 60)},
         **{

@@ -303,7 +303,7 @@ def main() -> int:
     parser.add_argument("--fts5-queries", type=int, default=50)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from search.base.settings import parse_size
+    from search.base.units import parse_size
 
     if args.child:
         child(args.child, int(args.build_memory), int(args.index_memory))

@@ -44,7 +44,7 @@ from search.ann.faiss_index import (
 )
 from search.base.atomic_files import TEMPORARY_SUFFIX
 from search.base.errors import DeviceUnavailable, SettingsError
-from search.base.settings import format_size
+from search.base.units import format_size
 
 HNSW_FROM_NLIST = 65_536  # this many lists or more: an HNSW coarse quantiser
 HNSW_NEIGHBOURS = 32

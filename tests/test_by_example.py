@@ -29,15 +29,15 @@ def test_query_by_example_finds_the_paper_itself(engine, papers):
 
 def test_recommendations_leave_out_their_inputs(engine):
     seeds = [hit.id for hit in engine.search("galaxies", k=3).results]
-    result = engine.recommend(seeds[:2], [seeds[2]], k=20)
+    result = engine.recommendations.recommend(seeds[:2], [seeds[2]], k=20)
     assert len(result.results) == 20
     assert not {hit.id for hit in result.results} & set(seeds)
     with pytest.raises(InvalidRequest):
-        engine.recommend([], [seeds[0]])
+        engine.recommendations.recommend([], [seeds[0]])
     with pytest.raises(InvalidRequest, match="both positive and negative"):
-        engine.recommend([seeds[0]], [seeds[0]])
+        engine.recommendations.recommend([seeds[0]], [seeds[0]])
     with pytest.raises(InvalidRequest, match="At most"):
-        engine.recommend(list(range(1, 102)))
+        engine.recommendations.recommend(list(range(1, 102)))
 
 
 def test_negative_examples_move_results_away(engine):
@@ -52,8 +52,8 @@ def test_negative_examples_move_results_away(engine):
         vectors = np.stack([engine.store.vectors.get(hit.id, key) for hit in result.results])
         return float(np.linalg.norm(vectors - neg_vector, axis=1).mean())
 
-    plain = engine.recommend([positive], k=10)
-    away = engine.recommend([positive], [negative], k=10)
+    plain = engine.recommendations.recommend([positive], k=10)
+    away = engine.recommendations.recommend([positive], [negative], k=10)
     assert distance_to_negative(away) > distance_to_negative(plain)
     assert negative not in {hit.id for hit in away.results}
     # With no negatives, a recommendation from one paper is that paper's similar list.

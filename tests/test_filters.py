@@ -64,7 +64,7 @@ def test_filters_apply_to_similar_by_example_and_recommendations(engine):
     for result in (
         engine.similar(some[0].id, k=5, filters=rare),
         engine.search_by_example("Graph networks", "An abstract.", k=5, filters=rare),
-        engine.recommend([some[0].id], [some[1].id], k=5, filters=rare),
+        engine.recommendations.recommend([some[0].id], [some[1].id], k=5, filters=rare),
     ):
         assert result.results and {hit.venue for hit in result.results} == {RARE_VENUE}
 

@@ -20,8 +20,8 @@ from search.engine.provider import EngineProvider
 from search.store import Store
 from tests.helpers import paper_rows, sample_lines, serve_in_thread, settings_on, write_lines
 from web import create_app
+from web.bodies import BODY_BYTES as MAX_BODY_BYTES
 from web.openapi import openapi_document
-from web.security import MAX_BODY_BYTES
 
 HOSTILE = {
     "id": "6666.00001",

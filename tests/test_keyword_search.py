@@ -232,7 +232,7 @@ def test_hybrid_fusion_weighs_normalised_scores_by_query_length():
     from search.ranking.fusion import semantic_weight
 
     # distances (lower is closer) and BM25 scores (higher is better) on their own scales
-    fused = fuse_scores([(1, 0.5), (2, 0.7), (3, 0.9)], [(3, 9.0), (4, 5.0)], 9)
+    fused = fuse_scores([(1, 0.5), (2, 0.7), (3, 0.9)], [(3, 9.0), (4, 5.0)], semantic_weight(9))
     scores = {i: s for i, s, _ in fused}
     assert scores[1] == pytest.approx(0.45)  # closest, no keyword match
     assert scores[2] == pytest.approx(0.45 * 0.5)

@@ -49,7 +49,7 @@ def test_library_recommendations_match_embed_and_leave_the_library_out(engine, p
     entries = parse_bibtex(text)
     assert [e.key for e in entries] == ["bydoi", "byeprint", "byjournal", "bytitle", "unknown",
                                         "nothing"]  # fmt: skip
-    result = engine.recommend_library(entries, k=30)
+    result = engine.recommendations.recommend_library(entries, k=30)
     facts = result.library
     assert (facts.matched, facts.by_doi, facts.by_arxiv, facts.by_title) == (4, 1, 2, 1)
     assert facts.embedded == 1 and facts.skipped == ["nothing"]
@@ -57,10 +57,11 @@ def test_library_recommendations_match_embed_and_leave_the_library_out(engine, p
     assert len(result.results) == 30 and not {h.id for h in result.results} & set(ids.values())
     # The parts are what they claim to be: the found papers' stored vectors ...
     found = parse_bibtex(text.split("@article{unknown")[0])
-    assert [h.id for h in engine.recommend_library(found, k=10).results] == [
-        h.id for h in engine.recommend(list(ids.values()), k=10).results]  # fmt: skip
+    recommendations = engine.recommendations
+    assert [h.id for h in recommendations.recommend_library(found, k=10).results] == [
+        h.id for h in recommendations.recommend(list(ids.values()), k=10).results]  # fmt: skip
     # ... and an entry the corpus lacks, embedded from its title and abstract.
-    alone = engine.recommend_library([e for e in entries if e.key == "unknown"], k=10)
+    alone = recommendations.recommend_library([e for e in entries if e.key == "unknown"], k=10)
     example = engine.search_by_example(
         "Quantum error correction with surface codes",
         "We study logical qubits protected by surface codes under circuit noise.",
@@ -68,7 +69,7 @@ def test_library_recommendations_match_embed_and_leave_the_library_out(engine, p
     )
     assert [h.id for h in alone.results] == [h.id for h in example.results]
     with pytest.raises(InvalidRequest, match="No entry"):
-        engine.recommend_library([e for e in entries if e.key == "nothing"])
+        engine.recommendations.recommend_library([e for e in entries if e.key == "nothing"])
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,7 @@ def test_library_api_page_and_feed(engine, papers, client_on):
     assert client.post(url, json=["a list"]).json["error"]["code"] == "invalid_body"
     nothing = "@book{nothing, author = {Nobody}}"
     assert client.post(url, data=nothing, content_type="text/plain").status_code == 422
-    assert engine.store.libraries.get(library_id(parse_bibtex(nothing))) is None  # not kept
+    assert not engine.store.libraries.exists(library_id(parse_bibtex(nothing)))  # not kept
     huge = client.post(url, data="%" * (5 * 1024 * 1024), content_type="text/plain")
     assert huge.status_code == 413
     assert client.get("/feeds/library/0123456789abcdef.atom").status_code == 404
@@ -176,7 +177,8 @@ def test_the_library_page_takes_a_3_mb_upload_and_states_the_limit_past_4_mb(
     page = client.post("/library", data=form, content_type="multipart/form-data")
     assert page.status_code == 200, page.data[-2000:]
     html = page.get_data(as_text=True)
-    assert "900 entries: 500 found in the corpus" in html and "400 embedded from their" in html
+    assert "900 entries: 500 found in the corpus" in html and "200 embedded from their" in html
+    assert "200 more not in the corpus left out" in html  # MAX_EMBEDDED, spread over them
     assert html.count('class="result"') == 20
     # Its downloads and its own address: the library was kept, so they work by GET.
     links = dict(re.findall(r'<a href="([^"]+)" download>(\w+)</a>', html))

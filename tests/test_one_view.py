@@ -242,12 +242,14 @@ def test_a_run_killed_half_way_changes_no_answer(settings, served, tmp_path, poi
               if settings.database_url else {})}  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "papersearch", "reindex", str(corpus)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not pause.exists():
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert again() == before
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        deadline = time.monotonic() + 120
+        while not pause.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert again() == before
+    finally:  # paused for ever otherwise
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert again() == before

@@ -98,8 +98,8 @@ def test_every_mode_ranks_the_same_on_both_stores(engines):
         lambda e: e.search("graph", filters=Filters.parse(author=";".join(map(str, range(21))))),
         lambda e: e.similar(10**12),
         lambda e: e.resolve_paper("no-such-paper"),
-        lambda e: e.recommend([]),
-        lambda e: e.recommend([1], [1]),
+        lambda e: e.recommendations.recommend([]),
+        lambda e: e.recommendations.recommend([1], [1]),
         lambda e: e.search_by_example(" "),
     ],
 )

@@ -24,10 +24,12 @@ from web.params import (
     id_list,
     int_arg,
     json_body,
-    library_recommendations,
+    new_days_arg,
     query_arg,
+    with_feed,
 )
 from web.params import search_by_example as example_search
+from web.rate_limits import library_quota
 
 bp = Blueprint("api", __name__)
 
@@ -71,11 +73,9 @@ def search_by_example():
 def recommendations():
     """Papers like ``positive_ids`` and unlike ``negative_ids`` (Semantic Scholar's shape)."""
     body = json_body()
-    result = (
-        provider()
-        .get()
-        .recommend(id_list(body, "positive_ids"), id_list(body, "negative_ids"), **page_args())
-    )
+    recommendations = provider().get().recommendations
+    result = recommendations.recommend(id_list(body, "positive_ids"),
+                                       id_list(body, "negative_ids"), **page_args())  # fmt: skip
     return respond(result, "papersearch-recommendations")
 
 
@@ -84,8 +84,15 @@ def recommendations_from_bibtex():
     """Papers like a BibTeX library (a Zotero or JabRef export), its own papers left out;
     ``new_days`` keeps only papers that entered the index in that many days."""
     text = bibtex_upload()
-    result = library_recommendations(provider().get(), text, request.args, **page_args())
-    return respond(result, "papersearch-library")
+    new_days = new_days_arg(request.args)
+    result = (
+        provider()
+        .get()
+        .recommendations.from_bibtex(
+            text, new_days=new_days, before_keeping=library_quota(), **page_args()
+        )
+    )
+    return respond(with_feed(result, new_days), "papersearch-library")
 
 
 @bp.get("/papers/<path:paper_id>")

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from search.base.errors import PapersearchError
+from web.bodies import BODY_BYTES, body_too_large
 
 
 class HttpError(PapersearchError):
@@ -36,6 +37,8 @@ def as_error(exc: Exception) -> PapersearchError:
     """What to answer for ``exc``: its own code and status, or a 500 that says nothing."""
     if isinstance(exc, PapersearchError):
         return exc
+    if isinstance(exc, RequestEntityTooLarge):  # the bound this request was read with
+        return body_too_large(request.max_content_length or BODY_BYTES)
     if isinstance(exc, HTTPException):
         return HttpError(exc)
     return PapersearchError("The server failed to answer this request.", "internal_error")
@@ -48,6 +51,8 @@ def show_errors_on(template: str, **context: Any) -> None:
 
 
 def render_error(exc: Exception):
+    if isinstance(exc, HTTPException) and exc.response is not None:
+        return exc.response  # made by this function already (a rate limit's refusal)
     error = as_error(exc)
     g.error_code = error.code  # for the request's log line and metrics (web.request_log)
     if error.status >= 500 and not isinstance(exc, (PapersearchError, HTTPException)):

@@ -17,7 +17,6 @@ from web.params import (
     filters_arg,
     int_arg,
     query_arg,
-    saved_library_recommendations,
     search_params,
 )
 
@@ -58,7 +57,7 @@ def library_feed(library: str):
     days = feed_days(int_arg(request.args, "days", None))
     chosen = filters_arg(request.args)
     engine = provider().get()
-    result = saved_library_recommendations(engine, library, {}, k=FEED_DEPTH, filters=chosen)
+    result = engine.recommendations.from_saved_library(library, k=FEED_DEPTH, filters=chosen)
     title = f"papersearch: new papers for {library_size(result.library.entries)}"
     subscription = feed_id("library", {"library": library, **chosen.to_params()})
     feed = engine.new_in(result, title=title, days=days, atom_id=subscription)

@@ -3,8 +3,9 @@
 Each worker process loads one copy of the model; threads in a worker share it
 (the encoder is thread-safe). The variables read here: ``PAPERSEARCH_BIND``,
 ``PAPERSEARCH_WORKERS``, ``PAPERSEARCH_THREADS``, ``PAPERSEARCH_WORKER_TIMEOUT`` and
-``PAPERSEARCH_LOG_FORMAT`` (docs/configuration.md); gunicorn's own flags override
-them.
+``PAPERSEARCH_LOG_FORMAT`` (docs/configuration.md), and the worker reads
+``PAPERSEARCH_REQUEST_SECONDS`` and ``PAPERSEARCH_REQUEST_MEMORY``; gunicorn's own flags
+override them.
 
 Metrics: every worker writes its values to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh
 directory made here unless one is given, emptied at start), so that a scrape of any
@@ -18,7 +19,12 @@ from pathlib import Path
 bind = os.environ.get("PAPERSEARCH_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("PAPERSEARCH_WORKERS", "2"))
 threads = int(os.environ.get("PAPERSEARCH_THREADS", "4"))
-worker_class = "gthread"
+# gthread, reading each request whole in its event loop before a thread takes it
+worker_class = "web.buffered_worker.BufferedThreadWorker"
+# The request line: no bound of gunicorn's own (its 4,094 bytes refused, in HTML, a query
+# within the API's 2,000 characters); the worker reads at most 64 KB of request head and
+# answers past it with the API's 414.
+limit_request_line = 0
 timeout = int(os.environ.get("PAPERSEARCH_WORKER_TIMEOUT", "120"))  # model loading takes a while
 graceful_timeout = 30
 errorlog = "-"

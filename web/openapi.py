@@ -11,7 +11,7 @@ from typing import Any
 
 from search.answers.export import FORMATS
 from search.base.errors import ERROR_CODES
-from search.base.settings import format_size
+from search.base.units import format_size
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
 from search.engine.new_papers import MAX_FEED_DAYS
 from search.engine.recommendations import NEGATIVE_WEIGHT
@@ -31,7 +31,7 @@ from search.query.limits import (
 )
 from search.query.paper_refs import MAX_REF_CHARS
 from web.answer_schemas import RESULT_TYPES, result_schema
-from web.security import MAX_BODY_BYTES
+from web.bodies import BODY_BYTES
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -127,7 +127,7 @@ LIST_RESPONSES = {
     "422": _error("A parameter out of range or not understood (a non-integer or out-of-range "
                   "k or offset, mode, a filter, format, too many ids, a query that is too "
                   "long)."),
-    "413": _error(f"The request body is larger than {MAX_BODY_BYTES // 1024} KB."),
+    "413": _error(f"The request body is larger than {BODY_BYTES // 1024} KB."),
     "429": _error("Too many requests from this address (only when rate limiting is on); "
                   "Retry-After says when to try again."),
     "503": _error("No index has been built yet, the model or index is unavailable, or the "

@@ -27,11 +27,12 @@ from web.params import (
     example_input,
     filters_arg,
     int_arg,
-    library_recommendations,
-    saved_library_recommendations,
+    new_days_arg,
     search_by_example,
     search_params,
+    with_feed,
 )
+from web.rate_limits import library_quota
 
 bp = Blueprint("pages", __name__)
 
@@ -124,7 +125,8 @@ def recommend_page():
                        "then ask for more like the checked papers."})  # fmt: skip
     chosen = filters_arg(request.args)
     refs, against = [paper_ref(v) for v in likes], [paper_ref(v) for v in unlikes]
-    result = provider().get().recommend(refs, against, k=RECOMMENDATIONS, filters=chosen)
+    recommendations = provider().get().recommendations
+    result = recommendations.recommend(refs, against, k=RECOMMENDATIONS, filters=chosen)
     fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
     if fmt:
         return file_response(result, fmt, "papersearch-recommendations")
@@ -171,8 +173,15 @@ def library_page():
     text = bibtex_upload()  # before the form is read: it sets how large the body may be
     show_errors_on("library.html", form={"new_days": request.form.get("new_days", "")},
                    result=None)  # fmt: skip
-    result = library_recommendations(provider().get(), text, request.form, k=RECOMMENDATIONS)
-    return library_answer(result, request.form)
+    new_days = new_days_arg(request.form)
+    result = (
+        provider()
+        .get()
+        .recommendations.from_bibtex(
+            text, k=RECOMMENDATIONS, new_days=new_days, before_keeping=library_quota()
+        )
+    )
+    return library_answer(with_feed(result, new_days), request.form)
 
 
 @bp.get("/library/<library>")
@@ -180,9 +189,15 @@ def saved_library_page(library: str):
     """Recommendations for a library uploaded before (its feed links here); ``format``
     downloads them."""
     show_errors_on("library.html", form={}, result=None)
-    chosen = filters_arg(request.args)
-    result = saved_library_recommendations(provider().get(), library, request.args,
-                                           k=RECOMMENDATIONS, filters=chosen)  # fmt: skip
+    chosen, new_days = filters_arg(request.args), new_days_arg(request.args)
+    result = (
+        provider()
+        .get()
+        .recommendations.from_saved_library(
+            library, k=RECOMMENDATIONS, filters=chosen, new_days=new_days
+        )
+    )
+    with_feed(result, new_days)
     fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
     if fmt:
         return file_response(result, fmt, "papersearch-library")

@@ -13,21 +13,12 @@ from flask import request, url_for
 
 from search.answers.results import SearchResult
 from search.base.errors import InvalidRequest
-from search.engine.bibtex_library import (
-    MAX_LIBRARY_BYTES,
-    LibraryEntry,
-    library_id,
-    library_too_large,
-    parse_bibtex,
-)
+from search.engine.bibtex_library import MAX_LIBRARY_BYTES, library_too_large
 from search.engine.engine import SearchEngine
-from search.engine.new_papers import feed_days
 from search.pdf import PdfLimits
 from search.query.filters import Filters
 from search.query.limits import DEFAULT_MODE
-
-FORM_BYTES = 64 * 1024  # the form or JSON around an uploaded file
-LIBRARY_BODY_BYTES = MAX_LIBRARY_BYTES + FORM_BYTES
+from web.bodies import FORM_BYTES, LIBRARY_BODY_BYTES
 
 
 def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
@@ -72,6 +63,7 @@ def choice_arg(args: Mapping[str, str], name: str, choices: tuple[str, ...], def
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400 with the API's error shape."""
+    request.get_data(cache=True)  # over the bound (chunked too): 413, naming it
     body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.", "invalid_body")
@@ -170,35 +162,15 @@ def bibtex_upload() -> str:
     raise AssertionError("latin-1 decodes any bytes")
 
 
-def library_recommendations(
-    engine: SearchEngine, text: str, values: Mapping[str, str], **page
-) -> SearchResult:
-    """Recommendations from an uploaded BibTeX library, which is kept (once it gave
-    recommendations) so that its page, downloads and feed can be fetched later."""
-    entries = parse_bibtex(text)
-    key = library_id(entries)
-    result = saved_library_recommendations(engine, key, values, entries=entries, **page)
-    engine.save_library(key, entries)
-    return result
+def new_days_arg(values: Mapping[str, str]) -> int | None:
+    """``new_days``: only papers new in that many days (None, the default: every paper)."""
+    raw = values.get("new_days") or ""
+    return int_arg(values, "new_days", 0) if raw.strip() else None
 
 
-def saved_library_recommendations(
-    engine: SearchEngine,
-    key: str,
-    values: Mapping[str, str],
-    *,
-    entries: list[LibraryEntry] | None = None,
-    **page,
-) -> SearchResult:
-    """Recommendations from the library ``key`` (its ``entries`` when just uploaded);
-    ``new_days`` in ``values`` keeps only papers new in that many days. The answer links
-    the library's feed."""
-    if entries is None:
-        entries = engine.saved_library(key)
-    raw_days = values.get("new_days") or ""
-    new_days = feed_days(int_arg(values, "new_days", 0)) if raw_days.strip() else None
-    result = engine.recommend_library(entries, new_days=new_days, library_id=key, **page)
+def with_feed(result: SearchResult, new_days: int | None) -> SearchResult:
+    """A library's recommendations with the link to their feed."""
     feed = {"days": new_days} if new_days else {}
-    result.library.feed = url_for("feeds.library_feed", library=key, _external=True,
-                                  **feed, **result.filters)  # fmt: skip
+    result.library.feed = url_for("feeds.library_feed", library=result.library.id,
+                                  _external=True, **feed, **result.filters)  # fmt: skip
     return result

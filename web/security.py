@@ -11,8 +11,8 @@ import secrets
 from flask import Flask, Response
 
 from search.base.settings import Settings
+from web.bodies import BODY_BYTES
 
-MAX_BODY_BYTES = 64 * 1024  # the largest request: an example paper (20,000 characters) in JSON
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
@@ -43,7 +43,7 @@ def harden(app: Flask, settings: Settings) -> None:
         # Nothing is signed today (no sessions); a key is set so that nothing ever
         # falls back to a guessable one. Random per process unless given.
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_CONTENT_LENGTH=BODY_BYTES,
         PROPAGATE_EXCEPTIONS=False,
         TRAP_HTTP_EXCEPTIONS=False,
     )

@@ -164,6 +164,11 @@ class LibraryFacts(Answer):
     embedded: int = described(
         "Entries not in the corpus, embedded from their title and abstract as papers are."
     )
+    not_embedded: int = described(
+        "Entries not in the corpus left out of the library's centre: past the number embedded "
+        "for one library, spread evenly over them.",
+        0,
+    )
     skipped: list[str] = described(
         "Keys of the entries neither in the corpus nor titled: not used.", []
     )

@@ -40,11 +40,17 @@ ERROR_CODES = {error.code: error for error in (
                                 "endpoint."),
     ErrorCode("not_in_build", 404, "The paper is stored, but the build being served does not "
                                    "hold it yet (a later build will)."),
-    ErrorCode("method_not_allowed", 405, "The endpoint does not take this HTTP method."),
+    ErrorCode("method_not_allowed", 405, "The endpoint does not take this HTTP method (its "
+                                         "`Allow` header lists those it takes)."),
+    ErrorCode("request_timeout", 408, "The request was not received whole within "
+                                      "`PAPERSEARCH_REQUEST_SECONDS`."),
     ErrorCode("build_not_usable", 409, "The build asked for does not exist, is not complete, "
                                        "or lost its files."),
     ErrorCode("request_entity_too_large", 413, "The request body is larger than the limit."),
-    ErrorCode("library_too_large", 413, "The BibTeX library is larger than its limit."),
+    ErrorCode("library_too_large", 413, "The BibTeX library is larger than its limit, or took "
+                                        "longer than `PAPERSEARCH_LIBRARY_SECONDS` to read."),
+    ErrorCode("uri_too_long", 414, "The request line and headers are longer than the server "
+                                   "reads."),
     ErrorCode("pdf_too_large", 413, "The uploaded PDF is larger than `PAPERSEARCH_PDF_MAX_SIZE`."),
     ErrorCode("invalid_parameter", 422, "A parameter is not understood: a non-integer k or "
                                         "offset, an unknown mode, sort, format or filter "
@@ -62,7 +68,9 @@ ERROR_CODES = {error.code: error for error in (
                                      "encrypted, truncated, too many pages, too slow, no "
                                      "text)."),
     ErrorCode("invalid_eval_data", 422, "A queries or qrels file cannot be read."),
-    ErrorCode("rate_limited", 429, "Too many requests from this client (Retry-After)."),
+    ErrorCode("rate_limited", 429, "Too many requests, or libraries kept, from this client "
+                                   "(Retry-After)."),
+    ErrorCode("headers_too_large", 431, "A request header is longer than the server reads."),
     ErrorCode("internal_error", 500, "A bug: the server logged it."),
     ErrorCode("invalid_setting", 500, "A setting has a value that cannot work."),
     ErrorCode("device_unavailable", 500, "The settings ask for a device or precision this "
@@ -78,7 +86,9 @@ ERROR_CODES = {error.code: error for error in (
     ErrorCode("index_unavailable", 503, "The build's files are missing or fail their checksum."),
     ErrorCode("model_unavailable", 503, "The model cannot be loaded, or is not the one the "
                                         "index was built with."),
-    ErrorCode("busy", 503, "A query waited too long to be encoded (Retry-After)."),
+    ErrorCode("busy", 503, "The server is at capacity: a query waited too long to be "
+                           "encoded, every PDF reader is busy, or too many requests are "
+                           "being received (Retry-After)."),
     ErrorCode("schema_out_of_date", 503, "The database needs `papersearch db upgrade`."),
     ErrorCode("database_unavailable", 503, "The database cannot be reached (Retry-After)."),
     ErrorCode("no_host", 503, "No host behind the load balancer can answer now: HAProxy's "

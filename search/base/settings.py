@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 import typing
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from search.base.errors import SettingsError
+from search.base.units import format_size, parse_networks, parse_size, variable
 
 DEFAULT_BASE_MODEL = "allenai/specter2_base"
 DEFAULT_PAPER_ADAPTER = "allenai/specter2"
@@ -34,7 +34,7 @@ QUERY_BACKENDS = ("auto", "torch", "onnx")
 EXECUTORS = ("local", "ray")
 LOG_FORMATS = ("text", "json")
 
-__all__ = ["Settings", "SettingsError", "parse_size", "variable"]
+__all__ = ["Settings", "SettingsError", "format_size", "parse_size", "variable"]
 # The settings that choose the model; an index build records each of them.
 MODEL_SETTINGS = ("base_model", "paper_adapter", "query_adapter", "pooling")
 
@@ -54,63 +54,6 @@ def setting(
     metadata = {"help": help, "flag": flag, "choices": choices, "shown_default": shown_default,
                 "parse": parse}  # fmt: skip
     return field(default=default, metadata=metadata, repr=not secret)
-
-
-def variable(name: str) -> str:
-    """The environment variable of a setting: ``batch_size`` → ``PAPERSEARCH_BATCH_SIZE``."""
-    return f"PAPERSEARCH_{name.upper()}"
-
-
-_SIZE_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-
-
-def parse_networks(raw: str, name: str = "trusted_proxies") -> tuple[str, ...]:
-    """``10.0.0.5, 10.1.0.0/16`` → the networks, each checked (a bare address is a /32)."""
-    import ipaddress
-
-    networks = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        try:
-            networks.append(str(ipaddress.ip_network(part, strict=False)))
-        except ValueError:
-            raise SettingsError(
-                f"{variable(name)} must list addresses or networks (10.0.0.5, 10.0.0.0/24), "
-                f"not {part!r}"
-            ) from None
-    return tuple(networks)
-
-
-def parse_size(raw: str, name: str = "index_memory") -> int:
-    """``800MB``, ``2GB``, ``1.5GiB`` → bytes (a bare number must be followed by a unit)."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", raw)
-    unit = match.group(2).lower() if match else None
-    if match is None or unit not in _SIZE_UNITS:
-        raise SettingsError(
-            f"{variable(name)} must be a size with a unit, such as 800MB or 2GB, not {raw!r}"
-        )
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
-
-
-def format_size(size: float) -> str:
-    """Bytes in the largest decimal unit that keeps a number ≥ 1 (``1.5GB``), as
-    :func:`parse_size` reads it back."""
-    for unit in ("TB", "GB", "MB", "kB"):
-        scale = _SIZE_UNITS[unit.lower()]
-        if size >= scale:
-            return f"{size / scale:.3g}{unit}"
-    return f"{int(size)}B"
 
 
 @dataclass(frozen=True)
@@ -238,6 +181,26 @@ class Settings:
         "(a 503); the indexer's are not limited.",
         flag=False,
     )
+    request_seconds: float = setting(
+        60.0,
+        "Seconds a client has to send a whole request, body included, to gunicorn "
+        "(`web.buffered_worker` reads it before a thread takes it); past them, 408.",
+        flag=False,
+    )
+    request_memory: int = setting(
+        256 * 2**20,
+        "Bytes of requests a gunicorn worker may hold while it reads them whole (`256MiB`); "
+        "past them, 503 with `Retry-After`.",
+        flag=False,
+        shown_default="256MiB",
+        parse=parse_size,
+    )
+    pdf_readers: int = setting(
+        2,
+        "PDF uploads read at once by a server process; past them, 503 with `Retry-After`, "
+        "so that searches keep their threads.",
+        flag=False,
+    )
     rate_limit: int | None = setting(
         None,
         "Requests a minute per client address; over it, 429 with `Retry-After`. Counted in "
@@ -250,6 +213,31 @@ class Settings:
         "Where rate limits are counted (Flask-Limiter's storage URI): `memory://` counts in "
         "each worker process; `redis://HOST:6379` shares one count among every worker and "
         "host (the `redis` extra).",
+        flag=False,
+    )
+    library_rate_limit: int = setting(
+        20,
+        "BibTeX libraries a client address may have kept an hour (uploading one kept "
+        "already is free); over it, 429 with `Retry-After`. Counted where rate limits are.",
+        flag=False,
+    )
+    library_storage: int = setting(
+        500 * 10**6,
+        "What all kept libraries may take (`500MB`); past it, those read longest ago make "
+        "room for a new one.",
+        flag=False,
+        shown_default="500MB",
+        parse=parse_size,
+    )
+    library_days: int = setting(
+        180,
+        "Days a kept library lasts without being read (its page, downloads or feed).",
+        flag=False,
+    )
+    library_seconds: float = setting(
+        20.0,
+        "Seconds reading an uploaded library may take (parsing, matching, embedding the "
+        "entries the corpus lacks); past them, 413. Keep it under the proxy's timeout.",
         flag=False,
     )
     trusted_proxies: tuple[str, ...] = setting(
@@ -304,12 +292,14 @@ class Settings:
             value = getattr(self, f.name)
             if choices and value not in choices:
                 raise SettingsError(f"{variable(f.name)} must be one of {choices}, not {value!r}")
-        for name in ("reload_seconds", "query_timeout", "statement_timeout"):
+        for name in ("reload_seconds", "query_timeout", "statement_timeout", "library_seconds",
+                     "request_seconds"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{variable(name)} must be a positive number")
-        for name in ("max_length", "batch_size", "keep_builds"):
+        for name in ("max_length", "batch_size", "keep_builds", "library_storage",
+                     "library_days", "request_memory", "pdf_readers"):  # fmt: skip
             if getattr(self, name) < 1:
-                raise SettingsError(f"{name} must be a positive integer")
+                raise SettingsError(f"{variable(name)} must be a positive integer")
         for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit",
                      "ray_actors", "refine"):  # fmt: skip
             value = getattr(self, name)

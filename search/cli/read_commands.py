@@ -70,8 +70,14 @@ def search_command(
 
 
 @click.command("similar")
-@click.argument("papers", nargs=-1, required=True)
+@click.argument("papers", nargs=-1)
 @click.option("--unlike", multiple=True, help="A paper the results should be unlike (repeatable).")
+@click.option(
+    "--bibtex",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A BibTeX library (a Zotero, JabRef or Mendeley export): papers like it, its own "
+    "left out; it is kept, and its id printed, for its page and feed.",
+)
 @click.option("--external", is_flag=True, help="Numbers are the corpus's ids, not internal ids.")
 @click.option("-k", "--k", "k", default=10, show_default=True, help="Number of results.")
 @filter_options
@@ -80,6 +86,7 @@ def search_command(
 def similar_command(
     papers: tuple[str, ...],
     unlike: tuple[str, ...],
+    bibtex: Path | None,
     external: bool,
     k: int,
     as_json: bool,
@@ -87,16 +94,25 @@ def similar_command(
     filters: Filters,
 ) -> None:
     """Papers similar to stored PAPERS (internal ids, the corpus's own ids such as arXiv ids,
-    or DOIs); with several, or with --unlike, a recommendation from all of them."""
+    or DOIs); with several, or with --unlike, a recommendation from all of them; with
+    --bibtex, papers like a BibTeX library."""
     from search.engine.engine import SearchEngine
     from search.query.paper_refs import paper_ref
 
+    if bool(papers) == bool(bibtex):
+        raise click.UsageError("Name stored PAPERS, or a library with --bibtex (not both).")
     engine = SearchEngine.open(settings)
     refs = list(papers) if external else [paper_ref(p) for p in papers]
-    if len(refs) == 1 and not unlike:
+    if bibtex is not None:
+        text = bibtex.read_bytes().decode("utf-8-sig", errors="replace")
+        result = engine.recommendations.from_bibtex(text, k=k, filters=filters)
+        if not as_json:
+            click.echo(f"library {result.library.id}: {result.library.matched} of "
+                       f"{result.library.entries} entries in the corpus")  # fmt: skip
+    elif len(refs) == 1 and not unlike:
         result = engine.similar(engine.resolve_paper(refs[0]).id, k=k, filters=filters)
     else:
-        result = engine.recommend(refs, list(unlike), k=k, filters=filters)
+        result = engine.recommendations.recommend(refs, list(unlike), k=k, filters=filters)
     print_result(result, as_json)
 
 

@@ -4,7 +4,12 @@ Each entry is matched to the corpus by DOI, then arXiv id, then exact title
 (case, braces and spacing aside). Entries the corpus does not hold are embedded
 from their title and abstract with the proximity adapter, as a paper is. The
 recommendations are the papers nearest the mean of all those vectors, the
-library's own papers left out (``SearchEngine.recommend_library``).
+library's own papers left out (``Recommendations.recommend_library``).
+
+An upload is anyone's, so what it costs is bounded: the file's bytes and entries, each
+field read (``FIELD_CHARS``), the entries embedded (``MAX_EMBEDDED``, spread evenly over
+those the corpus lacks), and the seconds the whole reading takes (a ``Deadline``). LaTeX
+is decoded in one linear pass (``search.base.latex``).
 """
 
 from __future__ import annotations
@@ -19,15 +24,24 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from search.answers.results import LibraryFacts
+from search.base.deadlines import Deadline
 from search.base.errors import InvalidRequest
 from search.base.identifiers import ARXIV_ID, BARE_ARXIV_ID, doi_in
+from search.base.latex import latex_to_text
 from search.query.paper_refs import id_variants
 from search.store.papers import Papers, normal_title
 from search.store.schema import Paper
 
 MAX_LIBRARY_BYTES = 4 * 1024 * 1024  # a 1,000-entry export with abstracts is about 1.5 MB
 MAX_LIBRARY_ENTRIES = 1000
-DECODED = ("title", "abstract")  # the fields read as text; the others are read for ids
+# Characters read of each field: titles and abstracts as text (an abstract past what the
+# model reads adds nothing), citation keys, and the fields read for ids.
+FIELD_CHARS = {"title": 1000, "abstract": 10_000}
+KEY_CHARS = 200
+ID_FIELD_CHARS = 1000
+LATEX_PER_CHAR = 4  # characters of LaTeX read for each character of text a field keeps
+MAX_EMBEDDED = 200  # entries the corpus lacks, embedded for the library's centre
+DECODE_CHECK = 64  # entries read between two looks at the deadline
 
 
 @dataclass(frozen=True)
@@ -54,18 +68,21 @@ class Match:
     by: str | None  # "doi", "arxiv", "title", or None
 
 
-def parse_bibtex(text: str) -> list[LibraryEntry]:
-    """The entries of a BibTeX file. Raises InvalidRequest for a file that is too large,
-    holds too many entries, or is not BibTeX at all."""
+def parse_bibtex(text: str, deadline: Deadline | None = None) -> list[LibraryEntry]:
+    """The entries of a BibTeX file, each field read within its bound. Raises
+    InvalidRequest for a file that is too large, holds too many entries, is not BibTeX at
+    all, or takes longer than ``deadline`` to read."""
     import bibtexparser
     from bibtexparser.model import DuplicateBlockKeyBlock
 
+    deadline = deadline or Deadline.never()
     if len(text.encode("utf-8", "surrogatepass")) > MAX_LIBRARY_BYTES:
         raise library_too_large()
     try:
         parsed = bibtexparser.parse_string(text)
     except Exception as exc:  # the parser's own errors: the text is not BibTeX it can read
         raise _not_bibtex(f" ({type(exc).__name__})") from None
+    deadline.check()
     items = list(parsed.entries)
     unreadable = []  # blocks the parser gave up on: listed as skipped, by line
     for block in parsed.failed_blocks:
@@ -81,32 +98,26 @@ def parse_bibtex(text: str) -> list[LibraryEntry]:
             "are read. Export a collection of it.",
             "too_many_entries",
         )
-    fields = [{k.lower(): f.value for k, f in item.fields_dict.items()} for item in items]
-    return [_entry(item.key, {**raw, **text})
-            for item, raw, text in zip(items, fields, _decode_latex(fields), strict=True)
-            ] + unreadable  # fmt: skip
-
-
-def _decode_latex(entries: list[dict[str, object]]) -> list[dict[str, str]]:
-    """The LaTeX of the fields read as text (title, abstract) as Unicode, for each entry.
-    Only those: decoding every field (notes, file lists) takes seconds on a large export."""
-    from bibtexparser import Library
-    from bibtexparser.middlewares import LatexDecodingMiddleware
-    from bibtexparser.model import Entry, Field
-
-    library = Library([
-        Entry("article", f"e{i}", [Field(name, fields[name]) for name in DECODED
-                                   if isinstance(fields.get(name), str)])
-        for i, fields in enumerate(entries)
-    ])  # fmt: skip
-    decoded = LatexDecodingMiddleware().transform(library)
-    return [{f.key: f.value for f in entry.fields} for entry in decoded.entries]
+    entries = []
+    for number, item in enumerate(items):
+        if number % DECODE_CHECK == 0:
+            deadline.check()
+        entries.append(_entry(item.key, {k.lower(): f.value for k, f in item.fields_dict.items()}))
+    return entries + unreadable
 
 
 def library_too_large() -> InvalidRequest:
     return InvalidRequest(
         f"The library is larger than {MAX_LIBRARY_BYTES // (1024 * 1024)} MB: export a "
         "collection of it, or leave out attachments and notes.",
+        "library_too_large",
+    )
+
+
+def library_too_slow(seconds: float) -> InvalidRequest:
+    return InvalidRequest(
+        f"Reading the library took longer than {seconds:g} s, and was stopped: export a "
+        "smaller collection of it, or leave out abstracts and notes.",
         "library_too_large",
     )
 
@@ -121,18 +132,32 @@ def _not_bibtex(detail: str) -> InvalidRequest:
 
 def _entry(key: str, fields: dict[str, object]) -> LibraryEntry:
     def text(name: str) -> str | None:
+        """A field read for ids: within ID_FIELD_CHARS, braces dropped."""
         value = fields.get(name)
         if not isinstance(value, str):
             return None
-        return " ".join(value.replace("{", "").replace("}", "").split()) or None
+        return " ".join(value[:ID_FIELD_CHARS].replace("{", "").replace("}", "").split()) or None
 
     return LibraryEntry(
-        key=key,
-        title=text("title"),
-        abstract=text("abstract"),
+        key=_bounded(" ".join(str(key).split()), KEY_CHARS),
+        title=_decoded(fields, "title"),
+        abstract=_decoded(fields, "abstract"),
         doi=doi_in(text("doi") or text("url") or ""),
         arxiv_id=_arxiv_id(fields, text),
     )
+
+
+def _decoded(fields: dict[str, object], name: str) -> str | None:
+    """A field read as text: its LaTeX as Unicode, within FIELD_CHARS."""
+    value = fields.get(name)
+    if not isinstance(value, str):
+        return None
+    bound = FIELD_CHARS[name]
+    return _bounded(latex_to_text(value[: bound * LATEX_PER_CHAR]), bound) or None
+
+
+def _bounded(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
 
 
 def _arxiv_id(fields: dict, text) -> str | None:
@@ -183,9 +208,9 @@ def read_library(
     stored_vectors: Callable[[list[Paper]], np.ndarray],
     encode_papers: Callable[[list[tuple[str, str | None]]], np.ndarray],
 ) -> tuple[np.ndarray, list[Paper], LibraryFacts]:
-    """A library's mean vector (the corpus papers' stored vectors, and the other entries
-    embedded from title and abstract), the served papers it holds, and how its entries
-    were read (``id`` left for the caller)."""
+    """A library's mean vector (the corpus papers' stored vectors, and up to MAX_EMBEDDED
+    of the other entries embedded from title and abstract, spread evenly over them), the
+    served papers it holds, and how its entries were read (``id`` left for the caller)."""
     matches = match_library(papers, entries)
     found = list({m.paper.id: m.paper for m in matches if m.paper is not None}.values())
     unknown = [m.entry for m in matches if m.paper is None and m.entry.title]
@@ -194,14 +219,16 @@ def read_library(
             "No entry of the library is in the corpus or has a title to embed it from.",
             "empty_library",
         )
+    embedded = unknown[:: -(-len(unknown) // MAX_EMBEDDED)] if unknown else []
     parts = [stored_vectors(found)] if found else []
-    if unknown:
-        parts.append(encode_papers([(e.title, e.abstract) for e in unknown]))
+    if embedded:
+        parts.append(encode_papers([(e.title, e.abstract) for e in embedded]))
     centre = np.concatenate(parts).mean(axis=0).astype(np.float32)
     by = Counter(m.by for m in matches)
     facts = LibraryFacts(
         id="", entries=len(entries), matched=len(matches) - by[None],
-        by_doi=by["doi"], by_arxiv=by["arxiv"], by_title=by["title"], embedded=len(unknown),
+        by_doi=by["doi"], by_arxiv=by["arxiv"], by_title=by["title"], embedded=len(embedded),
+        not_embedded=len(unknown) - len(embedded),
         skipped=[m.entry.key for m in matches if m.paper is None and not m.entry.title],
     )  # fmt: skip
     return centre, found, facts

@@ -7,14 +7,13 @@ a stored paper (``similar``) or like several and unlike others
 paper (``paper``, ``resolve_paper``). Each answer is a
 :class:`~search.answers.results.SearchResult` or a stored paper.
 
-It is one module because it is one concern, putting each answer together; the parts
-each answer needs live beside it (``fusion``, ``library``, ``feeds``, ``refine``,
-``names``, ``limits``), so what is left here is the order of the steps.
+The engine composes the parts each answer needs: the build's ``SemanticRetriever``
+(nearest papers by vector), its keyword index, the encoder, and ``Recommendations``
+(papers like papers, or like a library), which ranks through the same retriever.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import time
@@ -24,12 +23,13 @@ from dataclasses import replace
 import numpy as np
 
 from search.ann.faiss_index import VectorIndex, distance_to_score
-from search.answers.results import CorpusFacts, Hit, SearchResult, Seed
-from search.base.errors import InvalidRequest, KeywordSearchUnavailable, NoIndex
-from search.base.metrics import ANN_SECONDS, timed
+from search.answers.results import CorpusFacts, SearchResult, Seed
+from search.base.errors import InvalidRequest, KeywordSearchUnavailable
 from search.base.settings import MODEL_SETTINGS, Settings
+from search.engine.new_papers import FEED_DAYS, Feed, new_in
 from search.engine.pdf_example import read_example
-from search.engine.recommendations import LIBRARY_CACHE, Recommendations
+from search.engine.recommendations import Recommendations
+from search.engine.retriever import Ranked, SemanticRetriever, ms_since, open_index
 from search.keyword_index import KeywordIndex
 from search.model.encoder import Encoder
 from search.model.identity import require_same_model
@@ -37,27 +37,18 @@ from search.model.onnx_query import OnnxQueryEncoder
 from search.query.filter_keys import looks_like_a_name
 from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, parse_keywords, semantic_text
-from search.query.limits import (
-    DEEPEST_RANK,
-    DEFAULT_MODE,
-    MAX_EXAMPLE_CHARS,
-    RANKING_DEPTH,
-    check_page,
-)
+from search.query.limits import DEEPEST_RANK, DEFAULT_MODE, MAX_EXAMPLE_CHARS, check_page
 from search.query.plan import SearchPlan
 from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
-from search.ranking.refine import rerank
 from search.store import Store
 from search.store.schema import IndexBuild, Paper
 
-# (id, score, distance or None), best first: what every ranking is cut into pages from.
-Ranked = list[tuple[int, float, float | None]]
 QueryEncoder = Encoder | OnnxQueryEncoder  # what search() needs: count_tokens, encode_query
 
 
-class SearchEngine(Recommendations):
-    """One index build, the store and the encoder, answering searches (and, from
-    ``Recommendations``, papers like given ones, libraries and feeds).
+class SearchEngine:
+    """One index build, the store and the encoder, answering searches; its
+    ``recommendations`` answer papers like given ones and like libraries.
 
     An engine serves one build for its whole life (servers open a new engine,
     with a fresh store, when another build becomes current), so the answers it
@@ -76,7 +67,8 @@ class SearchEngine(Recommendations):
         light_queries: bool = False,
     ) -> None:
         self.settings = settings
-        self.store = store.serving(build.id)  # the papers this build holds, in every mode
+        self.retriever = SemanticRetriever(settings, store, build, index)
+        self.store = self.retriever.store  # the papers this build holds, in every mode
         self.build = build
         self.index = index
         self._keywords = keywords
@@ -84,7 +76,7 @@ class SearchEngine(Recommendations):
         self._encoder_lock = threading.Lock()
         self._light_queries = light_queries
         self._query_encoder: QueryEncoder | None = None
-        self._library_centre = functools.lru_cache(maxsize=LIBRARY_CACHE)(self._library_centre)
+        self.recommendations = Recommendations(self.retriever, lambda: self.encoder)
 
     @classmethod
     def open(
@@ -176,16 +168,16 @@ class SearchEngine(Recommendations):
         plan = SearchPlan.of(query, k, offset, mode, filters, sort)
         text = None if mode == "keyword" else self._encodable(semantic_text(plan.query))
         started = time.perf_counter()
+        weight = semantic_weight(plan.keywords.word_count) if mode == "hybrid" else None
         if mode == "keyword":
             ranked, total, matching, keywords, notice = self._by_keywords(plan)
         else:
-            ranked, total, matching, keywords, notice = self._by_meaning(plan, text)
+            ranked, total, matching, keywords, notice = self._by_meaning(plan, text, weight)
         if sort != "relevance":
             ranked = self._sorted(ranked[: plan.depth], sort)
             total = min(total, len(ranked)) if mode != "keyword" else total
-        hits = self._hits(ranked[offset : offset + k], keywords.highlight_words)
-        weight = semantic_weight(plan.keywords.word_count) if mode == "hybrid" else None
-        return SearchResult(plan.query, total, _ms_since(started), hits, mode,
+        hits = self.retriever.hits(ranked[offset : offset + k], keywords.highlight_words)
+        return SearchResult(plan.query, total, ms_since(started), hits, mode,
                             plan.filters.to_params(), matches=matching, notice=notice,
                             sort=sort, semantic_weight=weight)  # fmt: skip
 
@@ -218,13 +210,13 @@ class SearchEngine(Recommendations):
         return [(i, score, None) for i, score in matches], total, total, keywords, notice
 
     def _by_meaning(
-        self, plan: SearchPlan, text: str
+        self, plan: SearchPlan, text: str, weight: float | None
     ) -> tuple[Ranked, int, int | None, KeywordQuery, str | None]:
-        """Semantic mode, or hybrid: (ranking, total, matches, the query as searched,
-        notice). In hybrid, papers with the quoted phrases are boosted, unless fewer than
-        ``k`` papers contain them."""
+        """Semantic mode, or hybrid with the semantic ``weight``: (ranking, total, matches,
+        the query as searched, notice). In hybrid, papers with the quoted phrases are
+        boosted, unless fewer than ``k`` papers contain them."""
         keywords, depth, k, filters = plan.keywords, plan.depth, plan.k, plan.filters
-        fuse = plan.mode == "hybrid"
+        fuse = weight is not None
         notice, boosted = None, ()
         if fuse and keywords.phrases:
             found = self.keywords.count(keywords.phrases, filters, up_to=k)
@@ -233,13 +225,13 @@ class SearchEngine(Recommendations):
             else:
                 boosted = keywords.phrases
             keywords = keywords.without_quotes()
-        allowed = self._allowed(filters)
+        allowed = self.retriever.allowed(filters)
         vector = self.query_encoder.encode_query(text)
         # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads both to
         # the deepest rank any page shows, so every page past the head is cut from one and
         # the same fused ranking.
         fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
-        nearest = self._nearest(vector, fusing if fuse else depth, allowed)
+        nearest = self.retriever.nearest(vector, fusing if fuse else depth, allowed)
         total = self.store.papers.count() if allowed is None else len(allowed)
         if not fuse:
             return [(i, distance_to_score(d), d) for i, d in nearest], total, None, keywords, None
@@ -250,7 +242,7 @@ class SearchEngine(Recommendations):
         if boosted:  # asked only of the candidates
             among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
             containing = set(self.keywords.containing(boosted, filters, among).tolist())
-        ranked = fuse_scores(nearest, matches, keywords.word_count, containing)
+        ranked = fuse_scores(nearest, matches, weight, containing)
         return ranked, total, matching, keywords, notice
 
     def search_by_example(
@@ -276,8 +268,8 @@ class SearchEngine(Recommendations):
         started = time.perf_counter()
         vector = encoder.encode_papers([(title, abstract)])[0]
         words = parse_keywords(title).highlight_words
-        return self._nearest_result(
-            title, "example", vector, k, offset, filters, started, words=words
+        return self.retriever.nearest_result(
+            title, "example", vector, (k, offset, filters), started, words=words
         )
 
     def search_by_pdf(
@@ -297,9 +289,9 @@ class SearchEngine(Recommendations):
         started = time.perf_counter()
         check_page(k, offset)
         paper = self.paper(paper_id)
-        vector = self._stored_vectors([paper])[0]
-        return self._nearest_result(
-            paper.title, "similar", vector, k, offset, filters, started, exclude={paper_id},
+        vector = self.retriever.stored_vectors([paper])[0]
+        return self.retriever.nearest_result(
+            paper.title, "similar", vector, (k, offset, filters), started, exclude={paper_id},
             seeds=[Seed.of(paper)],
         )  # fmt: skip
 
@@ -320,15 +312,13 @@ class SearchEngine(Recommendations):
     def resolve_papers(self, refs: Sequence[int | str]) -> list[Paper]:
         return self.store.papers.resolve_many(refs)
 
-    # -- internals ----------------------------------------------------------------
+    def new_in(
+        self, result: SearchResult, *, title: str, atom_id: str, days: int = FEED_DAYS
+    ) -> Feed:
+        """The hits of ``result`` that entered the index in the last ``days`` days: a feed."""
+        return new_in(result, self.store, title=title, atom_id=atom_id, days=days)
 
-    def _allowed(self, filters: Filters, only: np.ndarray | None = None) -> np.ndarray | None:
-        """Ids a filtered search may return (None: no restriction): those that pass the
-        filters and are among ``only`` (sorted ids) when it is given."""
-        allowed = self.store.papers.matching_ids(filters) if filters.active else None
-        if only is not None:
-            allowed = only if allowed is None else np.intersect1d(allowed, only)
-        return allowed
+    # -- internals ----------------------------------------------------------------
 
     def _authors_first(
         self,
@@ -360,78 +350,3 @@ class SearchEngine(Recommendations):
         rows: the served papers' keys are read once a build."""
         order = self.store.papers.sort_keys(sort).highest_first(i for i, _, _ in ranked)
         return [ranked[position] for position in order]
-
-    def _nearest_result(
-        self,
-        query: str,
-        mode: str,
-        vector: np.ndarray,
-        k: int,
-        offset: int,
-        filters: Filters | None,
-        started: float,
-        *,
-        words: tuple[str, ...] = (),
-        exclude: set[int] = frozenset(),
-        seeds: list[Seed] | None = None,
-        only: np.ndarray | None = None,
-    ) -> SearchResult:
-        """The page of papers nearest to ``vector`` (by example, similar, recommend):
-        ``total`` counts the papers the filters (and ``only``) allow, ``exclude`` left out."""
-        filters = filters or Filters()
-        allowed = self._allowed(filters, only)
-        nearest = self._nearest(vector, k + offset, allowed, exclude=exclude)
-        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
-        total = self.store.papers.count() if allowed is None else len(allowed)
-        total -= len(exclude if allowed is None else np.intersect1d(allowed, list(exclude)))
-        hits = self._hits(ranked[offset:], words)
-        return SearchResult(query, max(total, 0), _ms_since(started), hits, mode,
-                            filters.to_params(), seeds=seeds or [])  # fmt: skip
-
-    @timed(ANN_SECONDS)
-    def _nearest(
-        self,
-        vector: np.ndarray,
-        depth: int,
-        allowed: np.ndarray | None = None,
-        exclude: set[int] = frozenset(),
-    ) -> list[tuple[int, float]]:
-        """(id, distance) of the nearest papers, best first, without ``exclude``; with
-        PAPERSEARCH_REFINE on approximate codes, re-ranked exactly (``search.ranking.refine``)."""
-        wanted = depth + len(exclude)
-        factor = self.settings.refine if self.index.encoding != "Flat" else None
-        distances, ids = self.index.search(
-            vector[None, :], wanted * (factor or 1), allowed, ranking_depth=RANKING_DEPTH
-        )
-        if factor:
-            exact, kept = rerank(self.store.vectors, self.build.model_key, vector, ids[0], wanted,
-                                 self.store.papers.text_hashes)  # fmt: skip
-            distances, ids = exact[None, :], kept[None, :]
-        pairs = [
-            (int(i), float(d))
-            for i, d in zip(ids[0], distances[0], strict=True)
-            if i >= 0 and int(i) not in exclude
-        ]
-        return pairs[:depth]
-
-    def _hits(self, ranked: Ranked, words: tuple[str, ...]) -> list[Hit]:
-        papers = self.store.papers.get_many(i for i, _, _ in ranked)
-        return [
-            Hit.from_paper(papers[i], score, distance, words)
-            for i, score, distance in ranked
-            if i in papers
-        ]
-
-
-def open_index(store: Store, build: IndexBuild | None = None) -> tuple[IndexBuild, VectorIndex]:
-    """``build`` (default: the current one) and its FAISS index, opened once its files
-    pass their checksum (IndexCorrupt otherwise); NoIndex while no build exists."""
-    build = build or store.builds.current()
-    if build is None:
-        raise NoIndex()
-    files, lists = store.builds.files(build), store.builds.lists_file(build)
-    return build, VectorIndex.open_build(build, files, lists)
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)

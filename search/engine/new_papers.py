@@ -51,16 +51,18 @@ class Feed:
     days: int
 
 
-def feed_days(value: int | None) -> int:
+def feed_days(value: int | None, name: str = "days") -> int:
+    """``value`` (the parameter ``name``) as a number of days, FEED_DAYS when not given."""
     days = FEED_DAYS if value is None else value
     if not 1 <= days <= MAX_FEED_DAYS:
-        raise InvalidRequest(f"days must be an integer from 1 to {MAX_FEED_DAYS}.", "out_of_range")
+        raise InvalidRequest(f"{name} must be an integer from 1 to {MAX_FEED_DAYS}.",
+                             "out_of_range")  # fmt: skip
     return days
 
 
 def entered_since(store: Store, days: int, now: datetime | None = None) -> np.ndarray:
     """Sorted ids of the served papers that entered the index in the last ``days`` days."""
-    since = (now or datetime.now(timezone.utc)) - timedelta(days=feed_days(days))
+    since = (now or datetime.now(timezone.utc)) - timedelta(days=days)
     return store.papers.first_built_in(store.builds.made_since(since))
 
 

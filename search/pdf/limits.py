@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from search.base.errors import PapersearchError
-from search.base.settings import Settings, format_size
+from search.base.settings import Settings
+from search.base.units import format_size
 
 
 class Unreadable(PapersearchError, ValueError):

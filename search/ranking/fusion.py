@@ -35,14 +35,15 @@ def semantic_weight(terms: int) -> float:
 def fuse_scores(
     semantic: list[tuple[int, float]],
     keyword: list[tuple[int, float]],
-    terms: int,
+    weight: float,
     containing: set[int] | frozenset[int] = frozenset(),
 ) -> list[tuple[int, float, float | None]]:
-    """Hybrid ranking from (id, distance) and (id, BM25) lists, best first, for a query of
-    ``terms`` words: (id, score, distance or None), one total order however deep the lists.
+    """Hybrid ranking from (id, distance) and (id, BM25) lists, best first, with the
+    semantic score's ``weight`` (:func:`semantic_weight` of the query's words): (id, score,
+    distance or None), one total order however deep the lists.
 
     The head: the papers in either list's top FUSION_DEPTH, scored
-    w · s + (1 − w) · b, where w = :func:`semantic_weight` and s and b are the paper's
+    w · s + (1 − w) · b, where w is ``weight`` and s and b are the paper's
     semantic closeness (from its distance) and BM25 score, each min-max normalised over
     that top to [0, 1]; a paper missing from one top gets 0 there. Papers that contain
     the query's quoted phrases (``containing``) gain PHRASE_BOOST.
@@ -54,7 +55,6 @@ def fuse_scores(
     depends only on the lists' tops, so the deeper lists that later pages fetch leave
     the first pages as they were.
     """
-    weight = semantic_weight(terms)
     closeness, bm25 = _Scale([(i, -d) for i, d in semantic]), _Scale(keyword)
     head = closeness.head.keys() | bm25.head.keys()
     scores = {

@@ -388,17 +388,17 @@ def _most_common(counts: Counter) -> str | None:
 
 def mark_first_build(session: Session, ids: np.ndarray, build_id: int) -> int:
     """Record ``build_id`` as the first build of those of ``ids`` (sorted) that had none
-    yet, in the caller's transaction (the one that completes the build). Returns how many."""
+    yet, in the caller's transaction (the one that completes the build), and as the build
+    that holds their state: no build held them before. Returns how many."""
     pending = fetch_ids(session, select(Paper.id).where(Paper.first_build.is_(None)))
     new = pending[np.isin(pending, ids)]
+    marks = {"first_build": build_id, "content_build": func.coalesce(Paper.content_build, build_id)}
     if len(new) == len(pending):  # all of them (the usual case): one statement
-        session.execute(
-            update(Paper).where(Paper.first_build.is_(None)).values(first_build=build_id)
-        )
+        session.execute(update(Paper).where(Paper.first_build.is_(None)).values(**marks))
         return len(new)
     for start in range(0, len(new), IN_CHUNK):
         chunk = new[start : start + IN_CHUNK].tolist()
-        session.execute(update(Paper).where(Paper.id.in_(chunk)).values(first_build=build_id))
+        session.execute(update(Paper).where(Paper.id.in_(chunk)).values(**marks))
     return len(new)
 
 

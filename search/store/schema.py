@@ -231,3 +231,7 @@ class Library(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     entries: Mapped[list[dict]] = mapped_column(JSON, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What the entries take (their JSON, UTF-8) and when the library was last read (at a
+    # day's resolution): libraries not read for a while expire (migration 0018).
+    bytes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

@@ -28,7 +28,7 @@ rankings = st.lists(st.integers(1, 400), unique=True, max_size=250)
 def test_every_paper_once_in_one_order_with_the_head_above_the_tail(sem, kw, terms, phrases):
     semantic = [(i, float(rank)) for rank, i in enumerate(sem)]  # distances grow
     keyword = [(i, float(len(kw) - rank)) for rank, i in enumerate(kw)]  # BM25 falls
-    fused = fuse_scores(semantic, keyword, terms, frozenset(phrases))
+    fused = fuse_scores(semantic, keyword, semantic_weight(terms), frozenset(phrases))
     ids = [i for i, _, _ in fused]
     assert len(ids) == len(set(ids)) == len(set(sem) | set(kw))
     scores = [score for _, score, _ in fused]
@@ -43,6 +43,6 @@ def test_every_paper_once_in_one_order_with_the_head_above_the_tail(sem, kw, ter
 def test_a_phrase_lifts_a_paper_by_the_boost():
     semantic = [(1, 0.1), (2, 0.2), (3, 0.3)]
     keyword = [(3, 9.0), (2, 5.0), (1, 1.0)]
-    plain = {i: s for i, s, _ in fuse_scores(semantic, keyword, 5)}
-    boosted = {i: s for i, s, _ in fuse_scores(semantic, keyword, 5, frozenset({2}))}
+    plain = {i: s for i, s, _ in fuse_scores(semantic, keyword, 0.4)}
+    boosted = {i: s for i, s, _ in fuse_scores(semantic, keyword, 0.4, frozenset({2}))}
     assert boosted[2] - plain[2] == pytest.approx(PHRASE_BOOST) and boosted[1] == plain[1]

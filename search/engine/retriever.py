@@ -1,0 +1,128 @@
+"""Nearest papers by vector in one index build: what the engine's searches and the
+recommendations both rank with (as pyserini's hybrid searcher composes its searchers)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from search.ann.faiss_index import VectorIndex, distance_to_score
+from search.answers.results import Hit, SearchResult, Seed
+from search.base.errors import NoIndex, PaperNotFound
+from search.base.metrics import ANN_SECONDS, timed
+from search.base.settings import Settings
+from search.query.filters import Filters
+from search.query.limits import RANKING_DEPTH
+from search.ranking.refine import rerank
+from search.store import Store
+from search.store.schema import IndexBuild, Paper
+
+# (id, score, distance or None), best first: what every ranking is cut into pages from.
+Ranked = list[tuple[int, float, float | None]]
+
+
+class SemanticRetriever:
+    """One build's FAISS index over the papers that build holds (``store`` serves it):
+    nearest papers to a vector, within filters, as hits, and the vectors it holds."""
+
+    def __init__(self, settings: Settings, store: Store, build: IndexBuild, index: VectorIndex):
+        self.settings = settings
+        self.store = store.serving(build.id)  # the papers this build holds, in every mode
+        self.build = build
+        self.index = index
+
+    def allowed(self, filters: Filters, only: np.ndarray | None = None) -> np.ndarray | None:
+        """Ids a filtered search may return (None: no restriction): those that pass the
+        filters and are among ``only`` (sorted ids) when it is given."""
+        allowed = self.store.papers.matching_ids(filters) if filters.active else None
+        if only is not None:
+            allowed = only if allowed is None else np.intersect1d(allowed, only)
+        return allowed
+
+    @timed(ANN_SECONDS)
+    def nearest(
+        self,
+        vector: np.ndarray,
+        depth: int,
+        allowed: np.ndarray | None = None,
+        exclude: set[int] = frozenset(),
+    ) -> list[tuple[int, float]]:
+        """(id, distance) of the nearest papers, best first, without ``exclude``; with
+        PAPERSEARCH_REFINE on approximate codes, re-ranked exactly (``search.ranking.refine``)."""
+        wanted = depth + len(exclude)
+        factor = self.settings.refine if self.index.encoding != "Flat" else None
+        distances, ids = self.index.search(
+            vector[None, :], wanted * (factor or 1), allowed, ranking_depth=RANKING_DEPTH
+        )
+        if factor:
+            exact, kept = rerank(self.store.vectors, self.build.model_key, vector, ids[0], wanted,
+                                 self.store.papers.text_hashes)  # fmt: skip
+            distances, ids = exact[None, :], kept[None, :]
+        pairs = [
+            (int(i), float(d))
+            for i, d in zip(ids[0], distances[0], strict=True)
+            if i >= 0 and int(i) not in exclude
+        ]
+        return pairs[:depth]
+
+    def hits(self, ranked: Ranked, words: tuple[str, ...]) -> list[Hit]:
+        """The served papers of ``ranked`` as hits, highlighting ``words``."""
+        papers = self.store.papers.get_many(i for i, _, _ in ranked)
+        return [
+            Hit.from_paper(papers[i], score, distance, words)
+            for i, score, distance in ranked
+            if i in papers
+        ]
+
+    def stored_vectors(self, papers: Sequence[Paper]) -> np.ndarray:
+        """The vectors the build holds of ``papers`` (made from their texts as served)."""
+        vectors = []
+        for paper in papers:
+            vector = self.store.vectors.get(paper.id, self.build.model_key, paper.text_hash)
+            if vector is None:
+                raise PaperNotFound(f"Paper {paper.id} is not in the current index yet.")
+            vectors.append(vector)
+        return np.stack(vectors)
+
+    def nearest_result(
+        self,
+        query: str,
+        mode: str,
+        vector: np.ndarray,
+        page: tuple[int, int, Filters | None],
+        started: float,
+        *,
+        words: tuple[str, ...] = (),
+        exclude: set[int] = frozenset(),
+        seeds: list[Seed] | None = None,
+        only: np.ndarray | None = None,
+    ) -> SearchResult:
+        """The page (``k``, ``offset``, filters) of papers nearest to ``vector`` (by example,
+        similar, recommend): ``total`` counts the papers the filters (and ``only``) allow,
+        ``exclude`` left out."""
+        k, offset, filters = page
+        filters = filters or Filters()
+        allowed = self.allowed(filters, only)
+        nearest = self.nearest(vector, k + offset, allowed, exclude=exclude)
+        ranked = [(i, distance_to_score(d), d) for i, d in nearest]
+        total = self.store.papers.count() if allowed is None else len(allowed)
+        total -= len(exclude if allowed is None else np.intersect1d(allowed, list(exclude)))
+        hits = self.hits(ranked[offset:], words)
+        return SearchResult(query, max(total, 0), ms_since(started), hits, mode,
+                            filters.to_params(), seeds=seeds or [])  # fmt: skip
+
+
+def open_index(store: Store, build: IndexBuild | None = None) -> tuple[IndexBuild, VectorIndex]:
+    """``build`` (default: the current one) and its FAISS index, opened once its files
+    pass their checksum (IndexCorrupt otherwise); NoIndex while no build exists."""
+    build = build or store.builds.current()
+    if build is None:
+        raise NoIndex()
+    files, lists = store.builds.files(build), store.builds.lists_file(build)
+    return build, VectorIndex.open_build(build, files, lists)
+
+
+def ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
