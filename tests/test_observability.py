@@ -97,6 +97,25 @@ def test_the_metrics_page_counts_requests_by_route_and_mode_and_errors_by_code(
     assert count(after, "papersearch_build_published_timestamp_seconds") > 1.7e9
 
 
+def test_only_allowed_peers_read_the_metrics_and_never_through_a_proxy(engine, tiny_encoder):
+    app = create_app(engine.settings.replace(trusted_proxies=("127.0.0.1",)),
+                     encoder=tiny_encoder)  # fmt: skip
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 200  # loopback, directly
+    outside = {"REMOTE_ADDR": "10.1.2.3"}
+    for path in ("/metrics", "//metrics", "/%6detrics", "/%2fmetrics"):
+        answer = client.get(path, environ_base=outside)
+        assert answer.status_code in (308, 403, 404), path  # 308: to /metrics, refused there
+        assert b"papersearch_" not in answer.data, path
+    refused = client.get("/metrics", environ_base=outside)
+    assert refused.status_code == 403 and b"PAPERSEARCH_METRICS_ALLOW" in refused.data
+    forwarded = client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+    assert forwarded.status_code == 403  # HAProxy's, from an allowed peer: still refused
+    wider = create_app(engine.settings.replace(metrics_allow=("10.1.0.0/16",)),
+                       encoder=tiny_encoder).test_client()  # fmt: skip
+    assert wider.get("/metrics", environ_base=outside).status_code == 200
+
+
 def test_the_metrics_path_moves_or_turns_off(engine, tiny_encoder):
     moved = create_app(engine.settings.replace(metrics_path="/internal/metrics"),
                        encoder=tiny_encoder).test_client()  # fmt: skip

@@ -68,6 +68,22 @@ def test_each_client_gets_its_own_limit_across_replicas_and_workers(service):
     assert forged == Counter({200: LIMIT, 429: 10})
 
 
+def test_the_metrics_cannot_be_walked_around(service):
+    """Through HAProxy no spelling of the path reaches them; on a replica itself only its
+    allowed peers (loopback's 127.0.0.1 by default) read them."""
+    for path in ("/metrics", "//metrics", "/%6detrics", "/%2fmetrics", "/./metrics",
+                 "/metrics/", "///metrics?x=1"):  # fmt: skip
+        status, _, body = get("127.0.0.1", service["port"], path)
+        assert status == 403 and b"papersearch_" not in body, path
+    replica = service["replicas"][0]
+    for path in ("/metrics", "//metrics", "/%6detrics"):
+        status, _, body = get("127.0.0.1", replica, path, source="127.0.0.2")
+        assert status in (308, 403, 404) and b"papersearch_" not in body, path
+    refused = get("127.0.0.1", replica, "/metrics", source="127.0.0.2")
+    assert refused[0] == 403 and b"PAPERSEARCH_METRICS_ALLOW" in refused[2]
+    assert get("127.0.0.1", replica, "/metrics")[0] == 200
+
+
 def test_metrics_add_up_across_the_workers_of_a_replica(service):
     replica = service["replicas"][1]
 

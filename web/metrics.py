@@ -5,20 +5,30 @@ scrape of any worker reads every worker's values, so counts add up across worker
 the build gauges keep one series per worker (a ``pid`` label), which shows a worker
 that has not switched to a new build yet. The last re-index's outcome is read from
 ``reindex``'s text file (``PAPERSEARCH_REINDEX_METRICS``) at each scrape. The
-endpoint is not rate limited; keep it off the public side of the load balancer
-(``deploy/haproxy.cfg`` denies it there).
+endpoint is not rate limited, so the server itself decides who reads it: a peer in
+``PAPERSEARCH_METRICS_ALLOW`` (loopback unless set), never a request a proxy forwarded.
+Whatever path spelling reaches the view (``//metrics``, ``/%6detrics``), the check is
+the view's; ``deploy/haproxy.cfg`` refuses it at the edge too, after normalising paths.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from search.base.errors import PapersearchError
 from search.base.settings import Settings
+
+
+class MetricsForbidden(PapersearchError):
+    """The metrics are read by the addresses in PAPERSEARCH_METRICS_ALLOW only."""
+
+    code, status = "forbidden", 403
 
 
 class TextFileCollector:
@@ -64,6 +74,26 @@ def install(app: Flask, settings: Settings) -> None:
         return
     scraped = registry(settings)
 
+    allowed = [ipaddress.ip_network(network) for network in settings.metrics_allow]
+
     @app.get(settings.metrics_path, endpoint="metrics")
     def metrics() -> Response:
+        if not may_read(request.environ, allowed):
+            raise MetricsForbidden(
+                "The metrics are for the addresses in PAPERSEARCH_METRICS_ALLOW, read "
+                "directly, not through a proxy."
+            )
         return Response(generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
+
+
+def may_read(environ: dict, allowed: list) -> bool:
+    """The peer that sent the request is allowed, and no proxy forwarded it (a trusted
+    proxy's request carries the peer's address before ``web.proxies`` rewrote it)."""
+    peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", environ.get("REMOTE_ADDR"))
+    if environ.get("HTTP_X_FORWARDED_FOR") or environ.get("HTTP_FORWARDED"):
+        return False
+    try:
+        address = ipaddress.ip_address((peer or "").strip())
+    except ValueError:
+        return False
+    return any(address in network for network in allowed)

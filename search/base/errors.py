@@ -36,6 +36,8 @@ ERROR_CODES = {error.code: error for error in (
                                    "application/json; the message says which."),
     ErrorCode("missing_library", 400, "No BibTeX library was sent."),
     ErrorCode("bad_request", 400, "The request could not be read."),
+    ErrorCode("forbidden", 403, "Only the addresses in `PAPERSEARCH_METRICS_ALLOW` read the "
+                                "metrics, and not through a proxy."),
     ErrorCode("not_found", 404, "No such paper (by id, external id or DOI), library or "
                                 "endpoint."),
     ErrorCode("not_in_build", 404, "The paper is stored, but the build being served does not "

@@ -255,6 +255,14 @@ class Settings:
         "Where servers answer Prometheus's scrapes (empty: no metrics endpoint).",
         flag=False,
     )
+    metrics_allow: tuple[str, ...] = setting(
+        ("127.0.0.1/32", "::1/128"),
+        "Addresses or networks that may read the metrics (Prometheus's), comma-separated; "
+        "anyone else, and any request forwarded by a proxy, gets 403.",
+        flag=False,
+        shown_default="`127.0.0.1, ::1`",
+        parse=parse_networks,
+    )
     reindex_metrics: Path | None = setting(
         None,
         "The Prometheus text file `reindex` writes its outcome to, for a node exporter's "
@@ -307,9 +315,10 @@ class Settings:
                 raise SettingsError(f"{variable(name)} must be a positive integer")
         if not self.base_model:
             raise SettingsError(f"{variable('base_model')} must not be empty")
-        proxies = self.trusted_proxies
-        proxies = proxies if isinstance(proxies, str) else ",".join(proxies)
-        object.__setattr__(self, "trusted_proxies", parse_networks(proxies))
+        for name in ("trusted_proxies", "metrics_allow"):
+            networks = getattr(self, name)
+            networks = networks if isinstance(networks, str) else ",".join(networks)
+            object.__setattr__(self, name, parse_networks(networks, name))
         if self.metrics_path and not self.metrics_path.startswith("/"):
             raise SettingsError(f"{variable('metrics_path')} must start with /, or be empty")
         if self.reindex_metrics is not None:
