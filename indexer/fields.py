@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from search.base.sentences import first_sentence
 
 T = TypeVar("T")
-_WARNING = re.compile(r"(.+?) (?:dropped|missing): ")
+_WARNING = re.compile(r"(.+?) (?:dropped|missing|cut): ")
 
 
 class BadRecord(ValueError):

@@ -316,3 +316,30 @@ def test_bad_optional_fields_are_dropped_and_every_paper_kept(tmp_path, settings
     assert untitled.title == "We measure the thing." and untitled.title_from_abstract
     assert engine.resolve_paper(rows[0]["id"]).year == int("20" + rows[0]["id"][:2])
     assert engine.resolve_paper(rows[2]["id"]).venue is None
+
+
+def test_a_line_past_its_bound_is_skipped_in_pieces_and_reported():
+    import io
+
+    from indexer.readers.lines import Lines
+
+    lines = Lines(io.BytesIO(b"short\n" + b"x" * 5000 + b"\nafter\nlast"), limit=100)
+    assert list(lines) == [(1, b"short\n"), (2, None), (3, b"after\n"), (4, b"last")]
+    assert lines.too_long == [2]
+
+
+def test_every_field_of_a_record_is_bounded_with_a_counted_warning():
+    from indexer.fields import warning_field
+    from indexer.readers.bounds import MAX_AUTHORS, NAME_CHARS, TEXT_CHARS, bounded
+    from search.store.records import PaperRecord
+
+    record = PaperRecord("x", "t" * 5000, abstract="a" * 200_000, doi="10.1/" + "d" * 300,
+                         authors=tuple(f"A{n}" for n in range(MAX_AUTHORS + 5)),
+                         categories=("c" * 2000,))  # fmt: skip
+    cut = bounded(record)
+    assert len(cut.title) == TEXT_CHARS["title"] and len(cut.abstract) == TEXT_CHARS["abstract"]
+    assert len(cut.authors) == MAX_AUTHORS and cut.categories == ("c" * NAME_CHARS,)
+    assert cut.doi is None and cut.content_hash != record.content_hash
+    fields = sorted(warning_field(w) for w in cut.warnings)
+    assert fields == ["abstract", "authors", "categories", "doi", "title"]
+    assert bounded(PaperRecord("y", "A title")) == PaperRecord("y", "A title")

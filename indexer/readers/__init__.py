@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.fields import year_from_arxiv_id
+from indexer.readers.bounds import bounded
 from indexer.readers.csv_rows import from_csv_row, read_csv
 from indexer.readers.items import CorpusFormatError, CorpusNotFound, Item, Reject, Withdrawal
 from indexer.readers.json_layouts import (
@@ -25,11 +26,12 @@ from indexer.readers.json_layouts import (
     from_s2,
     layout_of,
 )
-from indexer.readers.lines import open_bytes, read_jsonl
+from indexer.readers.lines import Lines, open_bytes, read_jsonl
 from indexer.readers.openalex import from_openalex
 from indexer.readers.pdfs import is_pdf, read_pdfs
 from indexer.readers.pubmed import looks_like_pubmed, read_pubmed
 from search.pdf import PdfLimits
+from search.store.records import PaperRecord
 
 FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "openalex", "pubmed", "csv", "pdf")
 DETECT_LINES = 50
@@ -53,8 +55,8 @@ def detect_format(path: Path) -> str:
             return "pubmed"
     with open_bytes(path) as fh:
         seen = 0
-        for raw in fh:
-            if not raw.strip():
+        for _, raw in Lines(fh):
+            if raw is None or not raw.strip():
                 continue
             seen += 1
             if seen > DETECT_LINES:
@@ -84,10 +86,12 @@ def read_corpus(
     if path.is_dir() and fmt != "pdf":
         raise CorpusFormatError(f"{path} is a folder: a folder is read as PDFs (--format pdf).")
     if fmt == "pdf":
-        yield from read_pdfs(path, pdf_limits)
+        items = read_pdfs(path, pdf_limits)
     elif fmt == "csv":
-        yield from read_csv(path)
+        items = read_csv(path)
     elif fmt == "pubmed":
-        yield from read_pubmed(path)
+        items = read_pubmed(path)
     else:
-        yield from read_jsonl(path, JSON_MAPPERS[fmt])
+        items = read_jsonl(path, JSON_MAPPERS[fmt])
+    for line, item in items:  # each record within its bounds (indexer.readers.bounds)
+        yield line, bounded(item) if isinstance(item, PaperRecord) else item

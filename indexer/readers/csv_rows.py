@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from indexer.fields import (
     year_of,
 )
 from indexer.readers.items import CorpusFormatError, Item, Reject
-from indexer.readers.lines import excerpt_of, open_bytes
+from indexer.readers.lines import Lines, excerpt_of, line_too_long, open_bytes
 from search.base.urls import http_url
 from search.store.records import PaperRecord
 
@@ -67,9 +66,9 @@ def from_csv_row(row: dict[str, str]) -> PaperRecord:
 
 def read_csv(path: Path) -> Iterator[Item]:
     with open_bytes(path) as fh:
-        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        lines = Lines(fh)
         dialect = "excel-tab" if path.name.lower().removesuffix(".gz").endswith(".tsv") else "excel"
-        reader = csv.reader(text, dialect=dialect)
+        reader = csv.reader(_text_lines(lines), dialect=dialect)
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
@@ -91,9 +90,21 @@ def read_csv(path: Path) -> Iterator[Item]:
             except (EOFError, OSError) as exc:
                 yield start, Reject(f"file is truncated or corrupt from here: {exc}", "", True)
                 return
+            while lines.too_long:
+                yield lines.too_long.pop(0), line_too_long()
             if not any(cell.strip() for cell in row):
                 continue
             yield start, _parse_csv_row(header, row)
+
+
+def _text_lines(lines: Lines) -> Iterator[str]:
+    """The lines as text for the csv module (a BOM dropped; a line too long as an empty
+    one, reported by the caller from ``lines.too_long``)."""
+    for number, raw in lines:
+        if raw is None:
+            yield "\n"
+            continue
+        yield raw.decode("utf-8-sig" if number == 1 else "utf-8", "surrogateescape")
 
 
 def _parse_csv_row(header: list[str], row: list[str]) -> PaperRecord | Reject:

@@ -1,4 +1,5 @@
-"""Reading a corpus file's lines: plain or gzipped, JSON objects mapped one by one."""
+"""Reading a corpus file's lines: plain or gzipped, JSON objects mapped one by one, each
+line at most MAX_LINE_BYTES (a longer one is skipped in pieces, never held whole)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,39 @@ from indexer.readers.items import Item, Reject, Withdrawal
 from search.store.records import PaperRecord
 
 Mapper = Callable[[dict], PaperRecord | Withdrawal]
+# A record's line: the largest real ones (thousands of authors, long reference lists) are
+# a few MB; past this it is a broken or hostile file, and the line is skipped unread.
+MAX_LINE_BYTES = 16 * 2**20
+
+
+class Lines:
+    """A file's lines as (number, bytes), a line longer than ``limit`` as (number, None),
+    read in pieces and dropped; the numbers of those are kept in ``too_long``."""
+
+    def __init__(self, fh: io.BufferedIOBase, limit: int = MAX_LINE_BYTES) -> None:
+        self.fh, self.limit = fh, limit
+        self.number = 0
+        self.too_long: list[int] = []
+
+    def __iter__(self) -> Iterator[tuple[int, bytes | None]]:
+        while True:
+            raw = self.fh.readline(self.limit + 1)
+            if not raw:
+                return
+            self.number += 1
+            if len(raw) <= self.limit or raw.endswith(b"\n"):
+                yield self.number, raw
+                continue
+            while True:  # the rest of the line, a piece at a time
+                rest = self.fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            self.too_long.append(self.number)
+            yield self.number, None
+
+
+def line_too_long(limit: int = MAX_LINE_BYTES) -> Reject:
+    return Reject(f"line longer than {limit // 2**20} MB: skipped, not read whole", "")
 
 
 def open_bytes(path: Path) -> io.BufferedIOBase:
@@ -39,10 +73,11 @@ def read_jsonl(path: Path, mapper: Mapper) -> Iterator[Item]:
     line_no = 0
     with open_bytes(path) as fh:
         try:
-            for line_no, raw in enumerate(fh, start=1):  # noqa: B007 - used after the loop
-                if not raw.strip():
-                    continue
-                yield line_no, _parse_json_line(raw, mapper)
+            for line_no, raw in Lines(fh):  # noqa: B007 - used after the loop
+                if raw is None:
+                    yield line_no, line_too_long()
+                elif raw.strip():
+                    yield line_no, _parse_json_line(raw, mapper)
         except (EOFError, OSError, gzip.BadGzipFile) as exc:
             yield line_no + 1, Reject(f"file is truncated or corrupt from here: {exc}", "", True)
 

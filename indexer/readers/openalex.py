@@ -20,6 +20,7 @@ from indexer.fields import (
     title_and_abstract,
     year_of,
 )
+from indexer.readers.bounds import TEXT_CHARS
 from indexer.readers.items import Withdrawal
 from search.base.urls import http_url
 from search.store.records import PaperRecord
@@ -68,7 +69,9 @@ def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
 
 
 def abstract_from_index(index: Any) -> str | None:
-    """``{"word": [positions]}`` → the text, words in position order."""
+    """``{"word": [positions]}`` → the text, words in position order, built only as far as
+    an abstract may go (a short line can name a long word thousands of times: the text
+    past the bound is never made; ``indexer.readers.bounds`` cuts it and says so)."""
     if index is None:
         return None
     if not isinstance(index, dict):
@@ -81,8 +84,13 @@ def abstract_from_index(index: Any) -> str | None:
             if not isinstance(position, int) or not 0 <= position < MAX_ABSTRACT_WORDS:
                 raise BadRecord(f"position {position!r} of {word[:40]!r} is out of range")
             placed[position] = word
-    text = " ".join(placed[p] for p in sorted(placed))
-    return text or None
+    words, length = [], 0
+    for position in sorted(placed):
+        words.append(placed[position])
+        length += len(placed[position]) + 1
+        if length > TEXT_CHARS["abstract"]:
+            break
+    return " ".join(words) or None
 
 
 def _authors(authorships: Any) -> tuple[str, ...]:

@@ -1,8 +1,11 @@
 """PubMed / MEDLINE XML: the annual baseline and the daily update files, gzipped or not.
 
 Streamed with lxml's ``iterparse``, one ``PubmedArticle`` at a time (each is cleared
-once read, so memory stays bounded at any file size), with a hardened parser: no
-DTD loaded, no entity expanded, nothing fetched from the network. A paper is its
+once read, with what came before it), with a hardened parser: no DTD loaded, no entity
+expanded, nothing fetched from the network. Whatever else the file holds stays in the
+parser's tree until the next article ends, so at most BETWEEN_ARTICLES bytes are read
+past the last one: more, and the file is not PubMed or is damaged from there (a reject
+that stops it), so memory stays bounded at any file size and whatever it holds. A paper is its
 PMID, DOI, title, the abstract's sections joined in order ("BACKGROUND: ..."),
 authors, journal, year and date, and its MeSH headings as categories. An update
 file's ``DeleteCitation`` withdraws the PMIDs it lists; a revised citation is simply
@@ -24,6 +27,29 @@ PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, 1)}
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+BETWEEN_ARTICLES = 4 * 2**20  # bytes of XML read past the last article (one is far smaller)
+TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")  # books are passed over
+
+
+class NotArticles(OSError):
+    """More than BETWEEN_ARTICLES bytes were read without an article ending."""
+
+
+class SinceLastArticle:
+    """The file, read by the parser, counting the bytes since the last article ended."""
+
+    def __init__(self, fh, limit: int = BETWEEN_ARTICLES) -> None:
+        self.fh, self.limit, self.count = fh, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise NotArticles(f"more than {self.limit // 2**20} MB of XML without an article")
+        return data
+
+    def article_ended(self) -> None:
+        self.count = 0
 
 
 def looks_like_pubmed(head: bytes) -> bool:
@@ -35,18 +61,20 @@ def read_pubmed(path: Path) -> Iterator[Item]:
     from lxml import etree
 
     with open_bytes(path) as fh:
+        source = SinceLastArticle(fh)
         events = etree.iterparse(
-            fh, events=("end",), tag=("PubmedArticle", "DeleteCitation"),
+            source, events=("end",), tag=TAGS,
             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
         )  # fmt: skip
         line = 0
         try:
             for _, element in events:
                 line = element.sourceline or line
+                source.article_ended()
                 if element.tag == "DeleteCitation":
                     for pmid in element.iter("PMID"):
                         yield line, Withdrawal(_text(pmid), "DeleteCitation")
-                else:
+                elif element.tag == "PubmedArticle":
                     yield line, _article(element)
                 _forget(element)
         except etree.XMLSyntaxError as exc:
