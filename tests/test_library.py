@@ -208,3 +208,33 @@ def test_similar_papers_on_a_paper_page_can_be_downloaded(engine, client_on):
     assert csv_file.status_code == 200 and len(rows) == 100
     shown = re.findall(r'<a href="/papers/(\d+)">', html.split("Similar papers")[1])
     assert [row["id"] for row in rows[: len(shown)]] == shown
+
+
+def test_links_are_never_built_from_an_untrusted_host_header(engine, papers, client_on):
+    """Feeds' links and a library's feed URL: from PAPERSEARCH_PUBLIC_URL, else from a
+    trusted Host, else relative; a Host of evil.example.com appears nowhere."""
+    import feedparser
+
+    text, _ = library_bibtex(papers)
+    evil = {"Host": "evil.example.com"}
+
+    def links(client, headers) -> list[str]:
+        answer = client.post("/api/v1/recommendations/from_bibtex", data=text,
+                             content_type="text/plain", headers=headers)  # fmt: skip
+        feed_url = answer.json["library"]["feed"]
+        atom = client.get("/feeds/" + feed_url.split("/feeds/", 1)[1], headers=headers)
+        parsed = feedparser.parse(atom.data)
+        found = [feed_url, *(link.href for link in parsed.feed.links)]
+        found += [entry.link for entry in parsed.entries]
+        search = client.get("/feeds/search.atom?q=graph+neural+networks", headers=headers)
+        found += [link.href for link in feedparser.parse(search.data).feed.links]
+        return found
+
+    plain = client_on(engine.settings)
+    untrusted = links(plain, evil)
+    assert untrusted and all("evil" not in link and link.startswith("/") for link in untrusted)
+    trusted = links(plain, {"Host": "localhost:5000"})
+    assert all(link.startswith("http://localhost:5000/") for link in trusted)
+    public = client_on(engine.settings.replace(public_url="https://papers.example.org"))
+    configured = links(public, evil)
+    assert all(link.startswith("https://papers.example.org/") for link in configured)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, make_response, render_template, request, url_for
+from flask import Blueprint, make_response, render_template, request
 
 from search.engine.bibtex_library import library_size
 from search.engine.new_papers import FEED_DEPTH, Feed, feed_days, feed_id
@@ -19,6 +19,7 @@ from web.params import (
     query_arg,
     search_params,
 )
+from web.public_urls import public_url, this_url
 
 bp = Blueprint("feeds", __name__)
 
@@ -45,8 +46,7 @@ def search_feed():
     subscription = feed_id("search", defined)
     feed = engine.new_in(result, title=f"papersearch: {result.query}", days=days,
                          atom_id=subscription)  # fmt: skip
-    page = url_for("pages.search_page", _external=True, q=result.query,
-                   **search_params(mode, filters, sort))  # fmt: skip
+    page = public_url("pages.search_page", q=result.query, **search_params(mode, filters, sort))
     return atom(feed, page)
 
 
@@ -61,14 +61,14 @@ def library_feed(library: str):
     title = f"papersearch: new papers for {library_size(result.library.entries)}"
     subscription = feed_id("library", {"library": library, **chosen.to_params()})
     feed = engine.new_in(result, title=title, days=days, atom_id=subscription)
-    return atom(feed, url_for("pages.saved_library_page", library=library, _external=True,
-                              **chosen.to_params()))  # fmt: skip
+    return atom(feed, public_url("pages.saved_library_page", library=library,
+                                 **chosen.to_params()))  # fmt: skip
 
 
 def atom(feed: Feed, alternate: str):
     """The feed as an Atom document."""
-    body = render_template("feed.atom.xml", feed=feed, alternate=alternate,
-                           self_url=request.url, depth=FEED_DEPTH)  # fmt: skip
+    body = render_template("feed.atom.xml", feed=feed, alternate=alternate, self_url=this_url(),
+                           depth=FEED_DEPTH, public_url=public_url)  # fmt: skip
     response = make_response(body)
     response.headers["Content-Type"] = ATOM
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import request, url_for
+from flask import request
 
 from search.answers.results import SearchResult
 from search.base.errors import InvalidRequest
@@ -19,6 +19,7 @@ from search.pdf import PdfLimits
 from search.query.filters import Filters
 from search.query.limits import DEFAULT_MODE
 from web.bodies import FORM_BYTES, LIBRARY_BODY_BYTES
+from web.public_urls import public_url
 
 
 def int_arg(args: Mapping[str, str], name: str, default: int) -> int:
@@ -171,6 +172,6 @@ def new_days_arg(values: Mapping[str, str]) -> int | None:
 def with_feed(result: SearchResult, new_days: int | None) -> SearchResult:
     """A library's recommendations with the link to their feed."""
     feed = {"days": new_days} if new_days else {}
-    result.library.feed = url_for("feeds.library_feed", library=result.library.id,
-                                  _external=True, **feed, **result.filters)  # fmt: skip
+    result.library.feed = public_url("feeds.library_feed", library=result.library.id,
+                                     **feed, **result.filters)  # fmt: skip
     return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable, Mapping
@@ -250,6 +251,23 @@ class Settings:
         shown_default="none",
         parse=parse_networks,
     )
+    public_url: str = setting(
+        "",
+        "The scheme and host clients reach the servers at (`https://papers.example.org`): "
+        "absolute links in feeds and answers are built from it, never from a request's "
+        "Host header.",
+        flag=False,
+        shown_default="none",
+    )
+    trusted_hosts: tuple[str, ...] = setting(
+        ("localhost", "127.0.0.1", "::1"),
+        "Without a public URL, the Host headers absolute links may be built from "
+        "(comma-separated; `.example.org` takes its subdomains); from any other, links are "
+        "relative.",
+        flag=False,
+        shown_default="`localhost, 127.0.0.1, ::1`",
+        parse=lambda raw, name: tuple(h.strip() for h in raw.split(",") if h.strip()),
+    )
     metrics_path: str = setting(
         "/metrics",
         "Where servers answer Prometheus's scrapes (empty: no metrics endpoint).",
@@ -319,6 +337,9 @@ class Settings:
             networks = getattr(self, name)
             networks = networks if isinstance(networks, str) else ",".join(networks)
             object.__setattr__(self, name, parse_networks(networks, name))
+        if self.public_url and not re.fullmatch(r"https?://[^/\s?#]+/?", self.public_url):
+            raise SettingsError(f"{variable('public_url')} must be a scheme and host, such as "
+                                f"https://papers.example.org, not {self.public_url!r}")  # fmt: skip
         if self.metrics_path and not self.metrics_path.startswith("/"):
             raise SettingsError(f"{variable('metrics_path')} must start with /, or be empty")
         if self.reindex_metrics is not None:
