@@ -95,6 +95,28 @@ def compression_bomb(megabytes: int = 400) -> bytes:
     return written(writer)
 
 
+def page_tree_bomb(levels: int = 10, fanout: int = 10) -> bytes:
+    """A page tree whose every node names the next ``fanout`` times: a few objects, and
+    fanout ** levels leaf pages to a reader that walks it."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    for level in range(levels):
+        kids = b" ".join(b"%d 0 R" % (level + 3) for _ in range(fanout))
+        count = fanout ** (levels - level)
+        objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count))
+    objects.append(b"<< /Type /Page /MediaBox [0 0 612 792] >>")
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.4\n")
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))  # fmt: skip
+    return out.getvalue()
+
+
 def slow_pdf(operations: int = 3_000_000) -> bytes:
     """A page of millions of tiny text operations: small on disk, slow to interpret."""
     data = b"BT /F1 1 Tf " + b"(a) Tj " * operations + b"ET"

@@ -169,3 +169,11 @@ def test_every_corpus_format_is_documented_with_an_example():
     readme = (REPO / "README.md").read_text()
     for fixture in ("tests/data/pubmed/", "tests/data/openalex/", "tests/data/pdfs/"):
         assert re.search(rf"^papersearch --home \S+ index {fixture}", readme, re.M), fixture
+
+
+def test_web_md_names_every_export_format():
+    from search.answers.export import FORMATS
+
+    web_md = (REPO / "docs" / "web.md").read_text()
+    sentence = re.search(r"`format` \(([^)]*)", web_md).group(1)
+    assert set(re.findall(r"`(\w+)`", sentence)) == set(FORMATS)

@@ -74,6 +74,7 @@ def test_the_example_page_takes_a_pdf(client):
     (pdfs.encrypted_pdf(), 422, "unreadable_pdf", "encrypted: it needs a password"),
     (pdfs.paper_pdf("Cut", "short text here for it")[:600], 422, "unreadable_pdf", "truncated"),
     (pdfs.long_pdf(2_100), 422, "unreadable_pdf", "2,100 pages, more than the 2,000"),
+    (pdfs.page_tree_bomb(), 422, "unreadable_pdf", "page tree holds more than 20,000 pages"),
     (b"%PDF-1.7 nothing else", 422, "unreadable_pdf", "truncated"),
     (b"GIF89a", 422, "unreadable_pdf", "not a PDF"),
     (b"", 422, "unreadable_pdf", "empty"),
@@ -99,3 +100,11 @@ def test_a_pdf_past_the_size_bound_is_a_413(app_settings, client_on):
     assert "PAPERSEARCH_PDF_MAX_SIZE" in answer.get_json()["error"]["message"]
     page = upload(client, big, path="/example")
     assert page.status_code == 413 and "PAPERSEARCH_PDF_MAX_SIZE" in page.get_data(as_text=True)
+
+
+def test_a_pdf_just_past_the_bound_is_told_in_bytes():
+    """Not "50MB, larger than the 50MB"."""
+    from search.pdf import PdfLimits
+
+    message = str(PdfLimits(max_bytes=50 * 10**6).too_large(50 * 10**6 + 1))
+    assert message.startswith("50,000,001 bytes, larger than the 50,000,000 bytes")

@@ -57,7 +57,7 @@ def test_replicas_on_a_shared_build_directory_switch_to_each_new_build(
     for client in replicas:
         status = health(client)
         assert status["build"]["id"] == 1 and status["papers"] == 650
-        assert status["database"] == Store.open(settings).url  # which database it serves
+        assert status["database"] == "postgresql"  # its kind: where it is, only the log says
     summary = run(settings, [write_lines(tmp_path / "b.jsonl", lines)], snapshot=True,
                   encoder=tiny_encoder)  # fmt: skip
     for client in replicas:

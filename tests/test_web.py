@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -94,9 +95,10 @@ def test_health_is_503_while_no_index_is_built(settings, client_on):
     client = client_on(settings)
     response = client.get("/api/v1/health")
     assert response.status_code == 503
-    database = store.url
-    assert response.get_json() == {"status": "no_index", "papers": 0, "database": database,
+    kind = store.url.split(":")[0].split("+")[0]  # where it is: the log's, not anyone's
+    assert response.get_json() == {"status": "no_index", "papers": 0, "database": kind,
                                    "build": None}  # fmt: skip
+    assert str(settings.home) not in response.get_data(as_text=True)
     search = client.get("/api/v1/search?q=anything")
     assert search.status_code == 503 and search.get_json()["error"]["code"] == "no_index"
     page = client.get("/?q=anything")
@@ -162,6 +164,41 @@ def test_api_wrong_method_is_405_json(client):
     response = client.post("/api/v1/search?q=x")
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"] and "POST" not in response.headers["Allow"]
+    assert "POST" in client.get("/api/v1/recommendations").headers["Allow"]
+
+
+def test_the_contract_at_its_edges(client, openapi):
+    """Each refusal as the document says, in the error shape, naming what to do."""
+    for path, method in (("/api/v1/search", "get"), ("/api/v1/papers/{paper_id}", "get")):
+        assert "414" in openapi["paths"][path][method]["responses"]
+    for body, schema, path in (({}, "Example", "/api/v1/search/by_example"),
+                               ({}, "Recommendation", "/api/v1/recommendations")):  # fmt: skip
+        with pytest.raises(jsonschema.ValidationError):  # {} is not a valid body...
+            validate(openapi, body, schema)
+        assert client.post(path, json=body).status_code == 422  # ...and is refused
+    big = client.post("/api/v1/recommendations", data="[" + "1," * 40_000 + "1]",
+                      content_type="application/json")  # fmt: skip
+    assert big.status_code == 413 and "64 KB" in big.get_json()["error"]["message"]
+    chunked = client.post(
+        "/api/v1/recommendations",
+        input_stream=io.BytesIO(b"x" * 70_000),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )  # as gunicorn
+    # fmt: skip
+    assert chunked.status_code == 413 and "64 KB" in chunked.get_json()["error"]["message"]
+    curl = client.post("/api/v1/recommendations/from_bibtex", data=b"@article{x, title={T}}",
+                       content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert curl.status_code == 400 and "Content-Type: application/x-bibtex" in curl.get_json()[
+        "error"]["message"]  # fmt: skip
+    days = client.post(
+        "/api/v1/recommendations/from_bibtex?new_days=0",
+        data="@article{x, title={A title}}",
+        content_type="text/plain",
+    )
+    assert days.status_code == 422 and days.get_json()["error"]["message"].startswith("new_days")
 
 
 def api_routes(app) -> dict[tuple[str, str], set[str]]:

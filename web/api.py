@@ -1,8 +1,9 @@
 """The JSON API under /api/v1: the same engine calls as the HTML pages.
 
 Every endpoint that returns a ranked list takes ``k``, ``offset``, the filters
-(``year``, ``venue``, ``category``, ``author``) and ``format`` (``json``,
-``bibtex`` or ``csv``: the last two download as files) in the query string.
+(``year``, ``venue``, ``category``, ``author``) and ``format`` (one of
+``search.answers.export.FORMATS``: any but ``json`` downloads as a file) in the query
+string.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def page_args() -> dict:
 
 
 def respond(result: SearchResult, name: str):
-    """JSON by default; ``format=bibtex|csv|json`` downloads the list as a file."""
+    """JSON by default; another ``format`` downloads the list as a file."""
     fmt = choice_arg(request.args, "format", tuple(FORMATS), "")
     if not fmt:
         return jsonify(result.to_dict())

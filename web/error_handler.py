@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from search.base.errors import PapersearchError
 from web.bodies import BODY_BYTES, body_too_large
@@ -68,6 +68,8 @@ def render_error(exc: Exception):
     else:
         response = make_response(render_template("error.html", error=error))
     response.status_code = error.status
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response

@@ -32,6 +32,7 @@ from search.query.limits import (
 from search.query.paper_refs import MAX_REF_CHARS
 from web.answer_schemas import RESULT_TYPES, result_schema
 from web.bodies import BODY_BYTES
+from web.request_buffer import HEAD_BYTES
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -127,7 +128,11 @@ LIST_RESPONSES = {
     "422": _error("A parameter out of range or not understood (a non-integer or out-of-range "
                   "k or offset, mode, a filter, format, too many ids, a query that is too "
                   "long)."),
+    "408": _error("The request was not received whole within PAPERSEARCH_REQUEST_SECONDS "
+                  "(under gunicorn)."),
     "413": _error(f"The request body is larger than {BODY_BYTES // 1024} KB."),
+    "414": _error(f"The request line and headers are longer than the "
+                  f"{HEAD_BYTES // 1024} KB the server reads (under gunicorn)."),
     "429": _error("Too many requests from this address (only when rate limiting is on); "
                   "Retry-After says when to try again."),
     "503": _error("No index has been built yet, the model or index is unavailable, or the "
@@ -323,6 +328,7 @@ def _paper_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json("The paper.", "Paper"),
                     "404": _error("No paper with this id, corpus id or DOI."),
+                    "414": LIST_RESPONSES["414"],
                     "503": _error("No index has been built yet."),
                 },
             }
@@ -392,6 +398,7 @@ def _request_schemas() -> dict[str, Any]:
         "Example": {
             "type": "object",
             "description": "paper when it is given; otherwise title (and abstract).",
+            "anyOf": [{"required": ["paper"]}, {"required": ["title"]}],
             "properties": {
                 "paper": {
                     "type": ["integer", "string"],

@@ -18,7 +18,7 @@ from search.engine.engine import SearchEngine
 from search.pdf import PdfLimits
 from search.query.filters import Filters
 from search.query.limits import DEFAULT_MODE
-from web.bodies import FORM_BYTES, LIBRARY_BODY_BYTES
+from web.bodies import FORM_BYTES, LIBRARY_BODY_BYTES, read_body
 from web.public_urls import public_url
 
 
@@ -64,7 +64,7 @@ def choice_arg(args: Mapping[str, str], name: str, choices: tuple[str, ...], def
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else is a 400 with the API's error shape."""
-    request.get_data(cache=True)  # over the bound (chunked too): 413, naming it
+    read_body()  # over the bound (chunked too): 413, naming it
     body = request.get_json(silent=True, force=True)
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.", "invalid_body")
@@ -152,6 +152,15 @@ def bibtex_upload() -> str:
     else:
         raw = request.get_data(cache=False)
     if not raw.strip():
+        if request.mimetype == "application/x-www-form-urlencoded":  # curl --data-binary's
+            raise InvalidRequest(
+                "The library was sent as a form (application/x-www-form-urlencoded, what "
+                "curl --data-binary sends unless told otherwise), which garbles BibTeX: send "
+                "it with Content-Type: application/x-bibtex (curl -H 'Content-Type: "
+                "application/x-bibtex' --data-binary @library.bib), or as a file field "
+                "(curl -F file=@library.bib).",
+                "missing_library",
+            )
         raise InvalidRequest(
             "No BibTeX library was sent: upload a .bib file or paste its text.", "missing_library"
         )

@@ -326,7 +326,10 @@ class Health(Answer):
         enum=["ok", "no_index", "database_unavailable"],
     )
     papers: int | None = described("Searchable papers in the store (null: unknown).")
-    database: str = described("The database this server reads, its password hidden.")
+    database: str = described(
+        "The kind of store this server reads (where it is, the server logs when it starts).",
+        enum=["sqlite", "postgresql"],
+    )
     build: BuildFacts | None = described("The build being searched.")
     models: ModelFacts | None = optional("The models of that build.")
     encoder: EncoderFacts | None = optional("This process's query encoder.")

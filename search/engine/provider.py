@@ -41,6 +41,7 @@ class EngineProvider:
     ) -> None:
         self.settings = settings
         self.store = store or Store.open(settings)
+        log.info("serving the store %s", self.store.url)  # health says its kind alone
         self._encoder = encoder
         self._engine: SearchEngine | None = None
         self._lock = threading.Lock()
@@ -178,7 +179,7 @@ class EngineProvider:
     def status(self) -> Health:
         """Health and about-page facts: corpus size, the build in use, the models. A
         database that cannot be reached is a status, not an error."""
-        database = self.store.url
+        database = self.store.sessions.kw["bind"].dialect.name
         try:
             engine = self.get()
             # The papers of the build served, counted now (the engine's count is cached):

@@ -34,7 +34,9 @@ class PdfLimits:
         return cls(settings.pdf_max_size, settings.pdf_max_pages, settings.pdf_timeout)
 
     def too_large(self, size: int) -> PdfTooLarge:
+        shown, bound = format_size(size), format_size(self.max_bytes)
+        if shown == bound:  # "50MB, larger than the 50MB": say it in bytes
+            shown, bound = f"{size:,} bytes", f"{self.max_bytes:,} bytes"
         return PdfTooLarge(
-            f"{format_size(size)}, larger than the {format_size(self.max_bytes)} a PDF may "
-            "be (PAPERSEARCH_PDF_MAX_SIZE)"
+            f"{shown}, larger than the {bound} a PDF may be (PAPERSEARCH_PDF_MAX_SIZE)"
         )

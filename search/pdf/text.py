@@ -74,6 +74,9 @@ def check_bytes(data: bytes, limits: PdfLimits) -> None:
         raise Unreadable("truncated: the file ends before its end-of-file marker (%%EOF)")
 
 
+WALKED_PAGES = 10  # the page tree is counted up to this many times the pages a file may have
+
+
 def read_pdf(data: bytes, limits: PdfLimits) -> PdfText:
     """The paper in ``data``, or :class:`Unreadable` with the reason."""
     from pypdf import PdfReader
@@ -112,15 +115,40 @@ def _decrypt(reader) -> None:
 
 
 def _page_count(reader, limits: PdfLimits) -> int:
-    count = len(reader.pages)  # the pages the tree holds (pypdf walks it), not its /Count
+    """The pages the tree holds, counted by walking it first within a bound (pypdf would
+    flatten a tree of shared nodes into billions of pages), then as pypdf sees them."""
+    most = limits.max_pages
+    leaves = _leaves(reader, WALKED_PAGES * most)
+    if leaves > most:
+        shown = (f"{leaves:,} pages" if leaves <= WALKED_PAGES * most
+                 else f"its page tree holds more than {leaves - 1:,} pages")  # fmt: skip
+        raise Unreadable(f"{shown}, more than the {most:,} a file may have "
+                         "(PAPERSEARCH_PDF_MAX_PAGES)")  # fmt: skip
+    count = len(reader.pages)
     if not isinstance(count, int) or count < 0:
         raise Unreadable("damaged: the page count is not a number")
-    if count > limits.max_pages:
-        raise Unreadable(f"{count:,} pages, more than the {limits.max_pages:,} a file may have "
-                         "(PAPERSEARCH_PDF_MAX_PAGES)")  # fmt: skip
     if count == 0:
         raise Unreadable("no pages")
     return count
+
+
+def _leaves(reader, most: int) -> int:
+    """The leaves of the page tree, counted up to ``most + 1`` (a tree with more, or with
+    more nodes than a tree of ``most`` pages needs, stops the count there)."""
+    stack = [reader.trailer["/Root"].get_object().get("/Pages")]
+    leaves = nodes = 0
+    while stack and leaves <= most:
+        node = stack.pop()
+        node = node.get_object() if node is not None else None
+        nodes += 1
+        if nodes > 2 * most + 16:
+            return most + 1
+        kids = node.get("/Kids") if hasattr(node, "get") else None
+        if kids is None:
+            leaves += node is not None
+        else:
+            stack.extend(kids.get_object() if hasattr(kids, "get_object") else kids)
+    return leaves
 
 
 def _metadata(reader) -> dict[str, str]:
