@@ -17,15 +17,15 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from search.base.errors import ModelUnavailable
-from search.base.settings import MODEL_SETTINGS, Settings
+from search.base.settings import Settings
+from search.model.choice import choose_model
 from search.model.encoder import Encoder
-from search.model.identity import BUNDLED_MODEL_SETTINGS, display_name
-from search.model.source import resolve
+from search.model.identity import display_name
 from search.store import Store
 
 DEMO_HOME = Path("papersearch-demo")
 ESTIMATE_AFTER = (64, 10.0)  # papers embedded, or seconds: enough to measure the rate
+PROGRESS_EVERY, PROGRESS_SECONDS = 0.1, 30.0  # then a line each tenth of them, or each 30 s
 EXAMPLE_QUERIES = ("graph neural networks for molecules", "diffusion models for image editing")
 
 Echo = Callable[[str], object]
@@ -36,46 +36,29 @@ def demo_corpus() -> Path:
     return Path(str(resources.files("indexer.data") / "arxiv-sample-3000.jsonl"))
 
 
-def demo_settings(settings: Settings, store: Store, echo: Echo) -> Settings:
-    """The model for the demo: the directory's own, the one asked for, SPECTER2 if it can
-    be had, or the bundled all-MiniLM-L6-v2 (said in one line)."""
-    build = store.builds.current()
-    if build is not None or set(MODEL_SETTINGS) & settings.given:
-        return settings.with_model_of(build)
-    try:
-        for spec in (settings.base_model, settings.paper_adapter, settings.query_adapter):
-            resolve(spec, settings.model_revision)
-        return settings
-    except ModelUnavailable:
-        fallback = settings.replace(**BUNDLED_MODEL_SETTINGS)
-    try:
-        resolve(fallback.base_model)
-    except ModelUnavailable as exc:
-        raise ModelUnavailable(
-            "The demo needs SPECTER2 (from the Hugging Face cache or hub) or the bundled "
-            f"all-MiniLM-L6-v2, and neither can be loaded: {exc}"
-        ) from exc
-    echo(
-        "SPECTER2 is neither in the Hugging Face cache nor reachable on the hub: the demo "
-        "uses all-MiniLM-L6-v2 (installed with papersearch's setup) instead."
-    )
-    return fallback
-
-
 def embedding_estimate(echo: Echo) -> Callable[[int, int, float], None]:
-    """A progress callback that prints, once, how long embedding will take at the rate
-    measured on the first batches."""
-    said = False
+    """A progress callback: how long embedding will take at the rate measured on the first
+    batches, then a line every PROGRESS_EVERY of the papers or PROGRESS_SECONDS, whichever
+    comes first (a loaded machine's minutes are not silent), with the rate so far."""
+    said_at: float | None = None  # seconds into embedding when a line was last printed
+    shown = 0  # papers done at that line
 
     def report(done: int, pending: int, seconds: float) -> None:
-        nonlocal said
-        if said or done < pending and done < ESTIMATE_AFTER[0] and seconds < ESTIMATE_AFTER[1]:
-            return
-        said = True
+        nonlocal said_at, shown
         rate = done / max(seconds, 1e-9)
-        left = (pending - done) / max(rate, 1e-9)
-        echo(f"Embedding {pending:,} papers at {rate:.1f} papers/s: about {_duration(left)} "
-             "to go (measured on the first batches).")  # fmt: skip
+        left = _duration((pending - done) / max(rate, 1e-9))
+        if said_at is None:
+            if done < pending and done < ESTIMATE_AFTER[0] and seconds < ESTIMATE_AFTER[1]:
+                return
+            echo(f"Embedding {pending:,} papers at {rate:.1f} papers/s: about {left} to go "
+                 "(measured on the first batches).")  # fmt: skip
+        elif done < pending and (done - shown < PROGRESS_EVERY * pending
+                                 and seconds - said_at < PROGRESS_SECONDS):  # fmt: skip
+            return
+        elif done < pending:
+            echo(f"Embedded {done:,} of {pending:,} papers ({done / pending:.0%}) at "
+                 f"{rate:.1f} papers/s: about {left} to go.")  # fmt: skip
+        said_at, shown = seconds, done
 
     return report
 
@@ -84,7 +67,7 @@ def prepare(settings: Settings, echo: Echo) -> tuple[Settings, Encoder]:
     """Index the demo corpus into ``settings.home`` unless that is done; the settings it
     was built with and the loaded encoder."""
     store = Store.open(settings, migrate=True)
-    settings = demo_settings(settings, store, echo)
+    settings = choose_model(settings, store.builds.current(), echo)
     corpus = demo_corpus()
     echo(f"Loading {display_name(settings.base_model)} ...")
     encoder = Encoder.load(settings)

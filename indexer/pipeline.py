@@ -36,6 +36,7 @@ from indexer.lock import write_lock
 from indexer.readers import CorpusNotFound, Reject, Withdrawal, read_corpus
 from search.base.errors import PapersearchError
 from search.base.settings import Settings
+from search.model.choice import choose_model
 from search.model.encoder import Encoder
 from search.pdf import PdfLimits
 from search.store import Store
@@ -273,13 +274,11 @@ def run(
     with write_lock(settings.home):
         store = Store.open(settings, migrate=True)
         clean_up_after_crashes(store, settings)
+        model_settings, encoder = _model(settings, store, encoder, say)
         present = ingest(store, paths, fmt, rejects_path or default_rejects_path(settings),
                          summary, PdfLimits.of(settings))  # fmt: skip
         if snapshot:
             withdraw_missing(store, present, summary, max_removed)
-        # The data directory's own model, unless the settings name one.
-        model_settings = settings.with_model_of(store.builds.current())
-        encoder = encoder or Encoder.load(model_settings)
         pending_ids = store.vectors.pending_ids(encoder.info.key)  # the papers' 1st read
         _log("read", summary, pending=len(pending_ids))
         if len(pending_ids):  # the fast precision proven on this model first (once per model)
@@ -306,6 +305,18 @@ def run(
     _log("done", summary, embedded=summary.embedded, build=summary.build_id,
          published=summary.published, seconds=summary.seconds)  # fmt: skip
     return summary
+
+
+def _model(
+    settings: Settings, store: Store, encoder: Encoder | None, say: Callable | None
+) -> tuple[Settings, Encoder]:
+    """The model first: one that cannot be had fails here, before a paper is stored (the
+    data directory's own, else ``search.model.choice``'s; ``encoder`` when given)."""
+    current = store.builds.current()
+    if encoder is not None:
+        return settings.with_model_of(current), encoder
+    model_settings = choose_model(settings, current, say)
+    return model_settings, Encoder.load(model_settings)
 
 
 def _check_exist(paths: Sequence[Path]) -> None:

@@ -177,3 +177,10 @@ def test_web_md_names_every_export_format():
     web_md = (REPO / "docs" / "web.md").read_text()
     sentence = re.search(r"`format` \(([^)]*)", web_md).group(1)
     assert set(re.findall(r"`(\w+)`", sentence)) == set(FORMATS)
+
+
+def test_the_readme_and_install_md_give_the_same_setup_time_and_size():
+    readme = (REPO / "README.md").read_text()
+    install = (REPO / "docs" / "install.md").read_text()
+    measured = re.search(r"(\d\.\d GB), set up in (\d+ s)", install)
+    assert measured and f"set up in {measured.group(2)}, {measured.group(1)}" in readme

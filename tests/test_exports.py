@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 
 def test_exports_parse_back(engine):
@@ -36,8 +37,16 @@ def test_ris_exports_round_trip_through_rispy(engine):
     from search.answers.export import render
 
     result = engine.search("neural", k=25)
-    entries = rispy.loads(render(result, "ris"))
+    ris = render(result, "ris")
+    entries = rispy.loads(ris)
     assert len(entries) == 25
+    # RIS as Zotero's importer reads it: every line a tag, two spaces, a dash, a space (no
+    # "1." counter lines); each record from TY to ER.
+    lines = [line for line in ris.splitlines() if line.strip()]
+    assert all(re.match(r"[A-Z][A-Z0-9]  - ", line) for line in lines), lines[:3]
+    starts = [n for n, line in enumerate(lines) if line.startswith("TY  - ")]
+    ends = [n for n, line in enumerate(lines) if line.startswith("ER  - ")]
+    assert len(starts) == len(ends) == 25 and starts == [0] + [e + 1 for e in ends[:-1]]
     for entry, hit in zip(entries, result.results, strict=True):
         assert entry["title"] == " ".join(hit.title.split())
         assert entry.get("authors", []) == [" ".join(a.split()) for a in hit.authors]

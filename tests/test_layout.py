@@ -14,7 +14,9 @@ from search.base.errors import ERROR_CODES, PapersearchError
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("search", "indexer", "web")
 # Exceptions that never leave their module (a reader's bad record becomes a Reject).
-INTERNAL = {"indexer.fields.BadRecord"}
+# Raised and caught inside one reader, never met by a user: a record's reject reason, and
+# the PubMed reader's stop (the file's reject).
+INTERNAL = {"indexer.fields.BadRecord", "indexer.readers.pubmed.NotArticles"}
 
 
 def imported_modules(path: Path) -> set[str]:

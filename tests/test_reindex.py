@@ -569,3 +569,17 @@ def test_server_under_load_switches_to_the_new_build_without_a_failed_request(
         server.shutdown()
     assert failures == []
     assert builds_seen == {1, summary.build_id} and counts["requests"] > 20
+
+
+def test_a_model_that_cannot_be_had_fails_before_any_paper_is_stored(settings, tmp_path):
+    """Asked for by name and missing: the run stops at once, and the next one, with a model
+    that loads, finds every paper new."""
+    from search.base.errors import ModelUnavailable
+
+    corpus = snapshot(sample_lines(20), tmp_path / "c.jsonl")
+    missing = settings.replace(base_model=str(tmp_path / "no-such-model"))
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        index_corpus(missing, [corpus])
+    assert time.monotonic() - started < 10
+    assert Store.open(settings).papers.count() == 0

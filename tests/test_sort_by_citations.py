@@ -4,6 +4,7 @@ corpus here), in the API, the pages, the CLI and the feeds; hidden where it has 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -98,3 +99,7 @@ def test_citations_are_offered_shown_and_sorted_on_every_surface(
                                     "citations", "--json", *cli_args(cited)])  # fmt: skip
     assert out.exit_code == 0, out.output
     assert most_cited_first([hit["citations"] for hit in json.loads(out.output)["results"]])
+    text = CliRunner().invoke(main, ["search", "neural networks", "-k", "5", "--sort",
+                                     "citations", *cli_args(cited)])  # fmt: skip
+    shown = [int(n.replace(",", "")) for n in re.findall(r"cited by ([\d,]+)", text.output)]
+    assert shown and most_cited_first(shown)  # the counts the order is by, shown

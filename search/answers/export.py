@@ -90,7 +90,15 @@ def to_ris(hits: list[Hit]) -> str:
             "notes": [f"papersearch id {hit.id}, {hit.external_id}"],
         }
         references.append({name: _ris_value(value) for name, value in fields.items() if value})
-    return rispy.dumps(references) if references else ""
+    return rispy.dumps(references, implementation=PlainRis) if references else ""
+
+
+class PlainRis(rispy.RisWriter):
+    """rispy's writer without the "1." line it puts before each record: that is not RIS
+    (a record is its tagged lines, from ``TY`` to ``ER``), and strict readers stop there."""
+
+    def set_header(self, count: int) -> str:
+        return ""
 
 
 def _ris_value(value: str | list[str]) -> str | list[str]:

@@ -94,8 +94,9 @@ class Settings:
     )
     precision: str = setting(
         "auto",
-        "`fp32` (exact), `bf16` (CPUs with avx512_bf16 or AMX), `fp16` (CUDA); `auto` takes "
-        "fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere.",
+        "`fp32` (exact), `bf16` (faster only on CPUs with avx512_bf16 or AMX: elsewhere "
+        "PyTorch emulates it, slower than fp32, and a warning says so), `fp16` (CUDA); "
+        "`auto` takes fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere.",
         choices=PRECISIONS,
     )
     query_backend: str = setting(

@@ -23,7 +23,8 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     for hit in result.results:
         authors = short_authors(hit.authors)
         year = f" ({hit.date or hit.year})" if hit.year else ""
-        click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}")
+        cited = f"  · cited by {hit.citations:,}" if hit.citations is not None else ""
+        click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}{cited}")
         if authors:
             click.echo(f"    {authors}")
         click.echo(f"    {hit.url or hit.external_id}")

@@ -72,12 +72,21 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+EMULATED_BF16 = (
+    "PAPERSEARCH_PRECISION=bf16 on a CPU without native bf16 (no avx512_bf16 or AMX in "
+    "/proc/cpuinfo): PyTorch emulates it, several times slower than fp32 (about 7x in one "
+    "run on an AVX2 CPU). Leave the precision to `auto`, which takes fp32 here."
+)
+
+
 def choose_precision(setting: str, device: str, native_bf16: bool) -> str:
     """fp32 is exact; ``auto`` takes the fast modes, fp16 on CUDA and bf16 on CPUs with
     native bf16 (``bench/encode.py`` measures what bf16 costs in ranking fidelity; the
     benchmarks page has the numbers)."""
     if setting == "fp16" and device != "cuda":
         raise DeviceUnavailable("PAPERSEARCH_PRECISION=fp16 needs a CUDA device; use bf16 or fp32.")
+    if setting == "bf16" and device == "cpu" and not native_bf16:
+        log.warning(EMULATED_BF16)
     if setting != "auto":
         return setting
     if device == "cuda":

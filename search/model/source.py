@@ -18,7 +18,9 @@ from pathlib import Path
 from search.base.errors import ModelUnavailable
 
 HUB_TIMEOUT_SECONDS = 10.0
+PROBE_SECONDS = 3.0  # to tell an unreachable hub (no DNS, no route, dropped packets)
 PACKAGE_PREFIX = "pkg:"
+_reachable: dict[str, bool] = {}  # hub endpoint → answered its probe (once a process)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,36 @@ def hub_offline() -> bool:
     return value.strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
+def hub_reachable() -> bool:
+    """Whether the hub's host takes a connection within PROBE_SECONDS, name lookup
+    included (asked once a process): a machine without internet fails in seconds, not
+    after each download's timeouts and retries."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    endpoint = urlsplit(constants.ENDPOINT)
+    if endpoint.geturl() in _reachable:
+        return _reachable[endpoint.geturl()]
+    answered: list[bool] = []
+
+    def probe() -> None:
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        try:
+            socket.create_connection((endpoint.hostname, port), timeout=PROBE_SECONDS).close()
+            answered.append(True)
+        except OSError:
+            answered.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)  # a name lookup may hang past it
+    thread.start()
+    thread.join(PROBE_SECONDS)
+    _reachable[endpoint.geturl()] = bool(answered and answered[0])
+    return _reachable[endpoint.geturl()]
+
+
 def fingerprint(directory: Path) -> str:
     """A cheap identity for a local model directory, so a changed model is noticed.
 
@@ -137,6 +169,9 @@ def _snapshot(repo_id: str, revision: str, cache_dir: str | None) -> Path:
         pass
     if hub_offline():
         reason = "HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"
+    elif not hub_reachable():
+        reason = (f"it is not in the Hugging Face cache and the hub did not answer within "
+                  f"{PROBE_SECONDS:g} s")  # fmt: skip
     else:
         try:
             return Path(
