@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -28,11 +27,10 @@ from search.base.settings import Settings
 from search.keyword_index.documents import FORMAT, Manifest
 from search.model.encoder import Encoder
 from search.store import Store
-from search.store.builds import build_files
+from search.store.build_files import BuildFiles
 from search.store.catalogue import LiveVectors
 from search.store.schema import IndexBuild
 
-LISTS_SUFFIX = ".ivfdata"  # a build's on-disk inverted lists, beside its index file
 TUNE_QUERIES = 200  # corpus titles used as queries when new centroids are tuned
 # Re-train IVF centroids when the corpus has drifted this much since training.
 RETRAIN_GROWTH = 2.0  # corpus grew or shrank by this factor
@@ -170,7 +168,7 @@ def build_index(
         return BuildOutcome(store.builds.publish(build.id), reason, keywords=files.keywords)
     except BaseException:
         store.builds.fail(build.id)
-        remove_files(settings, build.id)
+        BuildFiles.named(settings.builds_dir, build.id).remove()
         raise
 
 
@@ -179,7 +177,7 @@ def _still_current(store: Store, previous: IndexBuild | None, contents: str, ids
     if previous is None or previous.contents != contents:
         return False
     try:
-        faiss_index.verify(store.builds.files(previous), previous.checksum)
+        faiss_index.verify(store.builds.files(previous).checksummed(), previous.checksum)
     except IndexCorrupt:
         return False  # built again, from fresh centroids
     store.builds.hold(previous.id, ids)  # papers an upgrade left unmarked
@@ -193,11 +191,11 @@ def _reusable_centroids(
     (or one turns up: its files are missing or damaged); and that reason."""
     if reason is not None:
         return None, reason
-    if not all(p.is_file() for p in store.builds.files(previous)):
+    files = store.builds.files(previous)
+    if not all(p.is_file() for p in files.checksummed()):
         return None, "the previous index file is missing"
     try:
-        files, lists = store.builds.files(previous), store.builds.lists_file(previous)
-        return faiss_index.VectorIndex.open_build(previous, files, lists), None
+        return faiss_index.VectorIndex.open_build(previous, files.checksummed(), files.lists), None
     except IndexCorrupt as exc:
         return None, f"the previous build cannot be reused ({exc})"
 
@@ -221,12 +219,13 @@ def _write_files(
     and its keyword index, written in place and checksummed together. ``papers``: the
     live vectors and their texts' content hashes."""
     source, hashes = papers
-    path = build_path(settings, build_id)
+    named = BuildFiles.named(settings.builds_dir, build_id)
+    path = named.index
     built = ivf.build(source, nlist=settings.nlist,
                       nprobe=settings.nprobe or (previous.nprobe if trained else None),
                       device=settings.device, memory_budget=settings.index_memory,
                       build_memory=settings.build_memory,
-                      lists_file=path.with_suffix(LISTS_SUFFIX), trained=trained)  # fmt: skip
+                      lists_file=named.lists, trained=trained)  # fmt: skip
     tuned_recall = previous.tuned_recall if trained else None
     deep = (previous.deep_nprobe, previous.tuned_recall_100) if trained else (None, None)
     if built.nlist and trained is None and settings.nprobe is None:
@@ -236,14 +235,14 @@ def _write_files(
     faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
     base = previous if trained is not None else intact(store, previous)  # derive from
     keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base)
-    keywords_dir = settings.builds_dir / keywords.name
+    written = BuildFiles(path, built.lists_file, settings.builds_dir / keywords.name)
     columns = {
         "index_type": built.index_type, "nlist": built.nlist, "nprobe": built.nprobe,
         "device": built.device,
         "path": path.name,  # beside the others in the builds directory
         "lists_path": built.lists_file.name if built.lists_file else None,
         "tuned_recall": tuned_recall, "deep_nprobe": deep[0], "tuned_recall_100": deep[1],
-        "checksum": file_checksum(*build_files(path, built.lists_file, keywords_dir)),
+        "checksum": file_checksum(*written.checksummed()),
         "keywords_path": keywords.name,
     }  # fmt: skip
     return WrittenFiles(columns, keywords)
@@ -265,7 +264,7 @@ def intact(store: Store, build: IndexBuild | None) -> IndexBuild | None:
     if build is None:
         return None
     try:
-        faiss_index.verify(store.builds.files(build), build.checksum)
+        faiss_index.verify(store.builds.files(build).checksummed(), build.checksum)
     except IndexCorrupt:
         return None
     return build
@@ -273,7 +272,7 @@ def intact(store: Store, build: IndexBuild | None) -> IndexBuild | None:
 
 def keyword_index_outdated(store: Store, build: IndexBuild) -> bool:
     """``build`` has no keyword index, or one in a format this release does not read."""
-    directory = store.builds.keywords_dir(build)
+    directory = store.builds.files(build).keywords
     if directory is None:
         return True
     try:
@@ -287,58 +286,36 @@ def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> ke
     older format (``db upgrade``): its files are verified first, then the checksum is
     made anew to cover the new keyword index. It holds the papers of the build's
     vectors, with their texts and filter keys as stored now."""
-    faiss_index.verify(store.builds.files(build), build.checksum)
+    faiss_index.verify(store.builds.files(build).checksummed(), build.checksum)
     ids = np.setdiff1d(store.vectors.live(build.model_key).ids,
                        store.papers.built_after(build.id))  # fmt: skip
     store.builds.hold(build.id, ids)
     hashes = store.texts.content_hashes(ids)
     written = keyword_index.write(store, settings, build.id, ids, hashes)
-    files = build_files(store.builds.file(build), store.builds.lists_file(build),
-                        settings.builds_dir / written.name)  # fmt: skip
-    store.builds.add_keywords(build.id, written.name, file_checksum(*files))
+    files = replace(store.builds.files(build), keywords=settings.builds_dir / written.name)
+    store.builds.add_keywords(build.id, written.name, file_checksum(*files.checksummed()))
     return written
-
-
-def build_path(settings: Settings, build_id: int) -> Path:
-    return settings.builds_dir / f"build-{build_id:06d}.faiss"
 
 
 def clean_up_after_crashes(store: Store, settings: Settings) -> None:
     """Builds a killed run left unfinished become failed; their files go, and so do vector
     files no shard was recorded for."""
     for build in store.builds.fail_unfinished():
-        remove_files(settings, build.id)
+        BuildFiles.named(settings.builds_dir, build.id).remove()
     store.vectors.remove_orphans()
     if settings.builds_dir.is_dir():
         for tmp in settings.builds_dir.glob("*" + TEMPORARY_SUFFIX):
-            _remove(tmp)
-
-
-def remove_files(settings: Settings, build_id: int) -> None:
-    """Whatever a build wrote: its index file, its on-disk lists, its keyword index."""
-    path = build_path(settings, build_id)
-    for written in (
-        path,
-        path.with_suffix(LISTS_SUFFIX),
-        keyword_index.keywords_path(settings, build_id),
-    ):
-        _remove(written)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def prune(store: Store, settings: Settings) -> list[int]:
     """Keep the last N published builds (PAPERSEARCH_KEEP_BUILDS); delete older files."""
     pruned = store.builds.prune(settings.keep_builds)
     for build in pruned:
-        for path in [*store.builds.files(build), store.builds.keywords_dir(build)]:
-            if path is not None:
-                _remove(path)
+        store.builds.files(build).remove()
     return [build.id for build in pruned]
 
 

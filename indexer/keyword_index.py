@@ -36,13 +36,13 @@ from search.keyword_index.documents import (
     FORMAT,
     MANIFEST,
     PAPERS_FILE,
-    SUFFIX,
     Manifest,
     PaperText,
     analyzers,
     schema,
 )
 from search.store import Store
+from search.store.build_files import BuildFiles
 
 # Deleted documents stay in Tantivy's statistics (the paper count, mean lengths) until
 # their segment is merged: past this share of the papers, the index is written afresh,
@@ -65,10 +65,6 @@ class Written:
     seconds: float
 
 
-def keywords_path(settings: Settings, build_id: int) -> Path:
-    return settings.builds_dir / f"build-{build_id:06d}{SUFFIX}"
-
-
 def write(
     store: Store,
     settings: Settings,
@@ -81,7 +77,7 @@ def write(
     their ``content_hashes``), in place: derived from ``previous``'s (an ``IndexBuild``)
     when it has a usable one."""
     started = time.perf_counter()
-    target = keywords_path(settings, build_id)
+    target = BuildFiles.named(settings.builds_dir, build_id).keywords
     base = _base(store, previous)
     staging = Path(tempfile.mkdtemp(dir=settings.builds_dir,
                                     prefix=target.name + ".", suffix=TEMPORARY_SUFFIX))  # fmt: skip
@@ -106,7 +102,7 @@ def write(
 def _base(store: Store, previous) -> Path | None:
     """The previous build's keyword index, if it is one this release can derive from (the
     caller gives a build whose files it verified against their checksum)."""
-    directory = store.builds.keywords_dir(previous) if previous is not None else None
+    directory = store.builds.files(previous).keywords if previous is not None else None
     if directory is None or not (directory / PAPERS_FILE).is_file():
         return None
     try:

@@ -212,7 +212,7 @@ def builds_list(as_json: bool, settings: Settings) -> None:
             **BuildFacts.of(b).to_dict(),
             "current": b.id == current,
             "base_model": b.base_model,
-            "path": str(store.builds.file(b)),
+            "path": str(store.builds.files(b).index),
         }  # fmt: skip
         for b in store.builds.all()
     ]

@@ -202,7 +202,7 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     first = index_corpus(settings, [corpus(700)], encoder=tiny_encoder)
     second = index_corpus(settings, [corpus(701)], encoder=tiny_encoder)
     store = Store.open(settings, migrate=True)
-    path = store.builds.file(store.builds.get(second.build_id))
+    path = store.builds.files(store.builds.get(second.build_id)).index
     with open(path, "r+b") as fh:  # truncated mid-write, say
         fh.truncate(1000)
 
@@ -218,7 +218,7 @@ def test_a_corrupt_index_file_is_never_loaded_and_the_last_good_build_serves(
     healthy = EngineProvider(settings, tiny_encoder)
     assert healthy.get().build.id == third.build_id
     fourth = index_corpus(settings, [corpus(703)], encoder=tiny_encoder)
-    fourth_path = store.builds.file(store.builds.get(fourth.build_id))
+    fourth_path = store.builds.files(store.builds.get(fourth.build_id)).index
     with open(fourth_path, "r+b") as fh:
         fh.seek(5000)
         fh.write(b"\0" * 64)  # same size, different bytes
@@ -249,7 +249,7 @@ def test_a_corrupt_keyword_index_is_refused_by_checksum_and_the_last_good_build_
                          encoder=tiny_encoder)  # fmt: skip
     second = run(settings, [write_lines(tmp_path / "b.jsonl", lines[:701])], encoder=tiny_encoder)
     store = Store.open(settings)
-    directory = store.builds.keywords_dir(store.builds.get(second.build_id))
+    directory = store.builds.files(store.builds.get(second.build_id)).keywords
     assert Manifest.read(directory).derived_from == first.build_id  # one paper more: derived
     largest = max((p for p in directory.iterdir() if p.is_file()), key=lambda p: p.stat().st_size)
     with open(largest, "r+b") as fh:  # one byte of the index changed on disk

@@ -81,7 +81,7 @@ def test_index_summary_and_build(indexed):
     assert build.base_model == "allenai/specter2_base" and build.metric == "L2"
     # Recorded by name, so that the data directory can be moved or copied whole.
     assert build.path == "build-000001.faiss"
-    assert engine.store.builds.file(build) == settings.builds_dir / build.path
+    assert engine.store.builds.files(build).index == settings.builds_dir / build.path
 
 
 def test_every_paper_finds_itself_first_through_the_proximity_adapter(indexed, tiny_encoder):

@@ -131,7 +131,7 @@ def test_a_derived_index_holds_and_ranks_what_one_written_afresh_does(stored, in
     ids = np.setdiff1d(np.arange(1, N_PAPERS + 21), [30, 31, 32])
 
     class Previous:
-        id, keywords_path = 1, index.directory.name
+        id, path, lists_path, keywords_path = 1, "build-000001.faiss", None, index.directory.name
 
     derived = write_index(settings, store, 2, ids, Previous)
     fresh = write_index(settings, store, 3, ids)
@@ -178,7 +178,7 @@ def test_equal_scores_are_cut_by_paper_id_at_any_depth(tmp_path):
     first = write_index(settings, store, 1, ids[20:])
 
     class Previous:
-        id, keywords_path = 1, first.directory.name
+        id, path, lists_path, keywords_path = 1, "build-000001.faiss", None, first.directory.name
 
     # Build 2 keeps build 1's segment of the later ids and adds the earlier ones after it.
     ties = write_index(settings, store, 2, ids, Previous)

@@ -81,7 +81,7 @@ def test_unchanged_snapshot_embeds_nothing_and_publishes_nothing(
         assert not summary.published and summary.pruned == []
     store = Store.open(settings)
     assert [(b.id, b.status, b.published_at) for b in store.builds.all()] == before
-    assert store.builds.file(store.builds.get(1)).exists()
+    assert store.builds.files(store.builds.get(1)).index.exists()
     out = CliRunner().invoke(main, ["reindex", str(same), *cli_args(settings)])
     assert out.exit_code == 0, out.output
     assert "nothing changed: build 1 stays current" in out.output
@@ -260,8 +260,11 @@ def test_builds_list_use_and_pruning(first, tmp_path, lines, tiny_encoder):
     store = Store.open(settings, migrate=True)
     statuses = {b.id: b.status for b in store.builds.all()}
     assert statuses == {1: "pruned", 2: "pruned", 3: "complete", 4: "complete"}
-    build_file = store.builds.file
-    assert not build_file(store.builds.get(2)).exists() and build_file(store.builds.get(3)).exists()
+    files = store.builds.files
+    assert (
+        not files(store.builds.get(2)).index.exists() and files(store.builds.get(3)).index.exists()
+    )
+    assert not files(store.builds.get(2)).keywords.exists()  # a build's files go together
     runner = CliRunner()
     home = [*cli_args(settings), "--keep-builds", "2"]
     listed = json.loads(runner.invoke(main, ["builds", "list", "--json", *home]).output)

@@ -276,10 +276,10 @@ def test_db_upgrade_writes_a_keyword_index_of_an_older_format_again(indexed, tin
 
     store = Store.open(indexed)
     build = store.builds.current()
-    directory = store.builds.keywords_dir(build)
+    directory = store.builds.files(build).keywords
     dataclasses.replace(Manifest.read(directory), format=1).write(directory)
     store.builds.add_keywords(build.id, build.keywords_path,
-                              file_checksum(*store.builds.files(build)))  # fmt: skip
+                              file_checksum(*store.builds.files(build).checksummed()))  # fmt: skip
     refused = CliRunner().invoke(main, ["search", "graph", "--mode", "keyword",
                                         *cli_args(indexed)])  # fmt: skip
     assert refused.exit_code == 1 and "papersearch db upgrade" in refused.output

@@ -97,7 +97,7 @@ class SearchEngine:
         """
         store = store or Store.open(settings)
         build, index = open_index(store, build)
-        keywords_dir = store.builds.keywords_dir(build)
+        keywords_dir = store.builds.files(build).keywords
         keywords = KeywordIndex(keywords_dir) if keywords_dir is not None else None
         settings = settings.with_model_of(build)
         return cls(settings, store, build, index, keywords, encoder, light_queries=light_queries)

@@ -126,7 +126,7 @@ class EngineProvider:
     def _file_state(self, marker: tuple[int, int | None, int | None]) -> tuple:
         build = self.store.builds.get(marker[0])
         try:
-            stats = [path.stat() for path in self.store.builds.files(build)]
+            stats = [path.stat() for path in self.store.builds.files(build).checksummed()]
         except (OSError, AttributeError):
             return ("missing",)
         return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)

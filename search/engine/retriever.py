@@ -120,8 +120,8 @@ def open_index(store: Store, build: IndexBuild | None = None) -> tuple[IndexBuil
     build = build or store.builds.current()
     if build is None:
         raise NoIndex()
-    files, lists = store.builds.files(build), store.builds.lists_file(build)
-    return build, VectorIndex.open_build(build, files, lists)
+    files = store.builds.files(build)
+    return build, VectorIndex.open_build(build, files.checksummed(), files.lists)
 
 
 def ms_since(started: float) -> float:

@@ -28,7 +28,6 @@ FORMAT = 2  # bumped when fields, keys or analysis change: a build then writes a
 # 2: author keys for every way to split a name into given names and surname
 MANIFEST = "papersearch.json"  # lists the index's files, in the order they are checksummed
 PAPERS_FILE = "papers.npy"  # (id, content hash) of each paper held, sorted by id
-SUFFIX = ".keywords"  # a build's keyword index directory, beside its FAISS file
 TITLE_BOOST = 0.25
 MAX_TOKEN_CHARS = 40  # longer "words" (base64, sequences) are not words
 RANK_ANALYZER, PHRASE_ANALYZER, KEY_ANALYZER = "papers", "phrases", "keys"

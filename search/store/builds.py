@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from search.base.errors import BuildNotUsable
 from search.model.identity import ModelInfo
+from search.store.build_files import BuildFiles
 from search.store.papers import mark_first_build
 from search.store.schema import IndexBuild
 from search.store.versions import forget_before, freeze
@@ -45,23 +46,10 @@ class Builds:
         self.sessions = sessions
         self.directory = directory
 
-    def file(self, build: IndexBuild) -> Path:
-        """Where a build's index file is."""
-        path = Path(build.path)
-        return path if path.is_absolute() else self.directory / path
-
-    def lists_file(self, build: IndexBuild) -> Path | None:
-        """Where a build's on-disk inverted lists are (None: inside its index file)."""
-        return self.directory / build.lists_path if build.lists_path else None
-
-    def keywords_dir(self, build: IndexBuild) -> Path | None:
-        """Where a build's keyword index is (None: a build from before keyword indexes)."""
-        return self.directory / build.keywords_path if build.keywords_path else None
-
-    def files(self, build: IndexBuild) -> list[Path]:
-        """Every file of a build, in the order its checksum covers them: the index file,
-        its on-disk lists if it has them, then its keyword index's files."""
-        return build_files(self.file(build), self.lists_file(build), self.keywords_dir(build))
+    def files(self, build: IndexBuild) -> BuildFiles:
+        """A build's files (``search.store.build_files``), as its row records them."""
+        return BuildFiles.recorded(self.directory, build.path, build.lists_path,
+                                   build.keywords_path)  # fmt: skip
 
     # -- the lifecycle ----------------------------------------------------------------
 
@@ -110,7 +98,7 @@ class Builds:
         """Make an earlier (or later) complete build current again, if its file is there."""
         build = self.get(build_id)
         if build is not None and build.status == COMPLETE:
-            for path in self.files(build):
+            for path in self.files(build).checksummed():
                 if not path.is_file():
                     raise BuildNotUsable(f"Build {build_id}'s file {path} is missing.")
         return self.publish(build_id)
@@ -236,14 +224,6 @@ class Builds:
         """Every build, newest first."""
         with self.sessions() as session:
             return list(session.scalars(select(IndexBuild).order_by(IndexBuild.id.desc())))
-
-
-def build_files(index: Path, lists: Path | None, keywords: Path | None) -> list[Path]:
-    """A build's files in checksum order (``Builds.files``; the writer, before its row is
-    complete)."""
-    from search.keyword_index.documents import index_files
-
-    return [index, *([lists] if lists else []), *(index_files(keywords) if keywords else [])]
 
 
 def _published(*columns):

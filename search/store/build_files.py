@@ -1,0 +1,61 @@
+"""Every file of an index build, named in one place: its FAISS index, its on-disk inverted
+lists when it has them, and its keyword index (a directory), side by side in the builds
+directory. What a build's checksum covers, what a killed run may leave behind and what
+pruning deletes are all read from here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+INDEX_SUFFIX = ".faiss"
+LISTS_SUFFIX = ".ivfdata"  # FAISS's on-disk inverted lists, for a build too large for memory
+KEYWORDS_SUFFIX = ".keywords"  # the build's Tantivy index, a directory
+
+
+@dataclass(frozen=True)
+class BuildFiles:
+    """One build's files: ``lists`` and ``keywords`` None when it has none."""
+
+    index: Path
+    lists: Path | None
+    keywords: Path | None
+
+    @classmethod
+    def named(cls, directory: Path, build_id: int) -> BuildFiles:
+        """The names a build's files are written under, all of them (what a killed run may
+        have left of any)."""
+        stem = f"build-{build_id:06d}"
+        return cls(directory / f"{stem}{INDEX_SUFFIX}", directory / f"{stem}{LISTS_SUFFIX}",
+                   directory / f"{stem}{KEYWORDS_SUFFIX}")  # fmt: skip
+
+    @classmethod
+    def recorded(
+        cls, directory: Path, path: str, lists: str | None, keywords: str | None
+    ) -> BuildFiles:
+        """The files a build's row records: names in ``directory`` (rows from older releases
+        hold absolute paths, still honoured)."""
+        index = Path(path)
+        return cls(index if index.is_absolute() else directory / index,
+                   directory / lists if lists else None,
+                   directory / keywords if keywords else None)  # fmt: skip
+
+    def checksummed(self) -> list[Path]:
+        """The files the build's checksum covers, in its order: the index, the lists, then
+        every file of the keyword index."""
+        from search.keyword_index.documents import index_files
+
+        lists = [self.lists] if self.lists else []
+        return [self.index, *lists, *(index_files(self.keywords) if self.keywords else [])]
+
+    def remove(self) -> None:
+        """Delete whatever of them exists."""
+        for path in (self.index, self.lists, self.keywords):
+            if path is None:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
