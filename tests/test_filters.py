@@ -43,6 +43,25 @@ def test_filtered_search_keeps_only_matches_and_returns_k_when_k_match(engine, p
     check()
 
 
+def test_the_database_and_the_keyword_index_select_the_same_papers(engine, papers):
+    """One key per filter, used by both paths: semantic search filters in SQL, keyword and
+    hybrid in the build's keyword index, and for any filter, non-ASCII venues typed in any
+    case among them, they select the same papers as the filters' meaning does."""
+
+    @hypothesis_settings(max_examples=80, deadline=None, database=None,
+                         suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(filters=filter_strategy(papers))
+    def check(filters):
+        by_sql = engine.store.papers.matching_ids(filters).tolist()
+        by_keywords = engine.keywords.containing((), filters).tolist()
+        meant = sorted(p.id for p in papers if satisfies(p, filters))
+        assert by_sql == by_keywords == meant
+
+    check()
+    accented = Filters.parse(venue="ÉTUDES  économiques")
+    assert len(engine.store.papers.matching_ids(accented)) > 0
+
+
 def test_a_one_percent_filter_on_the_ivf_index_still_returns_k(engine):
     rare = Filters.parse(venue=RARE_VENUE)
     for k in (1, 5, 8, 20):

@@ -28,6 +28,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_libraries_read_at", table_name="libraries")
-    with op.batch_alter_table("libraries") as batch:
-        batch.drop_column("read_at")
-        batch.drop_column("bytes")
+    op.drop_column("libraries", "read_at")
+    op.drop_column("libraries", "bytes")

@@ -5,8 +5,8 @@ Ranking reads ``body`` (title, abstract and authors, as one text) and ``title`` 
 with a small boost; both drop English stopwords and stem (Snowball), as the
 queries do. ``phrases`` keeps every word, stemmed, with positions, so that a quoted
 phrase is matched as typed, even one made only of stopwords ("to be or not to be").
-Filters match whole keys (``search.query.filter_keys``): ``year``, ``venue`` (lower case),
-``category_key`` and ``author_key`` (exactly as stored). ``id`` is the paper's id,
+Filters match whole keys (``search.query.filter_keys``, as the database's): ``year``,
+``venue`` (its key), ``category_key`` and ``author_key``. ``id`` is the paper's id,
 read back for every hit.
 
 The boosts and the stopword list were chosen by ``bench/keyword.py`` on SciFact and
@@ -22,15 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from search.query.filter_keys import venue_key
 from search.query.keywords import STOPWORDS
 
-FORMAT = 2  # bumped when fields, keys or analysis change: a build then writes afresh
+FORMAT = 3  # bumped when fields, keys or analysis change: a build then writes afresh
 # 2: author keys for every way to split a name into given names and surname
+# 3: venue keys as the database's (Unicode case folding; 2 lower-cased in the index alone)
 MANIFEST = "papersearch.json"  # lists the index's files, in the order they are checksummed
 PAPERS_FILE = "papers.npy"  # (id, content hash) of each paper held, sorted by id
 TITLE_BOOST = 0.25
 MAX_TOKEN_CHARS = 40  # longer "words" (base64, sequences) are not words
-RANK_ANALYZER, PHRASE_ANALYZER, KEY_ANALYZER = "papers", "phrases", "keys"
+RANK_ANALYZER, PHRASE_ANALYZER = "papers", "phrases"
 
 
 def analyzers() -> dict[str, Any]:
@@ -41,14 +43,12 @@ def analyzers() -> dict[str, Any]:
         return (TextAnalyzerBuilder(Tokenizer.simple()).filter(Filter.remove_long(MAX_TOKEN_CHARS))
                 .filter(Filter.lowercase()).filter(Filter.ascii_fold()))  # fmt: skip
 
-    keys = TextAnalyzerBuilder(Tokenizer.raw()).filter(Filter.lowercase())
     return {
         RANK_ANALYZER: words()
         .filter(Filter.custom_stopword(sorted(STOPWORDS)))
         .filter(Filter.stemmer("english"))
         .build(),
         PHRASE_ANALYZER: words().filter(Filter.stemmer("english")).build(),
-        KEY_ANALYZER: keys.build(),
     }
 
 
@@ -60,8 +60,7 @@ def schema():
     for name in ("body", "title"):
         builder.add_text_field(name, tokenizer_name=RANK_ANALYZER, index_option="freq")
     builder.add_text_field("phrases", tokenizer_name=PHRASE_ANALYZER, index_option="position")
-    builder.add_text_field("venue", tokenizer_name=KEY_ANALYZER, index_option="basic")
-    for name in ("category_key", "author_key"):  # keys as ``search.query.filter_keys`` makes them
+    for name in ("venue", "category_key", "author_key"):  # keys as ``filter_keys`` makes them
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("year", indexed=True, fast=True)
     return builder.build()
@@ -93,7 +92,7 @@ class PaperText:
             if text:
                 doc.add_text("phrases", text)
         if self.venue:
-            doc.add_text("venue", self.venue)
+            doc.add_text("venue", venue_key(self.venue))
         for key in self.category_keys:
             doc.add_text("category_key", key)
         for key in self.author_keys:

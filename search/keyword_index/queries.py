@@ -11,14 +11,13 @@ from __future__ import annotations
 from functools import cache
 
 from search.keyword_index.documents import (
-    KEY_ANALYZER,
     PHRASE_ANALYZER,
     RANK_ANALYZER,
     TITLE_BOOST,
     analyzers,
     schema,
 )
-from search.query.filter_keys import author_filter_key
+from search.query.filter_keys import author_filter_key, venue_key
 from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, Phrases
 
@@ -67,12 +66,12 @@ def ranking(query: KeywordQuery, filters: Filters):
 
 
 def containing(phrases: Phrases, filters: Filters):
-    """Papers that contain every phrase and pass the filters (unranked); None when a
-    phrase has no word to match."""
+    """Papers that contain every phrase (no phrase: every paper) and pass the filters
+    (unranked); None when a phrase has no word to match."""
     from tantivy import Occur, Query
 
-    must = [phrase_query(phrase) for phrase in phrases]
-    if not must or any(q is None for q in must):
+    must = [phrase_query(phrase) for phrase in phrases] or [Query.all_query()]
+    if any(q is None for q in must):
         return None
     clauses = [(Occur.Must, q) for q in must] + [(Occur.Must, f) for f in filter_queries(filters)]
     return Query.const_score_query(Query.boolean_query(clauses), 1.0)
@@ -98,7 +97,7 @@ def filter_queries(filters: Filters) -> list:
     if filters.year_min is not None or filters.year_max is not None:
         found.append(Query.range_query(_schema(), "year", FieldType.Integer,
                                        filters.year_min, filters.year_max))  # fmt: skip
-    venues = [t for v in filters.venues for t in tokens(v, KEY_ANALYZER)]
+    venues = [venue_key(v) for v in filters.venues]
     authors = [k for k in map(author_filter_key, filters.authors) if k]
     for field, values, asked in (
         ("venue", venues, filters.venues),

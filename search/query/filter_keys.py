@@ -1,4 +1,5 @@
-"""Keys that filters match whole: author names and categories.
+"""Keys that filters match whole: author names, categories and venues, the same in the
+database (semantic search) and in each build's keyword index (keyword and hybrid).
 
 A filter is a set of keys, and a paper matches when one of its keys is one of
 them: an equality, never a substring, so the filter runs on an index
@@ -10,7 +11,8 @@ count, "Chen, Hao" is "Hao Chen", and initials stand for given names
 ("H. Chen" and "H Chen" find "Hao Chen"). A name alone finds every author
 with that surname, and any of a name's last words may be its surname.
 Categories match exactly or by their archive prefix: ``cs`` finds ``cs.LG`` and
-``cs.CV``.
+``cs.CV``. Venues match whole, case and Unicode forms aside ("ÉTUDES  économiques" is
+"Études Économiques").
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def author_filter_key(name: str) -> str | None:
     ("Chen, Hao" → "hao chen", "H. Chen" → "h chen"); None when it has no letters."""
     words = name_words(name)
     return " ".join(words) if words else None
+
+
+def venue_key(venue: str) -> str:
+    """What the venue filter matches: the name in NFKC, case-folded (every script's case,
+    not ASCII's alone), single-spaced."""
+    return " ".join(unicodedata.normalize("NFKC", venue).casefold().split())
 
 
 def category_keys(categories: Iterable[str]) -> list[str]:

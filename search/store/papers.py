@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from search.base.errors import PaperNotFound, PaperNotInBuild
-from search.query.filter_keys import author_keys, category_keys
+from search.query.filter_keys import author_keys, category_keys, venue_key
 from search.query.filters import Filters
 from search.query.paper_refs import id_variants
 from search.store.records import PaperRecord
@@ -365,7 +365,7 @@ class Papers:
 
     def _matching_ids(self, filters: Filters) -> np.ndarray:
         """Sorted ids (int64) of the searchable papers that satisfy ``filters``."""
-        paper, conditions = self.view.narrow("id", "year", "venue", "category_keys",
+        paper, conditions = self.view.narrow("id", "year", "venue_key", "category_keys",
                                              "author_keys")  # fmt: skip
         matching = filter_conditions(filters, dialect_of(self.sessions), paper)
         query = select(paper.id).where(*conditions, *matching)
@@ -413,6 +413,7 @@ def _paper_fields(record: PaperRecord) -> dict:
         "date": record.date,
         "citations": record.citations,
         "venue": record.venue,
+        "venue_key": venue_key(record.venue) if record.venue else None,
         "doi": record.doi,
         "url": record.url,
         "categories": list(record.categories),

@@ -58,6 +58,8 @@ class Paper(Base):
     date: Mapped[str | None] = mapped_column(String(10))
     citations: Mapped[int | None] = mapped_column(Integer)  # where the corpus says (0016)
     venue: Mapped[str | None] = mapped_column(Text)
+    # What the venue filter matches (search.query.filter_keys.venue_key; migration 0019).
+    venue_key: Mapped[str | None] = mapped_column(Text, index=True)
     doi: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)
     categories: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
@@ -102,6 +104,7 @@ class PaperVersion(Base):
     date: Mapped[str | None] = mapped_column(String(10))
     citations: Mapped[int | None] = mapped_column(Integer)
     venue: Mapped[str | None] = mapped_column(Text)
+    venue_key: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)
     categories: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)

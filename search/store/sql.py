@@ -8,7 +8,7 @@ from sqlalchemy import String, false, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.query.filter_keys import author_filter_key
+from search.query.filter_keys import author_filter_key, venue_key
 from search.query.filters import Filters
 from search.store.schema import Paper
 
@@ -30,8 +30,8 @@ def filter_conditions(filters: Filters, dialect: str, paper=Paper) -> list:
         conditions.append(paper.year >= filters.year_min)
     if filters.year_max is not None:
         conditions.append(paper.year <= filters.year_max)
-    if filters.venues:
-        conditions.append(func.lower(paper.venue).in_([v.lower() for v in filters.venues]))
+    if filters.venues:  # keys, as the keyword index matches them
+        conditions.append(paper.venue_key.in_([venue_key(v) for v in filters.venues]))
     authors = [k for k in map(author_filter_key, filters.authors) if k]
     for column, wanted, named in (
         (paper.category_keys, list(filters.categories), False),
