@@ -94,8 +94,9 @@ def retrain_reason(
     ``reindex --retrain``), when there is no IVF build of this
     model to take centroids from, when nlist is set to another value, when the
     memory budget calls for another encoding of the vectors, when the
-    corpus has grown or shrunk by 2× since the centroids were trained, or when
-    the vectors added since training exceed 20% of those trained on.
+    corpus has grown or shrunk by RETRAIN_GROWTH times since the centroids were trained,
+    or when the vectors added since training exceed RETRAIN_NEW_FRACTION of those
+    trained on.
     """
     if forced:
         return forced
@@ -112,7 +113,7 @@ def retrain_reason(
     if not trained / RETRAIN_GROWTH <= n_vectors <= trained * RETRAIN_GROWTH:
         return f"corpus changed from {trained} to {n_vectors} vectors since training"
     if previous.added_since_training + added > RETRAIN_NEW_FRACTION * trained:
-        return "over 20% of the vectors are new since training"
+        return f"over {RETRAIN_NEW_FRACTION:.0%} of the vectors are new since training"
     return None
 
 

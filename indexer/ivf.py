@@ -9,13 +9,13 @@ file that servers map). So the build's working memory is bounded by the
 setting, apart from the lists themselves when they fit in it; the catalogue of
 vector files adds 40 bytes a paper (``search.store.catalogue``).
 
-Sizes: ``nlist`` ≈ 4·√N (``search.ann.faiss_index.choose_nlist``); from 65,536 lists
-the coarse quantiser is an HNSW graph over the centroids (``IVF65536_HNSW32``),
+Sizes: ``nlist`` from ``search.ann.faiss_index.choose_nlist``; from HNSW_FROM_NLIST lists
+the coarse quantiser is an HNSW graph over the centroids (``IVF{nlist}_HNSW32``),
 since scanning that many centroids per query and per added vector would cost
-more than the lists. The sample holds 39 to 256 vectors a list (FAISS's
-guidance) within half of the build memory (k-means adds little to it, and PQ
-codebooks train on a subsample of 65,536 residuals); it is freed before vectors
-are added.
+more than the lists. The sample holds from MIN_POINTS_PER_LIST to
+MAX_TRAINING_POINTS_PER_LIST vectors a list (FAISS's guidance) within half of the build
+memory (k-means adds little to it, and PQ codebooks train on a subsample of
+residuals); it is freed before vectors are added.
 
 GPU: training and adding run on the GPU when faiss sees one (with resources
 kept alive for the process); the index is moved back with ``index_gpu_to_cpu``
@@ -108,10 +108,6 @@ class BuildPlan:
     chunk_rows: int  # vectors read and added at a time
     on_disk: bool  # lists merged into an .ivfdata file, a block at a time
     block_rows: int  # vectors per block when on disk
-
-    @property
-    def list_bytes(self) -> int:
-        return self.n * bytes_per_vector(self.encoding, self.dim)
 
 
 def plan_build(

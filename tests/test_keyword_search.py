@@ -73,6 +73,27 @@ def test_quoted_phrases_must_appear_in_keyword_mode_and_rank_higher_in_hybrid(en
     assert sum(top) >= sum(h in containing for h in list(plain)[:10])
 
 
+def test_a_hybrid_phrase_query_reads_the_keyword_index_twice(engine, monkeypatch):
+    """Its words ranked, then its candidates asked for the phrase: the corpus is counted
+    only when fewer than k of them hold it (it was counted, ranked and asked: three)."""
+    from search.keyword_index import KeywordIndex
+
+    passes = []
+    for name in ("rank", "containing", "count"):
+        method = getattr(KeywordIndex, name)
+
+        def counted(self, *args, _method=method, _name=name, **kwargs):
+            passes.append(_name)
+            return _method(self, *args, **kwargs)
+
+        monkeypatch.setattr(KeywordIndex, name, counted)
+    result = engine.search('"neural network" images', k=5, mode="hybrid")
+    assert result.notice is None and passes == ["rank", "containing"]
+    passes.clear()
+    rare = engine.search('"graph zebra" images', k=5, mode="hybrid")
+    assert rare.notice and passes == ["rank", "containing", "count"]
+
+
 def plain_total(engine, phrase: str) -> int:
     return engine.search(f"{phrase} images", k=1, mode="hybrid").total
 
@@ -192,11 +213,15 @@ def test_every_word_counts_and_rare_words_weigh_more(engine, papers):
     from search.query.keywords import parse_keywords
 
     keywords = engine.keywords
-    common = max(("we", "results", "paper", "show"), key=keywords.document_count)
+
+    def papers_with(word: str) -> int:
+        return keywords.rank(parse_keywords(word), 1, Filters())[1]
+
+    common = max(("we", "results", "paper", "show"), key=papers_with)
     with_common = [p for p in papers if common in f"{p.title} {p.abstract}".lower().split()]
     long_words = [w.lower() for p in with_common[:50] for w in p.title.split() if len(w) > 9]
-    rare = min((w for w in long_words if w.isalpha()), key=keywords.document_count)
-    counts = {w: keywords.document_count(w) for w in (common, rare)}
+    rare = min((w for w in long_words if w.isalpha()), key=papers_with)
+    counts = {w: papers_with(w) for w in (common, rare)}
     assert counts[common] > 0.2 * N_PAPERS and 0 < counts[rare] < 0.2 * N_PAPERS
     ranked, total = keywords.rank(parse_keywords(f"{common} {rare}"), 5, Filters())
     assert total >= counts[common]  # papers with only the common word match too

@@ -4,10 +4,10 @@ Why L2 on raw vectors: SPECTER2 was trained with an L2 (Euclidean) triplet
 loss, and SciRepEval ranks search candidates by Euclidean distance on the
 unnormalised CLS vectors. Inner product or cosine would rank differently.
 
-Size rules (FAISS's guidance): ``nlist`` about 4·√N (range 4·√N … 16·√N) with at
-least 39 training points per list, trained on at most 256 points per list.
-Below the size where that gives a useful number of lists, an exact flat index
-is used instead. Builds run on the GPU when faiss sees one and are always
+Size rules (FAISS's guidance): ``nlist`` about LISTS_PER_ROOT·√N (FAISS suggests 4·√N to
+16·√N), with at least MIN_POINTS_PER_LIST training points per list and at most
+MAX_TRAINING_POINTS_PER_LIST. Below the size where that gives MIN_IVF_LISTS lists, an
+exact flat index is used instead. Builds run on the GPU when faiss sees one and are always
 written as CPU indexes.
 
 Memory: the vectors in the lists are stored as full float32 (``Flat``, 4·d
@@ -32,6 +32,7 @@ from search.base.errors import IndexCorrupt, SettingsError
 MIN_POINTS_PER_LIST = 39
 MAX_TRAINING_POINTS_PER_LIST = 256
 MIN_IVF_LISTS = 16  # fewer lists than this: IVF buys nothing over exact search
+LISTS_PER_ROOT = 4  # nlist = this times the square root of the vectors
 
 
 def choose_nlist(n_vectors: int, override: int | None = None) -> int | None:
@@ -44,7 +45,7 @@ def choose_nlist(n_vectors: int, override: int | None = None) -> int | None:
                 f"{override * MIN_POINTS_PER_LIST} vectors to train, there are {n_vectors}"
             )
         return override
-    nlist = min(int(round(4 * math.sqrt(n_vectors))), max_lists)
+    nlist = min(int(round(LISTS_PER_ROOT * math.sqrt(n_vectors))), max_lists)
     return nlist if nlist >= MIN_IVF_LISTS else None
 
 

@@ -37,7 +37,13 @@ from search.model.onnx_query import OnnxQueryEncoder
 from search.query.filter_keys import looks_like_a_name
 from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, parse_keywords, semantic_text
-from search.query.limits import DEEPEST_RANK, DEFAULT_MODE, MAX_EXAMPLE_CHARS, check_page
+from search.query.limits import (
+    DEEPEST_RANK,
+    DEFAULT_MODE,
+    MAX_EXAMPLE_CHARS,
+    check_page,
+    not_empty,
+)
 from search.query.plan import SearchPlan
 from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
 from search.store import Store
@@ -184,8 +190,7 @@ class SearchEngine:
     def _encodable(self, text: str) -> str:
         """``text``, once the query encoder is loaded (not counted in took_ms) and the text
         is known to fit it."""
-        if not text:
-            raise InvalidRequest("The query is empty.", "empty_query")
+        not_empty(text)  # a query of quote marks alone has no text
         encoder = self.query_encoder
         tokens = encoder.count_tokens(text)
         if tokens > encoder.max_length:
@@ -215,15 +220,9 @@ class SearchEngine:
         """Semantic mode, or hybrid with the semantic ``weight``: (ranking, total, matches,
         the query as searched, notice). In hybrid, papers with the quoted phrases are
         boosted, unless fewer than ``k`` papers contain them."""
-        keywords, depth, k, filters = plan.keywords, plan.depth, plan.k, plan.filters
+        keywords, depth, filters = plan.keywords, plan.depth, plan.filters
         fuse = weight is not None
-        notice, boosted = None, ()
-        if fuse and keywords.phrases:
-            found = self.keywords.count(keywords.phrases, filters, up_to=k)
-            if found < k:  # too few to boost a page: say the quotes are dropped
-                notice = keywords.phrases_notice(found)
-            else:
-                boosted = keywords.phrases
+        if fuse and keywords.phrases:  # ranked as words; the phrases boost (_phrase_boost)
             keywords = keywords.without_quotes()
         allowed = self.retriever.allowed(filters)
         vector = self.query_encoder.encode_query(text)
@@ -238,12 +237,26 @@ class SearchEngine:
         matches, matching = [], 0  # a query of stopwords alone: ranked by meaning only
         if not keywords.empty:
             matches, matching = self.keywords.rank(keywords, fusing, filters)
-        containing: set[int] = set()
-        if boosted:  # asked only of the candidates
-            among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
-            containing = set(self.keywords.containing(boosted, filters, among).tolist())
+        among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
+        containing, notice = self._phrase_boost(plan, among)
         ranked = fuse_scores(nearest, matches, weight, containing)
         return ranked, total, matching, keywords, notice
+
+    def _phrase_boost(self, plan: SearchPlan, among: np.ndarray) -> tuple[set[int], str | None]:
+        """Hybrid's candidates (``among``) that contain the quoted phrases, to boost, and a
+        notice when fewer than ``k`` papers contain them at all (then none is boosted, as
+        the quotes are dropped). One pass over the candidates; the corpus is counted only
+        when fewer than ``k`` of them hold the phrases."""
+        phrases, k, filters = plan.keywords.phrases, plan.k, plan.filters
+        if not phrases:
+            return set(), None
+        containing = set(self.keywords.containing(phrases, filters, among).tolist())
+        if len(containing) >= k:
+            return containing, None
+        found = self.keywords.count(phrases, filters, up_to=k)
+        if found < k:  # too few to boost a page: say the quotes are dropped
+            return set(), plan.keywords.phrases_notice(found)
+        return containing, None
 
     def search_by_example(
         self,

@@ -89,8 +89,3 @@ class KeywordIndex:
         if built is None:
             return 0
         return len(self._index.searcher().search(built, up_to, count=False).hits)
-
-    def document_count(self, word: str) -> int:
-        """Papers whose ranked text holds ``word`` (after stopwords and stemming)."""
-        stems = queries.tokens(word)
-        return self._index.searcher().doc_freq("body", stems[0]) if stems else 0

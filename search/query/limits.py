@@ -30,9 +30,7 @@ SORTS = ("relevance", "date", "citations")
 
 def check_query(query: str | None, mode: str, sort: str) -> str:
     """The query with its whitespace collapsed, if it, its mode and its sort are usable."""
-    query = " ".join((query or "").split())
-    if not query:
-        raise InvalidRequest("The query is empty.", "empty_query")
+    query = not_empty(" ".join((query or "").split()))
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidRequest(
             f"The query is longer than {MAX_QUERY_CHARS} characters.", "query_too_long"
@@ -41,6 +39,13 @@ def check_query(query: str | None, mode: str, sort: str) -> str:
         raise InvalidRequest(f"mode must be one of {', '.join(MODES)}, not {mode[:40]!r}.")
     if sort not in SORTS:
         raise InvalidRequest(f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
+    return query
+
+
+def not_empty(query: str) -> str:
+    """``query``, or ``empty_query`` (400) when there is nothing in it to search for."""
+    if not query:
+        raise InvalidRequest("The query is empty.", "empty_query")
     return query
 
 

@@ -81,17 +81,13 @@ class Vectors:
         with self.sessions.begin() as session:
             session.add_all([shard.record() for shard in shards])
 
-    def compact(self, model_key: str) -> int:
-        """Keep the shards' dead rows bounded: once DEAD_SHARE of the rows are superseded or
-        belong to withdrawn papers, rewrite every shard with only the rows a build reads;
-        otherwise :meth:`merge_small`. Returns how many shards were replaced. Reads every
-        searchable paper's id: call at the end of a run, holding the write lock."""
-        return self._compact(model_key)[0]
-
     def compacted_live(self, model_key: str) -> LiveVectors:
-        """:meth:`compact`, then every searchable paper's current vector as the shards hold
-        them now (what the build reads): the papers are read once, and again only when
-        shards were rewritten or merged."""
+        """The shards' dead rows kept bounded, then every searchable paper's current vector
+        as the shards hold them now (what the build reads). Once DEAD_SHARE of the rows are
+        superseded or belong to withdrawn papers, every shard is rewritten with only the
+        rows a build reads; otherwise the small ones are merged (:meth:`merge_small`). The
+        papers are read once, and again only when shards were rewritten or merged. Call at
+        the end of a run, holding the write lock."""
         replaced, live = self._compact(model_key)
         return self.live(model_key) if replaced else live
 
