@@ -106,26 +106,27 @@ def test_reading_a_library_stops_past_its_seconds(home, client_on):
     assert "took longer than 0.001 s" in answer.json["error"]["message"]
 
 
-def test_libraries_kept_are_bounded_in_total_and_the_least_read_make_room(home, client_on):
-    """Room for about three: a fourth and fifth push out those read longest ago; a read
-    keeps a library."""
+def test_libraries_kept_are_bounded_in_total_and_past_it_none_is_kept(home, client_on):
+    """Room for three: the fourth and fifth are answered but not kept (no page, no feed,
+    a notice saying why), and the three kept before stay; one that expires makes room."""
     size = entries_size([asdict(entry) for entry in parse_bibtex(library(40, "a"))])
-    client = client_on(home.replace(library_storage=int(3.5 * size), library_rate_limit=0))
-    ids = []
-    for tag in "abcde":
-        answer = post(client, library(40, tag))
-        assert answer.status_code == 200
-        ids.append(answer.json["library"]["id"])
-        if tag == "c":  # days ago, in order; the first is read again: the second is now
-            for age, library_id in zip((5, 4, 3), ids, strict=True):  # read longest ago
-                aged(home, library_id, age)
-            assert client.get(f"/library/{ids[0]}").status_code == 200
-    store = Store.open(home)
-    count, kept = store.libraries.usage()
-    assert count == 3 and kept <= 3.5 * size
-    assert client.get(f"/library/{ids[0]}").status_code == 200  # read lately: kept
-    assert client.get(f"/library/{ids[1]}").status_code == 404  # read longest ago: gone
-    assert client.get(f"/library/{ids[-1]}").status_code == 200
+    settings = home.replace(library_storage=int(3.5 * size), library_rate_limit=0)
+    client = client_on(settings)
+    answers = [post(client, library(40, tag)) for tag in "abcde"]
+    assert all(answer.status_code == 200 for answer in answers)
+    kept = [answer.json["library"]["kept"] for answer in answers]
+    assert kept == [True, True, True, False, False]
+    refused = answers[3].json
+    assert "feed" not in refused["library"] and "keeps no more libraries" in refused["notice"]
+    ids = [answer.json["library"]["id"] for answer in answers]
+    assert [client.get(f"/library/{i}").status_code for i in ids] == [200, 200, 200, 404, 404]
+    count, taken = Store.open(home).libraries.usage()
+    assert count == 3 and taken <= 3.5 * size
+    page = client.post("/library", data={"bibtex": library(40, "f"), "new_days": ""})
+    assert page.status_code == 200 and b"keeps no more libraries" in page.data
+    assert b"this list's address" not in page.data
+    aged(home, ids[0], settings.library_days + 1)  # expired: the next upload is kept
+    assert post(client, library(40, "g")).json["library"]["kept"]
 
 
 def test_a_library_not_read_for_its_days_expires(home, client_on):

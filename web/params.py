@@ -179,7 +179,9 @@ def new_days_arg(values: Mapping[str, str]) -> int | None:
 
 
 def with_feed(result: SearchResult, new_days: int | None) -> SearchResult:
-    """A library's recommendations with the link to their feed."""
+    """A library's recommendations with the link to their feed (when it is kept)."""
+    if not result.library.kept:
+        return result
     feed = {"days": new_days} if new_days else {}
     result.library.feed = public_url("feeds.library_feed", library=result.library.id,
                                      **feed, **result.filters)  # fmt: skip

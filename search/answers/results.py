@@ -40,11 +40,20 @@ class Answer:
     """A dataclass answer: ``to_dict`` is its JSON."""
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for f in dataclasses.fields(self):
-            if f.metadata.get("omit") and data[f.name] is None:
-                del data[f.name]
-        return data
+        """The answer as JSON-ready values; an optional field that is None is left out, in
+        the answers it holds too."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if not (f.metadata.get("omit") and getattr(self, f.name) is None)}  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Answer):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
 
 
 @dataclass
@@ -171,6 +180,12 @@ class LibraryFacts(Answer):
     )
     skipped: list[str] = described(
         "Keys of the entries neither in the corpus nor titled: not used.", []
+    )
+    kept: bool = described(
+        "Whether the library is kept, for its page, downloads and feed: not when the "
+        "server's libraries already take all the storage they may (the answer's notice "
+        "says so).",
+        True,
     )
     feed: str | None = optional("The Atom feed of the new papers among these recommendations.")
 

@@ -225,8 +225,8 @@ class Settings:
     )
     library_storage: int = setting(
         500 * 10**6,
-        "What all kept libraries may take (`500MB`); past it, those read longest ago make "
-        "room for a new one.",
+        "What all kept libraries may take (`500MB`); past it a new library is answered but "
+        "not kept (no page or feed), and those kept stay.",
         flag=False,
         shown_default="500MB",
         parse=parse_size,

@@ -158,7 +158,12 @@ class Recommendations:
         result = self.recommend_library(entries, k, offset, filters=filters,
                                         new_days=_days(new_days), library_id=key,
                                         deadline=deadline)  # fmt: skip
-        self.store.libraries.save(key, kept, self.bounds)
+        result.library.kept = self.store.libraries.save(key, kept, self.bounds)
+        if not result.library.kept:
+            result.notice = (
+                "The server keeps no more libraries for now (they take all the "
+                "storage they may): these recommendations have no page or feed."
+            )
         return result
 
     def from_saved_library(

@@ -3,8 +3,9 @@ feed URL that works on every host sharing the store (``search.engine.bibtex_libr
 
 Anonymous uploads must not fill the disk, so what is kept is bounded
 (``LibraryBounds``): the bytes of one library's entries; how long a library is kept
-without being read (its page, downloads or feed); and the bytes of all of them, past
-which the libraries read longest ago make room for a new one.
+without being read (its page, downloads or feed); and the bytes of all of them: past
+that a new library is not kept (its recommendations are still given, without a feed),
+so that no upload can push out the libraries others read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from search.store.schema import Library
 
 READ_RESOLUTION = timedelta(days=1)  # a library's reads are recorded once a day at most
-EVICTED_AT_ONCE = 500  # libraries looked at a time when room is made
 
 
 @dataclass(frozen=True)
@@ -45,44 +45,25 @@ class Libraries:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def save(self, library_id: str, entries: list[dict], bounds: LibraryBounds) -> int:
-        """Keep a library (its size within ``bounds.library_bytes``, checked by the caller),
-        first deleting the expired ones and, past ``bounds.total_bytes``, those read longest
-        ago. Returns how many libraries made room."""
+    def save(self, library_id: str, entries: list[dict], bounds: LibraryBounds) -> bool:
+        """Keep a library (its size within ``bounds.library_bytes``, checked by the caller)
+        after deleting the expired ones, if all of them then fit in ``bounds.total_bytes``.
+        Returns whether it is kept (it may have been already)."""
         now = _now()
         size = entries_size(entries)
         with self.sessions.begin() as session:
             if session.get(Library, library_id) is not None:
-                return 0
+                return True
             session.execute(delete(Library).where(Library.read_at < now - timedelta(bounds.days)))
-            evicted = self._make_room(session, bounds.total_bytes - size)
+            total = session.scalar(select(func.coalesce(func.sum(Library.bytes), 0))) or 0
+            if total + size > bounds.total_bytes:
+                return False
         try:
             with self.sessions.begin() as session:
                 session.add(Library(id=library_id, entries=entries, bytes=size, read_at=now))
         except IntegrityError:  # saved by another request in the meantime: the same entries
             pass
-        return evicted
-
-    def _make_room(self, session: Session, room: int) -> int:
-        """Delete the libraries read longest ago until the rest take at most ``room``."""
-        total = session.scalar(select(func.coalesce(func.sum(Library.bytes), 0))) or 0
-        evicted = 0
-        while total > max(room, 0):
-            oldest = session.execute(
-                select(Library.id, Library.bytes).order_by(Library.read_at, Library.id)
-                .limit(EVICTED_AT_ONCE)
-            ).all()  # fmt: skip
-            if not oldest:
-                break
-            gone = []
-            for library_id, size in oldest:
-                if total <= max(room, 0):
-                    break
-                gone.append(library_id)
-                total -= size
-            session.execute(delete(Library).where(Library.id.in_(gone)))
-            evicted += len(gone)
-        return evicted
+        return True
 
     def exists(self, library_id: str) -> bool:
         if not library_id.isalnum() or len(library_id) > 32:
