@@ -92,6 +92,7 @@ def test_slow_bodies_hold_no_thread_and_are_dropped(served, via):
     finally:
         for client in clients:
             client.join(40)
+    print(f"{via}: {len(took)} searches while {SLOW} bodies crawled, slowest {max(took):.3f} s")
     assert max(took) < 1.0, took
     assert len(answers) == SLOW
     for answer in answers:
@@ -131,6 +132,10 @@ def test_slow_pdfs_take_only_the_readers_and_the_rest_are_told_to_wait(served, v
     finally:
         for upload in uploads:
             upload.join(60)
+    print(
+        f"{via}: {len(took)} searches while {SLOW} slow PDFs were uploaded, slowest "
+        f"{max(took):.3f} s; answers {sorted(status for status, _, _ in results)}"
+    )
     assert max(took) < 1.0, took
     statuses = sorted(status for status, _, _ in results)
     assert len(statuses) == SLOW and 503 in statuses and set(statuses) <= {422, 503}, statuses
