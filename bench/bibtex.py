@@ -110,6 +110,7 @@ def whole_request(home: Path) -> None:
     from search.base.settings import Settings
     from search.engine import bibtex_library, recommendations
     from search.engine.engine import SearchEngine
+    from search.model.identity import display_name
 
     engine = SearchEngine.open(Settings.from_env(home=str(home)))
     text, parts = library_text(), {}
@@ -131,7 +132,7 @@ def whole_request(home: Path) -> None:
     again = timed(lambda: engine.recommendations.from_bibtex(text, k=20))
     facts = result.library
     print(f"the 900-entry library through the engine ({home}, "
-          f"{engine.build.base_model.rsplit('/', 1)[-1]}):")  # fmt: skip
+          f"{display_name(engine.build.base_model)}):")  # fmt: skip
     print(f"  {whole:.2f} s: read {parts.get('parse_bibtex', 0):.2f} s, matched "
           f"{parts.get('match_library', 0):.2f} s ({facts.matched} in the corpus), "
           f"{facts.embedded} embedded ({facts.not_embedded} more left out), ranked and kept "

@@ -117,6 +117,68 @@ def test_the_layer_check_sees_an_upward_import(tmp_path):
     ]
 
 
+def imports_of(path: Path, ours: set[str]) -> set[str]:
+    """Our modules a file imports, anywhere in it (``from package import module`` names the
+    module, not the package)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in ours
+                     else node.module for alias in node.names]  # fmt: skip
+        for name in names:
+            parts = name.split(".")
+            prefix = next((".".join(parts[:n]) for n in range(len(parts), 0, -1)
+                           if ".".join(parts[:n]) in ours), None)  # fmt: skip
+            if prefix is not None:
+                found.add(prefix)
+    return found
+
+
+def import_cycles(modules: dict[str, Path]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or not (Tarjan's strongly
+    connected components of the import graph)."""
+    graph = {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in graph[module]:
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = stack[stack.index(module) :]
+            del stack[stack.index(module) :]
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_modules_import_each_other():
+    """The engine and its recommendations did, through a mixin typed as the engine."""
+    assert not import_cycles({module_name(path): path for path in our_files()})
+
+
+def test_the_cycle_check_sees_modules_importing_each_other(tmp_path):
+    one, two = tmp_path / "one.py", tmp_path / "two.py"
+    one.write_text("from web import two\n")
+    two.write_text("if False:\n    import web.one\n")
+    assert import_cycles({"web.one": one, "web.two": two}) == [["web.one", "web.two"]]
+
+
 def test_the_core_imports_no_flask():
     for path in (REPO / "search").rglob("*.py"):
         assert not {n for n in imported_modules(path) if n.split(".")[0] in ("flask", "werkzeug")}

@@ -177,8 +177,8 @@ def test_the_library_page_takes_a_3_mb_upload_and_states_the_limit_past_4_mb(
     page = client.post("/library", data=form, content_type="multipart/form-data")
     assert page.status_code == 200, page.data[-2000:]
     html = page.get_data(as_text=True)
-    assert "900 entries: 500 found in the corpus" in html and "200 embedded from their" in html
-    assert "200 more not in the corpus left out" in html  # MAX_EMBEDDED, spread over them
+    assert "900 entries: 500 found in the corpus" in html and "100 embedded from their" in html
+    assert "300 more not in the corpus left out" in html  # MAX_EMBEDDED, spread over them
     assert html.count('class="result"') == 20
     # Its downloads and its own address: the library was kept, so they work by GET.
     links = dict(re.findall(r'<a href="([^"]+)" download>(\w+)</a>', html))

@@ -40,7 +40,7 @@ FIELD_CHARS = {"title": 1000, "abstract": 10_000}
 KEY_CHARS = 200
 ID_FIELD_CHARS = 1000
 LATEX_PER_CHAR = 4  # characters of LaTeX read for each character of text a field keeps
-MAX_EMBEDDED = 200  # entries the corpus lacks, embedded for the library's centre
+MAX_EMBEDDED = 100  # entries the corpus lacks embedded for its centre: their mean is well known
 DECODE_CHECK = 64  # entries read between two looks at the deadline
 
 
@@ -219,7 +219,8 @@ def read_library(
             "No entry of the library is in the corpus or has a title to embed it from.",
             "empty_library",
         )
-    embedded = unknown[:: -(-len(unknown) // MAX_EMBEDDED)] if unknown else []
+    spread = sorted({len(unknown) * i // MAX_EMBEDDED for i in range(MAX_EMBEDDED)})
+    embedded = [unknown[i] for i in spread if i < len(unknown)]  # evenly, each once
     parts = [stored_vectors(found)] if found else []
     if embedded:
         parts.append(encode_papers([(e.title, e.abstract) for e in embedded]))
