@@ -232,7 +232,7 @@ _STARTED = time.monotonic()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """The run's wall time, named for its tier: the fast tier must stay under 3 minutes."""
+    """The run's wall time, named for its tier (the README says what the fast tier takes)."""
     tier = "fast tier (-m 'not slow')" if config.option.markexpr == "not slow" else "run"
     minutes, seconds = divmod(round(time.monotonic() - _STARTED), 60)
     terminalreporter.write_line(f"papersearch {tier} wall time: {minutes} min {seconds:02d} s")
