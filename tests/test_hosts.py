@@ -41,8 +41,12 @@ def test_faults_between_hosts_meet_their_goals(tmp_path, tiny_model_dirs):
         pytest.skip(stdout.strip())
     assert bench.returncode == 0, stdout[-3000:] + stderr[-3000:]
     phases = json.loads(out.read_text())
-    assert phases["baseline"]["failed"] == 0
-    assert phases["latency and loss"]["failed"] == 0
+    said = f"{phases}\n{stdout[-3000:]}\n" + "\n".join(  # what went wrong, for CI's log
+        f"{log.name}: {log.read_text()[-1500:]}" for log in sorted((tmp_path / "logs").glob("*"))
+        if log.is_file()
+    )  # fmt: skip
+    assert phases["baseline"]["failed"] == 0, said
+    assert phases["latency and loss"]["failed"] == 0, said
     assert phases["latency and loss"]["p50_ms"] > phases["baseline"]["p50_ms"]  # it was slow
     assert phases["partition"]["failed_beyond_in_flight"] == 0
     down = phases["database down"]

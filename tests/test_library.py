@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 import numpy as np
@@ -238,3 +239,35 @@ def test_links_are_never_built_from_an_untrusted_host_header(engine, papers, cli
     public = client_on(engine.settings.replace(public_url="https://papers.example.org"))
     configured = links(public, evil)
     assert all(link.startswith("https://papers.example.org/") for link in configured)
+
+
+def test_the_page_calls_an_unreadable_entry_unreadable(engine, papers, client_on):
+    """Not "without a title": the parser could not read it."""
+    text, _ = library_bibtex(papers)
+    page = client_on(engine.settings).post(
+        "/library", data={"bibtex": text + "\n@article{broken, title={Never closed", "new_days": ""}
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "left out (unreadable, or without a title)" in html
+    assert "unreadable entry at line" in html
+
+
+def test_the_command_line_recommends_from_a_library_through_the_same_call(engine, papers,
+                                                                          tmp_path):  # fmt: skip
+    from click.testing import CliRunner
+
+    from papersearch import main
+    from tests.helpers import cli_args
+
+    text, ids = library_bibtex(papers)
+    library = tmp_path / "zotero.bib"
+    library.write_text(text)
+    out = CliRunner().invoke(main, ["similar", "--bibtex", str(library), "-k", "5", "--json",
+                                    *cli_args(engine.settings)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.output)
+    assert answer["library"]["matched"] == 4 and len(answer["results"]) == 5
+    assert not {hit["id"] for hit in answer["results"]} & set(ids.values())
+    both = CliRunner().invoke(main, ["similar", "1", "--bibtex", str(library),
+                                     *cli_args(engine.settings)])  # fmt: skip
+    assert both.exit_code == 2 and "not both" in both.output

@@ -170,8 +170,8 @@ def _snapshot(repo_id: str, revision: str, cache_dir: str | None) -> Path:
     if hub_offline():
         reason = "HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"
     elif not hub_reachable():
-        reason = (f"it is not in the Hugging Face cache and the hub did not answer within "
-                  f"{PROBE_SECONDS:g} s")  # fmt: skip
+        reason = (f"it is not in the Hugging Face cache and the hub could not be reached "
+                  f"(no connection within {PROBE_SECONDS:g} s)")  # fmt: skip
     else:
         try:
             return Path(
