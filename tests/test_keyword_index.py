@@ -191,3 +191,39 @@ def test_equal_scores_are_cut_by_paper_id_at_any_depth(tmp_path):
     for limit in (1, 5, 39, 40):
         cut, _ = ties.rank(query, limit)
         assert cut == whole[:limit]
+
+
+def test_a_word_typed_n_times_weighs_one_plus_log_n(index, vocabulary):
+    """A request that repeats its subject weighs it more, sublinearly: every paper's score
+    for a word typed twice is (1 + ln 2) times its score for the word typed once."""
+    import math
+
+    word = max(vocabulary, key=lambda w: index.rank(parse_keywords(w), 1)[1])
+    once = dict(index.rank(parse_keywords(word), 50)[0])
+    twice = dict(index.rank(parse_keywords(f"{word} {word.upper()}"), 50)[0])
+    assert len(once) > 5 and once.keys() == twice.keys()
+    for paper_id, score in once.items():
+        assert twice[paper_id] == pytest.approx(score * (1 + math.log(2)), rel=1e-5)
+
+
+def test_a_requests_quoted_title_is_searched_as_words_and_boosts(index, stored):
+    """In a request of a sentence, a quoted title is not required: papers without it still
+    rank, and each paper that holds it scores REQUEST_PHRASE_BOOST more than when the
+    request is typed without the quotes."""
+    from search.keyword_index.queries import REQUEST_PHRASE_BOOST
+
+    _, store = stored
+    title = store.papers.get(7).title
+    request = ("I am looking for the work that followed this paper and for studies that "
+               f'tested its method on other data: "{title}"')  # fmt: skip
+    quoted = parse_keywords(request)
+    assert not quoted.phrases and quoted.boosts
+    boosted, total = index.rank(quoted, N_PAPERS)
+    plain = dict(index.rank(parse_keywords(request.replace('"', "")), N_PAPERS)[0])
+    holding = set(index.containing(quoted.boosts).tolist())
+    assert 7 in holding and total > len(holding)  # the others still match
+    assert dict(boosted).keys() == plain.keys()
+    for paper_id, score in boosted:
+        expected = plain[paper_id] + (REQUEST_PHRASE_BOOST if paper_id in holding else 0.0)
+        assert score == pytest.approx(expected, rel=1e-5)
+    assert boosted[0][0] == 7

@@ -26,6 +26,7 @@ from search.ann.faiss_index import VectorIndex, distance_to_score
 from search.answers.results import CorpusFacts, SearchResult, Seed
 from search.base.errors import InvalidRequest, KeywordSearchUnavailable
 from search.base.settings import MODEL_SETTINGS, Settings
+from search.engine.keyword_mode import rank_by_keywords
 from search.engine.new_papers import FEED_DAYS, Feed, new_in
 from search.engine.pdf_example import read_example
 from search.engine.recommendations import Recommendations
@@ -34,7 +35,6 @@ from search.keyword_index import KeywordIndex
 from search.model.encoder import Encoder
 from search.model.identity import require_same_model
 from search.model.onnx_query import OnnxQueryEncoder
-from search.query.filter_keys import looks_like_a_name
 from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, parse_keywords, semantic_text
 from search.query.limits import (
@@ -201,18 +201,11 @@ class SearchEngine:
         return text
 
     def _by_keywords(self, plan: SearchPlan) -> tuple[Ranked, int, int, KeywordQuery, str | None]:
-        """Keyword mode: (ranking, total, matches, the query as searched, notice). Quoted
-        phrases are musts, unless fewer than ``k`` papers match with them."""
-        query, keywords, depth, k, filters = (plan.query, plan.keywords, plan.depth, plan.k,
-                                              plan.filters)  # fmt: skip
-        notice = None
-        matches, total = self.keywords.rank(keywords, depth, filters)
-        if keywords.phrases and total < k:  # too few for a page: the quotes are dropped
-            notice = keywords.phrases_notice(total)
-            keywords = keywords.without_quotes()
-            matches, total = self.keywords.rank(keywords, depth, filters)
-        matches = self._authors_first(query, keywords, depth, filters, matches)
-        return [(i, score, None) for i, score in matches], total, total, keywords, notice
+        """Keyword mode (``keyword_mode``): (ranking, total, matches, the query as
+        searched, notice)."""
+        found = rank_by_keywords(self.keywords, plan)
+        ranked = [(i, score, None) for i, score in found.matches]
+        return ranked, found.total, found.total, found.keywords, found.notice
 
     def _by_meaning(
         self, plan: SearchPlan, text: str, weight: float | None
@@ -332,31 +325,6 @@ class SearchEngine:
         return new_in(result, self.store, title=title, atom_id=atom_id, days=days)
 
     # -- internals ----------------------------------------------------------------
-
-    def _authors_first(
-        self,
-        query: str,
-        keywords: KeywordQuery,
-        depth: int,
-        filters: Filters,
-        matches: list[tuple[int, float]],
-    ) -> list[tuple[int, float]]:
-        """A keyword query that is an author's name ("Hao Chen", "Chen, Hao", "H. Chen"):
-        that author's papers first, by BM25 among themselves, then the rest. BM25 alone
-        would let "Guohao Chen" or an abstract citing Chen rank above them.
-
-        Only queries written as names are looked up: two to five words, each capitalised
-        (particles such as "van" aside), no digits. Looking a name up costs a scan of the
-        authors on SQLite, which topic queries ("graph neural networks") must not pay,
-        and a one-word query is never taken for a surname."""
-        if keywords.phrases or filters.authors or not looks_like_a_name(query):
-            return matches
-        by_author = replace(filters, authors=(query,))
-        first, _ = self.keywords.rank(keywords, depth, by_author)
-        if not first:
-            return matches
-        ids = {paper_id for paper_id, _ in first}
-        return (first + [m for m in matches if m[0] not in ids])[:depth]
 
     def _sorted(self, ranked: Ranked, sort: str) -> Ranked:
         """``ranked`` newest or most cited first; stable, so ties keep their rank. Reads no

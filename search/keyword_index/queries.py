@@ -8,6 +8,7 @@ phrase query, each filter a term, term-set or range query, so ``title:x``, ``AND
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 from search.keyword_index.documents import (
@@ -22,6 +23,16 @@ from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, Phrases
 
 RANKED = (("body", 1.0), ("title", TITLE_BOOST))  # the fields BM25 sums, with their boosts
+# What a request's quoted phrase adds to the score of a paper that holds it: about a
+# tenth of what a rare word matched adds, enough to break near ties (bench/keyword.py).
+REQUEST_PHRASE_BOOST = 0.5
+
+
+def term_weight(times: int) -> float:
+    """A word typed ``times`` times weighs 1 + ln(times): a long request that repeats its
+    subject ("associative memories ... associative processors ... associative stores")
+    says what it is about, but sublinearly (SMART's logarithmic query term frequency)."""
+    return 1.0 + math.log(times)
 
 
 @cache
@@ -42,15 +53,25 @@ def tokens(text: str, analyzer: str = RANK_ANALYZER) -> list[str]:
 
 def ranking(query: KeywordQuery, filters: Filters):
     """Papers with any of the words (ranked by BM25 over ``body``, plus ``title``
-    boosted) that contain every phrase and pass the filters; None when nothing could
-    match (every word was a stopword, a phrase had no word)."""
+    boosted, each word by its ``term_weight``; a request's quoted phrases add
+    REQUEST_PHRASE_BOOST) that contain every phrase and pass the filters; None when
+    nothing could match (every word was a stopword, a phrase had no word)."""
     from tantivy import Occur, Query
 
-    words = list(dict.fromkeys(t for term in query.terms for t in tokens(term)))
+    typed: dict[str, int] = {}  # each stem, and how often the words that make it were typed
+    for term, times in query.counted_terms():
+        for stem in tokens(term):
+            typed[stem] = typed.get(stem, 0) + times
     should = [
-        (Occur.Should, _boosted(Query.term_query(_schema(), field, word, "freq"), boost))
-        for word in words
+        (Occur.Should, _boosted(Query.term_query(_schema(), field, word, "freq"),
+                                boost * term_weight(times)))
+        for word, times in typed.items()
         for field, boost in RANKED
+    ]  # fmt: skip
+    should += [
+        (Occur.Should, Query.const_score_query(found, REQUEST_PHRASE_BOOST))
+        for found in map(phrase_query, query.boosts)
+        if found is not None
     ]
     must = [phrase_query(phrase) for phrase in query.phrases]
     if any(q is None for q in must) or not (should or must):

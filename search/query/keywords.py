@@ -5,13 +5,21 @@ syntax: the keyword index's own query language (Tantivy's field names, AND,
 ``*``, ``~``, ``^``, ranges) is never used, so no input can be a syntax error
 or change the query's structure (``search.keyword_index.queries`` builds term
 and phrase queries from the words as data). Words are alternatives ranked by
-BM25 (a paper need not contain every word, as in any search engine); quoted
-phrases must appear.
+BM25 (a paper need not contain every word, as in any search engine), a word typed
+several times weighing more; quoted phrases must appear.
+
+Except in a request: quotes in a query of LONG_REQUEST_WORDS words or more outside
+them (a sentence or a paragraph, often quoting a title it cites) mark words to
+search for, not a filter. Their words are searched as the others and the papers
+that hold the phrase rank a little higher (``boosts``): required, such a phrase
+lost a third of the ranking's quality on the long requests of bench/keyword.py
+(docs/benchmarks.md), as relevant papers say it otherwise.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -30,6 +38,7 @@ _STOPWORDS_TEXT = """a about above after again against all am an and any are as 
     yours yourself yourselves"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 MAX_TERMS = 64
+LONG_REQUEST_WORDS = 10  # words outside the quotes that make a query a request
 
 
 Phrases = tuple[tuple[str, ...], ...]  # each a sequence of lower-cased words (stopwords kept)
@@ -37,14 +46,21 @@ Phrases = tuple[tuple[str, ...], ...]  # each a sequence of lower-cased words (s
 
 @dataclass(frozen=True)
 class KeywordQuery:
-    phrases: Phrases
-    terms: tuple[str, ...]  # words outside quotes, lower-cased, stopwords dropped
+    phrases: Phrases  # required
+    terms: tuple[str, ...]  # words outside quotes, lower-cased, stopwords dropped, distinct
     stopwords: tuple[str, ...] = ()  # the stopwords dropped from them
+    counts: tuple[int, ...] = ()  # how often each term was typed (none given: once each)
+    boosts: Phrases = ()  # a request's quoted phrases: they rank higher, not required
+
+    def counted_terms(self) -> list[tuple[str, int]]:
+        """(term, times typed) for each term."""
+        counts = self.counts or (1,) * len(self.terms)
+        return list(zip(self.terms, counts, strict=True))
 
     @property
     def empty(self) -> bool:
         """Nothing to match: no word and no phrase."""
-        return not (self.phrases or self.terms)
+        return not (self.phrases or self.terms or self.boosts)
 
     @property
     def typed(self) -> bool:
@@ -66,9 +82,10 @@ class KeywordQuery:
 
     def without_quotes(self) -> KeywordQuery:
         """The query as if typed without quote marks: the phrases' words become words."""
-        words = [w for phrase in self.phrases for w in phrase] + list(self.terms)
-        terms = [w for w in words if w not in STOPWORDS] or words
-        return KeywordQuery((), tuple(dict.fromkeys(terms))[:MAX_TERMS])
+        counted = Counter(w for phrase in self.phrases for w in phrase)
+        counted.update(dict(self.counted_terms()))
+        kept = Counter({w: n for w, n in counted.items() if w not in STOPWORDS}) or counted
+        return _query((), kept, (), self.boosts)
 
     def phrases_notice(self, matching: int) -> str:
         """What a page says when the phrases were dropped because only ``matching`` (fewer
@@ -98,9 +115,19 @@ def parse_keywords(text: str) -> KeywordQuery:
             phrases.append(words)
     outside = PHRASE.sub(" ", text).replace('"', " ")
     words = [w.lower() for w in WORD.findall(outside)]
-    terms = [w for w in words if w not in STOPWORDS]
     dropped = tuple(dict.fromkeys(w for w in words if w in STOPWORDS))
-    return KeywordQuery(tuple(phrases), tuple(dict.fromkeys(terms))[:MAX_TERMS], dropped)
+    if phrases and len(words) >= LONG_REQUEST_WORDS:  # a request: its quotes boost
+        words += [w for phrase in phrases for w in phrase]
+        return _query((), Counter(w for w in words if w not in STOPWORDS), dropped, phrases)
+    return _query(tuple(phrases), Counter(w for w in words if w not in STOPWORDS), dropped)
+
+
+def _query(phrases: Phrases, counted: Counter, dropped: tuple[str, ...],
+           boosts: Phrases = ()) -> KeywordQuery:  # fmt: skip
+    """A query of these phrases and terms (in the order first typed, at most MAX_TERMS)."""
+    terms = tuple(counted)[:MAX_TERMS]
+    return KeywordQuery(tuple(phrases), terms, dropped, tuple(counted[t] for t in terms),
+                        tuple(boosts))  # fmt: skip
 
 
 def semantic_text(text: str) -> str:
