@@ -57,7 +57,7 @@ def main() -> int:
     args = parser.parse_args()
     from search.engine.evaluation import fit_query, measure
     from search.query.keywords import KeywordQuery, semantic_text
-    from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
+    from search.ranking.fusion import FUSION_DEPTH, fuse_scores
 
     worst: dict[str, list[float]] = {}
     for name in args.collections.split(","):
@@ -75,8 +75,8 @@ def main() -> int:
                 phrase = quoted_pairs(engine, text).get(kind)
                 if phrase is None:
                     continue
-                semantic, keyword, keywords, _ = pairs[query_id]
-                plain = fuse_scores(semantic, keyword, semantic_weight(keywords.word_count))
+                semantic, keyword, keywords = pairs[query_id]
+                plain = fuse_scores(semantic, keyword)
                 containing = engine.keywords.containing((phrase,))
                 inside = set(containing.tolist())
                 quoted = KeywordQuery((phrase,), keywords.terms)
@@ -87,7 +87,7 @@ def main() -> int:
                     vector = encoder.encode_query(semantic_text(text))
                     near = engine.retriever.nearest(vector, FUSION_DEPTH, containing)
                     words, _ = engine.keywords.rank(quoted, FUSION_DEPTH)
-                    filtered = fuse_scores(near, words, semantic_weight(quoted.word_count))
+                    filtered = fuse_scores(near, words)
                 runs["no quotes"][query_id] = _run(plain, external)
                 runs["filter"][query_id] = _run(filtered, external)
                 for b in BOOSTS:

@@ -231,8 +231,8 @@ class SearchResult(Answer):
         enum=list(SORTS),
     )
     semantic_weight: float | None = described(
-        "hybrid: the weight of the semantic similarity in this query's fused score (BM25 "
-        "has the rest); it grows with the query's length. null in the other modes.",
+        "hybrid: the weight of the semantic similarity in the fused score (BM25 has the "
+        "rest). null in the other modes.",
         None,
     )
     notice: str | None = described(

@@ -45,7 +45,7 @@ from search.query.limits import (
     not_empty,
 )
 from search.query.plan import SearchPlan
-from search.ranking.fusion import FUSION_DEPTH, fuse_scores, semantic_weight
+from search.ranking.fusion import FUSION_DEPTH, SEMANTIC_WEIGHT, fuse_scores
 from search.store import Store
 from search.store.schema import IndexBuild, Paper
 
@@ -174,7 +174,7 @@ class SearchEngine:
         plan = SearchPlan.of(query, k, offset, mode, filters, sort)
         text = None if mode == "keyword" else self._encodable(semantic_text(plan.query))
         started = time.perf_counter()
-        weight = semantic_weight(plan.keywords.word_count) if mode == "hybrid" else None
+        weight = SEMANTIC_WEIGHT if mode == "hybrid" else None
         if mode == "keyword":
             ranked, total, matching, keywords, notice = self._by_keywords(plan)
         else:

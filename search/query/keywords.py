@@ -97,11 +97,6 @@ class KeywordQuery:
         return f"Only {papers} {quoted}; showing results without the quotes."
 
     @property
-    def word_count(self) -> int:
-        """Words the query searches for: its terms and its phrases' words."""
-        return len(self.terms) + sum(len(phrase) for phrase in self.phrases)
-
-    @property
     def highlight_words(self) -> tuple[str, ...]:
         words = [w for phrase in self.phrases for w in phrase] + list(self.terms)
         return tuple(dict.fromkeys(w for w in words if w not in STOPWORDS))

@@ -1,11 +1,15 @@
 """Hybrid ranking: the semantic and keyword rankings fused into one.
 
-A weighted sum of min-max normalised scores over each ranking's top
-FUSION_DEPTH, chosen over reciprocal rank fusion by ``bench/fusion.py``. The
-semantic weight grows with the query's length: BM25 ORs the words of a query, so
-the longer the query, the more papers match some of its words by chance and the
-less its ranking says, while the encoder reads a long query as one text; fixed
-weights let BM25 pull a collection of long queries below semantic search alone.
+A weighted sum of the two rankings' scores, each standardised per query over its top
+FUSION_DEPTH (a z-score: how many standard deviations a paper stands above that top's
+mean), then scaled so that the fused head spans [0, 1]. Standardising lets a ranking
+whose best papers stand out from the rest weigh more for that query, where min-max
+scaling stretches every ranking's top to the same [0, 1] however flat it is. Chosen by
+``bench/fusion.py`` on seven dev collections, short queries and long requests, over
+min-max scaling (with fixed weights, or a semantic weight growing with the query's
+length) and reciprocal rank fusion: it alone stays at or above both of its parts on
+every one. A query's length did not say which ranking to trust: long requests rank
+best by BM25 on one collection and by meaning on another.
 
 "Quoted phrases" boost the hybrid ranking rather than filter it: keeping only the
 papers that contain a phrase costs much of the ranking's quality (relevant papers
@@ -15,55 +19,48 @@ numbers are in docs/search.md and docs/benchmarks.md.
 
 from __future__ import annotations
 
+import statistics
+
 FUSION_DEPTH = 100  # candidates taken from each ranking
-# The semantic weight: SEMANTIC_WEIGHT for a query of TYPICAL_TERMS words (after
-# stopwords), WEIGHT_PER_TERM more for each word more, within WEIGHT_RANGE: tuned on
-# SciFact train and Cranfield by bench/fusion.py.
-SEMANTIC_WEIGHT = 0.45
-TYPICAL_TERMS = 9
-WEIGHT_PER_TERM = 0.02
-WEIGHT_RANGE = (0.3, 0.85)
+SEMANTIC_WEIGHT = 0.45  # the semantic ranking's share of the fused score (bench/fusion.py)
 PHRASE_BOOST = 0.05  # added to the fused score of papers that contain the quoted phrases
-
-
-def semantic_weight(terms: int) -> float:
-    """The semantic score's weight for a query of ``terms`` words (after stopwords)."""
-    low, high = WEIGHT_RANGE
-    return min(high, max(low, SEMANTIC_WEIGHT + WEIGHT_PER_TERM * (terms - TYPICAL_TERMS)))
 
 
 def fuse_scores(
     semantic: list[tuple[int, float]],
     keyword: list[tuple[int, float]],
-    weight: float,
+    weight: float = SEMANTIC_WEIGHT,
     containing: set[int] | frozenset[int] = frozenset(),
 ) -> list[tuple[int, float, float | None]]:
     """Hybrid ranking from (id, distance) and (id, BM25) lists, best first, with the
-    semantic score's ``weight`` (:func:`semantic_weight` of the query's words): (id, score,
-    distance or None), one total order however deep the lists.
+    semantic score's ``weight``: (id, score, distance or None), one total order however
+    deep the lists.
 
-    The head: the papers in either list's top FUSION_DEPTH, scored
-    w · s + (1 − w) · b, where w is ``weight`` and s and b are the paper's
-    semantic closeness (from its distance) and BM25 score, each min-max normalised over
-    that top to [0, 1]; a paper missing from one top gets 0 there. Papers that contain
-    the query's quoted phrases (``containing``) gain PHRASE_BOOST.
+    The head: the papers in either list's top FUSION_DEPTH, scored w · s + (1 − w) · b,
+    where s and b are the paper's closeness (from its distance) and BM25 score, each
+    standardised over that list's top; a paper missing from one top takes that top's
+    lowest value there. The head's scores are then scaled to [0, 1], and papers that
+    contain the query's quoted phrases (``containing``) gain PHRASE_BOOST.
 
-    The tail, for pages past the head: the rest of the (deeper) lists, scored on the
-    head's scales, so at most 0; a paper missing from a list takes that list's last
-    value. There the papers without the phrases lose PHRASE_BOOST instead, which orders
-    them the same and keeps every tail score at or below every head score. The head
-    depends only on the lists' tops, so the deeper lists that later pages fetch leave
-    the first pages as they were.
+    The tail, for pages past the head: the rest of the (deeper) lists, on the same
+    scales, so at most 0; a paper missing from a list takes that list's last value.
+    There the papers without the phrases lose PHRASE_BOOST instead, which orders them
+    the same and keeps every tail score at or below every head score. The head depends
+    only on the lists' tops, so the deeper lists that later pages fetch leave the first
+    pages as they were.
     """
     closeness, bm25 = _Scale([(i, -d) for i, d in semantic]), _Scale(keyword)
     head = closeness.head.keys() | bm25.head.keys()
+    raw = {i: weight * closeness.at(i) + (1 - weight) * bm25.at(i) for i in head}
+    low = min(raw.values(), default=0.0)
+    span = max(raw.values(), default=0.0) - low
     scores = {
-        i: weight * closeness.head.get(i, 0.0) + (1 - weight) * bm25.head.get(i, 0.0)
+        i: ((value - low) / span if span > 0 else 1.0)
         + (PHRASE_BOOST if i in containing else 0.0)
-        for i in head
+        for i, value in raw.items()
     }  # fmt: skip
     tail = {
-        i: weight * closeness.tail(i) + (1 - weight) * bm25.tail(i)
+        i: (weight * closeness.tail(i) + (1 - weight) * bm25.tail(i) - low) / (span or 1.0)
         - (PHRASE_BOOST if containing and i not in containing else 0.0)
         for i in (closeness.ids | bm25.ids) - head
     }  # fmt: skip
@@ -75,23 +72,30 @@ def fuse_scores(
 
 
 class _Scale:
-    """One ranking's (id, value) list, higher better, normalised by its top FUSION_DEPTH:
-    ``head`` maps those ids to [0, 1]; ``tail(i)`` is any other paper's value on the same
-    scale (at most 0), a paper the list does not hold taking its last value."""
+    """One ranking's (id, value) list, higher better, standardised by its top
+    FUSION_DEPTH: ``head`` maps those ids to their z-scores, ``at(i)`` is a head paper's
+    value (the top's lowest for a paper the top lacks), ``tail(i)`` any other paper's,
+    on the same scale and never above that lowest (a paper the list does not hold
+    takes its last value). A top of one value: 1 for its papers, 0 for the rest."""
 
     def __init__(self, ranked: list[tuple[int, float]]) -> None:
-        top = ranked[:FUSION_DEPTH]
+        top = [v for _, v in ranked[:FUSION_DEPTH]]
         self.values = dict(ranked)
         self.ids = self.values.keys()
-        self.low = min((v for _, v in top), default=0.0)
-        high = max((v for _, v in top), default=0.0)
-        self.span = high - self.low
+        self.low = min(top, default=0.0)
         self.last = ranked[-1][1] if ranked else self.low
-        if self.span > 0:
-            self.head = {i: (v - self.low) / self.span for i, v in top}
-        else:  # one value: every paper of the top is as good as the best
-            self.head = dict.fromkeys((i for i, _ in top), 1.0)
+        spread = statistics.pstdev(top) if len(top) > 1 else 0.0
+        if spread > 0:
+            self.unit, self.lowest = spread, (self.low - statistics.fmean(top)) / spread
+        else:
+            self.unit, self.lowest = 1.0, 0.0
+        self.head = {i: self.lowest + (v - self.low) / self.unit for i, v in ranked[:FUSION_DEPTH]}
+        if spread == 0:
+            self.head = dict.fromkeys(self.head, 1.0)
+
+    def at(self, paper_id: int) -> float:
+        return self.head.get(paper_id, self.lowest)
 
     def tail(self, paper_id: int) -> float:
         value = min(self.values.get(paper_id, self.last), self.low)
-        return (value - self.low) / (self.span or 1.0)
+        return self.lowest + (value - self.low) / self.unit
