@@ -18,7 +18,6 @@ from indexer.pipeline import index_corpus, run
 from search.base.errors import InvalidRequest
 from search.engine.engine import SearchEngine
 from search.query.filters import Filters
-from search.ranking.fusion import fuse_scores
 from tests.corpus import (
     N_PAPERS,
     corpus_rows,
