@@ -32,12 +32,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from reference_bm25 import bm25s_run
 from workload import SHARED
 
 COLLECTIONS = ("scifact-train", "cranfield", "med", "lisa", "npl", "time", "adi")
 CLASSIC = SHARED / "classic"  # the collections of long requests
 MEASURES = ("nDCG@10", "R@100")
-DEPTH = 100
+DEPTH = 100  # also the reference's depth (reference_bm25.DEPTH)
 PAGE = 10  # the page whose size decides when quotes are dropped
 # nDCG@10 of keyword mode before it was tuned on long requests (this script at dc93709).
 TODAY = {"scifact-train": 0.7022, "cranfield": 0.3885}
@@ -105,35 +106,6 @@ def papersearch_run(index, external, queries: dict[str, str]) -> tuple[dict, lis
         seconds.append(time.perf_counter() - started)
         run[query_id] = {external[i]: score for i, score in found.matches}
     return run, seconds
-
-
-def bm25s_run(records, queries: dict[str, str], *, stemmer: bool = True, tokens=None,
-              k1: float = 1.5, b: float = 0.75) -> dict:  # fmt: skip
-    """bm25s over title + abstract (a title the corpus lacks is not made up), with its
-    English stopwords and, by default, the English stemmer; or over ``tokens(text)``."""
-    import bm25s
-    import Stemmer
-
-    texts = [f"{'' if r.title_from_abstract else r.title} {r.abstract or ''}" for r in records]
-    ids = list(queries)
-    if tokens is None:
-        stem = Stemmer.Stemmer("english") if stemmer else None
-        corpus = bm25s.tokenize(texts, stopwords="en", stemmer=stem, show_progress=False)
-        asked = bm25s.tokenize([queries[q] for q in ids], stopwords="en", stemmer=stem,
-                               show_progress=False)  # fmt: skip
-    else:
-        corpus = [tokens(t) for t in texts]
-        asked = [tokens(queries[q]) for q in ids]
-    retriever = bm25s.BM25(k1=k1, b=b)
-    retriever.index(corpus, show_progress=False)
-    if tokens is not None:  # words the corpus lacks score nothing (bm25s refuses them)
-        known = retriever.vocab_dict
-        asked = [[w for w in q if w in known] or [next(iter(known))] for q in asked]
-    docs, scores = retriever.retrieve(asked, k=min(DEPTH, len(records)), show_progress=False)
-    return {
-        q: {records[d].external_id: float(s) for d, s in zip(docs[i], scores[i], strict=True)}
-        for i, q in enumerate(ids)
-    }
 
 
 def score(run: dict, qrels: dict) -> dict[str, float]:
