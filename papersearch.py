@@ -25,6 +25,8 @@ COMMANDS = {
     "tune": "indexer.write_commands:tune_command",
     "search": "search.cli.read_commands:search_command",
     "similar": "search.cli.read_commands:similar_command",
+    "references": "search.cli.link_commands:references_command",
+    "citations": "search.cli.link_commands:citations_command",
     "eval": "search.cli.read_commands:eval_command",
     "db": "indexer.write_commands:db_group",
     "model": "search.cli.read_commands:model_group",

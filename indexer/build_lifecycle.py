@@ -18,12 +18,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from indexer import ivf, keyword_index
+from indexer import citation_graph, ivf, keyword_index
 from indexer.crash_points import checkpoint
 from search.ann import faiss_index, tuning
 from search.base.atomic_files import TEMPORARY_SUFFIX, file_checksum
 from search.base.errors import IndexCorrupt, PapersearchError
 from search.base.settings import Settings
+from search.graph import files as graph_files
 from search.keyword_index.documents import FORMAT, Manifest
 from search.model.encoder import Encoder
 from search.store import Store
@@ -150,9 +151,10 @@ def build_index(
         )
     previous = store.builds.current()
     hashes = store.texts.content_hashes(source.ids)  # what the keyword index holds of each
+    held = hashes.tobytes() + f"graph {graph_files.FORMAT}".encode()  # texts and links
     contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory,
                                   keyword_index.FORMAT,
-                                  hashlib.sha256(hashes.tobytes()).hexdigest())  # fmt: skip
+                                  hashlib.sha256(held).hexdigest())  # fmt: skip
     if not retrain and _still_current(store, previous, contents, source.ids):
         return BuildOutcome(previous, None, unchanged=True)
     reason = retrain_reason(previous, encoder.info.key, len(source), added, settings, retrain)
@@ -236,7 +238,9 @@ def _write_files(
     faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
     base = previous if trained is not None else intact(store, previous)  # derive from
     keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base)
-    written = BuildFiles(path, built.lists_file, settings.builds_dir / keywords.name)
+    graph = citation_graph.write(store, settings.builds_dir, build_id, source.ids)
+    written = BuildFiles(path, built.lists_file, settings.builds_dir / keywords.name,
+                         settings.builds_dir / graph.name)  # fmt: skip
     columns = {
         "index_type": built.index_type, "nlist": built.nlist, "nprobe": built.nprobe,
         "device": built.device,
@@ -244,7 +248,7 @@ def _write_files(
         "lists_path": built.lists_file.name if built.lists_file else None,
         "tuned_recall": tuned_recall, "deep_nprobe": deep[0], "tuned_recall_100": deep[1],
         "checksum": file_checksum(*written.checksummed()),
-        "keywords_path": keywords.name,
+        "keywords_path": keywords.name, "graph_path": graph.name,
     }  # fmt: skip
     return WrittenFiles(columns, keywords)
 

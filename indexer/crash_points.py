@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-POINTS = ("embedding", "index-written", "keywords", "keywords-written", "publish")
+POINTS = ("embedding", "index-written", "keywords", "keywords-written", "graph", "publish")
 
 
 def checkpoint(name: str) -> None:

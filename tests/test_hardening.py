@@ -298,6 +298,7 @@ def test_a_full_disk_during_a_build_keeps_the_current_build_and_the_store(
     assert store.builds.current().id == first.build_id
     assert sorted(p.name for p in settings.builds_dir.iterdir()) == [
         f"build-{first.build_id:06d}.faiss",
+        f"build-{first.build_id:06d}.graph",
         f"build-{first.build_id:06d}.keywords",
     ]  # no partial file left behind
     assert paper_rows(settings) == 250  # stored before the build failed, and intact

@@ -139,7 +139,7 @@ def test_cli_index_search_similar_json(settings, corpus_800, tiny_model_dirs):
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert set(doc) == {"query", "total", "took_ms", "results", "mode", "filters", "matches",
-                        "seeds", "sort", "semantic_weight", "notice"}  # fmt: skip
+                        "seeds", "sort", "semantic_weight", "notice", "listed"}  # fmt: skip
     assert len(doc["results"]) == 3 and set(doc["results"][0]) >= RESULT_KEYS
     out = runner.invoke(main, ["similar", "2212.09525", "--external", "-k", "2", *home])
     assert out.exit_code == 0, out.output

@@ -34,8 +34,8 @@ def imported_modules(path: Path) -> set[str]:
 # layers listed for it, nothing else (no exemptions). Read downwards: search.base is
 # the ground, the command root (papersearch.py) knows every part.
 SEARCH_BELOW_ENGINE = {"search.base", "search.query", "search.model", "search.ann",
-                       "search.keyword_index", "search.store", "search.ranking",
-                       "search.answers", "search.pdf"}  # fmt: skip
+                       "search.keyword_index", "search.graph", "search.store",
+                       "search.ranking", "search.answers", "search.pdf"}  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     "search.base": set(),
     "search.query": {"search.base"},
@@ -43,7 +43,14 @@ LAYERS: dict[str, set[str]] = {
     "search.ann": {"search.base"},
     "search.pdf": {"search.base"},
     "search.keyword_index": {"search.base", "search.query"},
-    "search.store": {"search.base", "search.query", "search.model", "search.keyword_index"},
+    "search.graph": {"search.base"},
+    "search.store": {
+        "search.base",
+        "search.query",
+        "search.model",
+        "search.keyword_index",
+        "search.graph",
+    },  # fmt: skip
     "search.ranking": {"search.base", "search.store"},
     "search.answers": {"search.base", "search.query", "search.store", "search.ranking"},
     "search.engine": SEARCH_BELOW_ENGINE,

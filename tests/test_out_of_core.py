@@ -153,6 +153,7 @@ def test_the_pipeline_builds_on_disk_publishes_and_serves_from_a_moved_directory
     assert build.id == 2 and build.centroids_from == 1 and build.vector_count == 850
     assert sorted(p.name for p in moved.builds_dir.iterdir()) == [
         "build-000002.faiss",
+        "build-000002.graph",
         "build-000002.ivfdata",
         "build-000002.keywords",
     ]

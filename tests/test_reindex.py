@@ -469,7 +469,7 @@ def answers(engine: SearchEngine) -> list[list[int]]:
 @pytest.mark.parametrize(
     "point, changes",
     [("embedding", 600), ("index-written", 600), ("publish", 600),
-     ("keywords", 600), ("keywords", 5), ("keywords-written", 5)],
+     ("keywords", 600), ("keywords", 5), ("keywords-written", 5), ("graph", 5)],
 )  # fmt: skip
 def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes(
     first, tmp_path, lines, tiny_encoder, point, changes

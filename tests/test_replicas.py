@@ -89,9 +89,12 @@ def test_a_replica_that_gets_builds_by_copy_keeps_serving_until_the_file_arrives
     partial.rename(replica.builds_dir / name)
     time.sleep(0.5)  # the index file alone is not the build: its keyword index is missing
     assert health(client)["build"]["id"] == 1
-    keywords = f"build-{second.build_id:06d}.keywords"
-    shutil.copytree(writer.builds_dir / keywords, replica.builds_dir / (keywords + ".part"))
-    (replica.builds_dir / (keywords + ".part")).rename(replica.builds_dir / keywords)
+    for suffix in ("keywords", "graph"):  # the keyword index, then the citation graph
+        assert health(client)["build"]["id"] == 1
+        copied = f"build-{second.build_id:06d}.{suffix}"
+        shutil.copytree(writer.builds_dir / copied, replica.builds_dir / (copied + ".part"))
+        (replica.builds_dir / (copied + ".part")).rename(replica.builds_dir / copied)
+        time.sleep(0.5)
     assert wait_for(lambda: health(client)["build"]["id"] == second.build_id)
     assert client.get("/api/v1/search?q=graph&k=3").get_json()["total"] == 700
     missing = client.get("/api/v1/papers/1/similar?k=3")  # needs vectors/ too

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from search.answers.export import FORMATS
 from search.answers.results import PaperDetail, SearchResult
+from search.engine.citations import LIST_SORTS
 from search.query.limits import DEFAULT_MODE, MODES, SORTS
 from search.query.paper_refs import paper_ref
 from web.downloads import file_response
@@ -110,6 +111,26 @@ def similar(paper_id: str):
     engine = provider().get()
     found = engine.resolve_paper(paper_ref(paper_id))
     return respond(engine.similar(found.id, **page_args()), f"similar-to-{found.id}")
+
+
+@bp.get("/papers/<path:paper_id>/references")
+def references(paper_id: str):
+    """The papers of this corpus that the paper cites."""
+    return citation_list(paper_id, "references")
+
+
+@bp.get("/papers/<path:paper_id>/citations")
+def citations(paper_id: str):
+    """The papers of this corpus that cite the paper."""
+    return citation_list(paper_id, "citations")
+
+
+def citation_list(paper_id: str, kind: str):
+    engine = provider().get()
+    found = engine.resolve_paper(paper_ref(paper_id))
+    sort = choice_arg(request.args, "sort", LIST_SORTS, LIST_SORTS[0])
+    result = engine.citations.listed(found.id, kind, sort=sort, **page_args())
+    return respond(result, f"{kind}-of-{found.id}")
 
 
 @bp.get("/health")

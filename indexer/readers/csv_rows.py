@@ -16,6 +16,7 @@ from indexer.fields import (
 )
 from indexer.readers.items import CorpusFormatError, Item, Reject
 from indexer.readers.lines import Lines, excerpt_of, line_too_long, open_bytes
+from indexer.readers.links import any_id_keys, linked
 from search.base.urls import http_url
 from search.store.records import PaperRecord
 
@@ -30,11 +31,13 @@ CSV_COLUMNS = {
     "doi": ("doi",),
     "url": ("url", "link"),
     "categories": ("categories", "category", "fields_of_study"),
+    "references": ("references", "cites"),
 }
 
 
 def from_csv_row(row: dict[str, str]) -> PaperRecord:
-    """CSV with a header; lists (authors, categories) are separated by ``;``."""
+    """CSV with a header; lists (authors, categories, references: the ids of the papers
+    it cites, of any kind) are separated by ``;``."""
 
     def get(name: str) -> str | None:
         for column in CSV_COLUMNS[name]:
@@ -60,6 +63,12 @@ def from_csv_row(row: dict[str, str]) -> PaperRecord:
         url=http_url(notes.text(get("url"), "url")),
         categories=notes.names(get("categories"), "categories", split=semicolons),
         title_from_abstract=derived,
+        references=linked(
+            [r.strip() for r in (get("references") or "").split(";") if r.strip()],
+            "references",
+            notes,
+            any_id_keys,
+        ),  # fmt: skip
         warnings=tuple(notes.warnings),
     )
 

@@ -20,6 +20,7 @@ from indexer.fields import (
     year_of,
 )
 from indexer.readers.items import Withdrawal
+from indexer.readers.links import any_id_keys, linked, s2_keys
 from indexer.readers.openalex import from_openalex, is_openalex
 from search.base.urls import http_url
 from search.store.records import PaperRecord
@@ -85,7 +86,8 @@ def _first(obj: dict, keys: tuple[str, ...]) -> Any:
 
 def from_s2(obj: dict) -> PaperRecord:
     """Semantic Scholar / SciRepEval: corpus or paper id, title, abstract, authors, year,
-    citation count."""
+    citation count; the paper's ids, and the Graph API's ``references`` and ``citations``
+    lists (each entry a paper with its paperId and externalIds)."""
     id_key = next((key for key in S2_IDS if key in obj), "corpus_id")
     external_id = identifier(obj.get(id_key), "corpus_id/paper_id")
     notes = Notes()
@@ -112,8 +114,24 @@ def from_s2(obj: dict) -> PaperRecord:
             "citationCount", lambda: citation_count(_first(obj, S2_CITATIONS)), None
         ),
         title_from_abstract=derived,
+        ids=tuple(s2_keys(obj.get("paperId"), ids, _first(obj, S2_CORPUS_IDS))),
+        references=linked(obj.get("references"), "references", notes, _s2_entry),
+        cited_by=linked(obj.get("citations"), "citations", notes, _s2_entry),
         warnings=tuple(notes.warnings),
     )
+
+
+S2_CORPUS_IDS = ("corpusId", "corpusid", "corpus_id")
+
+
+def _s2_entry(entry: Any) -> list[str]:
+    """The keys of a paper a Semantic Scholar record lists: a paper object (or the
+    ``citedPaper``/``citingPaper`` the references endpoints wrap it in), or a bare id."""
+    if isinstance(entry, dict):
+        entry = entry.get("citedPaper") or entry.get("citingPaper") or entry
+        ids = entry.get("externalIds") or entry.get("externalids")
+        return s2_keys(entry.get("paperId"), ids, _first(entry, S2_CORPUS_IDS))
+    return [*s2_keys(entry), *any_id_keys(entry)]
 
 
 def _categories(value: Any) -> tuple[str, ...]:

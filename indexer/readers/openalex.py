@@ -1,9 +1,12 @@
 """OpenAlex works (the snapshot's gzipped JSON Lines, one work a line).
 
-The abstract comes as an inverted index (word → positions) and is rebuilt in order;
-the venue is the primary location's source; categories are the work's topics (or,
-in older snapshots, its concepts); ``cited_by_count`` is kept. A retracted work is
-a :class:`Withdrawal`: it leaves search, as a paper a snapshot no longer holds.
+The abstract comes as an inverted index (word → positions) and is rebuilt in order
+(or as plain ``abstract`` text, as converted sets such as the hep-th citation graph
+give it); the venue is the primary location's source; categories are the work's
+topics (or, in older snapshots, its concepts); ``cited_by_count`` is kept, and so are
+the work's ``ids`` and its ``referenced_works`` (``indexer.readers.links``). A
+retracted work is a :class:`Withdrawal`: it leaves search, as a paper a snapshot no
+longer holds.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from indexer.fields import (
 )
 from indexer.readers.bounds import TEXT_CHARS
 from indexer.readers.items import Withdrawal
+from indexer.readers.links import any_id_keys, linked
 from search.base.urls import http_url
+from search.graph.keys import paper_key
 from search.store.records import PaperRecord
 
 OPENALEX_ID_PREFIX = "https://openalex.org/"
@@ -30,8 +35,15 @@ MAX_ABSTRACT_WORDS = 20_000  # positions past this are a corrupt index, not an a
 MIN_CONCEPT_SCORE = 0.3  # older snapshots' concepts below this are too weak to filter by
 
 
+OPENALEX_KEYS = ("abstract_inverted_index", "authorships", "referenced_works")
+ID_KINDS = {"openalex": "openalex", "doi": "doi", "pmid": "pmid", "pmcid": "pmcid",
+            "mag": "mag", "arxiv": "arxiv"}  # fmt: skip
+
+
 def is_openalex(obj: dict) -> bool:
-    return str(obj.get("id", "")).startswith(OPENALEX_ID_PREFIX) or "abstract_inverted_index" in obj
+    return str(obj.get("id", "")).startswith(OPENALEX_ID_PREFIX) or any(
+        key in obj for key in OPENALEX_KEYS
+    )
 
 
 def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
@@ -41,7 +53,7 @@ def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
     notes = Notes()
     abstract = notes.optional("abstract_inverted_index",
                               lambda: abstract_from_index(obj.get("abstract_inverted_index")),
-                              None)  # fmt: skip
+                              None) or obj.get("abstract")  # fmt: skip
     title, abstract, derived = title_and_abstract(obj.get("title") or obj.get("display_name"),
                                                   abstract, notes)  # fmt: skip
     primary = obj.get("primary_location") if isinstance(obj.get("primary_location"), dict) else {}
@@ -64,8 +76,18 @@ def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
             "cited_by_count", lambda: citation_count(obj.get("cited_by_count")), None
         ),  # fmt: skip
         title_from_abstract=derived,
+        ids=_ids(work_id, obj.get("ids")),
+        references=linked(obj.get("referenced_works"), "referenced_works", notes, any_id_keys),
         warnings=tuple(notes.warnings),
     )
+
+
+def _ids(work_id: str, ids: Any) -> tuple[str, ...]:
+    """The work's keys besides its corpus id: its OpenAlex id and those ``ids`` lists."""
+    keys = [paper_key("openalex", work_id), *any_id_keys(work_id)]
+    if isinstance(ids, dict):
+        keys += [paper_key(kind, ids.get(name)) for name, kind in ID_KINDS.items()]
+    return tuple(dict.fromkeys(k for k in keys if k and not k.startswith("id:")))
 
 
 def abstract_from_index(index: Any) -> str | None:

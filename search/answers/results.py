@@ -20,7 +20,7 @@ from search.ranking.fusion import FUSION_DEPTH, PHRASE_BOOST
 from search.store.schema import IndexBuild, Paper
 
 # What a result list answers: the three search modes, and the lists that start from papers.
-RESULT_KINDS = (*MODES, "example", "similar", "recommend")
+RESULT_KINDS = (*MODES, "example", "similar", "recommend", "references", "citations")
 
 
 def described(text: str, default: Any = dataclasses.MISSING, **schema: Any) -> Any:
@@ -117,7 +117,8 @@ class Hit(PaperFields):
     score: float = described(
         "Higher is better. semantic, similar, example and recommend: 1 / (1 + distance); "
         f"keyword: BM25; hybrid: the fused score, in [0, 1] (up to {1 + PHRASE_BOOST:g} with "
-        f"quoted phrases) for the top {FUSION_DEPTH} of either ranking, at most 0 past them."
+        f"quoted phrases) for the top {FUSION_DEPTH} of either ranking, at most 0 past them; "
+        "references and citations: how many papers of this corpus cite the paper."
     )
     distance: float | None = described(
         "Euclidean distance between the vectors (null for a paper found by keywords only)."
@@ -238,6 +239,12 @@ class SearchResult(Answer):
     notice: str | None = described(
         "How the query was taken when it was not as typed, e.g. quoted phrases that fewer "
         "than k papers contain, searched without the quotes; null otherwise.",
+        None,
+    )
+    listed: int | None = described(
+        "references: how many references the paper's source lists, in this corpus or not; "
+        "citations: how many papers cite it worldwide, where the source says; null "
+        "otherwise (``total`` counts those in this corpus).",
         None,
     )
     library: LibraryFacts | None = optional(

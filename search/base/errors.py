@@ -96,6 +96,8 @@ ERROR_CODES = {error.code: error for error in (
     ErrorCode("no_host", 503, "No host behind the load balancer can answer now: HAProxy's "
               "answer in `deploy/haproxy.cfg` (Retry-After)."),
     ErrorCode("vectors_unavailable", 503, "A vector file is not on this host."),
+    ErrorCode("graph_unavailable", 503, "The build being served was made before citation "
+                                        "graphs: a re-index writes one."),
 )}  # fmt: skip
 
 
@@ -167,6 +169,12 @@ class KeywordSearchUnavailable(InvalidRequest):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "mode_unavailable")
+
+
+class GraphUnavailable(PapersearchError):
+    """Citation lists need a citation graph the build being served does not have."""
+
+    code = "graph_unavailable"
 
 
 class PaperNotFound(PapersearchError, LookupError):

@@ -26,11 +26,13 @@ from search.ann.faiss_index import VectorIndex, distance_to_score
 from search.answers.results import CorpusFacts, SearchResult, Seed
 from search.base.errors import InvalidRequest, KeywordSearchUnavailable
 from search.base.settings import MODEL_SETTINGS, Settings
+from search.engine.citations import Citations
 from search.engine.keyword_mode import rank_by_keywords
 from search.engine.new_papers import FEED_DAYS, Feed, new_in
 from search.engine.pdf_example import read_example
 from search.engine.recommendations import Recommendations
 from search.engine.retriever import Ranked, SemanticRetriever, ms_since, open_index
+from search.graph.reader import CitationGraph
 from search.keyword_index import KeywordIndex
 from search.model.encoder import Encoder
 from search.model.identity import require_same_model
@@ -71,6 +73,7 @@ class SearchEngine:
         encoder: Encoder | None = None,
         *,
         light_queries: bool = False,
+        graph: CitationGraph | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = SemanticRetriever(settings, store, build, index)
@@ -83,6 +86,7 @@ class SearchEngine:
         self._light_queries = light_queries
         self._query_encoder: QueryEncoder | None = None
         self.recommendations = Recommendations(self.retriever, lambda: self.encoder)
+        self.citations = Citations(self.retriever, graph)
 
     @classmethod
     def open(
@@ -105,8 +109,11 @@ class SearchEngine:
         build, index = open_index(store, build)
         keywords_dir = store.builds.files(build).keywords
         keywords = KeywordIndex(keywords_dir) if keywords_dir is not None else None
+        graph_dir = store.builds.files(build).graph
+        graph = CitationGraph(graph_dir) if graph_dir is not None else None
         settings = settings.with_model_of(build)
-        return cls(settings, store, build, index, keywords, encoder, light_queries=light_queries)
+        return cls(settings, store, build, index, keywords, encoder, light_queries=light_queries,
+                   graph=graph)  # fmt: skip
 
     @property
     def keywords(self) -> KeywordIndex:

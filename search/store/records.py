@@ -22,6 +22,12 @@ class PaperRecord:
     categories: tuple[str, ...] = field(default_factory=tuple)
     title_from_abstract: bool = False  # no title in the corpus: the abstract's first sentence
     citations: int | None = None  # how often the paper is cited, where the corpus says
+    # Links between papers (``search.graph.keys``): the paper's ids besides its corpus id
+    # and DOI, the papers it cites, and the papers its source says cite it, as keys.
+    # (each reference and citer a tuple of the keys it may be known by).
+    ids: tuple[str, ...] = ()
+    references: tuple[tuple[str, ...], ...] = ()
+    cited_by: tuple[tuple[str, ...], ...] = ()
     # Bad optional fields the reader dropped (counted in the run's summary; not stored).
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -47,6 +53,9 @@ class PaperRecord:
                 self.categories,
                 *([True] if self.title_from_abstract else []),
                 *([{"citations": self.citations}] if self.citations is not None else []),
+                *([{"ids": self.ids}] if self.ids else []),  # hashes of unlinked records
+                *([{"references": self.references}] if self.references else []),  # unchanged
+                *([{"cited_by": self.cited_by}] if self.cited_by else []),
             ]
         )
 

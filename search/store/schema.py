@@ -57,6 +57,12 @@ class Paper(Base):
     # sort=date orders by year, then this (migration 0009).
     date: Mapped[str | None] = mapped_column(String(10))
     citations: Mapped[int | None] = mapped_column(Integer)  # where the corpus says (0016)
+    # Links (``search.graph.keys``, migration 0020): the paper's other ids, the papers it
+    # cites and the papers its source says cite it, as keys; None: the source gave none.
+    # Each build's citation graph is resolved from them; no query reads them as a graph.
+    paper_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    reference_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    citer_keys: Mapped[list[str] | None] = mapped_column(JSON)
     venue: Mapped[str | None] = mapped_column(Text)
     # What the venue filter matches (search.query.filter_keys.venue_key; migration 0019).
     venue_key: Mapped[str | None] = mapped_column(Text, index=True)
@@ -103,6 +109,9 @@ class PaperVersion(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     date: Mapped[str | None] = mapped_column(String(10))
     citations: Mapped[int | None] = mapped_column(Integer)
+    paper_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    reference_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    citer_keys: Mapped[list[str] | None] = mapped_column(JSON)
     venue: Mapped[str | None] = mapped_column(Text)
     venue_key: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))
@@ -206,6 +215,9 @@ class IndexBuild(Base):
     # The build's keyword index (``search.keyword_index``), a directory beside its index
     # file, covered by the checksum (migration 0014; None: a build from before them).
     keywords_path: Mapped[str | None] = mapped_column(Text)
+    # The build's citation graph (``search.graph``), a directory beside its index file,
+    # covered by the checksum (migration 0020; None: a build from before it).
+    graph_path: Mapped[str | None] = mapped_column(Text)
 
 
 class PrecisionCheck(Base):

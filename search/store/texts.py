@@ -1,5 +1,6 @@
-"""What a build's keyword index is written from: its papers' texts and filter keys, and
-the content hashes that tell the next build which of them changed."""
+"""What a build's keyword index and citation graph are written from: its papers' texts
+and filter keys, their links (ids and the references and citers they name), and the
+content hashes that tell the next build which of them changed."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ class PaperTexts:
                              list(categories or []), list(names or []))
                    for i, title, abstract, authors, year, venue, categories, names
                    in rows]  # fmt: skip
+
+    def links(self, ids: np.ndarray) -> Iterator[list[tuple]]:
+        """(id, external id, DOI, other keys, reference keys, citer keys) of the papers of
+        ``ids`` (sorted), in id order, a query's worth at a time (``search.graph.keys``)."""
+        yield from self._rows(ids, (Paper.id, Paper.external_id, Paper.doi, Paper.paper_keys,
+                                    Paper.reference_keys, Paper.citer_keys))  # fmt: skip
 
     def content_hashes(self, ids: np.ndarray) -> np.ndarray:
         """``hash_value`` of each paper of ``ids`` (sorted), in the same order; -1 for an

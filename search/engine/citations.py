@@ -1,0 +1,93 @@
+"""The citations between a build's papers as lists: a paper's references and the papers
+citing it, paged, filtered and sorted like every other list, from the build's citation
+graph (``search.graph``)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from search.answers.results import SearchResult, Seed
+from search.base.errors import GraphUnavailable, InvalidRequest
+from search.engine.retriever import SemanticRetriever, ms_since
+from search.graph.reader import CitationGraph
+from search.query.filters import Filters
+from search.query.limits import check_page
+
+LIST_SORTS = ("citations", "date")  # most cited first (the default), newest first
+DIRECTIONS = {"references": "references", "citations": "cited_by"}  # list → graph rows
+
+
+class Citations:
+    """A build's references and cited-by lists, over its retriever's papers."""
+
+    def __init__(self, retriever: SemanticRetriever, graph: CitationGraph | None) -> None:
+        self.retriever = retriever
+        self._graph = graph
+
+    @property
+    def graph(self) -> CitationGraph:
+        if self._graph is None:
+            build = self.retriever.build.id
+            raise GraphUnavailable(
+                f"Index build {build} was made before citation graphs: run a re-index "
+                "(`papersearch reindex`) to write its graph."
+            )
+        return self._graph
+
+    def cited_in_corpus(self, ids: np.ndarray) -> np.ndarray:
+        """How many papers of this build cite each of ``ids``."""
+        return self.graph.cited_by_counts(ids)
+
+    def listed(
+        self,
+        paper_id: int,
+        kind: str,
+        k: int = 10,
+        offset: int = 0,
+        *,
+        sort: str = "citations",
+        filters: Filters | None = None,
+    ) -> SearchResult:
+        """``kind`` ``references``: the papers of this build ``paper_id`` cites;
+        ``citations``: those citing it. Most cited first (by the source's counts where the
+        corpus has them, else by citations within this corpus, and the answer says so), or
+        newest first; ties by id. Each hit's score is how many papers of this build cite
+        it."""
+        started = time.perf_counter()
+        check_page(k, offset)
+        if kind not in DIRECTIONS:
+            raise InvalidRequest(f"A list is references or citations, not {kind[:40]!r}.")
+        if sort not in LIST_SORTS:
+            raise InvalidRequest(f"sort must be one of {', '.join(LIST_SORTS)}, not {sort[:40]!r}.")
+        filters = filters or Filters()
+        paper = self.retriever.store.papers.resolve(int(paper_id))
+        ids = self.graph.linked(paper.id, DIRECTIONS[kind])
+        allowed = self.retriever.allowed(filters)
+        if allowed is not None:
+            ids = np.intersect1d(ids, allowed)
+        cited = self.cited_in_corpus(ids)
+        order, notice = self._order(ids, cited, sort)
+        page = [(int(ids[at]), float(cited[at]), None) for at in order[offset : offset + k]]
+        counts = self.graph.counts(paper.id)
+        return SearchResult(
+            paper.title, len(ids), ms_since(started), self.retriever.hits(page, ()), kind,
+            filters.to_params(), seeds=[Seed.of(paper)], sort=sort, notice=notice,
+            listed=counts.listed if kind == "references" else paper.citations,
+        )  # fmt: skip
+
+    def _order(
+        self, ids: np.ndarray, cited: np.ndarray, sort: str
+    ) -> tuple[np.ndarray, str | None]:
+        """Positions into ``ids`` in the list's order, and what the order says of itself."""
+        by_id = np.argsort(ids, kind="stable")
+        papers = self.retriever.store.papers
+        if sort == "date":
+            order = papers.sort_keys("date").highest_first(ids[by_id])
+            return by_id[order], None
+        if papers.facts()["with_citations"]:
+            order = papers.sort_keys("citations").highest_first(ids[by_id])
+            return by_id[order], None
+        order = np.argsort(-cited[by_id], kind="stable")
+        return by_id[order], "Sorted by citations within this corpus (its source gives no counts)."

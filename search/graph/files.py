@@ -1,0 +1,61 @@
+"""What a build's citation graph is on disk: a directory of NumPy arrays and a manifest.
+
+The graph is compressed sparse rows over the build's papers, in both directions: row i
+of ``references`` lists the positions (in ``papers``, the build's paper ids sorted) of
+the papers paper i cites, row i of ``cited_by`` those that cite it. Positions are 32-bit
+and each edge is stored once a direction, so an edge costs 8 bytes; ``listed`` keeps
+how many references each paper's source gave, found in the corpus or not. Servers
+memory-map the arrays: replicas share the pages, and nothing is read until asked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMAT = 1
+MANIFEST = "graph.json"
+PAPERS = "papers.npy"  # int64, the build's paper ids, sorted: a position is a node
+LISTED = "listed.npy"  # int32, the references each paper's source listed
+DIRECTIONS = ("references", "cited_by")
+
+
+def indptr_file(direction: str) -> str:
+    return f"{direction}.indptr.npy"  # int64, n + 1 row starts
+
+
+def indices_file(direction: str) -> str:
+    return f"{direction}.npy"  # int32, each row's positions, ascending
+
+
+ARRAYS = (PAPERS, LISTED, *(f(d) for d in DIRECTIONS for f in (indptr_file, indices_file)))
+
+
+@dataclass(frozen=True)
+class GraphManifest:
+    """A graph's own description: its format, papers, edges (in this corpus, each once),
+    the build it was derived from (None: resolved afresh) and its files, checksum order."""
+
+    format: int
+    papers: int
+    edges: int
+    derived_from: int | None
+    files: list[str]
+
+    @classmethod
+    def read(cls, directory: Path) -> GraphManifest:
+        return cls(**json.loads((directory / MANIFEST).read_text()))
+
+    def write(self, directory: Path) -> None:
+        (directory / MANIFEST).write_text(json.dumps(self.__dict__, indent=1) + "\n")
+
+
+def graph_files(directory: Path) -> list[Path]:
+    """The files of the graph in ``directory`` that the build's checksum covers: its
+    manifest, then the arrays it lists (just the manifest's path when it is missing, so
+    that verifying says so)."""
+    manifest = directory / MANIFEST
+    if not manifest.is_file():
+        return [manifest]
+    return [manifest, *(directory / name for name in GraphManifest.read(directory).files)]

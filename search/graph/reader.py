@@ -1,0 +1,84 @@
+"""Reading a build's citation graph (``search.graph.files``): a paper's references, the
+papers citing it, and their counts, from memory-mapped sparse rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search.base.errors import IndexCorrupt
+from search.graph.files import (
+    DIRECTIONS,
+    FORMAT,
+    LISTED,
+    PAPERS,
+    GraphManifest,
+    indices_file,
+    indptr_file,
+)
+
+
+@dataclass(frozen=True)
+class LinkCounts:
+    """A paper's references as its source listed them, those in this corpus, and the papers
+    of this corpus citing it."""
+
+    listed: int
+    references: int
+    cited_by: int
+
+
+class CitationGraph:
+    """One build's citation graph, opened read-only (memory-mapped: safe from many threads
+    and shared by every process that opens it)."""
+
+    def __init__(self, directory: Path) -> None:
+        try:
+            manifest = GraphManifest.read(directory)
+            if manifest.format != FORMAT:
+                raise IndexCorrupt(f"citation graph {directory} has format {manifest.format}, "
+                                   f"not {FORMAT}: run `papersearch db upgrade`")  # fmt: skip
+            self.papers = np.load(directory / PAPERS, mmap_mode="r")
+            self.listed = np.load(directory / LISTED, mmap_mode="r")
+            self._rows = {
+                d: (np.load(directory / indptr_file(d), mmap_mode="r"),
+                    np.load(directory / indices_file(d), mmap_mode="r"))
+                for d in DIRECTIONS
+            }  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"citation graph {directory} cannot be opened ({exc})") from exc
+        self.directory = directory
+        self.edges = manifest.edges
+
+    def position(self, paper_id: int) -> int | None:
+        """The paper's row, or None when the build does not hold it."""
+        at = int(np.searchsorted(self.papers, paper_id))
+        return at if at < len(self.papers) and int(self.papers[at]) == paper_id else None
+
+    def linked(self, paper_id: int, direction: str) -> np.ndarray:
+        """Ids of the papers ``paper_id`` cites (``references``) or that cite it
+        (``cited_by``), in id order; none for a paper the build does not hold."""
+        at = self.position(paper_id)
+        if at is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr, indices = self._rows[direction]
+        return np.asarray(self.papers[indices[indptr[at] : indptr[at + 1]]], dtype=np.int64)
+
+    def counts(self, paper_id: int) -> LinkCounts:
+        at = self.position(paper_id)
+        if at is None:
+            return LinkCounts(0, 0, 0)
+        degree = {d: int(ptr[at + 1] - ptr[at]) for d, (ptr, _) in self._rows.items()}
+        return LinkCounts(int(self.listed[at]), degree["references"], degree["cited_by"])
+
+    def cited_by_counts(self, ids: np.ndarray) -> np.ndarray:
+        """How many papers of this corpus cite each of ``ids`` (0 for one not held)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0 or len(self.papers) == 0:
+            return np.zeros(len(ids), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.papers, ids), len(self.papers) - 1)
+        held = np.asarray(self.papers[at]) == ids
+        indptr = self._rows["cited_by"][0]
+        return np.where(held, indptr[at + 1] - indptr[at], 0)

@@ -1,0 +1,190 @@
+"""The citation graph: references and cited-by lists resolved from what the sources say,
+on both stores, against lists computed independently from the input; a daily update
+that adds a cited paper links it up, one that withdraws a paper unlinks it; hostile
+reference lists are bounded and counted."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from indexer.pipeline import index_corpus, run
+from search.engine.engine import SearchEngine
+from search.graph.keys import MAX_REFERENCES
+from tests.helpers import cli_args
+
+N_WORKS = 40
+WORDS = ("graph", "neural", "quantum", "protein", "folding", "lattice", "gauge", "string",
+         "citation", "network", "retrieval", "ranking", "sparse", "dense", "model")  # fmt: skip
+
+
+def work(number: int, references: list[str], *, doi: bool = True) -> dict:
+    rng = random.Random(number)
+    return {
+        "id": f"https://openalex.org/W{1000 + number}",
+        "doi": f"https://doi.org/10.5555/work.{number}" if doi else None,
+        "title": " ".join(rng.choice(WORDS) for _ in range(6)) + f" {number}",
+        "abstract_inverted_index": {w: [i] for i, w in enumerate(rng.sample(WORDS, 8))},
+        "publication_year": 2000 + number % 20,
+        "cited_by_count": number * 3,
+        "referenced_works": references,
+    }
+
+
+def corpus(seed: int = 7) -> list[dict]:
+    """Works citing each other by OpenAlex id and by DOI, with references outside the
+    corpus, a self-citation, repeats, a cycle, a list past MAX_REFERENCES and unusable
+    ids."""
+    rng = random.Random(seed)
+    works = []
+    for number in range(N_WORKS):
+        cited = rng.sample(range(N_WORKS), 5)
+        refs = [f"https://openalex.org/W{1000 + c}" if c % 2 else f"https://doi.org/10.5555/work.{c}"
+                for c in cited]  # fmt: skip
+        refs += [f"https://doi.org/10.9999/outside.{number}.{i}" for i in range(3)]  # elsewhere
+        works.append(work(number, refs))
+    works[1]["referenced_works"] += [works[1]["id"], works[2]["id"], works[2]["id"]]  # self, repeat
+    works[2]["referenced_works"] += [works[1]["id"]]  # a cycle: 1 → 2 → 1
+    works[3]["referenced_works"] = [f"https://openalex.org/W{9_000_000 + i}" for i in range(20_000)]
+    works[3]["referenced_works"][:2] = [works[4]["id"], works[5]["id"]]
+    works[6]["referenced_works"] += ["W12\x00", "", "x" * 400, works[7]["doi"]]
+    # cited by stored works, not in the corpus yet: the daily update brings it
+    for citing in (8, 9, 10):
+        works[citing]["referenced_works"].append("https://doi.org/10.5555/work.late")
+    return works
+
+
+def expected_links(works: list[dict]) -> tuple[dict, dict, dict]:
+    """(references, cited by, listed) per OpenAlex id, computed from the input alone."""
+    by_key = {}
+    for w in works:
+        by_key[w["id"].lower()] = w["id"]
+        if w.get("doi"):
+            by_key[w["doi"].lower()] = w["id"]
+    references, cited_by, listed = {}, {w["id"]: set() for w in works}, {}
+    for w in works:
+        usable = [r for r in w["referenced_works"] if r and len(r) <= 300 and "\x00" not in r]
+        listed[w["id"]] = min(len(usable), MAX_REFERENCES)
+        found = {by_key[r.lower()] for r in usable[:MAX_REFERENCES] if r.lower() in by_key}
+        references[w["id"]] = found - {w["id"]}
+        for cited in references[w["id"]]:
+            cited_by[cited].add(w["id"])
+    return references, cited_by, listed
+
+
+def write(path, works):
+    path.write_text("".join(json.dumps(w) + "\n" for w in works))
+    return path
+
+
+def served_lists(engine: SearchEngine, kind: str) -> dict[str, set[str]]:
+    """Every paper's list, read page by page through the engine, by OpenAlex URL."""
+    lists = {}
+    for paper_id, external in engine.store.papers.external_ids().items():
+        found, offset = set(), 0
+        while True:
+            page = engine.citations.listed(paper_id, kind, k=7, offset=offset)
+            found |= {f"https://openalex.org/{h.external_id}" for h in page.results}
+            offset += 7
+            if offset >= page.total:
+                break
+        assert len(found) == page.total
+        lists[f"https://openalex.org/{external}"] = found
+    return lists
+
+
+def test_references_and_citations_equal_those_computed_from_the_input(
+    settings, tmp_path, tiny_encoder
+):
+    works = corpus()
+    huge = work(77, [f"https://openalex.org/W{i}" for i in range(1_000_000)])  # a 30 MB line
+    summary = index_corpus(settings, [write(tmp_path / "works.jsonl", [*works, huge])],
+                           encoder=tiny_encoder)  # fmt: skip
+    assert (summary.added, summary.rejected) == (N_WORKS, 1)  # the line is past its bound
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    references, cited_by, listed = expected_links(works)
+    assert served_lists(engine, "references") == references
+    assert served_lists(engine, "citations") == cited_by
+    for paper_id, external in engine.store.papers.external_ids().items():
+        key = f"https://openalex.org/{external}"
+        counts = engine.citations.graph.counts(paper_id)
+        assert (counts.listed, counts.references, counts.cited_by) == (
+            listed[key], len(references[key]), len(cited_by[key]))  # fmt: skip
+        answer = engine.citations.listed(paper_id, "references", k=1)
+        assert answer.listed == listed[key] and answer.seeds[0].id == paper_id
+    hit = engine.citations.listed(engine.resolve_paper("W1001").id, "references", k=50)
+    assert all(h.score == len(cited_by[f"https://openalex.org/{h.external_id}"])
+               for h in hit.results)  # fmt: skip
+    # the list past MAX_REFERENCES (cut) and the unusable ids (dropped), each counted
+    assert summary.dropped_fields == {"referenced_works": 2}
+
+
+def test_a_daily_update_links_up_a_cited_paper_and_unlinks_a_withdrawn_one(
+    settings, tmp_path, tiny_encoder
+):
+    works = corpus()
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    late = work(99, [works[0]["id"]])
+    late["doi"] = "https://doi.org/10.5555/work.late"
+    summary = run(settings, [write(tmp_path / "day1.jsonl", [late])], snapshot=False,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert summary.added == 1 and summary.published
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    new = engine.resolve_paper("W1099")
+    citing = engine.citations.listed(new.id, "citations", k=10)
+    assert {h.external_id for h in citing.results} == {"W1008", "W1009", "W1010"}
+    assert "W1099" in {h.external_id for h in engine.citations.listed(
+        engine.resolve_paper("W1000").id, "citations", k=100).results}  # fmt: skip
+    gone = dict(works[2], is_retracted=True)  # work 2: cited by 1, cites 1
+    run(settings, [write(tmp_path / "day2.jsonl", [gone])], snapshot=False, encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    for paper_id in engine.store.papers.external_ids():
+        for kind in ("references", "citations"):
+            listed = engine.citations.listed(paper_id, kind, k=100)
+            assert "W1002" not in {h.external_id for h in listed.results}
+    one = engine.resolve_paper("W1001").id
+    assert engine.citations.graph.counts(one).references == len(
+        engine.citations.listed(one, "references", k=100).results)  # fmt: skip
+
+
+def test_the_lists_through_the_api_and_the_cli(settings, tmp_path, tiny_encoder, client_on):
+    works = corpus()
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    client = client_on(settings)
+    answer = client.get("/api/v1/papers/W1001/references?k=2&sort=date").get_json()
+    references, _, listed = expected_links(works)
+    assert answer["mode"] == "references" and answer["total"] == len(
+        references["https://openalex.org/W1001"])  # fmt: skip
+    assert answer["listed"] == listed["https://openalex.org/W1001"] and len(answer["results"]) == 2
+    years = [h["year"] for h in answer["results"]]
+    assert years == sorted(years, reverse=True)
+    cited = client.get("/api/v1/papers/10.5555/work.1/citations").get_json()
+    assert cited["mode"] == "citations" and cited["notice"] is None  # OpenAlex gives counts
+    counts = [h["citations"] for h in cited["results"]]
+    assert counts == sorted(counts, reverse=True)
+    csv = client.get("/api/v1/papers/W1001/citations?format=csv")
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert client.get("/api/v1/papers/W1001/references?sort=relevance").status_code == 422
+    assert client.get("/api/v1/papers/nothing/references").status_code == 404
+    from click.testing import CliRunner
+
+    from papersearch import main
+
+    out = CliRunner().invoke(main, ["references", "W1001", "--json", *cli_args(settings)])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["total"] == answer["total"]
+    out = CliRunner().invoke(main, ["citations", "10.5555/work.1", *cli_args(settings)])
+    assert out.exit_code == 0 and f"{cited['total']} in this corpus" in out.output
+
+
+@pytest.mark.parametrize("kind", ["references", "citations"])
+def test_a_build_without_a_graph_says_so(settings, tmp_path, tiny_encoder, kind):
+    from search.base.errors import GraphUnavailable
+
+    index_corpus(settings, [write(tmp_path / "works.jsonl", corpus()[:5])], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    engine.citations._graph = None  # as a build from before graphs opens
+    with pytest.raises(GraphUnavailable, match="re-index"):
+        engine.citations.listed(1, kind)
