@@ -188,3 +188,35 @@ def test_a_build_without_a_graph_says_so(settings, tmp_path, tiny_encoder, kind)
     engine.citations._graph = None  # as a build from before graphs opens
     with pytest.raises(GraphUnavailable, match="re-index"):
         engine.citations.listed(1, kind)
+
+
+def test_the_paper_page_and_the_list_pages(settings, tmp_path, tiny_encoder, client_on):
+    """The paper page lists the first references and citing papers with their counts and
+    the references outside the corpus with DOI links; the list pages page and sort."""
+    from lxml import html
+
+    works = corpus()
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    client = client_on(settings)
+    references, cited_by, listed = expected_links(works)
+    key = "https://openalex.org/W1001"
+    page = html.fromstring(client.get("/papers/W1001").data)
+    summary = page.xpath("string(//section[h2='References']/p[@class='summary'])")
+    assert f"{listed[key]} references, {len(references[key])} in this corpus" in summary
+    shown = {a.text_content() for a in page.xpath("//section[h2='References']//h2/a")}
+    titles = {w["title"] for w in works if w["id"] in references[key]}
+    assert shown and shown <= titles
+    outside = page.xpath("//details[@class='outside']//a/@href")
+    assert "https://doi.org/10.9999/outside.1.0" in outside
+    assert f"{len(cited_by[key])} in this corpus" in page.xpath(
+        "string(//section[h2='Cited by']/p[@class='summary'])")  # fmt: skip
+    cited = max(cited_by, key=lambda k: len(cited_by[k]))
+    paper = client.get(f"/api/v1/papers/{cited.rsplit('/', 1)[1]}").get_json()["id"]
+    seen = []
+    for number in (1, 2):
+        listing = html.fromstring(client.get(f"/papers/{paper}/citations?page={number}").data)
+        seen += [a.text_content() for a in listing.xpath("//ol[@class='results']//h2/a")]
+    assert len(seen) == min(len(cited_by[cited]), 20) and len(set(seen)) == len(seen)
+    dated = html.fromstring(client.get(f"/papers/{paper}/citations?sort=date").data)
+    assert dated.xpath("//p[@class='summary']/strong/text()") == ["Newest first"]
+    assert client.get(f"/papers/{paper}/citations?page=0").status_code == 422

@@ -14,6 +14,7 @@ from search.answers.export import FORMATS
 from search.answers.results import PaperDetail, short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
+from search.engine.citations import LIST_SORTS
 from search.query.filters import FILTER_PARAMETERS
 from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORT_POOL_KEYWORD, SORTS
 from search.query.paper_refs import paper_ref
@@ -60,6 +61,8 @@ SORT_CHOICES = (
 )
 assert tuple(choice.value for choice in SORT_CHOICES) == SORTS
 SIMILAR_ON_PAPER_PAGE = 10
+LINKS_ON_PAPER_PAGE = 10  # references and citing papers a paper page shows; the rest a click away
+LIST_SORT_LABELS = {"citations": "Most cited first", "date": "Newest first"}
 RECOMMENDATIONS = 20
 EXPORT_LABELS = (("BibTeX", "bibtex"), ("RIS", "ris"), ("CSV", "csv"), ("JSON", "json"))
 FILTER_PARAMS = ("year", "venue", "category", "author")
@@ -231,7 +234,47 @@ def paper_page(ref: str):
     similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
     links = export_links("api.similar", paper_id=paper.id, k=MAX_K)
     return render_template("paper.html", paper=PaperDetail.from_paper(paper), similar=similar,
-                           export_links=links)  # fmt: skip
+                           export_links=links, cited=paper_links(engine, paper.id))  # fmt: skip
+
+
+def paper_links(engine, paper_id: int) -> dict | None:
+    """A paper page's references and citing papers, the first of each, and the references
+    outside the corpus; None when the build has no citation graph."""
+    if not engine.citations.available:
+        return None
+    lists = {kind: engine.citations.listed(paper_id, kind, LINKS_ON_PAPER_PAGE)
+             for kind in ("references", "citations")}  # fmt: skip
+    outside, shown = engine.citations.outside(paper_id)
+    return {**lists, "outside": outside, "outside_shown": shown}
+
+
+@bp.get("/papers/<path:ref>/references")
+def references_page(ref: str):
+    return citation_list_page(ref, "references")
+
+
+@bp.get("/papers/<path:ref>/citations")
+def citations_page(ref: str):
+    return citation_list_page(ref, "citations")
+
+
+def citation_list_page(ref: str, kind: str):
+    """All of a paper's references, or the papers citing it, a page at a time, most cited
+    or newest first, downloadable as the other lists are."""
+    engine = provider().get()
+    paper = engine.resolve_paper(paper_ref(ref))
+    page = int_arg(request.args, "page", 1)
+    if not 1 <= page <= MAX_OFFSET // PER_PAGE + 1:
+        raise InvalidRequest(
+            f"page must be from 1 to {MAX_OFFSET // PER_PAGE + 1}.", "out_of_range"
+        )
+    sort = choice_arg(request.args, "sort", LIST_SORTS, LIST_SORTS[0])
+    result = engine.citations.listed(paper.id, kind, PER_PAGE, (page - 1) * PER_PAGE, sort=sort)
+    return render_template(
+        "links.html", paper=PaperDetail.from_paper(paper), kind=kind, result=result, page=page,
+        sort=sort, sorts=LIST_SORT_LABELS, pages=max(1, math.ceil(result.total / PER_PAGE)),
+        export_links=export_links(f"api.{kind}", paper_id=paper.id, k=MAX_K, sort=sort),
+    )  # fmt: skip
 
 
 @bp.get("/about")

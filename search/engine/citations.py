@@ -5,18 +5,29 @@ graph (``search.graph``)."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from search.answers.results import SearchResult, Seed
 from search.base.errors import GraphUnavailable, InvalidRequest
 from search.engine.retriever import SemanticRetriever, ms_since
+from search.graph.keys import own_keys
 from search.graph.reader import CitationGraph
 from search.query.filters import Filters
 from search.query.limits import check_page
 
 LIST_SORTS = ("citations", "date")  # most cited first (the default), newest first
 DIRECTIONS = {"references": "references", "citations": "cited_by"}  # list → graph rows
+SHOWN_OUTSIDE = 50  # references outside the corpus a paper page lists
+
+
+@dataclass(frozen=True)
+class OutsideReference:
+    """A reference the corpus does not hold: what to call it, and a link where one is known."""
+
+    label: str
+    url: str | None
 
 
 class Citations:
@@ -25,6 +36,11 @@ class Citations:
     def __init__(self, retriever: SemanticRetriever, graph: CitationGraph | None) -> None:
         self.retriever = retriever
         self._graph = graph
+
+    @property
+    def available(self) -> bool:
+        """The build has a citation graph (builds from before them have none)."""
+        return self._graph is not None
 
     @property
     def graph(self) -> CitationGraph:
@@ -77,6 +93,21 @@ class Citations:
             listed=counts.listed if kind == "references" else paper.citations,
         )  # fmt: skip
 
+    def outside(
+        self, paper_id: int, limit: int = SHOWN_OUTSIDE
+    ) -> tuple[int, list[OutsideReference]]:
+        """(how many, the first ``limit``) of the references the paper's source lists that
+        resolve to no paper of this build: those whose keys no cited paper holds."""
+        paper = self.retriever.store.papers.resolve(int(paper_id))
+        entries = paper.reference_keys or []
+        cited = self.retriever.store.papers.get_many(
+            self.graph.linked(paper.id, "references").tolist()
+        )
+        held = {key for p in cited.values()
+                for key in own_keys(p.external_id, p.doi, p.paper_keys or ())}  # fmt: skip
+        outside = [keys for keys in entries if not held.intersection(keys)]
+        return len(outside), [_outside(keys) for keys in outside[:limit]]
+
     def _order(
         self, ids: np.ndarray, cited: np.ndarray, sort: str
     ) -> tuple[np.ndarray, str | None]:
@@ -91,3 +122,18 @@ class Citations:
             return by_id[order], None
         order = np.argsort(-cited[by_id], kind="stable")
         return by_id[order], "Sorted by citations within this corpus (its source gives no counts)."
+
+
+def _outside(keys: list[str]) -> OutsideReference:
+    """A reference outside the corpus by its most telling key: a DOI (linked), an arXiv id
+    (linked), else the first id it gives."""
+    by_kind = {key.partition(":")[0]: key.partition(":")[2] for key in reversed(keys)}
+    if "doi" in by_kind:
+        return OutsideReference(f"doi:{by_kind['doi']}", f"https://doi.org/{by_kind['doi']}")
+    if "arxiv" in by_kind:
+        return OutsideReference(
+            f"arXiv:{by_kind['arxiv']}", f"https://arxiv.org/abs/{by_kind['arxiv']}"
+        )
+    if "openalex" in by_kind:
+        return OutsideReference(by_kind["openalex"], f"https://openalex.org/{by_kind['openalex']}")
+    return OutsideReference(keys[0].partition(":")[2] if keys else "", None)
