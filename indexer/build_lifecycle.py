@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from indexer import citation_graph, ivf, keyword_index
+from indexer.citation_edges import EdgeStore
 from indexer.crash_points import checkpoint
 from search.ann import faiss_index, tuning
 from search.base.atomic_files import TEMPORARY_SUFFIX, file_checksum
@@ -151,7 +152,8 @@ def build_index(
         )
     previous = store.builds.current()
     hashes = store.texts.content_hashes(source.ids)  # what the keyword index holds of each
-    held = hashes.tobytes() + f"graph {graph_files.FORMAT}".encode()  # texts and links
+    edges = EdgeStore(settings.home).digest()  # the edges read from files of edges
+    held = hashes.tobytes() + f"graph {graph_files.FORMAT} {edges}".encode()
     contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory,
                                   keyword_index.FORMAT,
                                   hashlib.sha256(held).hexdigest())  # fmt: skip
@@ -238,7 +240,8 @@ def _write_files(
     faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
     base = previous if trained is not None else intact(store, previous)  # derive from
     keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base)
-    graph = citation_graph.write(store, settings.builds_dir, build_id, source.ids)
+    graph = citation_graph.write(store, settings.builds_dir, build_id, source.ids,
+                                 EdgeStore(settings.home).read())  # fmt: skip
     written = BuildFiles(path, built.lists_file, settings.builds_dir / keywords.name,
                          settings.builds_dir / graph.name)  # fmt: skip
     columns = {

@@ -51,8 +51,11 @@ class WrittenGraph:
     seconds: float
 
 
-def write(store: Store, builds_dir: Path, build_id: int, ids: np.ndarray) -> WrittenGraph:
-    """The citation graph of the papers ``ids`` (sorted), as a build's directory."""
+def write(
+    store: Store, builds_dir: Path, build_id: int, ids: np.ndarray, edges: np.ndarray | None = None
+) -> WrittenGraph:
+    """The citation graph of the papers ``ids`` (sorted), as a build's directory; with the
+    edges of files of edges (``indexer.citation_edges``: key hash pairs) too."""
     started = time.perf_counter()
     target = BuildFiles.named(builds_dir, build_id).graph
     scratch = target.with_name(target.name + TEMPORARY_SUFFIX)
@@ -60,6 +63,9 @@ def write(store: Store, builds_dir: Path, build_id: int, ids: np.ndarray) -> Wri
     scratch.mkdir(parents=True)
     keys = _KeyIndex.of(store, ids)
     sources, targets, listed = _edges(store, ids, keys)
+    if edges is not None and len(edges):
+        citing, cited = _resolve_pairs(np.asarray(edges), keys)
+        sources, targets = np.concatenate([sources, citing]), np.concatenate([targets, cited])
     edges = _write_rows(scratch, ids, sources, targets, listed)
     checkpoint("graph")
     GraphManifest(FORMAT, len(ids), edges, None, _array_files()).write(scratch)
@@ -122,6 +128,19 @@ def _edges(store: Store, ids: np.ndarray, keys: _KeyIndex):
     if not sources:
         return np.zeros(0, np.int32), np.zeros(0, np.int32), listed
     return np.concatenate(sources), np.concatenate(targets), listed
+
+
+def _resolve_pairs(pairs: np.ndarray, keys: _KeyIndex, chunk: int = 1 << 22):
+    """The (citing, cited) positions of the key hash ``pairs`` whose both ends this build
+    holds, read a chunk at a time."""
+    citing, cited = [], []
+    for start in range(0, len(pairs), chunk):
+        part = np.asarray(pairs[start : start + chunk])
+        a, b = keys.resolve(part[:, 0]), keys.resolve(part[:, 1])
+        both = (a >= 0) & (b >= 0)
+        citing.append(a[both])
+        cited.append(b[both])
+    return np.concatenate(citing), np.concatenate(cited)
 
 
 def _resolve_entries(entries, keys: _KeyIndex) -> np.ndarray:

@@ -30,10 +30,11 @@ from indexer.build_lifecycle import (
     clean_up_after_crashes,
     prune,
 )
+from indexer.citation_edges import EdgeBatch, EdgeStore
 from indexer.crash_points import checkpoint
 from indexer.fields import warning_field
 from indexer.lock import write_lock
-from indexer.readers import CorpusNotFound, Reject, Withdrawal, read_corpus
+from indexer.readers import Citation, CorpusNotFound, Reject, Withdrawal, read_corpus
 from search.base.errors import PapersearchError
 from search.base.settings import Settings
 from search.model.choice import choose_model
@@ -70,6 +71,11 @@ class RunSummary:
     warnings: int = 0
     dropped_fields: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    # Files of edges (Semantic Scholar's citations dataset): edges read, those with an end
+    # the source does not know (counted, not kept), and the edges kept afterwards.
+    citations_read: int = 0
+    citations_unknown: int = 0
+    citations_kept: int | None = None
     embedded: int = 0
     checked: int = 0  # of those, embedded by the fast precision's check (once per model)
     seconds: float = 0.0
@@ -105,8 +111,10 @@ def ingest(
     rejects_path: Path,
     summary: RunSummary,
     pdf_limits: PdfLimits | None = None,
+    edges: EdgeBatch | None = None,
 ) -> set[str]:
     """Read every file once, streaming, and store its papers; returns the ids they hold.
+    The edges of files of edges go to ``edges``.
 
     For a repeated id the last record wins: it is stored over the earlier one,
     and counted once (as a duplicate, not as another paper).
@@ -120,6 +128,10 @@ def ingest(
         for path in paths:
             for line, item in read_corpus(path, fmt, pdf_limits):
                 where = {"file": str(path), "line": line}
+                if isinstance(item, Citation):
+                    if edges is not None:
+                        edges.add(item.citing, item.cited)
+                    continue
                 if isinstance(item, Withdrawal):
                     batch.pop(item.external_id, None)
                     outcomes.pop(item.external_id, None)
@@ -275,10 +287,12 @@ def run(
         store = Store.open(settings, migrate=True)
         clean_up_after_crashes(store, settings)
         model_settings, encoder = _model(settings, store, encoder, say)
+        edges = EdgeBatch()
         present = ingest(store, paths, fmt, rejects_path or default_rejects_path(settings),
-                         summary, PdfLimits.of(settings))  # fmt: skip
-        if snapshot:
-            withdraw_missing(store, present, summary, max_removed)
+                         summary, PdfLimits.of(settings), edges)  # fmt: skip
+        _keep_edges(settings, edges, summary, replace=snapshot)
+        if snapshot and (summary.read or summary.rejected or not edges.read):
+            withdraw_missing(store, present, summary, max_removed)  # not for edges alone
         pending_ids = store.vectors.pending_ids(encoder.info.key)  # the papers' 1st read
         _log("read", summary, pending=len(pending_ids))
         if len(pending_ids):  # the fast precision proven on this model first (once per model)
@@ -305,6 +319,16 @@ def run(
     _log("done", summary, embedded=summary.embedded, build=summary.build_id,
          published=summary.published, seconds=summary.seconds)  # fmt: skip
     return summary
+
+
+def _keep_edges(settings: Settings, edges: EdgeBatch, summary: RunSummary, *,
+                replace: bool) -> None:  # fmt: skip
+    """The run's edges kept for the builds: instead of those kept before when the run is
+    a full snapshot, else besides them (nothing changes when the run read no edge)."""
+    if not edges.read:
+        return
+    summary.citations_read, summary.citations_unknown = edges.read, edges.unknown
+    summary.citations_kept = EdgeStore(settings.home).write(edges.pairs(), replace=replace)
 
 
 def _model(

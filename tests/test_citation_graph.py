@@ -220,3 +220,77 @@ def test_the_paper_page_and_the_list_pages(settings, tmp_path, tiny_encoder, cli
     dated = html.fromstring(client.get(f"/papers/{paper}/citations?sort=date").data)
     assert dated.xpath("//p[@class='summary']/strong/text()") == ["Newest first"]
     assert client.get(f"/papers/{paper}/citations?page=0").status_code == 422
+
+
+def s2_paper(corpus_id: int, references: list[int] = ()) -> dict:
+    rng = random.Random(corpus_id)
+    return {
+        "corpusid": corpus_id,
+        "externalids": {"CorpusId": str(corpus_id), "DOI": f"10.7777/s2.{corpus_id}"},
+        "title": " ".join(rng.choice(WORDS) for _ in range(5)) + f" s2 {corpus_id}",
+        "abstract": " ".join(rng.choice(WORDS) for _ in range(30)),
+        "year": 2010 + corpus_id % 10,
+        "citationcount": corpus_id % 17,
+        "references": [{"paperId": None, "externalIds": {"CorpusId": str(r)}} for r in references],
+    }
+
+
+def citation_line(citing, cited) -> dict:
+    return {"citingcorpusid": None if citing is None else str(citing),
+            "citedcorpusid": None if cited is None else str(cited), "isinfluential": False,
+            "contexts": None, "intents": None}  # fmt: skip
+
+
+def test_a_semantic_scholar_corpus_and_its_citations_file(settings, tmp_path, tiny_encoder):
+    """Papers from the datasets' papers file (two with the Graph API's references), edges
+    from its citations file: detected, applied to the papers stored, and equal to the
+    edges computed from the two files; a delta adds edges, a full snapshot of edges
+    replaces them and leaves the papers alone."""
+    ids = list(range(100, 130))
+    papers = [s2_paper(i) for i in ids]
+    papers[0] = s2_paper(100, references=[101, 102, 999])
+    rng = random.Random(3)
+    lines = [citation_line(rng.choice(ids), rng.choice(ids)) for _ in range(120)]
+    lines += [
+        citation_line(105, 105),
+        citation_line(106, None),
+        citation_line(None, 107),
+        citation_line(108, 5_000_000),
+        citation_line(108, 109),
+        citation_line(108, 109),
+    ]
+    write(tmp_path / "papers.jsonl", papers)
+    write(tmp_path / "citations.jsonl", lines)
+    summary = index_corpus(settings, [tmp_path / "papers.jsonl", tmp_path / "citations.jsonl"],
+                           encoder=tiny_encoder)  # fmt: skip
+    assert (summary.added, summary.citations_read, summary.citations_unknown) == (30, 126, 2)
+
+    def expected(edges) -> dict[str, set[str]]:
+        found = {str(i): set() for i in ids}
+        for a, b in edges:
+            if str(a) in found and str(b) in found and a != b:
+                found[str(a)].add(str(b))
+        return found
+
+    edges = [(int(e["citingcorpusid"]), int(e["citedcorpusid"])) for e in lines
+             if e["citingcorpusid"] and e["citedcorpusid"]]  # fmt: skip
+    edges += [(100, 101), (100, 102)]
+
+    def served(engine) -> dict[str, set[str]]:
+        return {external: {h.external_id for h in engine.citations.listed(
+                    paper_id, "references", k=100).results}
+                for paper_id, external in engine.store.papers.external_ids().items()}  # fmt: skip
+
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert served(engine) == expected(edges)
+    more = [citation_line(110, 111), citation_line(112, 113)]
+    write(tmp_path / "more.jsonl", more)
+    summary = run(settings, [tmp_path / "more.jsonl"], snapshot=False, encoder=tiny_encoder)
+    assert summary.published and summary.citations_read == 2
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert served(engine) == expected(edges + [(110, 111), (112, 113)])
+    summary = run(settings, [tmp_path / "more.jsonl"], snapshot=True, encoder=tiny_encoder)
+    assert summary.removed == 0 and summary.published  # the papers stay, the edges are these
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    assert engine.store.papers.count() == 30
+    assert served(engine) == expected([(100, 101), (100, 102), (110, 111), (112, 113)])

@@ -2,10 +2,11 @@
 SciRepEval, BEIR, OpenAlex works), PubMed/MEDLINE XML and CSV, plain or gzipped, and a
 folder of PDFs, detected automatically.
 
-Every reader yields ``(line_number, PaperRecord | Reject | Withdrawal)``: a bad
-record never stops the run, it is reported with the line it started on and why;
+Every reader yields ``(line_number, PaperRecord | Reject | Withdrawal | Citation)``: a
+bad record never stops the run, it is reported with the line it started on and why;
 a withdrawal is the source saying a paper is gone (PubMed's ``DeleteCitation``, a
-retracted OpenAlex work).
+retracted OpenAlex work); a citation is one edge of a file of edges (Semantic
+Scholar's citations dataset), applied to the papers stored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from pathlib import Path
 from indexer.fields import year_from_arxiv_id
 from indexer.readers.bounds import bounded
 from indexer.readers.csv_rows import from_csv_row, read_csv
-from indexer.readers.items import CorpusFormatError, CorpusNotFound, Item, Reject, Withdrawal
+from indexer.readers.items import (
+    Citation,
+    CorpusFormatError,
+    CorpusNotFound,
+    Item,
+    Reject,
+    Withdrawal,
+)
 from indexer.readers.json_layouts import (
     JSON_MAPPERS,
     from_arxiv,
@@ -33,12 +41,13 @@ from indexer.readers.pubmed import looks_like_pubmed, read_pubmed
 from search.pdf import PdfLimits
 from search.store.records import PaperRecord
 
-FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "openalex", "pubmed", "csv", "pdf")
+FORMATS = ("arxiv", "kaggle-arxiv", "s2", "beir", "openalex", "pubmed", "csv", "pdf",
+           "s2-citations")  # fmt: skip
 DETECT_LINES = 50
 DETECT_BYTES = 4096
 
 __all__ = [
-    "FORMATS", "CorpusFormatError", "CorpusNotFound", "Item", "Reject", "Withdrawal",
+    "FORMATS", "Citation", "CorpusFormatError", "CorpusNotFound", "Item", "Reject", "Withdrawal",
     "detect_format", "from_arxiv", "from_beir", "from_csv_row", "from_kaggle_arxiv",
     "from_openalex", "from_s2", "layout_of", "open_bytes", "read_corpus", "year_from_arxiv_id",
 ]  # fmt: skip

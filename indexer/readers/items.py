@@ -1,4 +1,5 @@
-"""What a reader yields for each record: a paper, a reject, or a withdrawal."""
+"""What a reader yields for each record: a paper, a reject, a withdrawal, or a citation
+(a file of edges, such as Semantic Scholar's citations dataset)."""
 
 from __future__ import annotations
 
@@ -36,4 +37,14 @@ class Withdrawal:
     reason: str
 
 
-Item = tuple[int, PaperRecord | Reject | Withdrawal]
+@dataclass(frozen=True)
+class Citation:
+    """One paper citing another, each as a key (``search.graph.keys``); ``cited`` None
+    when the source does not know the cited paper (the edge is counted, not kept)."""
+
+    citing: str | None
+    cited: str | None
+    influential: bool = False
+
+
+Item = tuple[int, PaperRecord | Reject | Withdrawal | Citation]

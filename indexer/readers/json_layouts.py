@@ -19,10 +19,11 @@ from indexer.fields import (
     year_from_date,
     year_of,
 )
-from indexer.readers.items import Withdrawal
+from indexer.readers.items import Citation, Withdrawal
 from indexer.readers.links import any_id_keys, linked, s2_keys
 from indexer.readers.openalex import from_openalex, is_openalex
 from search.base.urls import http_url
+from search.graph.keys import paper_key
 from search.store.records import PaperRecord
 
 
@@ -134,6 +135,14 @@ def _s2_entry(entry: Any) -> list[str]:
     return [*s2_keys(entry), *any_id_keys(entry)]
 
 
+def from_s2_citation(obj: dict) -> Citation:
+    """Semantic Scholar's citations dataset: one edge a line (``citingcorpusid``,
+    ``citedcorpusid``, ``isinfluential``); an end S2 does not know is null."""
+    return Citation(paper_key("corpusid", obj.get("citingcorpusid")),
+                    paper_key("corpusid", obj.get("citedcorpusid")),
+                    obj.get("isinfluential") is True)  # fmt: skip
+
+
 def _categories(value: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         value = [v.get("category") if isinstance(v, dict) else v for v in value]
@@ -169,6 +178,7 @@ JSON_MAPPERS: dict[str, Callable[[dict], PaperRecord | Withdrawal]] = {
     "s2": from_s2,
     "beir": from_beir,
     "openalex": from_openalex,
+    "s2-citations": from_s2_citation,
 }
 
 _KAGGLE_KEYS = {"authors_parsed", "journal-ref", "update_date", "versions", "submitter"}
@@ -177,6 +187,8 @@ _KAGGLE_KEYS = {"authors_parsed", "journal-ref", "update_date", "versions", "sub
 def layout_of(obj: dict) -> str | None:
     """Which JSON layout an object is in, from its keys."""
     keys = set(obj)
+    if "citingcorpusid" in keys and "citedcorpusid" in keys:
+        return "s2-citations"
     if is_openalex(obj):
         return "openalex"
     if "_id" in keys:
