@@ -84,7 +84,7 @@ def test_medline_articles_are_read_with_every_field():
     assert trial.authors == ("Il Ju Choi", "HP Eradication Study Group")
     assert (trial.year, trial.date, trial.doi) == (2017, None, None)  # "2017 Jul-Aug"
     assert "&" in items["30000001"].abstract
-    assert items["line 100"] == Reject("missing ArticleTitle and Abstract", "PMID 30000003")
+    assert items["line 111"] == Reject("missing ArticleTitle and Abstract", "PMID 30000003")
 
 
 def test_a_daily_pubmed_update_adds_revises_and_withdraws(settings, tmp_path, tiny_encoder):

@@ -294,3 +294,22 @@ def test_a_semantic_scholar_corpus_and_its_citations_file(settings, tmp_path, ti
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
     assert engine.store.papers.count() == 30
     assert served(engine) == expected([(100, 101), (100, 102), (110, 111), (112, 113)])
+
+
+def test_medline_reference_lists_link_by_pmid(settings, tmp_path, tiny_encoder):
+    """PubMed's ReferenceList: a reference by PMID to an article of the corpus is linked,
+    one by DOI and PMID to an article outside is kept and counted, one without an id is
+    dropped and counted."""
+    from tests.test_catalogues import BASELINE, gzipped
+
+    summary = index_corpus(settings, [gzipped(BASELINE, tmp_path / "pubmed25n0001.xml.gz")],
+                           encoder=tiny_encoder)  # fmt: skip
+    assert summary.dropped_fields.get("ReferenceList") == 1
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    paper = engine.resolve_paper("31452104")
+    found = engine.citations.listed(paper.id, "references")
+    assert [h.external_id for h in found.results] == ["28714980"] and found.listed == 2
+    count, shown = engine.citations.outside(paper.id)
+    assert count == 1 and shown[0].url == "https://doi.org/10.1038/nature14236"
+    cited = engine.citations.listed(engine.resolve_paper("28714980").id, "citations")
+    assert [h.external_id for h in cited.results] == ["31452104"]

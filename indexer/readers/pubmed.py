@@ -21,6 +21,8 @@ from pathlib import Path
 from indexer.fields import BadRecord, Notes, date_of, doi_of, identifier, title_and_abstract
 from indexer.readers.items import Item, Reject, Withdrawal
 from indexer.readers.lines import open_bytes
+from indexer.readers.links import linked
+from search.graph.keys import paper_key
 from search.store.records import PaperRecord
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
@@ -130,8 +132,35 @@ def from_pubmed_article(article) -> PaperRecord:
             )
         ),  # fmt: skip
         title_from_abstract=derived,
+        ids=_own_ids(article, pmid),
+        references=linked(
+            list(article.iterfind("PubmedData/ReferenceList/Reference")),
+            "ReferenceList",
+            notes,
+            lambda ref: _id_keys(ref, "ArticleIdList/ArticleId"),
+        ),  # fmt: skip
         warnings=tuple(notes.warnings),
     )
+
+
+ARTICLE_ID_KINDS = {"pubmed": "pmid", "doi": "doi", "pmc": "pmcid", "arxiv": "arxiv"}
+
+
+def _own_ids(article, pmid: str) -> tuple[str, ...]:
+    """The article's keys: its PMID, and every id of its ``ArticleIdList``."""
+    own = [paper_key("pmid", pmid), *_id_keys(article, "PubmedData/ArticleIdList/ArticleId")]
+    return tuple(dict.fromkeys(k for k in own if k))
+
+
+def _id_keys(element, path: str) -> list[str]:
+    """The keys of the ``ArticleId``s at ``path`` under ``element`` (PMID, DOI, PMC id,
+    arXiv id): an article's own ids, or a reference's."""
+    keys = []
+    for found in element.iterfind(path):
+        kind = ARTICLE_ID_KINDS.get(found.get("IdType") or "")
+        if kind:
+            keys.append(paper_key(kind, _text(found)))
+    return list(dict.fromkeys(k for k in keys if k))
 
 
 def _text(element) -> str | None:
