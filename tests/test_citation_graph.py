@@ -313,3 +313,44 @@ def test_medline_reference_lists_link_by_pmid(settings, tmp_path, tiny_encoder):
     assert count == 1 and shown[0].url == "https://doi.org/10.1038/nature14236"
     cited = engine.citations.listed(engine.resolve_paper("28714980").id, "citations")
     assert [h.external_id for h in cited.results] == ["31452104"]
+
+
+def test_a_folder_of_pdfs_links_the_dois_and_arxiv_ids_of_its_reference_sections(
+    settings, tmp_path, tiny_encoder
+):
+    """A PDF's references are the DOIs and arXiv ids after its References heading: those
+    of papers in the folder are linked; one outside is counted; a DOI on the first page
+    (the paper's own) is not a reference."""
+    from tests.pdfs import build_pdf, paper_pdf
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    for number in (1, 2):
+        (folder / f"cited{number}.pdf").write_bytes(paper_pdf(
+            f"A cited paper about lattice gauge theory number {number}",
+            "We compute things on a lattice and report them carefully. " * 4,
+            metadata={"/doi": f"10.4444/cited.{number}"}))  # fmt: skip
+    (folder / "stamped.pdf").write_bytes(paper_pdf(
+        "A preprint on string dualities with a margin stamp",
+        "Dualities relate theories that look different at first sight. " * 4,
+        stamp="arXiv:2101.00042v2 [hep-th] 5 Jan 2021"))  # fmt: skip
+    citing = build_pdf([[(17.0, "A citing paper on everything above and more"),
+                         (10.0, "Abstract"), (9.0, "It cites the others. " * 4)],
+                        [(12.0, "References"),
+                         (9.0, "[1] A. Author. Lattice. J. Phys. (2020). doi:10.4444/cited.1."),
+                         (9.0, "[2] B. Author. Lattice again. https://doi.org/10.4444/cited.2"),
+                         (9.0, "[3] C. Author. Strings. arXiv:2101.00042, 2021."),
+                         (9.0, "[4] D. Author. Elsewhere. doi:10.4444/not.here")]])  # fmt: skip
+    (folder / "citing.pdf").write_bytes(citing)
+    summary = index_corpus(settings, [folder], encoder=tiny_encoder)
+    assert summary.added == 4
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    paper = engine.store.papers.get_by_external_id(
+        next(e for e in engine.store.papers.external_ids().values() if e.startswith("sha256:"))
+    )
+    found = engine.citations.listed(paper.id, "references")
+    assert {h.external_id for h in found.results} == {"10.4444/cited.1", "10.4444/cited.2",
+                                                      "2101.00042"}  # fmt: skip
+    assert found.listed == 4 and engine.citations.outside(paper.id)[0] == 1
+    cited = engine.resolve_paper("10.4444/cited.1")
+    assert engine.citations.graph.counts(cited.id).references == 0  # its own DOI is no reference

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from indexer.fields import BadRecord, Notes, title_and_abstract, year_from_arxiv_id
 from indexer.readers.items import CorpusFormatError, Item, Reject
+from indexer.readers.links import linked
+from search.graph.keys import paper_key
 from search.pdf import PdfLimits, PdfSandbox, PdfText, Unreadable
 from search.store.records import PaperRecord
 
@@ -46,7 +48,7 @@ def read_pdfs(root: Path, limits: PdfLimits | None = None) -> Iterator[Item]:
         for number, path in enumerate(files, start=1):
             relative = path.relative_to(root) if root.is_dir() else Path(path.name)
             try:
-                text, sha256 = sandbox.read(path)
+                text, sha256 = sandbox.read(path, references=True)
                 yield number, pdf_record(text, sha256, relative)
             except (Unreadable, BadRecord) as exc:
                 yield number, Reject(str(exc), str(relative))
@@ -55,7 +57,8 @@ def read_pdfs(root: Path, limits: PdfLimits | None = None) -> Iterator[Item]:
 
 
 def pdf_record(text: PdfText, sha256: str, relative: Path) -> PaperRecord:
-    """The paper a PDF holds; its id is its DOI, arXiv id or content hash."""
+    """The paper a PDF holds; its id is its DOI, arXiv id or content hash. Its references
+    are the DOIs and arXiv ids its reference section gives (partial: many give neither)."""
     notes = Notes()
     title, abstract, derived = title_and_abstract(text.title, text.abstract, notes)
     external_id = text.doi or text.arxiv_id or f"sha256:{sha256[:16]}"
@@ -70,5 +73,14 @@ def pdf_record(text: PdfText, sha256: str, relative: Path) -> PaperRecord:
         url=f"https://arxiv.org/abs/{text.arxiv_id}" if text.arxiv_id else None,
         categories=(folder,) if folder != "." else (),
         title_from_abstract=derived,
+        ids=tuple(k for k in [paper_key("arxiv", text.arxiv_id)] if k),
+        references=_references(text, notes),
         warnings=tuple(notes.warnings),
     )
+
+
+def _references(text: PdfText, notes: Notes) -> tuple[tuple[str, ...], ...]:
+    """The reference section's ids as keys, the paper's own left out."""
+    own = {paper_key("doi", text.doi), paper_key("arxiv", text.arxiv_id)}
+    found = [paper_key(*ref.split(":", 1)) for ref in text.references if ":" in ref]
+    return linked([k for k in found if k and k not in own], "references", notes, lambda k: [k])

@@ -39,14 +39,16 @@ class PdfSandbox:
     def __exit__(self, *_exc) -> None:
         self.close()
 
-    def read(self, path: Path) -> tuple[PdfText, str]:
-        """The paper in ``path`` and the file's SHA-256, or :class:`Unreadable`."""
+    def read(self, path: Path, *, references: bool = False) -> tuple[PdfText, str]:
+        """The paper in ``path`` and the file's SHA-256, or :class:`Unreadable`; with
+        ``references``, the ids of its reference section too (for a folder indexed)."""
         size = path.stat().st_size
         if size > self.limits.max_bytes:
             raise self.limits.too_large(size)
         child = self._start()
         try:
-            child.stdin.write(json.dumps({"path": str(path)}).encode() + b"\n")
+            asked = {"path": str(path), "references": references}
+            child.stdin.write(json.dumps(asked).encode() + b"\n")
             child.stdin.flush()
         except (BrokenPipeError, OSError):
             self.close()

@@ -5,16 +5,18 @@ which bounds its time and memory; the checks here bound what it agrees to read.
 The title is the document's own when it looks like one (LaTeX's hyperref and publishers
 set it; word processors often leave a file name), else the largest text at the top of
 the first page. The abstract is what follows an "Abstract" heading, up to the first
-section; with no heading, the first page's opening text.
+section; with no heading, the first page's opening text. For a folder being indexed,
+the DOIs and arXiv ids written after the last pages' "References" heading are its
+references: partial, as many references give neither.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from search.base.identifiers import ARXIV_ID, BARE_ARXIV_ID, doi_in
+from search.base.identifiers import ARXIV_ID, BARE_ARXIV_ID, DOI, doi_in
 from search.pdf.limits import PdfLimits, Unreadable
 
 FIRST_PAGES = 2  # read for the abstract; the title comes from the first
@@ -23,6 +25,11 @@ MAX_ABSTRACT_CHARS = 5_000
 FALLBACK_ABSTRACT_CHARS = 2_000
 MAX_TITLE_CHARS = 300
 MAX_AUTHORS = 100
+REFERENCE_PAGES = 8  # the last pages read for the reference section
+MAX_REFERENCE_CHARS = 300_000
+MAX_REFERENCE_IDS = 2_000
+REFERENCES_HEADING = re.compile(r"^[ \t]*(?:\d+\.?[ \t]*)?(?:references|bibliography|literature"
+                                r"[ \t]cited|works[ \t]cited)[ \t]*$", re.I | re.M)  # fmt: skip
 ARXIV_STAMP = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?\s*\[", re.I)
 # "Abstract", "ABSTRACT", "A B S T R A C T" (Elsevier), then ".", ":" or a dash (IEEE)
 ABSTRACT_HEADING = re.compile(r"^[ \t]*a[ \t]?b[ \t]?s[ \t]?t[ \t]?r[ \t]?a[ \t]?c[ \t]?t\b"
@@ -50,16 +57,18 @@ class PdfText:
     arxiv_id: str | None
     pages: int
     notes: tuple[str, ...] = ()  # how a field was found when it was guessed
+    references: tuple[str, ...] = ()  # "doi:…" and "arxiv:…" of its reference section
 
     def to_dict(self) -> dict:
         return {"title": self.title, "authors": list(self.authors), "abstract": self.abstract,
                 "doi": self.doi, "arxiv_id": self.arxiv_id, "pages": self.pages,
-                "notes": list(self.notes)}  # fmt: skip
+                "notes": list(self.notes), "references": list(self.references)}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict) -> PdfText:
         return cls(data["title"], tuple(data["authors"]), data["abstract"], data["doi"],
-                   data["arxiv_id"], data["pages"], tuple(data["notes"]))  # fmt: skip
+                   data["arxiv_id"], data["pages"], tuple(data["notes"]),
+                   tuple(data.get("references", ())))  # fmt: skip
 
 
 def check_bytes(data: bytes, limits: PdfLimits) -> None:
@@ -77,8 +86,9 @@ def check_bytes(data: bytes, limits: PdfLimits) -> None:
 WALKED_PAGES = 10  # the page tree is counted up to this many times the pages a file may have
 
 
-def read_pdf(data: bytes, limits: PdfLimits) -> PdfText:
-    """The paper in ``data``, or :class:`Unreadable` with the reason."""
+def read_pdf(data: bytes, limits: PdfLimits, *, references: bool = False) -> PdfText:
+    """The paper in ``data``, or :class:`Unreadable` with the reason; with ``references``,
+    the ids its reference section gives too."""
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError, PdfReadError, PyPdfError
 
@@ -89,6 +99,7 @@ def read_pdf(data: bytes, limits: PdfLimits) -> PdfText:
         pages = _page_count(reader, limits)
         info = _metadata(reader)
         runs, texts = _first_pages(reader, pages)
+        cited = _reference_ids(reader, pages) if references else ()
     except Unreadable:
         raise
     except LimitReachedError:
@@ -96,7 +107,7 @@ def read_pdf(data: bytes, limits: PdfLimits) -> PdfText:
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, IndexError,
             AttributeError, RecursionError, OSError, NotImplementedError) as exc:  # fmt: skip
         raise Unreadable(f"damaged: {_first_line(exc)}") from None
-    return _paper(info, runs, texts, pages)
+    return replace(_paper(info, runs, texts, pages), references=cited)
 
 
 def _decrypt(reader) -> None:
@@ -183,6 +194,31 @@ def _first_pages(reader, pages: int) -> tuple[list[tuple[float, str]], list[str]
         if total >= MAX_TEXT_CHARS:
             break
     return runs, texts
+
+
+def _reference_ids(reader, pages: int) -> tuple[str, ...]:
+    """The DOIs and arXiv ids after the last "References" heading of the last pages, as
+    ``doi:…`` and ``arxiv:…`` (none without a heading: a DOI elsewhere is not a
+    reference)."""
+    texts, total = [], 0
+    for number in range(max(0, pages - REFERENCE_PAGES), pages):
+        page = reader.pages[number]
+        text = page.extract_text()
+        if not text.strip() and (contents := page.get_contents()) is not None:
+            contents.get_data()  # a bomb's LimitReachedError, as on the first pages
+        texts.append(text[: MAX_REFERENCE_CHARS - total])
+        total += len(texts[-1])
+        if total >= MAX_REFERENCE_CHARS:
+            break
+    text = dehyphenate("\n".join(texts))
+    headings = list(REFERENCES_HEADING.finditer(text))
+    if not headings:
+        return ()
+    section = text[headings[-1].end() :]
+    found = [f"doi:{m.group(0).rstrip('.,;:)]}>' + chr(34) + chr(39))}"
+             for m in DOI.finditer(section)]  # fmt: skip
+    found += [f"arxiv:{m.group(1)}" for m in ARXIV_ID.finditer(section)]
+    return tuple(dict.fromkeys(found))[:MAX_REFERENCE_IDS]
 
 
 def _paper(info: dict[str, str], runs: list[tuple[float, str]], texts: list[str], pages: int):

@@ -14,11 +14,11 @@ from search.pdf.limits import PdfLimits, Unreadable
 from search.pdf.text import read_pdf
 
 
-def answer(path: Path, limits: PdfLimits) -> dict:
+def answer(path: Path, limits: PdfLimits, references: bool = False) -> dict:
     try:
         with path.open("rb") as fh:
             data = fh.read(limits.max_bytes + 1)
-        paper = read_pdf(data, limits)
+        paper = read_pdf(data, limits, references=references)
         return {"paper": paper.to_dict(), "sha256": hashlib.sha256(data).hexdigest()}
     except Unreadable as exc:
         return {"error": str(exc)}
@@ -41,7 +41,8 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     logging.disable(logging.WARNING)  # pypdf's complaints about a file are not ours
     for line in sys.stdin:
-        reply = answer(Path(json.loads(line)["path"]), limits)
+        asked = json.loads(line)
+        reply = answer(Path(asked["path"]), limits, asked.get("references", False))
         sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
