@@ -354,3 +354,28 @@ def test_a_folder_of_pdfs_links_the_dois_and_arxiv_ids_of_its_reference_sections
     assert found.listed == 4 and engine.citations.outside(paper.id)[0] == 1
     cited = engine.resolve_paper("10.4444/cited.1")
     assert engine.citations.graph.counts(cited.id).references == 0  # its own DOI is no reference
+
+
+def test_a_corrupt_graph_is_refused_by_checksum_and_the_previous_build_serves(
+    settings, tmp_path, tiny_encoder, caplog
+):
+    import logging
+
+    from search.engine.provider import EngineProvider
+    from search.store import Store
+
+    works = corpus()
+    first = index_corpus(settings, [write(tmp_path / "a.jsonl", works[:30])], encoder=tiny_encoder)
+    second = run(settings, [write(tmp_path / "b.jsonl", works)], encoder=tiny_encoder)
+    store = Store.open(settings)
+    directory = store.builds.files(store.builds.get(second.build_id)).graph
+    with open(directory / "references.npy", "r+b") as fh:  # one byte of an edge changed
+        fh.seek(-1, 2)
+        byte = fh.read(1)
+        fh.seek(-1, 2)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with caplog.at_level(logging.ERROR, logger="papersearch"):
+        engine = EngineProvider(settings, tiny_encoder).get()
+    assert engine.build.id == first.build_id  # the corrupt graph is never opened
+    assert f"index build {second.build_id}" in caplog.text and "checksum" in caplog.text
+    assert engine.citations.listed(engine.resolve_paper("W1001").id, "references").results
