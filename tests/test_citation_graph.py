@@ -379,3 +379,61 @@ def test_a_corrupt_graph_is_refused_by_checksum_and_the_previous_build_serves(
     assert engine.build.id == first.build_id  # the corrupt graph is never opened
     assert f"index build {second.build_id}" in caplog.text and "checksum" in caplog.text
     assert engine.citations.listed(engine.resolve_paper("W1001").id, "references").results
+
+
+def test_connected_papers_say_why_and_a_paper_without_links_still_has_neighbours(
+    settings, tmp_path, tiny_encoder, client_on
+):
+    """Each connected paper's shared references and co-citations equal those counted from
+    the input; the list is best first; a paper with no links is connected by text."""
+    works = corpus()
+    works.append(work(60, []))  # cites nothing, cited by nothing
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    references, cited_by, _ = expected_links(works)
+    for number in (1, 2, 17):
+        key = f"https://openalex.org/W{1000 + number}"
+        found = engine.citations.connected(engine.resolve_paper(f"W{1000 + number}").id, k=100)
+        scores = [h.score for h in found.results]
+        assert scores == sorted(scores, reverse=True) and found.results
+        for hit in found.results:
+            other = f"https://openalex.org/{hit.external_id}"
+            shared = len(references[key] & references[other])
+            together = sum(1 for c in cited_by[key] if other in references[c])
+            assert (hit.connection.shared_references, hit.connection.cited_together) == (
+                shared, together), hit.external_id  # fmt: skip
+        linked = {o for o in references if o != key and (references[key] & references[o] or any(
+            o in references[c] for c in cited_by[key]))}  # fmt: skip
+        assert linked <= {f"https://openalex.org/{h.external_id}" for h in found.results}
+    lonely = engine.citations.connected(engine.resolve_paper("W1060").id, k=5)
+    assert len(lonely.results) == 5 and all(h.connection.similar_text for h in lonely.results)
+    assert all(h.connection.shared_references == h.connection.cited_together == 0
+               for h in lonely.results)  # fmt: skip
+    client = client_on(settings)
+    answer = client.get("/api/v1/papers/W1001/connected?k=3").get_json()
+    assert answer["mode"] == "connected" and len(answer["results"]) == 3
+    assert set(answer["results"][0]["connection"]) == {"shared_references", "cited_together",
+                                                       "similar_text"}  # fmt: skip
+    assert "connection" not in client.get("/api/v1/papers/W1001/similar?k=1").get_json()[
+        "results"][0]  # fmt: skip
+    page = client.get("/papers/W1001").get_data(as_text=True)
+    assert "Connected papers" in page and "shared reference" in page
+
+
+def test_connected_papers_cap_the_work_for_a_paper_cited_very_often(
+    settings, tmp_path, tiny_encoder, monkeypatch
+):
+    """Past MAX_LINKED citers a paper's citers are sampled, and a citer listing more than
+    MAX_FANOUT references is left out; the answer says so."""
+    from search.engine import connected
+
+    works = corpus()
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    monkeypatch.setattr(connected, "MAX_LINKED", 2)
+    monkeypatch.setattr(connected, "MAX_FANOUT", 3)
+    _, cited_by, _ = expected_links(works)
+    busiest = max(cited_by, key=lambda k: len(cited_by[k]))
+    found = engine.citations.connected(engine.resolve_paper(busiest.rsplit("/", 1)[1]).id)
+    assert found.notice and "were left out" in found.notice
+    assert all(h.connection.cited_together <= 2 for h in found.results)

@@ -11,6 +11,7 @@ from typing import Any
 
 from search.answers.results import (
     BuildFacts,
+    Connection,
     CorpusFacts,
     EncoderFacts,
     Health,
@@ -36,6 +37,7 @@ RESULT_TYPES = {
     "Seed": Seed,
     "LibraryFacts": LibraryFacts,
     "PdfExample": PdfExample,
+    "Connection": Connection,
 }
 _COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}

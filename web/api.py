@@ -125,6 +125,14 @@ def citations(paper_id: str):
     return citation_list(paper_id, "citations")
 
 
+@bp.get("/papers/<path:paper_id>/connected")
+def connected(paper_id: str):
+    """Papers connected by citations (references in common, cited together) and by text."""
+    engine = provider().get()
+    found = engine.resolve_paper(paper_ref(paper_id))
+    return respond(engine.citations.connected(found.id, **page_args()), f"connected-to-{found.id}")
+
+
 def citation_list(paper_id: str, kind: str):
     engine = provider().get()
     found = engine.resolve_paper(paper_ref(paper_id))

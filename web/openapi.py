@@ -261,8 +261,10 @@ def _paper_paths() -> dict[str, Any]:
 
 
 def _citation_paths() -> dict[str, Any]:
-    """A paper's references and the papers citing it, in this corpus."""
-    return {
+    """A paper's references, the papers citing it, and the papers connected to it."""
+    graph_missing = _error("No index has been built yet, or the build being served has no "
+                           "citation graph.")  # fmt: skip
+    paths = {
         f"/api/v1/papers/{{paper_id}}/{kind}": {
             "get": {
                 "summary": summary,
@@ -280,10 +282,7 @@ def _citation_paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     **LIST_RESPONSES,
-                    "503": _error(
-                        "No index has been built yet, or the build being served "
-                        "has no citation graph."
-                    ),
+                    "503": graph_missing,
                 },  # fmt: skip
             }
         }
@@ -292,6 +291,15 @@ def _citation_paths() -> dict[str, Any]:
             ("citations", "The papers of this corpus that cite a paper"),
         )
     }
+    paths["/api/v1/papers/{paper_id}/connected"] = {
+        "get": {
+            "summary": "Papers connected to a paper by its citations (references in common, "
+            "cited together) and by similar text; each hit's connection says why",
+            "parameters": [PAPER_ID, *LIST_PARAMS],
+            "responses": {**LIST_RESPONSES, "503": graph_missing},
+        }
+    }
+    return paths
 
 
 def _shared_schemas() -> dict[str, Any]:

@@ -244,6 +244,7 @@ def paper_links(engine, paper_id: int) -> dict | None:
         return None
     lists = {kind: engine.citations.listed(paper_id, kind, LINKS_ON_PAPER_PAGE)
              for kind in ("references", "citations")}  # fmt: skip
+    lists["connected"] = engine.citations.connected(paper_id, LINKS_ON_PAPER_PAGE)
     outside, shown = engine.citations.outside(paper_id)
     return {**lists, "outside": outside, "outside_shown": shown}
 

@@ -20,7 +20,8 @@ from search.ranking.fusion import FUSION_DEPTH, PHRASE_BOOST
 from search.store.schema import IndexBuild, Paper
 
 # What a result list answers: the three search modes, and the lists that start from papers.
-RESULT_KINDS = (*MODES, "example", "similar", "recommend", "references", "citations")
+RESULT_KINDS = (*MODES, "example", "similar", "recommend", "references", "citations",
+                "connected")  # fmt: skip
 
 
 def described(text: str, default: Any = dataclasses.MISSING, **schema: Any) -> Any:
@@ -111,6 +112,33 @@ class PaperDetail(PaperFields):
 
 
 @dataclass
+class Connection(Answer):
+    """Why a connected paper is connected: references in common, being cited together,
+    similar text."""
+
+    shared_references: int = described("References it shares with the paper (bibliographic "
+                                       "coupling).")  # fmt: skip
+    cited_together: int = described("Papers of this corpus that cite both (co-citation).")
+    similar_text: bool = described("Among the papers nearest to it by their embeddings.")
+
+    @property
+    def summary(self) -> str:
+        """Why, as a person reads it: "3 shared references, cited together 2 times"."""
+        why = []
+        if self.shared_references:
+            why.append(_counted(self.shared_references, "shared reference"))
+        if self.cited_together:
+            why.append(f"cited together {_counted(self.cited_together, 'time')}")
+        if self.similar_text:
+            why.append("similar text")
+        return ", ".join(why)
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+@dataclass
 class Hit(PaperFields):
     """A paper in a ranked list."""
 
@@ -118,7 +146,8 @@ class Hit(PaperFields):
         "Higher is better. semantic, similar, example and recommend: 1 / (1 + distance); "
         f"keyword: BM25; hybrid: the fused score, in [0, 1] (up to {1 + PHRASE_BOOST:g} with "
         f"quoted phrases) for the top {FUSION_DEPTH} of either ranking, at most 0 past them; "
-        "references and citations: how many papers of this corpus cite the paper."
+        "references and citations: how many papers of this corpus cite the paper; "
+        "connected: the blend of links and similarity, in [0, 1]."
     )
     distance: float | None = described(
         "Euclidean distance between the vectors (null for a paper found by keywords only)."
@@ -128,6 +157,7 @@ class Hit(PaperFields):
     title_highlights: list[list[int]] = described(
         "Where query words are in title.", [], ref="Spans"
     )
+    connection: Connection | None = optional("connected: why the paper is connected.")
 
     @classmethod
     def from_paper(

@@ -1,5 +1,6 @@
-"""``papersearch references`` and ``citations``: a paper's links in the corpus, as the
-API's ``/papers/{id}/references`` and ``/citations`` answer them."""
+"""``papersearch references``, ``citations`` and ``connected``: a paper's links in the
+corpus, as the API's ``/papers/{id}/references``, ``/citations`` and ``/connected``
+answer them."""
 
 from __future__ import annotations
 
@@ -51,3 +52,25 @@ citations_command = _list_command(
     "citations", "The papers of this corpus that cite PAPER (an internal id, the corpus's "
     "own id such as an arXiv id, or a DOI)."
 )  # fmt: skip
+
+
+@click.command("connected")
+@click.argument("paper")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="Number of papers.")
+@click.option("--offset", default=0, show_default=True, help="Skip this many papers.")
+@filter_options
+@JSON_OPTION
+@settings_options
+def connected_command(paper: str, k: int, offset: int, as_json: bool, settings: Settings,
+                      filters: Filters) -> None:  # fmt: skip
+    """Papers connected to PAPER by their citations (references in common, cited
+    together) and by similar text, each with why."""
+    from search.engine.engine import SearchEngine
+    from search.query.paper_refs import paper_ref
+
+    engine = SearchEngine.open(settings)
+    found = engine.resolve_paper(paper_ref(paper))
+    result = engine.citations.connected(found.id, k, offset, filters=filters)
+    if not as_json and result.notice:
+        click.echo(result.notice)
+    print_result(result, as_json)

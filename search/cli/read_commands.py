@@ -27,6 +27,8 @@ def print_result(result: SearchResult, as_json: bool) -> None:
         click.echo(f"\n[{hit.id}] {hit.score:.4f}  {hit.title}{year}{cited}")
         if authors:
             click.echo(f"    {authors}")
+        if hit.connection is not None:
+            click.echo(f"    {hit.connection.summary}")
         click.echo(f"    {hit.url or hit.external_id}")
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from search.answers.results import SearchResult, Seed
 from search.base.errors import GraphUnavailable, InvalidRequest
+from search.engine.connected import ConnectedPapers
 from search.engine.retriever import SemanticRetriever, ms_since
 from search.graph.keys import own_keys
 from search.graph.reader import CitationGraph
@@ -51,6 +52,12 @@ class Citations:
                 "(`papersearch reindex`) to write its graph."
             )
         return self._graph
+
+    def connected(self, paper_id: int, k: int = 10, offset: int = 0, *,
+                  filters: Filters | None = None) -> SearchResult:  # fmt: skip
+        """Papers connected to ``paper_id`` by citations and by text (``connected``)."""
+        return ConnectedPapers(self.retriever, self.graph).rank(paper_id, k, offset,
+                                                                 filters=filters)  # fmt: skip
 
     def cited_in_corpus(self, ids: np.ndarray) -> np.ndarray:
         """How many papers of this build cite each of ``ids``."""
