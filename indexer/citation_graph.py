@@ -34,6 +34,7 @@ from search.graph.files import (
     GraphManifest,
     indices_file,
     indptr_file,
+    sparse_rows,
 )
 from search.graph.keys import key_hashes, own_keys
 from search.store import Store
@@ -170,11 +171,9 @@ def _write_rows(directory: Path, ids, sources, targets, listed) -> int:
     np.save(directory / PAPERS, np.asarray(ids, dtype=np.int64))
     np.save(directory / LISTED, listed)
     for direction, (row, col) in (("references", (citing, cited)), ("cited_by", (cited, citing))):
-        order = np.lexsort((col, row))
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+        indptr, indices = sparse_rows(row, col, n)
         np.save(directory / indptr_file(direction), indptr)
-        np.save(directory / indices_file(direction), col[order].astype(np.int32))
+        np.save(directory / indices_file(direction), indices)
     return len(pairs)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 
+import numpy as np
 import pytest
 
 from indexer.pipeline import index_corpus, run
@@ -437,3 +438,34 @@ def test_connected_papers_cap_the_work_for_a_paper_cited_very_often(
     found = engine.citations.connected(engine.resolve_paper(busiest.rsplit("/", 1)[1]).id)
     assert found.notice and "were left out" in found.notice
     assert all(h.connection.cited_together <= 2 for h in found.results)
+
+
+def test_link_recovery_hides_references_and_eval_reports_it(settings, tmp_path, tiny_encoder):
+    """The graph without the hidden edges lacks them both ways and keeps every other; the
+    measurement counts ranks right; ``papersearch eval --links`` prints it."""
+    from click.testing import CliRunner
+
+    from papersearch import main
+    from search.engine.link_recovery import Recovery, measure
+
+    works = corpus()
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    graph = engine.citations.graph
+    one, two = engine.resolve_paper("W1001").id, engine.resolve_paper("W1002").id
+    without = graph.without(np.array([one]), np.array([two]))
+    assert two in graph.linked(one, "references") and two not in without.linked(one, "references")
+    assert one not in without.linked(two, "cited_by") and without.edges == graph.edges - 1
+    for paper in graph.papers.tolist():
+        if paper != one:
+            assert list(without.linked(paper, "references")) == list(
+                graph.linked(paper, "references")
+            )
+    assert Recovery.of([1, 5, 50, None]) == Recovery(0.5, 0.75, round((1 + 0.2 + 0.02) / 4, 4))
+    found = measure(engine, papers=15)
+    assert found.papers == 15 and 0 <= found.similar.mrr <= found.similar.hits_100 <= 1
+    out = CliRunner().invoke(main, ["eval", "--links", "15", "--json", *cli_args(settings)])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["links"] == found.to_dict()  # the same fixed sample
+    out = CliRunner().invoke(main, ["eval", "--links", "15", *cli_args(settings)])
+    assert "one reference hidden from each of 15 papers" in out.output

@@ -123,17 +123,20 @@ def similar_command(
 @click.option(
     "--queries",
     "queries_path",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="BEIR queries.jsonl (_id, text; title for --by-example).",
 )
 @click.option(
     "--qrels",
     "qrels_path",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="BEIR qrels TSV (query-id, corpus-id, score) or TREC qrels.",
 )
+@click.option(
+    "--links", default=500, show_default=True,
+    help="Where the corpus has citations: hide one reference of this many papers and report "
+    "how often connected papers (links and text) and similar papers (text) find it; 0: no.",
+)  # fmt: skip
 @click.option(
     "--mode", "modes", default="semantic,keyword,hybrid", show_default=True,
     help="One mode or a comma-separated list.",
@@ -156,8 +159,9 @@ def similar_command(
 @JSON_OPTION
 @settings_options
 def eval_command(
-    queries_path: Path,
-    qrels_path: Path,
+    queries_path: Path | None,
+    qrels_path: Path | None,
+    links: int,
     modes: str,
     measures: str,
     run_file: Path | None,
@@ -166,18 +170,68 @@ def eval_command(
     as_json: bool,
     settings: Settings,
 ) -> None:
-    """Measure the current index on judged queries: each mode's measures (ir-measures), exact
-    search for comparison, and the ANN's recall@10. The corpus must have been indexed with
-    its document ids as external ids (as `papersearch index` does for BEIR corpora)."""
+    """Measure the current index on judged queries (--queries and --qrels): each mode's
+    measures (ir-measures), exact search for comparison, and the ANN's recall@10 (the
+    corpus indexed with its document ids as external ids, as `papersearch index` does for
+    BEIR corpora); and, where the corpus has citations, how well its links find a paper's
+    hidden references (--links)."""
+    from search.engine.engine import SearchEngine
+
+    if (queries_path is None) != (qrels_path is None):
+        raise click.UsageError("Give --queries and --qrels together.")
+    engine = SearchEngine.open(settings)
+    recovery = link_recovery(engine, links)
+    if queries_path is None:
+        if recovery is None:
+            raise click.UsageError("Give --queries and --qrels (this build has no citations "
+                                   "to measure by --links).")  # fmt: skip
+        click.echo(json.dumps({"links": recovery}) if as_json else links_line(recovery))
+        return
+    report = judged_report(engine, queries_path, qrels_path, modes, measures, run_file,
+                           per_query, by_example, as_json)  # fmt: skip
+    if recovery is not None:
+        report["links"] = recovery
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    for line in eval_table(report, engine.index.ntotal, per_query):
+        click.echo(line)
+    if recovery is not None:
+        click.echo(links_line(recovery))
+
+
+def link_recovery(engine, papers: int) -> dict | None:
+    """``search.engine.link_recovery`` on ``papers`` papers, where the build has links."""
+    from search.engine import link_recovery as recovery
+
+    if papers <= 0 or not engine.citations.available or not engine.citations.graph.edges:
+        return None
+    measured = recovery.measure(engine, papers)
+    return measured.to_dict() if measured is not None else None
+
+
+def links_line(found: dict) -> str:
+    def shares(r: dict) -> str:
+        return f"top 10 {r['hits_10']:.1%}, top 100 {r['hits_100']:.1%}, MRR {r['mrr']:.3f}"
+
+    return (
+        f"links: one reference hidden from each of {found['papers']:,} papers; found by "
+        f"connected papers (links and text): {shares(found['connected'])}; by similar "
+        f"papers (text alone): {shares(found['similar'])}"
+    )
+
+
+def judged_report(engine, queries_path: Path, qrels_path: Path, modes: str, measures: str,
+                  run_file: Path | None, per_query: bool, by_example: bool,
+                  as_json: bool) -> dict:  # fmt: skip
+    """The judged queries' report (``search.engine.evaluation.evaluate``)."""
     from tqdm import tqdm
 
-    from search.engine.engine import SearchEngine
     from search.engine.evaluation import evaluate, parse_measures, parse_modes, read_judged
 
     chosen = ["example"] if by_example else parse_modes(modes)
     wanted = parse_measures(measures)
     judged = read_judged(queries_path, qrels_path)
-    engine = SearchEngine.open(settings)
     # Several runs: more than one mode, or a mode that encodes queries (exact search too).
     several = len(chosen) > 1 or not (by_example or chosen == ["keyword"])
 
@@ -189,15 +243,10 @@ def eval_command(
     progress_bar = tqdm(total=len(judged.queries) * len(chosen), unit="query",
                         disable=True if as_json else None)  # fmt: skip
     with progress_bar as bar:
-        report = evaluate(
+        return evaluate(
             engine, judged, chosen, progress=bar.update, measures=wanted, by_example=by_example,
             with_per_query=per_query, run_path=run_path if run_file else None,
         )  # fmt: skip
-    if as_json:
-        click.echo(json.dumps(report))
-        return
-    for line in eval_table(report, engine.index.ntotal, per_query):
-        click.echo(line)
 
 
 def eval_table(report: dict, papers: int, per_query: bool) -> list[str]:

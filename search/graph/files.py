@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 FORMAT = 1
 MANIFEST = "graph.json"
 PAPERS = "papers.npy"  # int64, the build's paper ids, sorted: a position is a node
@@ -59,3 +61,12 @@ def graph_files(directory: Path) -> list[Path]:
     if not manifest.is_file():
         return [manifest]
     return [manifest, *(directory / name for name in GraphManifest.read(directory).files)]
+
+
+def sparse_rows(rows: np.ndarray, columns: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row starts, each row's columns ascending) of the unique edges ``rows[i]`` →
+    ``columns[i]`` over ``n`` rows: one direction of the graph."""
+    order = np.lexsort((columns, rows))
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=starts[1:])
+    return starts, np.asarray(columns)[order].astype(np.int32)

@@ -17,6 +17,7 @@ from search.graph.files import (
     GraphManifest,
     indices_file,
     indptr_file,
+    sparse_rows,
 )
 
 
@@ -34,7 +35,9 @@ class CitationGraph:
     """One build's citation graph, opened read-only (memory-mapped: safe from many threads
     and shared by every process that opens it)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path | None) -> None:
+        if directory is None:  # ``without``'s graph, in memory
+            return
         try:
             manifest = GraphManifest.read(directory)
             if manifest.format != FORMAT:
@@ -73,6 +76,10 @@ class CitationGraph:
         degree = {d: int(ptr[at + 1] - ptr[at]) for d, (ptr, _) in self._rows.items()}
         return LinkCounts(int(self.listed[at]), degree["references"], degree["cited_by"])
 
+    def degrees(self, direction: str) -> np.ndarray:
+        """Every paper's count of references (``references``) or citers (``cited_by``)."""
+        return np.diff(np.asarray(self._rows[direction][0]))
+
     def cited_by_counts(self, ids: np.ndarray) -> np.ndarray:
         """How many papers of this corpus cite each of ``ids`` (0 for one not held)."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -82,3 +89,21 @@ class CitationGraph:
         held = np.asarray(self.papers[at]) == ids
         indptr = self._rows["cited_by"][0]
         return np.where(held, indptr[at + 1] - indptr[at], 0)
+
+    def without(self, citing: np.ndarray, cited: np.ndarray) -> CitationGraph:
+        """This graph, in memory, without the edges ``citing[i]`` → ``cited[i]`` (paper ids):
+        what a graph that never knew them would answer (the link recovery measurement)."""
+        indptr, indices = self._rows["references"]
+        n = len(self.papers)
+        width = max(n, 1)
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(np.asarray(indptr)))
+        pairs = rows * width + np.asarray(indices, dtype=np.int64)
+        gone = np.searchsorted(self.papers, citing) * width + np.searchsorted(self.papers, cited)
+        kept = pairs[~np.isin(pairs, gone)]
+        graph = CitationGraph(None)
+        graph.papers, graph.listed, graph.directory = self.papers, self.listed, self.directory
+        graph.edges = len(kept)
+        citing_at, cited_at = kept // width, kept % width
+        graph._rows = {"references": sparse_rows(citing_at, cited_at, n),
+                       "cited_by": sparse_rows(cited_at, citing_at, n)}  # fmt: skip
+        return graph
