@@ -469,3 +469,35 @@ def test_link_recovery_hides_references_and_eval_reports_it(settings, tmp_path, 
     assert json.loads(out.output)["links"] == found.to_dict()  # the same fixed sample
     out = CliRunner().invoke(main, ["eval", "--links", "15", *cli_args(settings)])
     assert "one reference hidden from each of 15 papers" in out.output
+
+
+def test_library_recommendations_follow_the_librarys_citations(settings, tmp_path, tiny_encoder):
+    """The papers linked to at least two of a library's papers rank with the nearest ones,
+    each saying how many of the library's papers it is linked to."""
+    from search.engine.library_links import MIN_LINKS
+
+    works = corpus()
+    index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    references, cited_by, _ = expected_links(works)
+    library = [works[n] for n in (11, 12, 13, 14, 15, 16)]
+    bibtex = "\n".join(f"@article{{w{n},\n  title = {{{w['title']}}},\n  doi = "
+                       f"{{{w['doi'].removeprefix('https://doi.org/')}}}\n}}"
+                       for n, w in enumerate(library))  # fmt: skip
+    mine = {w["id"] for w in library}
+    linked = {}
+    for other in references:
+        if other not in mine:
+            n = len(references[other] & mine) + len(cited_by[other] & mine)
+            if n >= MIN_LINKS:
+                linked[other] = n
+    assert linked  # the corpus is dense enough for the test to mean something
+    result = engine.recommendations.from_bibtex(bibtex, k=100)
+    assert result.library.matched == 6
+    by_id = {f"https://openalex.org/{h.external_id}": h for h in result.results}
+    assert mine.isdisjoint(by_id)
+    for key, n in linked.items():
+        assert by_id[key].connection.library_links == n
+    top = max(linked, key=linked.get)
+    ranks = [f"https://openalex.org/{h.external_id}" for h in result.results]
+    assert ranks.index(top) < 10  # the most linked is on the first page

@@ -120,6 +120,10 @@ class Connection(Answer):
                                        "coupling).")  # fmt: skip
     cited_together: int = described("Papers of this corpus that cite both (co-citation).")
     similar_text: bool = described("Among the papers nearest to it by their embeddings.")
+    library_links: int | None = optional(
+        "Recommendations from a library: how many of the library's papers cite it or are "
+        "cited by it."
+    )
 
     @property
     def summary(self) -> str:
@@ -129,6 +133,8 @@ class Connection(Answer):
             why.append(_counted(self.shared_references, "shared reference"))
         if self.cited_together:
             why.append(f"cited together {_counted(self.cited_together, 'time')}")
+        if self.library_links:
+            why.append(f"linked to {_counted(self.library_links, 'paper')} of the library")
         if self.similar_text:
             why.append("similar text")
         return ", ".join(why)

@@ -85,7 +85,7 @@ class SearchEngine:
         self._encoder_lock = threading.Lock()
         self._light_queries = light_queries
         self._query_encoder: QueryEncoder | None = None
-        self.recommendations = Recommendations(self.retriever, lambda: self.encoder)
+        self.recommendations = Recommendations(self.retriever, lambda: self.encoder, graph)
         self.citations = Citations(self.retriever, graph)
 
     @classmethod

@@ -12,10 +12,11 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from search.answers.results import LibraryFacts, SearchResult, Seed
+from search.answers.results import Connection, LibraryFacts, SearchResult, Seed
 from search.base.deadlines import Deadline
 from search.base.errors import InvalidRequest, PaperNotFound
 from search.base.settings import Settings
+from search.engine import library_links
 from search.engine.bibtex_library import (
     MAX_LIBRARY_BYTES,
     LibraryEntry,
@@ -26,7 +27,8 @@ from search.engine.bibtex_library import (
     read_library,
 )
 from search.engine.new_papers import entered_since, feed_days
-from search.engine.retriever import SemanticRetriever
+from search.engine.retriever import SemanticRetriever, ms_since
+from search.graph.reader import CitationGraph
 from search.model.encoder import Encoder
 from search.query.filters import Filters
 from search.query.limits import MAX_RECOMMENDATION_IDS, check_page
@@ -48,8 +50,14 @@ class Recommendations:
     """Recommendations over one build: its ``retriever``, and the encoder (loaded when an
     entry must be embedded) for libraries' entries the corpus lacks."""
 
-    def __init__(self, retriever: SemanticRetriever, encoder: Callable[[], Encoder]) -> None:
+    def __init__(
+        self,
+        retriever: SemanticRetriever,
+        encoder: Callable[[], Encoder],
+        graph: CitationGraph | None = None,
+    ) -> None:
         self.retriever = retriever
+        self.graph = graph  # the build's citations: a library's links rank too
         self.store = retriever.store
         self.bounds = library_bounds(retriever.settings)
         self._encoder = encoder
@@ -113,20 +121,46 @@ class Recommendations:
     ) -> SearchResult:
         """Papers like a reader's library (``search.engine.bibtex_library``): the papers
         nearest the mean of its entries' vectors (stored ones for the entries the corpus
-        holds, embedded from title and abstract for the others), the library's own papers
-        left out. ``new_days``: only papers that entered the index in the last that many
-        days. ``deadline`` stops the embedding of a library that takes too long."""
+        holds, embedded from title and abstract for the others), ranked with the papers
+        many of its papers cite or are cited by where the build has citations
+        (``library_links``), the library's own papers left out. ``new_days``: only papers
+        that entered the index in the last that many days. ``deadline`` stops the
+        embedding of a library that takes too long."""
         started = time.perf_counter()
         check_page(k, offset)
         centre, papers, facts = self._library_centre(tuple(entries), deadline or Deadline.never())
         only = None if new_days is None else entered_since(self.store, new_days)
-        result = self.retriever.nearest_result(
-            f"like {library_size(len(entries))}", "recommend", centre, (k, offset, filters),
-            started, exclude={p.id for p in papers}, seeds=[Seed.of(p) for p in papers],
-            only=only,
-        )  # fmt: skip
+        query, seeds = f"like {library_size(len(entries))}", [Seed.of(p) for p in papers]
+        mine = {p.id for p in papers}
+        links = library_links.linked_to(self.graph, sorted(mine)) if self.graph else {}
+        if not links:
+            result = self.retriever.nearest_result(query, "recommend", centre,
+                                                   (k, offset, filters), started, exclude=mine,
+                                                   seeds=seeds, only=only)  # fmt: skip
+        else:
+            result = self._with_links(query, centre, links, (k, offset, filters), only, mine)
+            result.seeds, result.took_ms = seeds, ms_since(started)
         result.library = replace(facts, id=library_id)
         return result
+
+    def _with_links(self, query: str, centre: np.ndarray, links: dict[int, int], page: tuple,
+                    only: np.ndarray | None, mine: set[int]) -> SearchResult:  # fmt: skip
+        """The library's page, nearest papers and linked ones ranked together."""
+        k, offset, filters = page
+        filters = filters or Filters()
+        allowed = self.retriever.allowed(filters, only)
+        if allowed is not None:
+            links = {i: n for i, n in links.items() if i in set(allowed.tolist())}
+        depth = max(library_links.POOL, k + offset) + len(links)
+        near = self.retriever.nearest(centre, depth, allowed, exclude=mine)
+        ranked = library_links.blend(near, links)
+        hits = self.retriever.hits(ranked[offset : offset + k], ())
+        pool = {i for i, _ in near[: library_links.POOL]}
+        for hit in hits:
+            hit.connection = Connection(0, 0, hit.id in pool, links.get(hit.id, 0))
+        total = self.store.papers.count() if allowed is None else len(allowed)
+        total -= len(mine if allowed is None else np.intersect1d(allowed, list(mine)))
+        return SearchResult(query, max(total, 0), 0.0, hits, "recommend", filters.to_params())
 
     def from_bibtex(
         self,
