@@ -200,3 +200,47 @@ def test_the_screenshot_script_photographs_the_search_page(small_index, tmp_path
     header = out.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (1000, 1100)
+
+
+@pytest.fixture(scope="module")
+def citation_server(tmp_path_factory, tiny_encoder):
+    """A live server over the 400 hep-th papers of tests/data, with their citations."""
+    settings = Settings(home=tmp_path_factory.mktemp("hepth") / "data")
+    index_corpus(settings, [REPO / "tests" / "data" / "hepth-400.jsonl.gz"], encoder=tiny_encoder)
+    with serve_in_thread(create_app(settings, encoder=tiny_encoder)) as url:
+        yield url
+
+
+def test_the_citation_map_renders_in_a_real_browser(browser, citation_server):
+    """The paper page draws its citation map: every paper a link to its page, the lines
+    between them; it is there with JavaScript off too, and a click follows a node."""
+    for scripts in (True, False):
+        context = browser.new_context(java_script_enabled=scripts)
+        page = context.new_page()
+        page.goto(f"{citation_server}/papers/hep-th/9711200")
+        drawn = page.locator("figure.citation-map svg")
+        assert drawn.is_visible()
+        box = drawn.bounding_box()
+        assert box["width"] > 300 and box["height"] > 100
+        nodes = page.locator("figure.citation-map svg a")
+        assert nodes.count() >= 20 and page.locator("figure.citation-map svg path").count() > 20
+        if scripts:
+            target = nodes.nth(3).get_attribute("href")
+            nodes.nth(3).locator("circle").click()
+            page.wait_for_url(f"**{target}")
+            assert page.locator("h1").inner_text()
+        context.close()
+
+
+def test_the_screenshot_script_photographs_the_citation_map(tmp_path):
+    """docs/screenshot.py --map, which makes docs/search.md's picture."""
+    pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    out = tmp_path / "map.png"
+    subprocess.run(
+        [sys.executable, str(REPO / "docs/screenshot.py"), "--map", "--home",
+         str(tmp_path / "home"), "--out", str(out), "--chromium", CHROMIUM],
+        check=True, cwd=REPO, timeout=600,
+    )  # fmt: skip
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000

@@ -18,6 +18,7 @@ from search.engine.citations import LIST_SORTS
 from search.query.filters import FILTER_PARAMETERS
 from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORT_POOL_KEYWORD, SORTS
 from search.query.paper_refs import paper_ref
+from web.citation_map import map_svg
 from web.downloads import file_response
 from web.error_handler import show_errors_on
 from web.extension import provider
@@ -246,7 +247,9 @@ def paper_links(engine, paper_id: int) -> dict | None:
              for kind in ("references", "citations")}  # fmt: skip
     lists["connected"] = engine.citations.connected(paper_id, LINKS_ON_PAPER_PAGE)
     outside, shown = engine.citations.outside(paper_id)
-    return {**lists, "outside": outside, "outside_shown": shown}
+    linked = lists["references"].total or lists["citations"].total
+    drawn = map_svg(engine.citations.map(paper_id)) if linked else None
+    return {**lists, "outside": outside, "outside_shown": shown, "map": drawn}
 
 
 @bp.get("/papers/<path:ref>/references")

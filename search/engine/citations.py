@@ -11,6 +11,7 @@ import numpy as np
 
 from search.answers.results import SearchResult, Seed
 from search.base.errors import GraphUnavailable, InvalidRequest
+from search.engine.citation_map import CitationMap, citation_map
 from search.engine.connected import ConnectedPapers
 from search.engine.retriever import SemanticRetriever, ms_since
 from search.graph.keys import own_keys
@@ -58,6 +59,10 @@ class Citations:
         """Papers connected to ``paper_id`` by citations and by text (``connected``)."""
         return ConnectedPapers(self.retriever, self.graph).rank(paper_id, k, offset,
                                                                  filters=filters)  # fmt: skip
+
+    def map(self, paper_id: int) -> CitationMap:
+        """The paper among its references, citers and connected papers (``citation_map``)."""
+        return citation_map(self, paper_id)
 
     def cited_in_corpus(self, ids: np.ndarray) -> np.ndarray:
         """How many papers of this build cite each of ``ids``."""
