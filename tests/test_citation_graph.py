@@ -355,6 +355,8 @@ def test_a_folder_of_pdfs_links_the_dois_and_arxiv_ids_of_its_reference_sections
     assert found.listed == 4 and engine.citations.outside(paper.id)[0] == 1
     cited = engine.resolve_paper("10.4444/cited.1")
     assert engine.citations.graph.counts(cited.id).references == 0  # its own DOI is no reference
+    citing = engine.citations.listed(cited.id, "citations")  # PDFs give no citation counts
+    assert citing.notice == "Sorted by citations within this corpus (its source gives no counts)."
 
 
 def test_a_corrupt_graph_is_refused_by_checksum_and_the_previous_build_serves(

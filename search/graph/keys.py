@@ -74,10 +74,15 @@ _CANONICAL = {
 }
 
 
+SHAPED = ("arxiv", "doi", "openalex")  # kinds a corpus id in their shape is taken to be
+
+
 def own_keys(external_id: str, doi: str | None, ids: Iterable[str] = ()) -> list[str]:
-    """Every key of a paper: its corpus id, its DOI, and the other ids its record gives
-    (already keys), once each."""
-    keys = [paper_key("id", external_id), paper_key("doi", doi), *ids]
+    """Every key of a paper: its corpus id (and the arXiv id, DOI or OpenAlex id it is,
+    when it has one's shape: an arXiv listing's ids are arXiv ids), its DOI, and the
+    other ids its record gives (already keys), once each."""
+    shaped = [paper_key(kind, external_id) for kind in SHAPED]
+    keys = [paper_key("id", external_id), *shaped, paper_key("doi", doi), *ids]
     return list(dict.fromkeys(k for k in keys if k))
 
 
