@@ -152,6 +152,7 @@ def test_a_daily_update_links_up_a_cited_paper_and_unlinks_a_withdrawn_one(
 
 def test_the_lists_through_the_api_and_the_cli(settings, tmp_path, tiny_encoder, client_on):
     works = corpus()
+    works[1]["cited_by_count"] = None  # its source gives no worldwide count for this one
     index_corpus(settings, [write(tmp_path / "works.jsonl", works)], encoder=tiny_encoder)
     client = client_on(settings)
     answer = client.get("/api/v1/papers/W1001/references?k=2&sort=date").get_json()
@@ -178,6 +179,8 @@ def test_the_lists_through_the_api_and_the_cli(settings, tmp_path, tiny_encoder,
     assert json.loads(out.output)["total"] == answer["total"]
     out = CliRunner().invoke(main, ["citations", "10.5555/work.1", *cli_args(settings)])
     assert out.exit_code == 0 and f"{cited['total']} in this corpus" in out.output
+    out = CliRunner().invoke(main, ["citations", "W1001", "--sort", "date", *cli_args(settings)])
+    assert out.exit_code == 0, out.output  # a source without worldwide counts for it too
 
 
 @pytest.mark.parametrize("kind", ["references", "citations"])

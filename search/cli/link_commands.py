@@ -34,9 +34,10 @@ def _list_command(kind: str, summary: str) -> click.Command:
         found = engine.resolve_paper(paper_ref(paper))
         result = engine.citations.listed(found.id, kind, k, offset, sort=sort, filters=filters)
         if not as_json:
-            listed = f" ({result.listed:,} {'listed' if kind == 'references' else 'worldwide'})"
+            source = "listed" if kind == "references" else "worldwide"
+            listed = "" if result.listed is None else f" ({result.listed:,} {source})"
             click.echo(f"{kind} of [{found.id}] {found.title}: {result.total:,} in this "
-                       f"corpus{listed if result.listed is not None else ''}")  # fmt: skip
+                       f"corpus{listed}")  # fmt: skip
             if result.notice:
                 click.echo(result.notice)
         print_result(result, as_json)
