@@ -506,3 +506,17 @@ def test_library_recommendations_follow_the_librarys_citations(settings, tmp_pat
     top = max(linked, key=linked.get)
     ranks = [f"https://openalex.org/{h.external_id}" for h in result.results]
     assert ranks.index(top) < 10  # the most linked is on the first page
+
+
+def test_a_corpus_without_citations_shows_no_empty_citation_sections(
+    settings, tmp_path, tiny_encoder, client_on
+):
+    """The arXiv listing says nothing of citations: its paper pages show similar papers,
+    not empty references, citers and a connected list that would repeat them."""
+    from tests.helpers import sample_lines, write_lines
+
+    index_corpus(settings, [write_lines(tmp_path / "a.jsonl", sample_lines(40))],
+                 encoder=tiny_encoder)  # fmt: skip
+    page = client_on(settings).get("/papers/1").get_data(as_text=True)
+    assert "Similar papers" in page
+    assert "References" not in page and "Connected papers" not in page

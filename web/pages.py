@@ -239,9 +239,14 @@ def paper_page(ref: str):
 
 
 def paper_links(engine, paper_id: int) -> dict | None:
-    """A paper page's references and citing papers, the first of each, and the references
-    outside the corpus; None when the build has no citation graph."""
+    """A paper page's references and citing papers, the first of each, its connected
+    papers, the references outside the corpus and the map; None when the build has no
+    citation graph, or a graph without a citation while this paper lists none either (a
+    corpus whose source says nothing of citations: the page shows similar papers)."""
     if not engine.citations.available:
+        return None
+    graph = engine.citations.graph
+    if graph.edges == 0 and graph.counts(paper_id).listed == 0:
         return None
     lists = {kind: engine.citations.listed(paper_id, kind, LINKS_ON_PAPER_PAGE)
              for kind in ("references", "citations")}  # fmt: skip
