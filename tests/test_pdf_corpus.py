@@ -152,3 +152,30 @@ def test_the_sandbox_child_runs_under_its_memory_cap(tmp_path):
     with PdfSandbox(PdfLimits()) as sandbox:
         paper, sha256 = sandbox.read(path)
     assert paper.title == "Title of a paper" and len(sha256) == 64
+
+
+def test_the_sandbox_reads_when_the_process_holds_over_a_thousand_files(tmp_path):
+    """A server holds many files (index segments, memory-mapped graphs, client sockets):
+    with descriptors past 1023, which select() cannot watch, a PDF is still read (the
+    sandbox waits on its child with a selector)."""
+    import os
+    import resource
+
+    from search.pdf import PdfLimits, PdfSandbox
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this machine allows {hard} open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        path = tmp_path / "paper.pdf"
+        path.write_bytes(pdfs.paper_pdf("A paper read past a thousand open files",
+                                        "Its abstract is read as any other. " * 5))  # fmt: skip
+        with PdfSandbox(PdfLimits()) as sandbox:
+            text, _ = sandbox.read(path)
+        assert text.title == "A paper read past a thousand open files"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import subprocess
 import sys
 import tempfile
@@ -102,8 +102,7 @@ class PdfSandbox:
                 self.close()
                 raise Unreadable(f"took longer than {self.limits.seconds:g} s to read "
                                  "(PAPERSEARCH_PDF_TIMEOUT)")  # fmt: skip
-            ready, _, _ = select.select([stdout], [], [], remaining)
-            if not ready:
+            if not _readable(stdout, remaining):
                 continue
             chunk = os.read(stdout, 1 << 16)
             if not chunk:
@@ -116,3 +115,12 @@ class PdfSandbox:
         except ValueError:
             self.close()
             raise Unreadable("the PDF reader's answer could not be read") from None
+
+
+def _readable(fd: int, seconds: float) -> bool:
+    """``fd`` has something to read within ``seconds``. A selector (epoll, poll), not
+    select(): a server holding many files (index segments, memory-mapped graphs, client
+    sockets) hands out descriptors past 1023, which select() cannot watch."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        return bool(selector.select(seconds))
