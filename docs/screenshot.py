@@ -36,9 +36,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def photograph(home: Path, out: Path, chromium: str) -> None:
-    from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
-
     from indexer import demo
     from search.base.settings import Settings
     from web import create_app
@@ -46,14 +43,23 @@ def photograph(home: Path, out: Path, chromium: str) -> None:
     settings, encoder = demo.prepare(Settings.from_env().replace(home=home), print)
     app = create_app(settings, encoder=encoder)
     app.extensions["papersearch"].warm()
+    shoot(app, f"/?{urlencode(PARAMS)}", None, out, chromium)
+
+
+def shoot(app, path: str, element: str | None, out: Path, chromium: str) -> None:
+    """Serve ``app`` on a loopback port and photograph ``path`` (the page, or the element
+    that the CSS selector ``element`` names) in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport=SIZE)
-            page.goto(f"http://127.0.0.1:{server.server_port}/?{urlencode(PARAMS)}")
-            page.screenshot(path=str(out))
+            page.goto(f"http://127.0.0.1:{server.server_port}{path}")
+            (page.locator(element) if element else page).screenshot(path=str(out))
             browser.close()
     finally:
         server.shutdown()
@@ -62,15 +68,9 @@ def photograph(home: Path, out: Path, chromium: str) -> None:
 
 MAP_CORPUS = REPO / "tests" / "data" / "hepth-400.jsonl.gz"
 MAP_PAPER = "hep-th/9711200"  # the slice's most cited paper
-MAP_CAPTION = (
-    "A citation map: a paper among its references, the papers citing it and its connected papers"
-)
 
 
 def photograph_map(home: Path, out: Path, chromium: str) -> None:
-    from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
-
     from indexer.pipeline import index_corpus
     from search.base.settings import Settings
     from search.store import Store
@@ -79,19 +79,7 @@ def photograph_map(home: Path, out: Path, chromium: str) -> None:
     settings = Settings.from_env().replace(home=home)
     if Store.open(settings, migrate=True).builds.current() is None:
         index_corpus(settings, [MAP_CORPUS])
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport=SIZE)
-            page.goto(f"http://127.0.0.1:{server.server_port}/papers/{MAP_PAPER}")
-            page.locator("figure.citation-map").screenshot(path=str(out))
-            browser.close()
-    finally:
-        server.shutdown()
-    print(f"wrote {out} ({out.stat().st_size:,} bytes)")
+    shoot(create_app(settings), f"/papers/{MAP_PAPER}", "figure.citation-map", out, chromium)
 
 
 def main() -> int:

@@ -10,13 +10,12 @@ build.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from search.base.atomic_files import TEMPORARY_SUFFIX
+from search.base.atomic_files import TEMPORARY_SUFFIX, write_atomically
 from search.graph.keys import key_hashes
 
 EDGES_DIR = "citations"
@@ -86,24 +85,17 @@ class EdgeStore:
         digest = hashlib.sha256(pairs.tobytes()).hexdigest()
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / f"edges-{digest}.npy"
-        _write_synced(target, lambda fh: np.save(fh, pairs))
-        _write_synced(self.directory / CURRENT, lambda fh: fh.write(f"{digest}\n".encode()))
-        for old in self.directory.glob("edges-*.npy"):
-            if old != target:
+        write_atomically(target, lambda tmp: _save(tmp, pairs))
+        write_atomically(self.directory / CURRENT, lambda tmp: tmp.write_text(f"{digest}\n"))
+        for old in [
+            *self.directory.glob("edges-*.npy"),
+            *self.directory.glob(f"*{TEMPORARY_SUFFIX}"),
+        ]:
+            if old != target:  # earlier edges, and what a killed run left
                 old.unlink(missing_ok=True)
         return len(pairs)
 
 
-def _write_synced(target: Path, write) -> None:
-    """Write ``target`` through a temporary file, fsynced, then renamed over it."""
-    scratch = target.with_name(target.name + TEMPORARY_SUFFIX)
-    with open(scratch, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(scratch, target)
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _save(path: Path, pairs: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # np.save of a path would add ".npy" to the temporary name
+        np.save(fh, pairs)

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from indexer.crash_points import checkpoint
-from search.base.atomic_files import TEMPORARY_SUFFIX
+from search.base.atomic_files import TEMPORARY_SUFFIX, fsync_directory, fsync_tree
 from search.graph.files import (
+    ARRAYS,
     FORMAT,
     LISTED,
     PAPERS,
@@ -69,11 +70,11 @@ def write(
         sources, targets = np.concatenate([sources, citing]), np.concatenate([targets, cited])
     edges = _write_rows(scratch, ids, sources, targets, listed)
     checkpoint("graph")
-    GraphManifest(FORMAT, len(ids), edges, None, _array_files()).write(scratch)
-    _fsync_tree(scratch)
+    GraphManifest(FORMAT, len(ids), edges, None, list(ARRAYS)).write(scratch)
+    fsync_tree(scratch)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(scratch, target)
-    _fsync(target.parent)
+    fsync_directory(target.parent)
     return WrittenGraph(target.name, len(ids), edges, round(time.perf_counter() - started, 3))
 
 
@@ -175,23 +176,3 @@ def _write_rows(directory: Path, ids, sources, targets, listed) -> int:
         np.save(directory / indptr_file(direction), indptr)
         np.save(directory / indices_file(direction), indices)
     return len(pairs)
-
-
-def _array_files() -> list[str]:
-    return [PAPERS, LISTED, *(f(d) for d in ("references", "cited_by")
-                              for f in (indptr_file, indices_file))]  # fmt: skip
-
-
-def _fsync_tree(directory: Path) -> None:
-    for path in directory.iterdir():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
-    _fsync(directory)
-
-
-def _fsync(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.crash_points import checkpoint
-from search.base.atomic_files import TEMPORARY_SUFFIX
+from search.base.atomic_files import TEMPORARY_SUFFIX, fsync_directory, fsync_tree
 from search.base.settings import Settings
 from search.keyword_index.documents import (
     FORMAT,
@@ -93,7 +93,7 @@ def write(
         if target.exists():  # left by a build that failed after the rename
             shutil.rmtree(target)
         os.rename(staging, target)
-        _fsync(target.parent)
+        fsync_directory(target.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Written(target.name, len(ids), source, round(time.perf_counter() - started, 3))
@@ -161,7 +161,7 @@ def finish(
     np.save(directory / PAPERS_FILE, np.stack([ids, hashes], axis=1).astype(np.int64))
     files = sorted(f.name for f in directory.iterdir() if f.name not in (*LOCKS, MANIFEST))
     Manifest(FORMAT, len(ids), derived_from, files, stale).write(directory)
-    _fsync_tree(directory)
+    fsync_tree(directory)
 
 
 def _add(writer, batches: Iterable[list[PaperText]]) -> None:
@@ -195,18 +195,3 @@ def _register(index) -> None:
 
 def _threads() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0))))
-
-
-def _fsync_tree(directory: Path) -> None:
-    for path in directory.iterdir():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
-    _fsync(directory)
-
-
-def _fsync(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
