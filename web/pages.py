@@ -14,6 +14,7 @@ from search.answers.export import FORMATS
 from search.answers.results import PaperDetail, short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
+from search.engine.citation_map import MAP_LISTS
 from search.engine.citations import LIST_SORTS
 from search.query.filters import FILTER_PARAMETERS
 from search.query.limits import DEFAULT_MODE, MAX_K, MAX_OFFSET, MODES, SORT_POOL_KEYWORD, SORTS
@@ -248,13 +249,15 @@ def paper_links(engine, paper_id: int) -> dict | None:
     graph = engine.citations.graph
     if graph.edges == 0 and graph.counts(paper_id).listed == 0:
         return None
-    lists = {kind: engine.citations.listed(paper_id, kind, LINKS_ON_PAPER_PAGE)
+    deep = {kind: max(LINKS_ON_PAPER_PAGE, k) for kind, k in MAP_LISTS.items()}  # the map's too
+    lists = {kind: engine.citations.listed(paper_id, kind, deep[kind])
              for kind in ("references", "citations")}  # fmt: skip
-    lists["connected"] = engine.citations.connected(paper_id, LINKS_ON_PAPER_PAGE)
+    lists["connected"] = engine.citations.connected(paper_id, deep["connected"])
     outside, shown = engine.citations.outside(paper_id)
     linked = lists["references"].total or lists["citations"].total
-    drawn = map_svg(engine.citations.map(paper_id)) if linked else None
-    return {**lists, "outside": outside, "outside_shown": shown, "map": drawn}
+    drawn = map_svg(engine.citations.map(paper_id, lists)) if linked else None
+    first = {kind: found.results[:LINKS_ON_PAPER_PAGE] for kind, found in lists.items()}
+    return {**lists, "shown": first, "outside": outside, "outside_shown": shown, "map": drawn}
 
 
 @bp.get("/papers/<path:ref>/references")

@@ -27,21 +27,29 @@ class CitationMap:
     links: list[tuple[int, int]]  # (citing, cited) between the nodes
 
 
-def citation_map(citations, paper_id: int) -> CitationMap:
-    """The map of ``paper_id`` (``citations``: the engine's ``Citations``)."""
+# How deep each list must be read for the map: the connected papers past those already
+# drawn as references or citers.
+MAP_LISTS = {"references": MAP_REFERENCES, "citations": MAP_CITERS,
+             "connected": MAP_CONNECTED + MAP_REFERENCES + MAP_CITERS}  # fmt: skip
+
+
+def citation_map(citations, paper_id: int, lists: dict | None = None) -> CitationMap:
+    """The map of ``paper_id`` (``citations``: the engine's ``Citations``), drawn from
+    ``lists`` (its references, citations and connected papers, each read MAP_LISTS deep)
+    when the caller has them, as a paper page does."""
     graph = citations.graph
     paper = citations.retriever.store.papers.resolve(int(paper_id))
+    if lists is None:
+        lists = {kind: citations.listed(paper.id, kind, MAP_LISTS[kind])
+                 for kind in ("references", "citations")}  # fmt: skip
+        lists["connected"] = citations.connected(paper.id, MAP_LISTS["connected"])
     chosen: dict[int, tuple[object, str]] = {}
     for kind, role, k in (("references", "reference", MAP_REFERENCES),
                           ("citations", "citer", MAP_CITERS)):  # fmt: skip
-        for hit in citations.listed(paper.id, kind, k).results:
+        for hit in lists[kind].results[:k]:
             chosen.setdefault(hit.id, (hit, role))
-    for hit in citations.connected(paper.id, MAP_CONNECTED + len(chosen)).results:
-        if (
-            hit.id not in chosen
-            and sum(r == "connected" for _, r in chosen.values()) < MAP_CONNECTED
-        ):
-            chosen[hit.id] = (hit, "connected")
+    others = [hit for hit in lists["connected"].results if hit.id not in chosen]
+    chosen.update({hit.id: (hit, "connected") for hit in others[:MAP_CONNECTED]})
     ids = np.array([paper.id, *chosen], dtype=np.int64)
     cited_here = dict(zip(ids.tolist(), graph.cited_by_counts(ids).tolist(), strict=True))
 

@@ -60,9 +60,10 @@ class Citations:
         return ConnectedPapers(self.retriever, self.graph).rank(paper_id, k, offset,
                                                                  filters=filters)  # fmt: skip
 
-    def map(self, paper_id: int) -> CitationMap:
-        """The paper among its references, citers and connected papers (``citation_map``)."""
-        return citation_map(self, paper_id)
+    def map(self, paper_id: int, lists: dict | None = None) -> CitationMap:
+        """The paper among its references, citers and connected papers (``citation_map``),
+        from ``lists`` when the caller has them."""
+        return citation_map(self, paper_id, lists)
 
     def cited_in_corpus(self, ids: np.ndarray) -> np.ndarray:
         """How many papers of this build cite each of ``ids``."""
