@@ -150,7 +150,8 @@ class Recommendations:
         filters = filters or Filters()
         allowed = self.retriever.allowed(filters, only)
         if allowed is not None:
-            links = {i: n for i, n in links.items() if i in set(allowed.tolist())}
+            passing = set(allowed.tolist())
+            links = {i: n for i, n in links.items() if i in passing}
         depth = max(library_links.POOL, k + offset) + len(links)
         near = self.retriever.nearest(centre, depth, allowed, exclude=mine)
         ranked = library_links.blend(near, links)
