@@ -1,6 +1,11 @@
-"""Benchmark: what the citation graph adds, on a real citation graph.
+"""Benchmark: the citation graph at scale, and what it adds on a real citation graph.
 
-    python bench/graph.py [--papers N] [--weights 0,0.3,0.6,1]
+    python bench/graph.py [--part scale|recovery|both] [--scale-papers 10000000]
+                          [--papers N] [--weights 0,0.3,0.6,1]
+
+The scale part (``bench/graph_scale.py``) writes the graph of a generated corpus of
+10M papers and about 120M edges, derives it again after a nightly change, and times
+list pages and connected papers on it.
 
 Indexes the hep-th citation graph of ../shared/data (29,555 arXiv hep-th papers with
 their abstracts and 352,768 citations inside the set, OpenAlex-shaped) once with
@@ -42,9 +47,21 @@ def engine_on_hepth():
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--papers", type=int, default=1000)
+    parser.add_argument("--part", choices=("scale", "recovery", "both"), default="both")
+    parser.add_argument("--scale-papers", type=int, default=10_000_000)
+    parser.add_argument("--build-memory", default="2GiB")
+    parser.add_argument("--samples", type=int, default=1000, help="papers timed at scale")
+    parser.add_argument("--papers", type=int, default=1000, help="papers of link recovery")
     parser.add_argument("--weights", default="0,0.3,0.5,0.6,0.8,1")
     args = parser.parse_args()
+    if args.part in ("scale", "both"):
+        from graph_scale import run
+
+        from search.base.units import parse_size
+
+        run(args.scale_papers, parse_size(args.build_memory), CACHE / "graph-scale", args.samples)
+    if args.part == "scale":
+        return 0
     if not HEPTH.exists():
         print(f"skipped: {HEPTH} not found (the shared data directory)")
         return 0

@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from indexer import citation_graph, ivf, keyword_index
+from indexer import graph as citation_graph
+from indexer import ivf, keyword_index
 from indexer.citation_edges import EdgeStore
 from indexer.crash_points import checkpoint
 from search.ann import faiss_index, tuning
@@ -124,6 +125,7 @@ class BuildOutcome(NamedTuple):
     retrain_reason: str | None  # why the centroids were trained (None: reused, or unchanged)
     unchanged: bool = False  # nothing to publish: the current build already holds this
     keywords: keyword_index.Written | None = None  # the keyword index written (None: none)
+    graph: citation_graph.WrittenGraph | None = None  # the citation graph written
 
 
 def build_index(
@@ -170,7 +172,9 @@ def build_index(
                               seconds=round(time.perf_counter() - started, 3),
                               contents=contents, **files.columns,
                               **_lineage(previous, trained, len(source), added))  # fmt: skip
-        return BuildOutcome(store.builds.publish(build.id), reason, keywords=files.keywords)
+        return BuildOutcome(
+            store.builds.publish(build.id), reason, keywords=files.keywords, graph=files.graph
+        )
     except BaseException:
         store.builds.fail(build.id)
         BuildFiles.named(settings.builds_dir, build.id).remove()
@@ -209,6 +213,7 @@ def _reusable_centroids(
 class WrittenFiles:
     columns: dict  # what the build's row records of its files
     keywords: keyword_index.Written
+    graph: citation_graph.WrittenGraph
 
 
 def _write_files(
@@ -240,8 +245,7 @@ def _write_files(
     faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
     base = previous if trained is not None else intact(store, previous)  # derive from
     keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base)
-    graph = citation_graph.write(store, settings.builds_dir, build_id, source.ids,
-                                 EdgeStore(settings.home).read())  # fmt: skip
+    graph = _write_graph(store, settings, build_id, source.ids, hashes, base)
     written = BuildFiles(path, built.lists_file, settings.builds_dir / keywords.name,
                          settings.builds_dir / graph.name)  # fmt: skip
     columns = {
@@ -253,7 +257,17 @@ def _write_files(
         "checksum": file_checksum(*written.checksummed()),
         "keywords_path": keywords.name, "graph_path": graph.name,
     }  # fmt: skip
-    return WrittenFiles(columns, keywords)
+    return WrittenFiles(columns, keywords, graph)
+
+
+def _write_graph(store: Store, settings: Settings, build_id: int, ids, hashes, base):
+    """The build's citation graph, derived from ``base``'s (an intact build) when it can."""
+    kept = EdgeStore(settings.home)
+    directory = store.builds.files(base).graph if base is not None else None
+    previous = citation_graph.PreviousGraph(base.id, directory) if directory else None
+    return citation_graph.write(store.texts, BuildFiles.named(settings.builds_dir, build_id).graph,
+                                ids, hashes, edges=(kept.read(), kept.digest()),
+                                previous=previous, memory=settings.build_memory)  # fmt: skip
 
 
 def _lineage(previous: IndexBuild | None, trained, vectors: int, added: int) -> dict:
@@ -302,6 +316,24 @@ def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> ke
     written = keyword_index.write(store, settings, build.id, ids, hashes)
     files = replace(store.builds.files(build), keywords=settings.builds_dir / written.name)
     store.builds.add_keywords(build.id, written.name, file_checksum(*files.checksummed()))
+    return written
+
+
+def add_citation_graph(store: Store, settings: Settings, build: IndexBuild):
+    """Write the citation graph of a build from before graphs (``db upgrade``), as
+    ``add_keyword_index`` writes a keyword index: over the papers the build holds, its
+    files verified first and the checksum made anew to cover the graph."""
+    files = store.builds.files(build)
+    faiss_index.verify(files.checksummed(), build.checksum)
+    ids = np.setdiff1d(store.vectors.live(build.model_key).ids,
+                       store.papers.built_after(build.id))  # fmt: skip
+    kept = EdgeStore(settings.home)
+    target = BuildFiles.named(settings.builds_dir, build.id).graph
+    written = citation_graph.write(store.texts, target, ids, store.texts.content_hashes(ids),
+                                   edges=(kept.read(), kept.digest()),
+                                   memory=settings.build_memory)  # fmt: skip
+    files = replace(files, graph=settings.builds_dir / written.name)
+    store.builds.add_graph(build.id, written.name, file_checksum(*files.checksummed()))
     return written
 
 

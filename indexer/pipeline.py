@@ -89,6 +89,8 @@ class RunSummary:
     # from (None: written afresh; both None when nothing was built).
     keywords_seconds: float | None = None
     keywords_derived_from: int | None = None
+    graph_seconds: float | None = None  # the same of its citation graph
+    graph_derived_from: int | None = None
     published: bool = False  # False: nothing changed, the current build stays
     pruned: list[int] = field(default_factory=list)
     rejects_file: str | None = None
@@ -396,10 +398,13 @@ def _embed(
 
 def _record_build(summary: RunSummary, outcome: BuildOutcome) -> None:
     """What the build step did, in the run's summary."""
-    build, reason, unchanged, keywords = outcome
+    build, reason, unchanged, keywords, graph = outcome
     if keywords is not None:
         summary.keywords_seconds = keywords.seconds
         summary.keywords_derived_from = keywords.derived_from
+    if graph is not None:
+        summary.graph_seconds = graph.seconds
+        summary.graph_derived_from = graph.derived_from
     summary.published = not unchanged
     summary.build_id = build.id
     summary.index_type = build.index_type

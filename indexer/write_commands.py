@@ -77,6 +77,12 @@ def print_summary(summary: RunSummary, as_json: bool) -> None:
             f"keyword index {'derived from build ' + str(source) if source else 'written'} "
             f"in {summary.keywords_seconds:.1f} s"
         )
+        if summary.graph_seconds is not None:
+            source = summary.graph_derived_from
+            click.echo(
+                f"citation graph {'derived from build ' + str(source) if source else 'written'} "
+                f"in {summary.graph_seconds:.1f} s"
+            )
     if summary.rejects_file:
         click.echo(
             f"rejected records and dropped fields, with line numbers and reasons: "
@@ -311,8 +317,12 @@ def db_group() -> None:
 def db_upgrade(revision: str, settings: Settings) -> None:
     """Apply pending migrations; to the latest, also move vectors an older release kept in
     the database to files, and write the current build's keyword index if it has none or
-    one in an older format."""
-    from indexer.build_lifecycle import add_keyword_index, keyword_index_outdated
+    one in an older format, and its citation graph if it has none."""
+    from indexer.build_lifecycle import (
+        add_citation_graph,
+        add_keyword_index,
+        keyword_index_outdated,
+    )
     from indexer.lock import write_lock
     from search.store import Store
     from search.store.db import current_revision, make_engine, session_factory, upgrade
@@ -333,6 +343,12 @@ def db_upgrade(revision: str, settings: Settings) -> None:
             written = add_keyword_index(store, settings, current)
         click.echo(f"Wrote the keyword index of build {current.id}: {written.papers:,} papers "
                    f"({written.name})")  # fmt: skip
+        current = store.builds.current()
+    if current is not None and store.builds.files(current).graph is None:
+        with write_lock(settings.home):
+            graph = add_citation_graph(store, settings, current)
+        click.echo(f"Wrote the citation graph of build {current.id}: {graph.papers:,} papers, "
+                   f"{graph.edges:,} citations ({graph.name})")  # fmt: skip
 
 
 @db_group.command("current")

@@ -132,6 +132,7 @@ def test_a_daily_update_links_up_a_cited_paper_and_unlinks_a_withdrawn_one(
     summary = run(settings, [write(tmp_path / "day1.jsonl", [late])], snapshot=False,
                   encoder=tiny_encoder)  # fmt: skip
     assert summary.added == 1 and summary.published
+    assert summary.graph_derived_from == summary.build_id - 1  # in proportion to the change
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
     new = engine.resolve_paper("W1099")
     citing = engine.citations.listed(new.id, "citations", k=10)
@@ -139,7 +140,9 @@ def test_a_daily_update_links_up_a_cited_paper_and_unlinks_a_withdrawn_one(
     assert "W1099" in {h.external_id for h in engine.citations.listed(
         engine.resolve_paper("W1000").id, "citations", k=100).results}  # fmt: skip
     gone = dict(works[2], is_retracted=True)  # work 2: cited by 1, cites 1
-    run(settings, [write(tmp_path / "day2.jsonl", [gone])], snapshot=False, encoder=tiny_encoder)
+    summary = run(settings, [write(tmp_path / "day2.jsonl", [gone])], snapshot=False,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert summary.graph_derived_from == summary.build_id - 1
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
     for paper_id in engine.store.papers.external_ids():
         for kind in ("references", "citations"):

@@ -254,6 +254,7 @@ def test_an_old_data_directory_moves_its_vectors_on_upgrade_and_embeds_nothing(
     assert result.exit_code == 0, result.output
     assert f"revision {head_revision()}" in result.output and "Moved 300 vectors" in result.output
     assert "Wrote the keyword index of build 1: 300 papers" in result.output
+    assert "Wrote the citation graph of build 1: 300 papers" in result.output
     assert not full_text_left(indexed)  # the database ranks no text any more
     store = Store.open(indexed)
     moved_ids, moved = store.vectors.all(key)
@@ -296,6 +297,7 @@ def test_db_upgrade_writes_a_keyword_index_of_an_older_format_again(indexed, tin
     assert engine.search("graph", k=5, mode="keyword").results
     again = CliRunner().invoke(main, ["db", "upgrade", *cli_args(indexed)])
     assert "Wrote the keyword index" not in again.output  # current now: nothing to do
+    assert "Wrote the citation graph" not in again.output
 
 
 def test_an_interrupted_move_resumes_and_loses_nothing(indexed, tiny_encoder, monkeypatch):

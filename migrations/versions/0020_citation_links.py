@@ -3,7 +3,7 @@ says cite it, as keys (``search.graph.keys``), kept so that every build resolves
 citation graph again; and the build's graph files (a directory beside its index)
 
 The graph itself is never a table: each build writes it as sparse rows in files
-(``indexer.citation_graph``), which servers memory-map.
+(``indexer.graph``), which servers memory-map.
 
 Revision ID: 0020
 Revises: 0019

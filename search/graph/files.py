@@ -6,6 +6,14 @@ the papers paper i cites, row i of ``cited_by`` those that cite it. Positions ar
 and each edge is stored once a direction, so an edge costs 8 bytes; ``listed`` keeps
 how many references each paper's source gave, found in the corpus or not. Servers
 memory-map the arrays: replicas share the pages, and nothing is read until asked.
+
+The other arrays serve no query: they let the next build derive its graph from this one
+in proportion to what changed (``indexer.graph.derive``). ``hashes`` are the papers'
+content hashes (what changed), ``claims`` each paper's own resolved references and
+citers (what its record says, as sparse rows: a target position, or ``-(position + 1)``
+for a paper its record says cites it), ``keys`` every id of every paper (what a
+reference can resolve to) and ``pending`` the ids named by references that resolved to
+no paper yet (who to link up when a paper with that id arrives).
 """
 
 from __future__ import annotations
@@ -16,11 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "graph.json"
 PAPERS = "papers.npy"  # int64, the build's paper ids, sorted: a position is a node
 LISTED = "listed.npy"  # int32, the references each paper's source listed
+HASHES = "hashes.npy"  # int64, each paper's content hash
+KEYS = "keys.npy"  # uint64, every key hash of every paper, sorted (search.graph.keys)
+KEY_OWNERS = "key_owners.npy"  # int32, the position holding each key (ascending per key)
+PENDING = "pending.npy"  # uint64, key hashes named by references that found no paper, sorted
+PENDING_OWNERS = "pending_owners.npy"  # int32, the position whose record named each
 DIRECTIONS = ("references", "cited_by")
+CLAIMS = "claims"  # sparse rows, as the directions are
 
 
 def indptr_file(direction: str) -> str:
@@ -31,23 +45,29 @@ def indices_file(direction: str) -> str:
     return f"{direction}.npy"  # int32, each row's positions, ascending
 
 
-ARRAYS = (PAPERS, LISTED, *(f(d) for d in DIRECTIONS for f in (indptr_file, indices_file)))
+ARRAYS = (
+    PAPERS, LISTED, HASHES, KEYS, KEY_OWNERS, PENDING, PENDING_OWNERS,
+    *(f(d) for d in (*DIRECTIONS, CLAIMS) for f in (indptr_file, indices_file)),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class GraphManifest:
     """A graph's own description: its format, papers, edges (in this corpus, each once),
-    the build it was derived from (None: resolved afresh) and its files, checksum order."""
+    the build it was derived from (None: resolved afresh), its files in checksum order,
+    and the SHA-256 of the kept files of edges it resolved (``indexer.citation_edges``)."""
 
     format: int
     papers: int
     edges: int
     derived_from: int | None
     files: list[str]
+    edges_digest: str = ""
 
     @classmethod
     def read(cls, directory: Path) -> GraphManifest:
-        return cls(**json.loads((directory / MANIFEST).read_text()))
+        fields = json.loads((directory / MANIFEST).read_text())
+        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
 
     def write(self, directory: Path) -> None:
         (directory / MANIFEST).write_text(json.dumps(self.__dict__, indent=1) + "\n")

@@ -81,8 +81,14 @@ def own_keys(external_id: str, doi: str | None, ids: Iterable[str] = ()) -> list
     """Every key of a paper: its corpus id (and the arXiv id, DOI or OpenAlex id it is,
     when it has one's shape: an arXiv listing's ids are arXiv ids), its DOI, and the
     other ids its record gives (already keys), once each."""
-    shaped = [paper_key(kind, external_id) for kind in SHAPED]
-    keys = [paper_key("id", external_id), *shaped, paper_key("doi", doi), *ids]
+    own = paper_key("id", external_id)
+    keys = [own]
+    if own is not None:  # checked once: the shaped kinds see the same clean text
+        text = own[3:]
+        for kind in SHAPED:
+            canonical = _CANONICAL[kind](text)
+            keys.append(f"{kind}:{canonical}" if canonical else None)
+    keys += [paper_key("doi", doi), *ids]
     return list(dict.fromkeys(k for k in keys if k))
 
 

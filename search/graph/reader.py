@@ -11,7 +11,6 @@ import numpy as np
 from search.base.errors import IndexCorrupt
 from search.graph.files import (
     DIRECTIONS,
-    FORMAT,
     LISTED,
     PAPERS,
     GraphManifest,
@@ -19,6 +18,8 @@ from search.graph.files import (
     indptr_file,
     sparse_rows,
 )
+
+READABLE = (1, 2)  # the served arrays are the same in both (2 adds what derivation keeps)
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class CitationGraph:
             return
         try:
             manifest = GraphManifest.read(directory)
-            if manifest.format != FORMAT:
+            if manifest.format not in READABLE:
                 raise IndexCorrupt(f"citation graph {directory} has format {manifest.format}, "
-                                   f"not {FORMAT}: run `papersearch db upgrade`")  # fmt: skip
+                                   f"which this release does not read: re-index")  # fmt: skip
             self.papers = np.load(directory / PAPERS, mmap_mode="r")
             self.listed = np.load(directory / LISTED, mmap_mode="r")
             self._rows = {

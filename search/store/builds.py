@@ -160,6 +160,13 @@ class Builds:
             build = session.get(IndexBuild, build_id)
             build.keywords_path, build.checksum = keywords_path, checksum
 
+    def add_graph(self, build_id: int, graph_path: str, checksum: str) -> None:
+        """Record the citation graph written for a build from before them, with the
+        checksum that now covers it too."""
+        with self.sessions.begin() as session:
+            build = session.get(IndexBuild, build_id)
+            build.graph_path, build.checksum = graph_path, checksum
+
     def set_tuning(
         self, build_id: int, nprobe: int, recall: float, deep_nprobe: int, recall_100: float
     ) -> None:

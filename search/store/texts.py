@@ -40,6 +40,11 @@ class PaperTexts:
                    for i, title, abstract, authors, year, venue, categories, names
                    in rows]  # fmt: skip
 
+    def keys(self, ids: np.ndarray) -> Iterator[list[tuple]]:
+        """(id, external id, DOI, other keys) of the papers of ``ids`` (sorted), in id
+        order, a query's worth at a time: the ids a paper is known by."""
+        yield from self._rows(ids, (Paper.id, Paper.external_id, Paper.doi, Paper.paper_keys))
+
     def links(self, ids: np.ndarray) -> Iterator[list[tuple]]:
         """(id, external id, DOI, other keys, reference keys, citer keys) of the papers of
         ``ids`` (sorted), in id order, a query's worth at a time (``search.graph.keys``)."""

@@ -1,0 +1,83 @@
+"""Writing a build's citation graph afresh, out of core: two reads of the papers' records,
+and external sorts in buckets, so that memory holds one bucket and a batch of records
+(bounded by the build memory setting), never the graph.
+
+1. Every paper's keys, spilled by hash range, then sorted a range at a time: ``keys``.
+2. Every paper's references and citers, resolved a batch at a time against the keys
+   (memory-mapped): its claims are written in row order as they come; the edges they
+   make are spilled by citing and by cited row range, the pending keys by hash range.
+3. The edges of the kept files of edges, resolved at both ends.
+4. Each direction's rows, a bucket at a time, each edge once; the pending keys, sorted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from indexer.graph.resolution import KEY_PAIR, KeyLookup, own_key_pairs, resolve
+from indexer.graph.rows import EDGE, RowsWriter, row_buckets, spill_edges, write_spilled
+from indexer.graph.source import GraphSource
+from indexer.graph.spill import ArrayFile, Spill, hash_bucket, unique_pairs
+from search.graph.files import CLAIMS, KEY_OWNERS, KEYS, PENDING, PENDING_OWNERS
+
+HASH_BITS = 8  # 256 hash ranges
+PAIRS_AT_A_TIME = 1 << 22  # edges of files of edges resolved at a time
+
+
+def write_full(
+    source: GraphSource, directory: Path, ids: np.ndarray, edge_pairs: np.ndarray, memory: int
+) -> tuple[np.ndarray, int]:
+    """The graph of the papers ``ids`` into ``directory`` (all but ``papers``, ``listed``
+    and ``hashes``): (listed per paper, edges)."""
+    n = len(ids)
+    buffer = memory // 8  # each spill's buffer: a few are open at once
+    keys = Spill(directory / "spill-keys", KEY_PAIR, 1 << HASH_BITS, buffer)
+    for rows in source.keys(ids):
+        pairs = own_key_pairs(rows, ids)
+        keys.add(pairs, hash_bucket(pairs["hash"], HASH_BITS))
+    write_sorted_pairs(keys, directory, KEYS, KEY_OWNERS)
+    lookup = KeyLookup.open(directory)
+
+    buckets, per_bucket = row_buckets(n)
+    by_citing = Spill(directory / "spill-citing", EDGE, buckets, buffer)
+    by_cited = Spill(directory / "spill-cited", EDGE, buckets, buffer)
+    pending = Spill(directory / "spill-pending", KEY_PAIR, 1 << HASH_BITS, buffer)
+    listed = np.zeros(n, dtype=np.int32)
+    claims = RowsWriter(directory, CLAIMS, n)
+    for rows in source.links(ids):
+        if not rows:
+            continue
+        found = resolve(rows, ids, lookup)
+        listed[found.positions] = found.listed
+        claims.add(found.claim_owners, found.claim_codes, int(found.positions.max()) + 1)
+        citing, cited = found.edges()
+        spill_edges(by_citing, citing, cited, per_bucket)
+        spill_edges(by_cited, cited, citing, per_bucket)
+        pending.add(found.pending, hash_bucket(found.pending["hash"], HASH_BITS))
+    claims.close()
+    for start in range(0, len(edge_pairs), PAIRS_AT_A_TIME):
+        part = np.asarray(edge_pairs[start : start + PAIRS_AT_A_TIME])
+        citing, cited = lookup.resolve(part[:, 0]), lookup.resolve(part[:, 1])
+        both = (citing >= 0) & (cited >= 0) & (citing != cited)
+        spill_edges(by_citing, citing[both], cited[both], per_bucket)
+        spill_edges(by_cited, cited[both], citing[both], per_bucket)
+    edges = write_spilled(by_citing, n, per_bucket, directory, "references")
+    write_spilled(by_cited, n, per_bucket, directory, "cited_by")
+    write_sorted_pairs(pending, directory, PENDING, PENDING_OWNERS)
+    return listed, edges
+
+
+def write_sorted_pairs(spill: Spill, directory: Path, hashes_name: str, owners_name: str) -> None:
+    """The spilled (hash, position) pairs, each once, sorted by hash then position."""
+    spill.flush()
+    hashes = ArrayFile(directory / hashes_name, np.uint64)
+    owners = ArrayFile(directory / owners_name, np.int32)
+    for number in range(spill.buckets):
+        pairs = unique_pairs(spill.take(number))
+        hashes.write(pairs["hash"])
+        owners.write(pairs["owner"])
+    hashes.close()
+    owners.close()
+    spill.remove()
