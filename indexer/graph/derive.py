@@ -194,12 +194,9 @@ def _ranges(old: tuple[np.ndarray, np.ndarray], new: np.ndarray):
 
 def _again(previous: _Previous, change: _Change, changed_hashes: np.ndarray, unsettled):
     """New positions of the papers whose records are resolved again: the changed ones,
-    the ``unsettled`` and their neighbours, and the owners of pending keys a changed
-    paper now holds."""
-    wanted = [unsettled]
-    for name in DIRECTIONS:
-        indptr, indices = previous.rows[name]
-        wanted.append(gather(indptr, indices, unsettled)[1])
+    the ``unsettled`` and the papers whose claims name them, and the owners of pending
+    keys a changed paper now holds."""
+    wanted = [unsettled, _claiming(previous, unsettled)]
     pending_hashes, pending_owners = previous.pending
     keys = np.sort(changed_hashes)
     for start in range(0, len(pending_hashes) if len(keys) else 0, PAIRS_PER_RANGE):
@@ -212,21 +209,39 @@ def _again(previous: _Previous, change: _Change, changed_hashes: np.ndarray, uns
     return unique_sorted(np.concatenate([change.new_at[old], change.changed]))
 
 
+def _claiming(previous: _Previous, papers: np.ndarray) -> np.ndarray:
+    """The papers (old positions) whose claims name one of ``papers``: of their citers,
+    those whose references name them; of the papers they cite, those whose citers list
+    names them."""
+    found = []
+    claims_indptr, claims = previous.rows[CLAIMS]
+    for direction in DIRECTIONS:
+        indptr, indices = previous.rows[direction]
+        which, neighbours = gather(indptr, indices, papers)
+        code = papers[which] if direction == "cited_by" else -papers[which] - 1
+        owner, claimed = gather(claims_indptr, claims, neighbours)
+        found.append(neighbours[owner[claimed == code[owner]]])
+    return np.concatenate(found)
+
+
 def _edges_touching(previous, change, kept_rows, in_again, owners, codes, edge_pairs, lookup):
     """(citing, cited) of every edge with an end resolved again: its claims, the kept
     papers' claims towards it, and the edges of files of edges."""
     citing = [np.where(codes < 0, -codes - 1, owners)]
     cited = [np.where(codes < 0, owners, codes)]
     indptr, indices = previous.rows[CLAIMS]
-    for start in range(0, len(kept_rows), ROWS_AT_A_TIME):
-        rows = np.arange(start, min(start + ROWS_AT_A_TIME, len(kept_rows)))
-        rows = rows[kept_rows[rows]]
-        which, old_codes = gather(indptr, indices, rows)
-        owner = change.new_at[rows[which]]
-        other = change.new_at[np.where(old_codes < 0, -old_codes.astype(np.int64) - 1, old_codes)]
-        towards = (other >= 0) & in_again[np.maximum(other, 0)]
-        citing.append(np.where(old_codes < 0, other, owner)[towards])
-        cited.append(np.where(old_codes < 0, owner, other)[towards])
+    for start in range(0, len(kept_rows), ROWS_AT_A_TIME):  # the old rows, a block at a time
+        stop = min(start + ROWS_AT_A_TIME, len(kept_rows))
+        starts = np.asarray(indptr[start : stop + 1])
+        old_codes = np.asarray(indices[starts[0] : starts[-1]]).astype(np.int64)
+        lengths = np.diff(starts)
+        other = change.new_at[np.where(old_codes < 0, -old_codes - 1, old_codes)]
+        towards = np.repeat(kept_rows[start:stop], lengths) & (other >= 0)
+        towards &= in_again[np.maximum(other, 0)]
+        owner = change.new_at[np.repeat(np.arange(start, stop), lengths)[towards]]
+        other, old_codes = other[towards], old_codes[towards]
+        citing.append(np.where(old_codes < 0, other, owner))
+        cited.append(np.where(old_codes < 0, owner, other))
     for start in range(0, len(edge_pairs), PAIRS_AT_A_TIME):
         part = np.asarray(edge_pairs[start : start + PAIRS_AT_A_TIME])
         a, b = lookup.resolve(part[:, 0]), lookup.resolve(part[:, 1])
@@ -245,23 +260,32 @@ def _edges_touching(previous, change, kept_rows, in_again, owners, codes, edge_p
 def _merge_direction(previous, change, kept_rows, in_again, name, rows, columns, directory) -> int:
     """One direction's rows: the kept papers' edges between kept papers, renumbered, merged
     with the edges touching the papers resolved again."""
-    n = len(in_again)
     order = np.lexsort((columns, rows))
     rows, columns = rows[order], columns[order]
+    new_at = change.new_at
+    column_map = np.where((new_at >= 0) & ~in_again[np.maximum(new_at, 0)], new_at, -1)
 
-    def kept(old_rows, old_columns):
-        new_columns = change.new_at[old_columns]
-        return (new_columns >= 0) & ~in_again[np.maximum(new_columns, 0)], new_columns
+    def kept(entries):
+        renumbered = column_map[entries]
+        return renumbered >= 0, renumbered
 
     return _merge_rows(previous.rows[name], change, kept_rows, rows, columns, kept,
-                       RowsWriter(directory, name, n), offset=0)  # fmt: skip
+                       RowsWriter(directory, name, len(in_again)), offset=0)  # fmt: skip
 
 
 def _merge_claims(previous, change, kept_rows, owners, codes, directory, n) -> None:
-    def kept(old_rows, old_codes):
-        old_codes = old_codes.astype(np.int64)
-        target = change.new_at[np.where(old_codes < 0, -old_codes - 1, old_codes)]
-        return target >= 0, np.where(old_codes < 0, -target - 1, target)
+    """The claims' rows: the kept papers' own, renumbered (a code for each old code, read
+    from one table), merged with those resolved again."""
+    new_at, old_n = change.new_at, len(change.new_at)
+    gone = np.iinfo(np.int32).min
+    code_map = np.empty(2 * old_n, dtype=np.int64)  # at code + old_n: the new code
+    citing = new_at[old_n - 1 - np.arange(old_n)]  # codes -old_n..-1 name positions old_n-1..0
+    code_map[:old_n] = np.where(citing >= 0, -citing - 1, gone)
+    code_map[old_n:] = np.where(new_at >= 0, new_at, gone)
+
+    def kept(entries):
+        renumbered = code_map[entries.astype(np.int64) + old_n]
+        return renumbered != gone, renumbered
 
     _merge_rows(previous.rows[CLAIMS], change, kept_rows, owners, codes, kept,
                 RowsWriter(directory, CLAIMS, n), offset=n)  # fmt: skip
@@ -270,20 +294,48 @@ def _merge_claims(previous, change, kept_rows, owners, codes, directory, n) -> N
 def _merge_rows(old, change, kept_rows, rows, columns, renumber, writer, offset: int) -> int:
     """Rows of ``writer``: each kept row's old entries (``renumber``: which stay, and what
     they become; ascending still, as renumbering keeps order), with the new entries
-    (``rows``, ``columns``: sorted, none in a kept entry) inserted in order."""
+    (``rows``, ``columns``: sorted, none in a kept entry) inserted in order. The old
+    rows of a range of new rows are one block of the old arrays (renumbering keeps
+    order), read whole and masked."""
     indptr, indices = old
     n = writer.n
     width = 2 * max(n, 1) + 1
     for start in range(0, n, ROWS_AT_A_TIME):
         stop = min(start + ROWS_AT_A_TIME, n)
-        new_rows = np.arange(start, stop)
-        old_rows = change.old_at[new_rows]
+        old_rows = change.old_at[start:stop]
         take = (old_rows >= 0) & kept_rows[np.maximum(old_rows, 0)]
-        which, entries = gather(indptr, indices, old_rows[take])
-        stays, renumbered = renumber(old_rows[take][which], entries)
-        base = new_rows[take][which][stays] * width + renumbered[stays] + offset
+        counts, base = _kept_block(indptr, indices, old_rows[take], renumber)
+        counts = np.zeros(stop - start, dtype=np.int64) if counts is None else _spread(counts, take)
         lo, hi = np.searchsorted(rows, [start, stop])
-        extra = rows[lo:hi].astype(np.int64) * width + columns[lo:hi] + offset
-        merged = np.insert(base, np.searchsorted(base, extra), extra)
-        writer.add(merged // width, merged % width - offset, stop)
+        if hi > lo:
+            base_rows = np.repeat(np.arange(start, stop), counts)
+            at = np.searchsorted(base_rows * width + base + offset,
+                                 rows[lo:hi] * width + columns[lo:hi] + offset)  # fmt: skip
+            base = np.insert(base, at, columns[lo:hi])
+            counts = counts + np.bincount(rows[lo:hi] - start, minlength=stop - start)
+        writer.add_counts(counts, base)
     return writer.close()
+
+
+def _kept_block(indptr, indices, taken: np.ndarray, renumber):
+    """(entries kept per row of ``taken``, the kept entries renumbered) of the old rows
+    ``taken`` (ascending)."""
+    if len(taken) == 0:
+        return None, np.zeros(0, dtype=np.int64)
+    first, last = int(taken[0]), int(taken[-1])
+    starts = np.asarray(indptr[first : last + 2])
+    block = np.asarray(indices[starts[0] : starts[-1]])
+    wanted = np.zeros(last - first + 1, dtype=bool)
+    wanted[taken - first] = True
+    stays, renumbered = renumber(block)
+    stays &= np.repeat(wanted, np.diff(starts))
+    kept = np.zeros(len(block) + 1, dtype=np.int64)
+    np.cumsum(stays, out=kept[1:])
+    at = starts - starts[0]
+    return (kept[at[1:]] - kept[at[:-1]])[taken - first], renumbered[stays].astype(np.int64)
+
+
+def _spread(counts: np.ndarray, take: np.ndarray) -> np.ndarray:
+    spread = np.zeros(len(take), dtype=np.int64)
+    spread[take] = counts
+    return spread

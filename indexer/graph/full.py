@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from indexer.graph.resolution import KEY_PAIR, KeyLookup, own_key_pairs, resolve
-from indexer.graph.rows import EDGE, RowsWriter, row_buckets, spill_edges, write_spilled
+from indexer.graph.rows import RowsWriter, edge_spill, row_buckets, spill_edges, write_spilled
 from indexer.graph.source import GraphSource
-from indexer.graph.spill import ArrayFile, Spill, hash_bucket, unique_pairs
+from indexer.graph.spill import ArrayFile, Spill, by_hash, unique_pairs
 from search.graph.files import CLAIMS, KEY_OWNERS, KEYS, PENDING, PENDING_OWNERS
 
 HASH_BITS = 8  # 256 hash ranges
@@ -32,18 +32,18 @@ def write_full(
     """The graph of the papers ``ids`` into ``directory`` (all but ``papers``, ``listed``
     and ``hashes``): (listed per paper, edges)."""
     n = len(ids)
-    buffer = memory // 8  # each spill's buffer: a few are open at once
-    keys = Spill(directory / "spill-keys", KEY_PAIR, 1 << HASH_BITS, buffer)
+    buffer = memory // 16  # each spill's buffer: three are open at once, and sort in flushing
+    keys = Spill(directory / "spill-keys", KEY_PAIR, 1 << HASH_BITS, by_hash(HASH_BITS), buffer)
     for rows in source.keys(ids):
-        pairs = own_key_pairs(rows, ids)
-        keys.add(pairs, hash_bucket(pairs["hash"], HASH_BITS))
+        keys.add(own_key_pairs(rows, ids))
     write_sorted_pairs(keys, directory, KEYS, KEY_OWNERS)
     lookup = KeyLookup.open(directory)
 
     buckets, per_bucket = row_buckets(n)
-    by_citing = Spill(directory / "spill-citing", EDGE, buckets, buffer)
-    by_cited = Spill(directory / "spill-cited", EDGE, buckets, buffer)
-    pending = Spill(directory / "spill-pending", KEY_PAIR, 1 << HASH_BITS, buffer)
+    by_citing = edge_spill(directory / "spill-citing", buckets, per_bucket, buffer)
+    by_cited = edge_spill(directory / "spill-cited", buckets, per_bucket, buffer)
+    pending = Spill(directory / "spill-pending", KEY_PAIR, 1 << HASH_BITS, by_hash(HASH_BITS),
+                    buffer)  # fmt: skip
     listed = np.zeros(n, dtype=np.int32)
     claims = RowsWriter(directory, CLAIMS, n)
     for rows in source.links(ids):
@@ -53,16 +53,16 @@ def write_full(
         listed[found.positions] = found.listed
         claims.add(found.claim_owners, found.claim_codes, int(found.positions.max()) + 1)
         citing, cited = found.edges()
-        spill_edges(by_citing, citing, cited, per_bucket)
-        spill_edges(by_cited, cited, citing, per_bucket)
-        pending.add(found.pending, hash_bucket(found.pending["hash"], HASH_BITS))
+        spill_edges(by_citing, citing, cited)
+        spill_edges(by_cited, cited, citing)
+        pending.add(found.pending)
     claims.close()
     for start in range(0, len(edge_pairs), PAIRS_AT_A_TIME):
         part = np.asarray(edge_pairs[start : start + PAIRS_AT_A_TIME])
         citing, cited = lookup.resolve(part[:, 0]), lookup.resolve(part[:, 1])
         both = (citing >= 0) & (cited >= 0) & (citing != cited)
-        spill_edges(by_citing, citing[both], cited[both], per_bucket)
-        spill_edges(by_cited, cited[both], citing[both], per_bucket)
+        spill_edges(by_citing, citing[both], cited[both])
+        spill_edges(by_cited, cited[both], citing[both])
     edges = write_spilled(by_citing, n, per_bucket, directory, "references")
     write_spilled(by_cited, n, per_bucket, directory, "cited_by")
     write_sorted_pairs(pending, directory, PENDING, PENDING_OWNERS)

@@ -29,10 +29,14 @@ class RowsWriter:
         """The rows from where the last call stopped to ``upto`` (exclusive): ``rows[i]``
         (ascending, in that range) has ``columns[i]`` (ascending within a row)."""
         counts = np.bincount(np.asarray(rows, dtype=np.int64) - self.row, minlength=upto - self.row)
+        self.add_counts(counts, columns)
+
+    def add_counts(self, counts: np.ndarray, columns: np.ndarray) -> None:
+        """The next ``len(counts)`` rows: row i has the next ``counts[i]`` of ``columns``."""
         self._indptr.write(self.total + np.cumsum(counts))
         self._indices.write(columns)
         self.total += len(columns)
-        self.row = upto
+        self.row += len(counts)
 
     def close(self) -> int:
         """The columns written; rows not reached are empty."""
@@ -49,10 +53,15 @@ def row_buckets(n: int) -> tuple[int, int]:
     return buckets, max(1, -(-n // buckets))
 
 
-def spill_edges(spill: Spill, rows: np.ndarray, columns: np.ndarray, rows_per_bucket: int) -> None:
+def edge_spill(directory: Path, buckets: int, rows_per_bucket: int, buffer: int) -> Spill:
+    """A spill of edges in row-range buckets."""
+    return Spill(directory, EDGE, buckets, lambda edges: edges["row"] // rows_per_bucket, buffer)
+
+
+def spill_edges(spill: Spill, rows: np.ndarray, columns: np.ndarray) -> None:
     edges = np.zeros(len(rows), dtype=EDGE)
     edges["row"], edges["col"] = rows, columns
-    spill.add(edges, edges["row"] // rows_per_bucket)
+    spill.add(edges)
 
 
 def write_spilled(spill: Spill, n: int, rows_per_bucket: int, directory: Path, name: str) -> int:

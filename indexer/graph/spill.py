@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,22 +46,31 @@ class ArrayFile:
 
 
 class Spill:
-    """Records of one dtype on disk in ``buckets`` files, buffered in memory up to
-    ``buffer_bytes``; each bucket read (and removed) whole."""
+    """Records of one dtype on disk in ``buckets`` files (``bucket_of`` says which of each
+    record's), buffered in memory up to ``buffer_bytes``; each bucket read (and removed)
+    whole."""
 
-    def __init__(self, directory: Path, dtype, buckets: int, buffer_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        dtype,
+        buckets: int,
+        bucket_of: Callable[[np.ndarray], np.ndarray],
+        buffer_bytes: int,
+    ) -> None:
         self.directory, self.dtype, self.buckets = directory, np.dtype(dtype), buckets
+        self.bucket_of = bucket_of
         self.buffer_bytes = max(buffer_bytes, 1 << 20)
-        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._parts: list[np.ndarray] = []
         self._buffered = 0
         self.records = 0
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
 
-    def add(self, records: np.ndarray, bucket: np.ndarray) -> None:
+    def add(self, records: np.ndarray) -> None:
         if len(records) == 0:
             return
-        self._parts.append((records, np.asarray(bucket, dtype=np.int64)))
+        self._parts.append(records)
         self._buffered += records.nbytes
         self.records += len(records)
         if self._buffered >= self.buffer_bytes:
@@ -69,11 +79,12 @@ class Spill:
     def flush(self) -> None:
         if not self._parts:
             return
-        records = np.concatenate([r for r, _ in self._parts])
-        bucket = np.concatenate([b for _, b in self._parts])
+        records = np.concatenate(self._parts)
         self._parts, self._buffered = [], 0
+        bucket = self.bucket_of(records)
         order = np.argsort(bucket, kind="stable")
         records, bucket = records[order], bucket[order]
+        del order
         bounds = np.searchsorted(bucket, np.arange(self.buckets + 1))
         for number in np.flatnonzero(np.diff(bounds)):
             with open(self._path(int(number)), "ab") as fh:
@@ -95,9 +106,10 @@ class Spill:
         return self.directory / f"{number:05d}.bin"
 
 
-def hash_bucket(hashes: np.ndarray, bits: int) -> np.ndarray:
-    """The bucket of each 64-bit hash: its top ``bits`` bits (buckets in hash order)."""
-    return (np.asarray(hashes, dtype=np.uint64) >> np.uint64(64 - bits)).astype(np.int64)
+def by_hash(bits: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The bucket of each record with a 64-bit ``hash``: its top ``bits`` bits (buckets in
+    hash order)."""
+    return lambda records: (records["hash"] >> np.uint64(64 - bits)).astype(np.int32)
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:

@@ -110,10 +110,14 @@ class Citations:
         self, paper_id: int, limit: int = SHOWN_OUTSIDE
     ) -> tuple[int, list[OutsideReference]]:
         """(how many, the first ``limit``) of the references the paper's source lists that
-        resolve to no paper of this build: those whose keys no cited paper holds."""
+        resolve to no paper of this build: those whose keys no paper of it holds."""
         paper = self.retriever.store.papers.resolve(int(paper_id))
         entries = paper.reference_keys or []
-        cited = self.retriever.store.papers.get_many(
+        known = self.graph.known(entries)
+        if known is not None:
+            outside = [keys for keys, held in zip(entries, known.tolist(), strict=True) if not held]
+            return len(outside), [_outside(keys) for keys in outside[:limit]]
+        cited = self.retriever.store.papers.get_many(  # a graph that keeps no keys
             self.graph.linked(paper.id, "references").tolist()
         )
         held = {key for p in cited.values()

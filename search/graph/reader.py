@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from search.base.errors import IndexCorrupt
+from search.graph.keys import key_hashes
 from search.graph.files import (
     DIRECTIONS,
+    KEYS,
     LISTED,
     PAPERS,
     GraphManifest,
@@ -46,6 +48,7 @@ class CitationGraph:
                                    f"which this release does not read: re-index")  # fmt: skip
             self.papers = np.load(directory / PAPERS, mmap_mode="r")
             self.listed = np.load(directory / LISTED, mmap_mode="r")
+            self.keys = np.load(directory / KEYS, mmap_mode="r") if manifest.format > 1 else None
             self._rows = {
                 d: (np.load(directory / indptr_file(d), mmap_mode="r"),
                     np.load(directory / indices_file(d), mmap_mode="r"))
@@ -77,6 +80,24 @@ class CitationGraph:
         degree = {d: int(ptr[at + 1] - ptr[at]) for d, (ptr, _) in self._rows.items()}
         return LinkCounts(int(self.listed[at]), degree["references"], degree["cited_by"])
 
+    def known(self, references: list) -> np.ndarray | None:
+        """For each reference (its alternative keys), whether a paper of this build holds
+        one of them; None for a graph that keeps no keys (format 1)."""
+        if self.keys is None:
+            return None
+        flat, owner = [], []
+        for number, entry in enumerate(references):
+            for key in entry if isinstance(entry, list) else [entry]:
+                flat.append(key)
+                owner.append(number)
+        found = np.zeros(len(references), dtype=bool)
+        if not flat or len(self.keys) == 0:
+            return found
+        hashes = key_hashes(flat)
+        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+        found[np.asarray(owner)[np.asarray(self.keys[at]) == hashes]] = True
+        return found
+
     def degrees(self, direction: str) -> np.ndarray:
         """Every paper's count of references (``references``) or citers (``cited_by``)."""
         return np.diff(np.asarray(self._rows[direction][0]))
@@ -103,6 +124,7 @@ class CitationGraph:
         kept = pairs[~np.isin(pairs, gone)]
         graph = CitationGraph(None)
         graph.papers, graph.listed, graph.directory = self.papers, self.listed, self.directory
+        graph.keys = self.keys
         graph.edges = len(kept)
         citing_at, cited_at = kept // width, kept % width
         graph._rows = {"references": sparse_rows(citing_at, cited_at, n),
