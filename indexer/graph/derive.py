@@ -129,8 +129,9 @@ def derive(
 def _merge_keys(previous: _Previous, change: _Change, changed: np.ndarray, directory: Path):
     """Write the keys: the unchanged papers' (renumbered) and the changed papers'. Returns
     the papers whose citers may resolve elsewhere now (old positions): those gone, those
-    updated with other keys than before, and the unchanged ones whose key a changed
-    paper took over. An updated paper with the same keys is cited as before."""
+    updated with other keys than before, the unchanged ones whose key a changed paper
+    took over, and those holding a key of a gone or changed paper (an edge of a file of
+    edges may pass to them). An updated paper with the same keys is cited as before."""
     hashes_out = ArrayFile(directory / KEYS, np.uint64)
     owners_out = ArrayFile(directory / KEY_OWNERS, np.int32)
     unsettled = [np.flatnonzero(change.new_at < 0)]
@@ -141,6 +142,10 @@ def _merge_keys(previous: _Previous, change: _Change, changed: np.ndarray, direc
             first = KeyLookup(kept["hash"], kept["owner"]).resolve(new["hash"])
             lost = (first >= 0) & (new["owner"] < first)
             unsettled.append(change.old_at[first[lost]])
+        leaving = old[~change.unchanged[old["owner"]]]  # keys of gone and changed papers
+        if len(leaving) and len(kept):  # an unchanged paper holding one may be its heir
+            heir = np.isin(kept["hash"], leaving["hash"])
+            unsettled.append(change.old_at[kept["owner"][heir]])
         updated = old[~change.unchanged[old["owner"]] & (change.new_at[old["owner"]] >= 0)]
         updated["owner"] = change.new_at[updated["owner"]]
         unsettled.append(change.old_at[_unmatched(updated, new[change.old_at[new["owner"]] >= 0])])

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from search.base.errors import IndexCorrupt
-from search.graph.keys import key_hashes
 from search.graph.files import (
     DIRECTIONS,
     KEYS,
@@ -20,6 +19,7 @@ from search.graph.files import (
     indptr_file,
     sparse_rows,
 )
+from search.graph.keys import key_hashes
 
 READABLE = (1, 2)  # the served arrays are the same in both (2 adds what derivation keeps)
 

@@ -113,6 +113,26 @@ def test_a_derived_graph_equals_one_written_afresh(tmp_path, seed):
         previous = graph.PreviousGraph(day, target)
 
 
+def test_an_edge_passes_to_the_paper_that_shares_the_key_of_a_withdrawn_one(tmp_path):
+    """Papers 1 and 2 both claim one DOI (1 holds it, the lower id); a file of edges says 3
+    cites it and paper 4's references name it. Once 1 is withdrawn, both go to 2."""
+    records = Records({
+        1: ("P1", "10.1/shared", [], [], []),
+        2: ("P2", "10.1/shared", [], [], []),
+        3: ("P3", None, [], [], []),
+        4: ("P4", None, [], ["doi:10.1/shared"], []),
+    })  # fmt: skip
+    pairs = np.stack([key_hashes(["id:P3"]), key_hashes(["doi:10.1/shared"])], 1)
+    graph.write(records, tmp_path / "g1", records.ids(), records.hashes(), edges=(pairs, "d"))
+    assert set(CitationGraph(tmp_path / "g1").linked(1, "cited_by").tolist()) == {3, 4}
+    del records.papers[1]
+    previous = graph.PreviousGraph(1, tmp_path / "g1")
+    derived = graph.write(records, tmp_path / "g2", records.ids(), records.hashes(),
+                          edges=(pairs, "d"), previous=previous)  # fmt: skip
+    assert derived.derived_from == 1
+    assert set(CitationGraph(tmp_path / "g2").linked(2, "cited_by").tolist()) == {3, 4}
+
+
 def test_the_graph_is_what_the_records_say(tmp_path):
     """Each paper's references, read plainly: first known key, lowest id for a shared key,
     no self-citation or repeat; citers as edges towards the paper."""
