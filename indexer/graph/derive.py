@@ -81,11 +81,12 @@ class _Change:
         at = np.minimum(np.searchsorted(papers, ids), max(len(papers) - 1, 0))
         held = (papers[at] == ids) if len(papers) else np.zeros(len(ids), dtype=bool)
         same = held & (np.asarray(previous.hashes)[at] == hashes)
-        new_at = np.full(len(papers), -1, dtype=np.int64)
+        new_at = np.full(len(papers), -1, dtype=np.int32)  # positions are 32-bit
         new_at[at[held]] = np.flatnonzero(held)
         unchanged = np.zeros(len(papers), dtype=bool)
         unchanged[at[same]] = True
-        return cls(new_at, np.where(held, at, -1), unchanged, np.flatnonzero(~same))
+        old_at = np.where(held, at, -1).astype(np.int32)
+        return cls(new_at, old_at, unchanged, np.flatnonzero(~same))
 
 
 def derive(
@@ -269,6 +270,7 @@ def _merge_direction(previous, change, kept_rows, in_again, name, rows, columns,
     rows, columns = rows[order], columns[order]
     new_at = change.new_at
     column_map = np.where((new_at >= 0) & ~in_again[np.maximum(new_at, 0)], new_at, -1)
+    column_map = column_map.astype(np.int32)
 
     def kept(entries):
         renumbered = column_map[entries]
@@ -283,8 +285,8 @@ def _merge_claims(previous, change, kept_rows, owners, codes, directory, n) -> N
     from one table), merged with those resolved again."""
     new_at, old_n = change.new_at, len(change.new_at)
     gone = np.iinfo(np.int32).min
-    code_map = np.empty(2 * old_n, dtype=np.int64)  # at code + old_n: the new code
-    citing = new_at[old_n - 1 - np.arange(old_n)]  # codes -old_n..-1 name positions old_n-1..0
+    code_map = np.empty(2 * old_n, dtype=np.int32)  # at code + old_n: the new code
+    citing = new_at[::-1]  # codes -old_n..-1 name positions old_n-1..0
     code_map[:old_n] = np.where(citing >= 0, -citing - 1, gone)
     code_map[old_n:] = np.where(new_at >= 0, new_at, gone)
 
