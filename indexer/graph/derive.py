@@ -22,9 +22,9 @@ import numpy as np
 
 from indexer.graph.full import PAIRS_AT_A_TIME
 from indexer.graph.resolution import KEY_PAIR, KeyLookup, own_key_pairs, resolve
-from indexer.graph.rows import RowsWriter, gather
+from indexer.graph.rows import RowsWriter
 from indexer.graph.source import GraphSource
-from indexer.graph.spill import ArrayFile, merge_pairs, unique_pairs, unique_sorted
+from indexer.graph.spill import ArrayFile, ArrayReader, merge_pairs, unique_pairs, unique_sorted
 from search.graph.files import (
     CLAIMS,
     DIRECTIONS,
@@ -46,19 +46,19 @@ PAIRS_PER_RANGE = 1 << 22  # keys or pending keys merged at a time
 
 @dataclass(frozen=True)
 class _Previous:
-    """The previous build's graph, memory-mapped."""
+    """The previous build's graph, read a range at a time."""
 
-    papers: np.ndarray
-    hashes: np.ndarray
-    listed: np.ndarray
+    papers: ArrayReader
+    hashes: ArrayReader
+    listed: ArrayReader
     rows: dict  # name → (indptr, indices), the directions and the claims
-    keys: tuple[np.ndarray, np.ndarray]
-    pending: tuple[np.ndarray, np.ndarray]
+    keys: tuple[ArrayReader, ArrayReader]
+    pending: tuple[ArrayReader, ArrayReader]
 
     @classmethod
     def open(cls, directory: Path) -> _Previous:
         def load(name):
-            return np.load(directory / name, mmap_mode="r")
+            return ArrayReader(directory / name)
 
         rows = {d: (load(indptr_file(d)), load(indices_file(d))) for d in (*DIRECTIONS, CLAIMS)}
         keys, pending = (load(KEYS), load(KEY_OWNERS)), (load(PENDING), load(PENDING_OWNERS))
@@ -77,10 +77,10 @@ class _Change:
 
     @classmethod
     def of(cls, previous: _Previous, ids: np.ndarray, hashes: np.ndarray) -> _Change:
-        papers = np.asarray(previous.papers)
+        papers = previous.papers[:]
         at = np.minimum(np.searchsorted(papers, ids), max(len(papers) - 1, 0))
         held = (papers[at] == ids) if len(papers) else np.zeros(len(ids), dtype=bool)
-        same = held & (np.asarray(previous.hashes)[at] == hashes)
+        same = held & (previous.hashes[:][at] == hashes)
         new_at = np.full(len(papers), -1, dtype=np.int32)  # positions are 32-bit
         new_at[at[held]] = np.flatnonzero(held)
         unchanged = np.zeros(len(papers), dtype=bool)
@@ -108,7 +108,7 @@ def derive(
     in_again[again] = True
     lookup = KeyLookup.open(directory)
     found = [resolve(rows, ids, lookup) for rows in source.links(ids[again])]
-    before = np.asarray(previous.listed)[np.maximum(change.old_at, 0)]
+    before = previous.listed[:][np.maximum(change.old_at, 0)]
     listed = np.where(change.old_at >= 0, before, 0).astype(np.int32)
     owners = np.concatenate([f.claim_owners for f in found] or [np.zeros(0, np.int64)])
     codes = np.concatenate([f.claim_codes for f in found] or [np.zeros(0, np.int64)])
@@ -184,13 +184,13 @@ def _merge_pending(previous, change, kept_rows, new: np.ndarray, directory: Path
     owners_out.close()
 
 
-def _ranges(old: tuple[np.ndarray, np.ndarray], new: np.ndarray):
+def _ranges(old: tuple[ArrayReader, ArrayReader], new: np.ndarray):
     """(old pairs, new pairs) of successive hash ranges: the old (memory-mapped, sorted)
     read a range at a time, the new (sorted) split at the same hashes."""
     hashes, owners = old
-    cuts = [int(h) for h in hashes[PAIRS_PER_RANGE::PAIRS_PER_RANGE]]
-    old_at = [0, *np.searchsorted(hashes, np.asarray(cuts, np.uint64)).tolist(), len(hashes)]
-    new_at = [0, *np.searchsorted(new["hash"], np.asarray(cuts, np.uint64)).tolist(), len(new)]
+    cuts = np.asarray(hashes[PAIRS_PER_RANGE::PAIRS_PER_RANGE], dtype=np.uint64)
+    old_at = [0, *np.searchsorted(hashes.mapped(), cuts).tolist(), len(hashes)]
+    new_at = [0, *np.searchsorted(new["hash"], cuts).tolist(), len(new)]
     for i in range(len(old_at) - 1):
         part = np.zeros(old_at[i + 1] - old_at[i], dtype=KEY_PAIR)
         part["hash"] = hashes[old_at[i] : old_at[i + 1]]
@@ -216,18 +216,25 @@ def _again(previous: _Previous, change: _Change, changed_hashes: np.ndarray, uns
 
 
 def _claiming(previous: _Previous, papers: np.ndarray) -> np.ndarray:
-    """The papers (old positions) whose claims name one of ``papers``: of their citers,
-    those whose references name them; of the papers they cite, those whose citers list
-    names them."""
+    """The papers (old positions) whose claims name one of ``papers``: a pass over every
+    claim, read in order (a paper's neighbours are scattered across the rows)."""
+    named = np.zeros(len(previous.papers), dtype=bool)
+    named[papers] = True
     found = []
-    claims_indptr, claims = previous.rows[CLAIMS]
-    for direction in DIRECTIONS:
-        indptr, indices = previous.rows[direction]
-        which, neighbours = gather(indptr, indices, papers)
-        code = papers[which] if direction == "cited_by" else -papers[which] - 1
-        owner, claimed = gather(claims_indptr, claims, neighbours)
-        found.append(neighbours[owner[claimed == code[owner]]])
-    return np.concatenate(found)
+    for owners, codes in _claims(previous):
+        found.append(owners[named[np.where(codes < 0, -codes - 1, codes)]])
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _claims(previous: _Previous):
+    """(owner, code) of every claim of the previous graph, a block of rows at a time."""
+    indptr, indices = previous.rows[CLAIMS]
+    rows = len(indptr) - 1
+    for start in range(0, rows, ROWS_AT_A_TIME):
+        stop = min(start + ROWS_AT_A_TIME, rows)
+        starts = indptr[start : stop + 1]
+        codes = indices[starts[0] : starts[-1]].astype(np.int64)
+        yield np.repeat(np.arange(start, stop), np.diff(starts)), codes
 
 
 def _edges_touching(previous, change, kept_rows, in_again, owners, codes, edge_pairs, lookup):
@@ -235,16 +242,11 @@ def _edges_touching(previous, change, kept_rows, in_again, owners, codes, edge_p
     papers' claims towards it, and the edges of files of edges."""
     citing = [np.where(codes < 0, -codes - 1, owners)]
     cited = [np.where(codes < 0, owners, codes)]
-    indptr, indices = previous.rows[CLAIMS]
-    for start in range(0, len(kept_rows), ROWS_AT_A_TIME):  # the old rows, a block at a time
-        stop = min(start + ROWS_AT_A_TIME, len(kept_rows))
-        starts = np.asarray(indptr[start : stop + 1])
-        old_codes = np.asarray(indices[starts[0] : starts[-1]]).astype(np.int64)
-        lengths = np.diff(starts)
+    for owners, old_codes in _claims(previous):
         other = change.new_at[np.where(old_codes < 0, -old_codes - 1, old_codes)]
-        towards = np.repeat(kept_rows[start:stop], lengths) & (other >= 0)
+        towards = kept_rows[owners] & (other >= 0)
         towards &= in_again[np.maximum(other, 0)]
-        owner = change.new_at[np.repeat(np.arange(start, stop), lengths)[towards]]
+        owner = change.new_at[owners[towards]]
         other, old_codes = other[towards], old_codes[towards]
         citing.append(np.where(old_codes < 0, other, owner))
         cited.append(np.where(old_codes < 0, owner, other))

@@ -75,15 +75,3 @@ def write_spilled(spill: Spill, n: int, rows_per_bucket: int, directory: Path, n
         writer.add(pairs // width, pairs % width, min(n, (number + 1) * rows_per_bucket))
     spill.remove()
     return writer.close()
-
-
-def gather(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray):
-    """(which of ``rows`` each entry belongs to, the entries) of the sparse rows ``rows``."""
-    rows = np.asarray(rows, dtype=np.int64)
-    starts = np.asarray(indptr[rows])
-    lengths = np.asarray(indptr[rows + 1]) - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return np.repeat(np.arange(len(rows)), lengths), np.asarray(indices[shift + np.arange(total)])

@@ -1,6 +1,7 @@
-"""Arrays larger than memory, written and sorted a part at a time: a ``.npy`` file written
-front to back, and records spilled to disk in buckets so that a pass reads one bucket at
-a time (the graph's external sort: buckets are hash or row ranges, in order)."""
+"""Arrays larger than memory, written, read and sorted a part at a time: a ``.npy`` file
+written front to back, one read a range at a time, and records spilled to disk in
+buckets so that a pass reads one bucket at a time (the graph's external sort: buckets
+are hash or row ranges, in order)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,41 @@ class ArrayFile:
         self._file.seek(0)
         self._file.write(header.getvalue())
         self._file.close()
+
+
+class ArrayReader:
+    """A 1-D ``.npy`` file read in ranges by plain reads (a pass over it leaves the pages
+    in the page cache, not in the process, as a memory map would), and at scattered
+    positions through a memory map."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            major, _ = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                           else np.lib.format.read_array_header_2_0)  # fmt: skip
+            shape, _, dtype = read_header(fh)
+            self._offset = fh.tell()
+        self.dtype, self.length = dtype, shape[0]
+        self._map: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, wanted):
+        if isinstance(wanted, slice):
+            start, stop, step = wanted.indices(self.length)
+            if step == 1:
+                count = max(0, stop - start)
+                offset = self._offset + start * self.dtype.itemsize
+                return np.fromfile(self.path, dtype=self.dtype, count=count, offset=offset)
+        return self.mapped()[wanted]
+
+    def mapped(self) -> np.ndarray:
+        """The array memory-mapped (for binary searches and scattered reads)."""
+        if self._map is None:
+            self._map = np.load(self.path, mmap_mode="r")
+        return self._map
 
 
 class Spill:
