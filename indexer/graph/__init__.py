@@ -73,7 +73,7 @@ def write(
     pairs, digest = edges
     written, derived_from = None, None
     if previous is not None and _derivable(previous.directory, digest):
-        written = derive(source, scratch, previous.directory, ids, hashes, pairs)
+        written = derive(source, scratch, previous.directory, ids, hashes, pairs, memory)
         derived_from = previous.build_id if written is not None else None
     if written is None:
         written = write_full(source, scratch, ids, pairs, memory)

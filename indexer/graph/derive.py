@@ -40,6 +40,7 @@ from search.graph.files import (
 )
 
 MAX_CHANGED_SHARE = 0.25  # past this share of papers changed, a full write is as quick
+CLAIM_BYTES = 64  # memory a claim resolved again takes, its resolution's temporaries included
 ROWS_AT_A_TIME = 1 << 18
 PAIRS_PER_RANGE = 1 << 22  # keys or pending keys merged at a time
 
@@ -91,10 +92,11 @@ class _Change:
 
 def derive(
     source: GraphSource, directory: Path, previous_dir: Path, ids: np.ndarray,
-    hashes: np.ndarray, edge_pairs: np.ndarray,
+    hashes: np.ndarray, edge_pairs: np.ndarray, memory: int,
 ) -> tuple[np.ndarray, int] | None:  # fmt: skip
     """The graph of ``ids`` into ``directory`` from the graph in ``previous_dir`` (as
-    ``full.write_full``), or None when so much changed that a full write is as quick."""
+    ``full.write_full``), or None when so much changed that a full write is as quick, or
+    the claims resolved again would not fit in a quarter of ``memory``."""
     previous = _Previous.open(previous_dir)
     change = _Change.of(previous, ids, hashes)
     if len(change.changed) > MAX_CHANGED_SHARE * max(len(ids), 1):
@@ -104,6 +106,9 @@ def derive(
         or [np.zeros(0, KEY_PAIR)]))  # fmt: skip
     unsettled = _merge_keys(previous, change, changed_keys, directory)
     again = _again(previous, change, changed_keys["hash"], unsettled)
+    claims = len(previous.rows[CLAIMS][1]) / max(len(previous.papers), 1)  # a paper's, on average
+    if len(again) * (claims + 1) * CLAIM_BYTES > memory / 4:
+        return None
     in_again = np.zeros(len(ids), dtype=bool)
     in_again[again] = True
     lookup = KeyLookup.open(directory)

@@ -133,6 +133,27 @@ def test_an_edge_passes_to_the_paper_that_shares_the_key_of_a_withdrawn_one(tmp_
     assert set(CitationGraph(tmp_path / "g2").linked(2, "cited_by").tolist()) == {3, 4}
 
 
+def test_a_change_too_large_for_memory_or_for_derivation_is_written_afresh(tmp_path):
+    """The fallback writes afresh into the directory a derivation began (its keys written):
+    the same graph as a fresh write."""
+    rng = random.Random(3)
+    records = Records({n: paper(rng, n, 40) for n in range(1, 40)})
+    graph.write(records, tmp_path / "g1", records.ids(), records.hashes())
+    previous = graph.PreviousGraph(1, tmp_path / "g1")
+    records.papers[5] = paper(rng, 5, 40)
+    small = graph.write(records, tmp_path / "g2", records.ids(), records.hashes(),
+                        previous=previous, memory=1)  # fmt: skip
+    assert small.derived_from is None  # its claims resolved again would not fit
+    graph.write(records, tmp_path / "fresh", records.ids(), records.hashes())
+    got, want = arrays(tmp_path / "g2"), arrays(tmp_path / "fresh")
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    for number in range(1, 20):
+        records.papers[number] = paper(rng, number, 40)
+    many = graph.write(records, tmp_path / "g3", records.ids(), records.hashes(), previous=previous)
+    assert many.derived_from is None  # half the papers changed
+
+
 def test_the_graph_is_what_the_records_say(tmp_path):
     """Each paper's references, read plainly: first known key, lowest id for a shared key,
     no self-citation or repeat; citers as edges towards the paper."""
