@@ -9,6 +9,7 @@ from typing import Any
 from indexer.fields import (
     Notes,
     citation_count,
+    clean,
     date_of,
     first_version_date,
     identifier,
@@ -19,6 +20,7 @@ from indexer.fields import (
     year_from_date,
     year_of,
 )
+from indexer.readers.author_ids import author_ids
 from indexer.readers.items import Citation, Withdrawal
 from indexer.readers.links import any_id_keys, linked, s2_keys
 from indexer.readers.openalex import from_openalex, is_openalex
@@ -98,11 +100,13 @@ def from_s2(obj: dict) -> PaperRecord:
     url = obj.get("url")
     if url is None and id_key.lower().startswith("corpus"):
         url = f"https://api.semanticscholar.org/CorpusID:{external_id}"
+    authors = notes.optional("authors", lambda: _s2_authors(obj.get("authors"), notes), ((), ()))
     return PaperRecord(
         external_id=external_id,
         title=title,
         abstract=abstract,
-        authors=notes.names(obj.get("authors"), "authors"),
+        authors=authors[0],
+        author_ids=authors[1],
         year=notes.optional("year", lambda: year_of(obj.get("year")), None),
         date=date_of(_first(obj, S2_DATES)),
         venue=notes.text(obj.get("venue"), "venue"),
@@ -123,6 +127,21 @@ def from_s2(obj: dict) -> PaperRecord:
 
 
 S2_CORPUS_IDS = ("corpusId", "corpusid", "corpus_id")
+
+
+def _s2_authors(value: Any, notes: Notes) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """(names, each one's ids: its ``authorId``) of Semantic Scholar's author objects (or
+    plain names)."""
+    if not isinstance(value, list):
+        return string_list(value, "authors"), ()
+    names, ids = [], []
+    for item in value:
+        name = clean(item.get("name") if isinstance(item, dict) else item, "authors")
+        if name:
+            names.append(name)
+            known = [("s2", item.get("authorId"))] if isinstance(item, dict) else []
+            ids.append(author_ids(known, notes, "authors"))
+    return tuple(names), (tuple(ids) if any(ids) else ())
 
 
 def _s2_entry(entry: Any) -> list[str]:

@@ -23,6 +23,7 @@ from indexer.fields import (
     title_and_abstract,
     year_of,
 )
+from indexer.readers.author_ids import author_ids
 from indexer.readers.bounds import TEXT_CHARS
 from indexer.readers.items import Withdrawal
 from indexer.readers.links import any_id_keys, linked
@@ -56,13 +57,17 @@ def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
                               None) or obj.get("abstract")  # fmt: skip
     title, abstract, derived = title_and_abstract(obj.get("title") or obj.get("display_name"),
                                                   abstract, notes)  # fmt: skip
+    authors = notes.optional(
+        "authorships", lambda: _authors(obj.get("authorships"), notes), ((), ())
+    )
     primary = obj.get("primary_location") if isinstance(obj.get("primary_location"), dict) else {}
     source = primary.get("source") if isinstance(primary.get("source"), dict) else {}
     return PaperRecord(
         external_id=work_id,
         title=title,
         abstract=abstract,
-        authors=notes.optional("authorships", lambda: _authors(obj.get("authorships")), ()),
+        authors=authors[0],
+        author_ids=authors[1],
         year=notes.optional(
             "publication_year", lambda: year_of(obj.get("publication_year")), None
         ),  # fmt: skip
@@ -115,18 +120,22 @@ def abstract_from_index(index: Any) -> str | None:
     return " ".join(words) or None
 
 
-def _authors(authorships: Any) -> tuple[str, ...]:
+def _authors(authorships: Any, notes: Notes) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """(names, each one's ids: its OpenAlex author id and ORCID) of the authorships; ids
+    empty when none is known."""
     if authorships is None:
-        return ()
+        return (), ()
     if not isinstance(authorships, list):
         raise BadRecord(f"must be a list, not {type(authorships).__name__}")
-    names = []
+    names, ids = [], []
     for authorship in authorships:
         author = authorship.get("author") if isinstance(authorship, dict) else None
         name = author.get("display_name") if isinstance(author, dict) else None
         if isinstance(name, str) and name.strip():
             names.append(" ".join(name.split()))
-    return tuple(names)
+            known = [("openalex", author.get("id")), ("orcid", author.get("orcid"))]
+            ids.append(author_ids(known, notes, "authorships"))
+    return tuple(names), (tuple(ids) if any(ids) else ())
 
 
 def _categories(obj: dict) -> tuple[str, ...]:

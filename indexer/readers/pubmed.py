@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.fields import BadRecord, Notes, date_of, doi_of, identifier, title_and_abstract
+from indexer.readers.author_ids import author_ids
 from indexer.readers.items import Item, Reject, Withdrawal
 from indexer.readers.lines import open_bytes
 from indexer.readers.links import linked
@@ -109,11 +110,13 @@ def from_pubmed_article(article) -> PaperRecord:
     )  # fmt: skip
     journal = paper.find("Journal")
     published = journal.find("JournalIssue/PubDate") if journal is not None else None
+    names, identified = _authors(paper, notes)
     return PaperRecord(
         external_id=pmid,
         title=title,
         abstract=abstract,
-        authors=tuple(_authors(paper)),
+        authors=names,
+        author_ids=identified,
         year=_year(published) or _year(paper.find("ArticleDate")),
         date=_date(paper.find("ArticleDate")) or _date(published),
         venue=notes.text(
@@ -182,7 +185,9 @@ def _abstract(paper) -> str | None:
     return " ".join(sections) or None
 
 
-def _authors(paper) -> Iterator[str]:
+def _authors(paper, notes: Notes) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """(names, each one's ids: an ORCID ``Identifier``) of the valid authors."""
+    names, ids = [], []
     for author in paper.iterfind("AuthorList/Author"):
         if author.get("ValidYN", "Y") != "Y":
             continue
@@ -190,7 +195,11 @@ def _authors(paper) -> Iterator[str]:
         last, fore = _text(author.find("LastName")), _text(author.find("ForeName"))
         name = collective or " ".join(part for part in (fore, last) if part)
         if name:
-            yield name
+            names.append(name)
+            orcids = [("orcid", _text(i)) for i in author.iterfind("Identifier")
+                      if (i.get("Source") or "").upper() == "ORCID"]  # fmt: skip
+            ids.append(author_ids(orcids, notes, "Author/Identifier"))
+    return tuple(names), (tuple(ids) if any(ids) else ())
 
 
 def _doi(article) -> str | None:

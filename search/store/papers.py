@@ -415,6 +415,7 @@ def _paper_fields(record: PaperRecord) -> dict:
         "paper_keys": list(record.ids) or None,
         "reference_keys": list(record.references) or None,
         "citer_keys": list(record.cited_by) or None,
+        "author_ids": [list(ids) for ids in record.author_ids] or None,
         "venue": record.venue,
         "venue_key": venue_key(record.venue) if record.venue else None,
         "doi": record.doi,

@@ -28,6 +28,9 @@ class PaperRecord:
     ids: tuple[str, ...] = ()
     references: tuple[tuple[str, ...], ...] = ()
     cited_by: tuple[tuple[str, ...], ...] = ()
+    # Each author's ids (``search.authors.keys``), in the order of ``authors``; empty when
+    # the source identifies none of them.
+    author_ids: tuple[tuple[str, ...], ...] = ()
     # Bad optional fields the reader dropped (counted in the run's summary; not stored).
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -56,6 +59,7 @@ class PaperRecord:
                 *([{"ids": self.ids}] if self.ids else []),  # hashes of unlinked records
                 *([{"references": self.references}] if self.references else []),  # unchanged
                 *([{"cited_by": self.cited_by}] if self.cited_by else []),
+                *([{"author_ids": self.author_ids}] if self.author_ids else []),
             ]
         )
 

@@ -63,6 +63,9 @@ class Paper(Base):
     paper_keys: Mapped[list[str] | None] = mapped_column(JSON)
     reference_keys: Mapped[list[str] | None] = mapped_column(JSON)
     citer_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    # Each author's ids (``search.authors.keys``, migration 0021), in the order of
+    # ``authors``; None: the source identifies none of them.
+    author_ids: Mapped[list[list[str]] | None] = mapped_column(JSON)
     venue: Mapped[str | None] = mapped_column(Text)
     # What the venue filter matches (search.query.filter_keys.venue_key; migration 0019).
     venue_key: Mapped[str | None] = mapped_column(Text, index=True)
@@ -112,6 +115,7 @@ class PaperVersion(Base):
     paper_keys: Mapped[list[str] | None] = mapped_column(JSON)
     reference_keys: Mapped[list[str] | None] = mapped_column(JSON)
     citer_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    author_ids: Mapped[list[list[str]] | None] = mapped_column(JSON)
     venue: Mapped[str | None] = mapped_column(Text)
     venue_key: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))

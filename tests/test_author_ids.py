@@ -1,0 +1,112 @@
+"""Authors' ids as the sources give them: OpenAlex author ids and ORCIDs, Semantic Scholar
+authorIds, MEDLINE ORCID identifiers; each author's in the order of the names, an ORCID
+with a wrong check digit dropped, and the ids stored with the paper on both stores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from indexer.pipeline import index_corpus
+from indexer.readers import read_corpus
+from search.authors.keys import author_key, orcid_checks
+from search.store import Store
+from tests.helpers import write_lines
+
+ORCID = "0000-0002-1825-0097"  # ORCID's own example, a valid check digit
+
+
+def read(path):
+    return [record for _, record in read_corpus(path, "auto")]
+
+
+@pytest.mark.parametrize(("kind", "value", "key"), [
+    ("orcid", f"https://orcid.org/{ORCID}", f"orcid:{ORCID}"),
+    ("orcid", "0000-0002-1694-233x", "orcid:0000-0002-1694-233X"),
+    ("orcid", "0000-0002-1825-0098", None),  # a mistyped check digit
+    ("orcid", "0000-0002-1825-009", None),
+    ("openalex", "https://openalex.org/A5023888391", "openalex:A5023888391"),
+    ("openalex", "W5023888391", None),  # a work, not an author
+    ("s2", "1741101", "s2:1741101"),
+    ("s2", 1741101, "s2:1741101"),
+    ("s2", "abc", None),
+    ("s2", True, None),
+    ("orcid", "0000-0002-1825-0097\x00", None),
+])  # fmt: skip
+def test_author_keys_are_canonical_or_none(kind, value, key):
+    assert author_key(kind, value) == key
+
+
+def test_the_orcid_check_digit():
+    assert orcid_checks("0000-0001-5109-3700") and not orcid_checks("0000-0001-5109-3701")
+
+
+def test_openalex_authorships_give_names_and_ids_in_order(tmp_path):
+    work = {
+        "id": "https://openalex.org/W1", "title": "T", "abstract": "A",
+        "authorships": [
+            {"author": {"id": "https://openalex.org/A1", "display_name": "Ada  Lovelace",
+                        "orcid": f"https://orcid.org/{ORCID}"}},
+            {"author": {"id": None, "display_name": ""}},  # no name: left out, ids too
+            {"author": {"id": "https://openalex.org/A3", "display_name": "Alan Turing",
+                        "orcid": "0000-0002-1825-0098"}},  # a bad ORCID, dropped
+            {"author": {"display_name": "Grace Hopper"}},
+        ],
+    }  # fmt: skip
+    path = write_lines(tmp_path / "w.jsonl", [json.dumps(work)])
+    (record,) = read(path)
+    assert record.authors == ("Ada Lovelace", "Alan Turing", "Grace Hopper")
+    assert record.warnings == ("authorships dropped: not an orcid id",)  # counted
+    assert record.author_ids == (("openalex:A1", f"orcid:{ORCID}"), ("openalex:A3",), ())
+
+
+def test_author_ids_enter_the_content_hash_only_when_known(tmp_path):
+    """Records whose sources identify no author hash as before, so an upgrade re-stores
+    nothing; ids, once known, make the record a new state."""
+    work = {"id": "https://openalex.org/W1", "title": "T", "abstract": "A",
+            "authorships": [{"author": {"display_name": "Ada Lovelace"}}]}  # fmt: skip
+    (record,) = read(write_lines(tmp_path / "w.jsonl", [json.dumps(work)]))
+    assert record.author_ids == ()
+    from dataclasses import replace
+
+    assert replace(record, author_ids=((),)).content_hash != record.content_hash
+
+
+def test_semantic_scholar_author_ids(tmp_path):
+    row = {"paper_id": "p1", "title": "T", "abstract": "A",
+           "authors": [{"name": "A B", "authorId": "17"}, {"name": "C D", "authorId": None},
+                       "E F"]}  # fmt: skip
+    (record,) = read(write_lines(tmp_path / "s2.jsonl", [json.dumps(row)]))
+    assert record.authors == ("A B", "C D", "E F")
+    assert record.author_ids == (("s2:17",), (), ())
+
+
+def test_medline_orcid_identifiers(tmp_path):
+    article = (
+        "<PubmedArticle><MedlineCitation><PMID>7</PMID><Article><Journal><Title>J</Title>"
+        "</Journal><ArticleTitle>T</ArticleTitle><Abstract><AbstractText>A</AbstractText>"
+        "</Abstract><AuthorList>"
+        f"<Author><LastName>Lovelace</LastName><ForeName>Ada</ForeName>"
+        f'<Identifier Source="ORCID">https://orcid.org/{ORCID}</Identifier></Author>'
+        "<Author><LastName>Turing</LastName><ForeName>Alan</ForeName></Author>"
+        "</AuthorList></Article></MedlineCitation></PubmedArticle>"
+    )
+    path = tmp_path / "pubmed.xml"
+    path.write_text(f'<?xml version="1.0"?>\n<PubmedArticleSet>{article}</PubmedArticleSet>')
+    (record,) = read(path)
+    assert record.authors == ("Ada Lovelace", "Alan Turing")
+    assert record.author_ids == ((f"orcid:{ORCID}",), ())
+
+
+def test_author_ids_are_stored_with_the_paper(settings, tmp_path, tiny_encoder):
+    works = [{"id": f"https://openalex.org/W{n}", "title": f"Paper {n}", "abstract": "Words.",
+              "authorships": [{"author": {"id": f"https://openalex.org/A{n}",
+                                          "display_name": f"Author {n}"}}]}
+             for n in range(1, 4)]  # fmt: skip
+    index_corpus(settings, [write_lines(tmp_path / "w.jsonl", [json.dumps(w) for w in works])],
+                 encoder=tiny_encoder)  # fmt: skip
+    store = Store.open(settings)
+    papers = store.papers.get_many(list(store.papers.external_ids()))
+    assert sorted(p.author_ids[0][0] for p in papers.values()) == [
+        "openalex:A1", "openalex:A2", "openalex:A3"]  # fmt: skip
