@@ -416,6 +416,7 @@ def _paper_fields(record: PaperRecord) -> dict:
         "reference_keys": list(record.references) or None,
         "citer_keys": list(record.cited_by) or None,
         "author_ids": [list(ids) for ids in record.author_ids] or None,
+        "author_id_keys": list(dict.fromkeys(k for ids in record.author_ids for k in ids)),
         "venue": record.venue,
         "venue_key": venue_key(record.venue) if record.venue else None,
         "doi": record.doi,

@@ -64,8 +64,10 @@ class Paper(Base):
     reference_keys: Mapped[list[str] | None] = mapped_column(JSON)
     citer_keys: Mapped[list[str] | None] = mapped_column(JSON)
     # Each author's ids (``search.authors.keys``, migration 0021), in the order of
-    # ``authors``; None: the source identifies none of them.
+    # ``authors``; None: the source identifies none of them. ``author_id_keys``: all of
+    # them, what an author's papers are looked up by.
     author_ids: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    author_id_keys: Mapped[list[str]] = mapped_column(KeyList, nullable=False, default=list)
     venue: Mapped[str | None] = mapped_column(Text)
     # What the venue filter matches (search.query.filter_keys.venue_key; migration 0019).
     venue_key: Mapped[str | None] = mapped_column(Text, index=True)
@@ -116,6 +118,7 @@ class PaperVersion(Base):
     reference_keys: Mapped[list[str] | None] = mapped_column(JSON)
     citer_keys: Mapped[list[str] | None] = mapped_column(JSON)
     author_ids: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    author_id_keys: Mapped[list[str]] = mapped_column(KeyList, nullable=False, default=list)
     venue: Mapped[str | None] = mapped_column(Text)
     venue_key: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))
