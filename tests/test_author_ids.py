@@ -110,3 +110,64 @@ def test_author_ids_are_stored_with_the_paper(settings, tmp_path, tiny_encoder):
     papers = store.papers.get_many(list(store.papers.external_ids()))
     assert sorted(p.author_ids[0][0] for p in papers.values()) == [
         "openalex:A1", "openalex:A2", "openalex:A3"]  # fmt: skip
+
+
+def openalex_works() -> list[dict]:
+    """Ada (OpenAlex A1, her ORCID on some papers; Semantic Scholar knows her as well),
+    Alan (A2), and an impostor A9 who claims Ada's OpenAlex id with another ORCID."""
+    other = "0000-0001-5109-3700"
+
+    def authorship(a_id, name, orcid=None):
+        return {"author": {"id": f"https://openalex.org/{a_id}", "display_name": name,
+                           "orcid": orcid and f"https://orcid.org/{orcid}"}}  # fmt: skip
+
+    works = []
+    for n in range(1, 7):
+        ada = authorship("A1", "Ada Lovelace", ORCID if n % 2 else None)
+        if n == 5:
+            ada = authorship("A8", "A. Lovelace", ORCID)  # another OpenAlex id, the same ORCID
+        authors = [ada, authorship("A2", "Alan Turing")]
+        works.append({"id": f"https://openalex.org/W{n}", "title": f"Engines {n}",
+                      "abstract": "Analytical engines.", "publication_year": 1840 + n,
+                      "cited_by_count": n, "authorships": authors})  # fmt: skip
+    works.append({"id": "https://openalex.org/W7", "title": "Not Ada", "abstract": "Other.",
+                  "publication_year": 1900,
+                  "authorships": [authorship("A1", "Ada Impostor", other)]})  # fmt: skip
+    return works
+
+
+def test_an_author_page_gathers_the_ids_of_one_person(settings, tmp_path, tiny_encoder):
+    from search.engine.engine import SearchEngine
+
+    path = write_lines(tmp_path / "w.jsonl", [json.dumps(w) for w in openalex_works()])
+    index_corpus(settings, [path], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    for ref in ("openalex:A1", f"orcid:{ORCID}", f"https://orcid.org/{ORCID}", "openalex:A8"):
+        page = engine.authors.profile(ref, k=3)
+        assert page.result.total == 6, ref  # W1-W6; W7's ORCID is someone else's
+        assert {"openalex:A1", "openalex:A8", f"orcid:{ORCID}"} <= set(page.ids)
+        assert page.name == "Ada Lovelace" and not page.by_name
+        assert [h.external_id for h in page.result.results] == ["W6", "W5", "W4"]  # newest
+    cited = engine.authors.profile("openalex:A1", k=2, offset=1, sort="citations")
+    assert [h.external_id for h in cited.result.results] == ["W5", "W4"]
+    assert page.years == (1841, 1846)
+    assert page.coauthors[0].name == "Alan Turing" and page.coauthors[0].papers == 6
+    assert page.coauthors[0].ref == "openalex:A2"
+
+
+def test_a_corpus_of_names_groups_authors_by_name(engine):
+    hit = engine.search("graph", k=1).results[0]
+    name = hit.authors[0]
+    page = engine.authors.profile(name)
+    assert page.by_name and page.ref.startswith("name:") and page.ids == ()
+    assert hit.external_id in {h.external_id for h in
+                               engine.authors.profile(name, k=100).result.results}  # fmt: skip
+    assert engine.authors.profile(page.ref).result.total == page.result.total
+
+
+@pytest.mark.parametrize("ref", ["orcid:0000-0002-1825-0098", "", "name:  ", "s2:abc", "x" * 400])
+def test_a_bad_author_reference_is_a_clear_error(engine, ref):
+    from search.base.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest):
+        engine.authors.profile(ref)

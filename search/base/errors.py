@@ -38,8 +38,8 @@ ERROR_CODES = {error.code: error for error in (
     ErrorCode("bad_request", 400, "The request could not be read."),
     ErrorCode("forbidden", 403, "Only the addresses in `PAPERSEARCH_METRICS_ALLOW` read the "
                                 "metrics, and not through a proxy."),
-    ErrorCode("not_found", 404, "No such paper (by id, external id or DOI), library or "
-                                "endpoint."),
+    ErrorCode("not_found", 404, "No such paper (by id, external id or DOI), author, library "
+                                "or endpoint."),
     ErrorCode("not_in_build", 404, "The paper is stored, but the build being served does not "
                                    "hold it yet (a later build will)."),
     ErrorCode("method_not_allowed", 405, "The endpoint does not take this HTTP method (its "
@@ -179,6 +179,12 @@ class GraphUnavailable(PapersearchError):
 
 class PaperNotFound(PapersearchError, LookupError):
     """No searchable paper has this id, external id or DOI."""
+
+    code = "not_found"
+
+
+class AuthorNotFound(PapersearchError, LookupError):
+    """The build being served holds no paper by this author."""
 
     code = "not_found"
 

@@ -26,6 +26,7 @@ from search.ann.faiss_index import VectorIndex, distance_to_score
 from search.answers.results import CorpusFacts, SearchResult, Seed
 from search.base.errors import InvalidRequest, KeywordSearchUnavailable
 from search.base.settings import MODEL_SETTINGS, Settings
+from search.engine.authors import AuthorPages
 from search.engine.citations import Citations
 from search.engine.keyword_mode import rank_by_keywords
 from search.engine.new_papers import FEED_DAYS, Feed, new_in
@@ -87,6 +88,7 @@ class SearchEngine:
         self._query_encoder: QueryEncoder | None = None
         self.recommendations = Recommendations(self.retriever, lambda: self.encoder, graph)
         self.citations = Citations(self.retriever, graph)
+        self.authors = AuthorPages(self.retriever)
 
     @classmethod
     def open(

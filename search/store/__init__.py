@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from search.base.errors import SchemaOutOfDate
 from search.base.settings import Settings
+from search.store.authors import AuthorRows
 from search.store.builds import Builds
 from search.store.checks import PrecisionChecks
 from search.store.db import make_engine, require_current_schema, session_factory, upgrade
@@ -50,6 +51,7 @@ class Store:
         self.builds = Builds(sessions, builds_dir)
         self.checks = PrecisionChecks(sessions)
         self.libraries = Libraries(sessions)
+        self.authors = AuthorRows(sessions, self.papers.view)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

@@ -40,11 +40,12 @@ def filter_conditions(filters: Filters, dialect: str, paper=Paper) -> list:
         if not wanted and named:
             conditions.append(false())  # names without a letter match no one
         elif wanted:
-            conditions.append(_has_any_key(column, wanted, dialect))
+            conditions.append(has_any_key(column, wanted, dialect))
     return conditions
 
 
-def _has_any_key(column, keys: list[str], dialect: str):
+def has_any_key(column, keys: list[str], dialect: str):
+    """``column`` (a JSON key list) holds one of ``keys``: an index lookup on PostgreSQL."""
     if dialect == "postgresql":
         return column.op("?|")(postgresql.array(keys, type_=String))
     each = func.json_each(column).table_valued("value").alias("key")

@@ -1,0 +1,144 @@
+"""An author's page: their papers (paged, newest or most cited first), co-authors, the
+years they published in and the topics they write on most, from the papers the served
+build holds.
+
+An author known by ids is every authorship carrying one of them, and the ids those
+authorships carry with it (an OpenAlex id and an ORCID on one paper, that ORCID and a
+Semantic Scholar id on another: one person), gathered a few rounds deep. Two different
+ORCIDs are two people: an authorship whose ORCID is not the author's is left out. An
+author known by name alone is every authorship without ids under that name (its words
+as names compare, ``search.query.filter_keys``), and the page says it is grouped by
+name: two people may share one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from search.answers.results import SearchResult
+from search.authors.identity import NAME, AuthorRef, parse_ref, ref_of
+from search.base.errors import AuthorNotFound, InvalidRequest
+from search.engine.retriever import SemanticRetriever, ms_since
+from search.query.filter_keys import name_words
+from search.query.limits import check_page
+from search.store.authors import MAX_AUTHOR_PAPERS, Authorship
+
+AUTHOR_SORTS = ("date", "citations")  # newest first (the default), most cited first
+ROUNDS = 3  # rounds of ids gathered from the authorships found
+SHOWN = 20  # co-authors and topics a page lists
+
+
+@dataclass(frozen=True)
+class CoAuthor:
+    name: str
+    ref: str | None  # their page
+    papers: int  # written together
+
+
+@dataclass(frozen=True)
+class AuthorProfile:
+    """What an author page shows: who (the name most written, the ids, whether grouped by
+    name), their papers as a result page, the years, co-authors and topics."""
+
+    ref: str
+    name: str
+    ids: tuple[str, ...]
+    by_name: bool
+    years: tuple[int, int] | None
+    coauthors: list[CoAuthor]
+    topics: list[tuple[str, int]]
+    result: SearchResult
+    notice: str | None
+
+
+class AuthorPages:
+    """Author pages over one build's papers."""
+
+    def __init__(self, retriever: SemanticRetriever) -> None:
+        self.retriever = retriever
+        self.rows = retriever.store.authors
+
+    def profile(
+        self, ref_text: str, k: int = 20, offset: int = 0, *, sort: str = "date"
+    ) -> AuthorProfile:
+        started = time.perf_counter()
+        check_page(k, offset)
+        if sort not in AUTHOR_SORTS:
+            wanted = ", ".join(AUTHOR_SORTS)
+            raise InvalidRequest(f"sort must be one of {wanted}, not {sort[:40]!r}.")
+        ref = parse_ref(ref_text)
+        found, ids, cut = self._by_ids(ref) if ref.kind == "id" else self._by_name(ref)
+        if not found:
+            raise AuthorNotFound(f"No paper of the served build is by {ref.slug[:80]!r}.")
+        papers = [paper for paper, _ in found]
+        order = self._order([p.paper_id for p in papers], sort)
+        page = [(papers[at].paper_id, 0.0, None) for at in order[offset : offset + k]]
+        names = Counter(paper.authors[at] for paper, at in found)
+        years = [p.year for p in papers if p.year is not None]
+        result = SearchResult(
+            names.most_common(1)[0][0], len(papers), ms_since(started),
+            self.retriever.hits(page, ()), "author", {}, sort=sort,
+        )  # fmt: skip
+        return AuthorProfile(
+            ref.slug, names.most_common(1)[0][0], tuple(sorted(ids)), ref.kind == NAME,
+            (min(years), max(years)) if years else None, _coauthors(found),
+            Counter(c for p in papers for c in p.categories).most_common(SHOWN), result,
+            f"Only the first {MAX_AUTHOR_PAPERS:,} papers are read." if cut else None,
+        )  # fmt: skip
+
+    def _by_ids(self, ref: AuthorRef):
+        """(paper, the author's place on it) pairs, the author's ids, and whether the read
+        was cut: the ids gathered from the authorships found, ROUNDS deep."""
+        ids, orcid = {ref.key}, ref.key if ref.key.startswith("orcid:") else None
+        found, cut = [], False
+        for _ in range(ROUNDS):
+            rows, cut = self.rows.with_ids(sorted(ids))
+            found, grown = [], set(ids)
+            for paper in rows:
+                for at, keys in enumerate(paper.author_ids):
+                    theirs = next((k for k in keys if k.startswith("orcid:")), None)
+                    if not ids.intersection(keys) or (orcid and theirs and theirs != orcid):
+                        continue
+                    orcid = orcid or theirs
+                    grown.update(keys)
+                    found.append((paper, at))
+                    break
+            if grown == ids:
+                break
+            ids = grown
+        return found, ids, cut
+
+    def _by_name(self, ref: AuthorRef):
+        rows, cut = self.rows.named(ref.key)
+        found = []
+        for paper in rows:
+            for at, name in enumerate(paper.authors):
+                known = paper.author_ids[at] if at < len(paper.author_ids) else ()
+                if not known and " ".join(name_words(name)) == ref.key:
+                    found.append((paper, at))
+                    break
+        return found, set(), cut
+
+    def _order(self, ids: list[int], sort: str) -> list[int]:
+        """Positions into ``ids`` in the page's order (ties by id)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        by_id = np.argsort(ids, kind="stable")
+        keys = self.retriever.store.papers.sort_keys(sort)
+        return by_id[keys.highest_first(ids[by_id])].tolist()
+
+
+def _coauthors(found: list[tuple[Authorship, int]]) -> list[CoAuthor]:
+    counted: Counter = Counter()
+    names: dict[str, str] = {}
+    for paper, mine in found:
+        for at, name in enumerate(paper.authors):
+            if at == mine:
+                continue
+            ref = ref_of(name, paper.author_ids[at] if at < len(paper.author_ids) else ())
+            counted[ref] += 1
+            names.setdefault(ref, name)
+    return [CoAuthor(names[r], r, n) for r, n in counted.most_common(SHOWN) if r]
