@@ -144,25 +144,25 @@ def test_an_author_page_gathers_the_ids_of_one_person(settings, tmp_path, tiny_e
     engine = SearchEngine.open(settings, encoder=tiny_encoder)
     for ref in ("openalex:A1", f"orcid:{ORCID}", f"https://orcid.org/{ORCID}", "openalex:A8"):
         page = engine.authors.profile(ref, k=3)
-        assert page.result.total == 6, ref  # W1-W6; W7's ORCID is someone else's
+        assert page.papers.total == 6, ref  # W1-W6; W7's ORCID is someone else's
         assert {"openalex:A1", "openalex:A8", f"orcid:{ORCID}"} <= set(page.ids)
-        assert page.name == "Ada Lovelace" and not page.by_name
-        assert [h.external_id for h in page.result.results] == ["W6", "W5", "W4"]  # newest
+        assert page.name == "Ada Lovelace" and not page.grouped_by_name
+        assert [h.external_id for h in page.papers.results] == ["W6", "W5", "W4"]  # newest
     cited = engine.authors.profile("openalex:A1", k=2, offset=1, sort="citations")
-    assert [h.external_id for h in cited.result.results] == ["W5", "W4"]
-    assert page.years == (1841, 1846)
+    assert [h.external_id for h in cited.papers.results] == ["W5", "W4"]
+    assert (page.first_year, page.last_year) == (1841, 1846)
     assert page.coauthors[0].name == "Alan Turing" and page.coauthors[0].papers == 6
-    assert page.coauthors[0].ref == "openalex:A2"
+    assert page.coauthors[0].author_id == "openalex:A2"
 
 
 def test_a_corpus_of_names_groups_authors_by_name(engine):
     hit = engine.search("graph", k=1).results[0]
     name = hit.authors[0]
     page = engine.authors.profile(name)
-    assert page.by_name and page.ref.startswith("name:") and page.ids == ()
+    assert page.grouped_by_name and page.author_id.startswith("name:") and page.ids == []
     assert hit.external_id in {h.external_id for h in
-                               engine.authors.profile(name, k=100).result.results}  # fmt: skip
-    assert engine.authors.profile(page.ref).result.total == page.result.total
+                               engine.authors.profile(name, k=100).papers.results}  # fmt: skip
+    assert engine.authors.profile(page.author_id).papers.total == page.papers.total
 
 
 @pytest.mark.parametrize("ref", ["orcid:0000-0002-1825-0098", "", "name:  ", "s2:abc", "x" * 400])

@@ -21,7 +21,7 @@ from search.store.schema import IndexBuild, Paper
 
 # What a result list answers: the three search modes, and the lists that start from papers.
 RESULT_KINDS = (*MODES, "example", "similar", "recommend", "references", "citations",
-                "connected")  # fmt: skip
+                "connected", "author")  # fmt: skip
 
 
 def described(text: str, default: Any = dataclasses.MISSING, **schema: Any) -> Any:

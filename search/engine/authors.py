@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
+from search.answers.authors import AuthorProfile, CoAuthor, Topic
 from search.answers.results import SearchResult
 from search.authors.identity import NAME, AuthorRef, parse_ref, ref_of
 from search.base.errors import AuthorNotFound, InvalidRequest
@@ -30,29 +30,6 @@ from search.store.authors import MAX_AUTHOR_PAPERS, Authorship
 AUTHOR_SORTS = ("date", "citations")  # newest first (the default), most cited first
 ROUNDS = 3  # rounds of ids gathered from the authorships found
 SHOWN = 20  # co-authors and topics a page lists
-
-
-@dataclass(frozen=True)
-class CoAuthor:
-    name: str
-    ref: str | None  # their page
-    papers: int  # written together
-
-
-@dataclass(frozen=True)
-class AuthorProfile:
-    """What an author page shows: who (the name most written, the ids, whether grouped by
-    name), their papers as a result page, the years, co-authors and topics."""
-
-    ref: str
-    name: str
-    ids: tuple[str, ...]
-    by_name: bool
-    years: tuple[int, int] | None
-    coauthors: list[CoAuthor]
-    topics: list[tuple[str, int]]
-    result: SearchResult
-    notice: str | None
 
 
 class AuthorPages:
@@ -83,10 +60,11 @@ class AuthorPages:
             names.most_common(1)[0][0], len(papers), ms_since(started),
             self.retriever.hits(page, ()), "author", {}, sort=sort,
         )  # fmt: skip
+        topics = Counter(c for p in papers for c in p.categories).most_common(SHOWN)
         return AuthorProfile(
-            ref.slug, names.most_common(1)[0][0], tuple(sorted(ids)), ref.kind == NAME,
-            (min(years), max(years)) if years else None, _coauthors(found),
-            Counter(c for p in papers for c in p.categories).most_common(SHOWN), result,
+            ref.slug, names.most_common(1)[0][0], ref.kind == NAME, sorted(ids),
+            min(years) if years else None, max(years) if years else None, _coauthors(found),
+            [Topic(name, n) for name, n in topics], result,
             f"Only the first {MAX_AUTHOR_PAPERS:,} papers are read." if cut else None,
         )  # fmt: skip
 
@@ -141,4 +119,4 @@ def _coauthors(found: list[tuple[Authorship, int]]) -> list[CoAuthor]:
             ref = ref_of(name, paper.author_ids[at] if at < len(paper.author_ids) else ())
             counted[ref] += 1
             names.setdefault(ref, name)
-    return [CoAuthor(names[r], r, n) for r, n in counted.most_common(SHOWN) if r]
+    return [CoAuthor(names[r], r, n) for r, n in counted.most_common(SHOWN + 1) if r][:SHOWN]
