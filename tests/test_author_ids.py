@@ -171,3 +171,45 @@ def test_a_bad_author_reference_is_a_clear_error(engine, ref):
 
     with pytest.raises(InvalidRequest):
         engine.authors.profile(ref)
+
+
+def test_author_pages_the_api_and_the_feed(settings, tmp_path, tiny_encoder, client_on):
+    from lxml import html
+
+    path = write_lines(tmp_path / "w.jsonl", [json.dumps(w) for w in openalex_works()])
+    index_corpus(settings, [path], encoder=tiny_encoder)
+    client = client_on(settings)
+    page = client.get(f"/authors/orcid:{ORCID}")
+    assert page.status_code == 200
+    tree = html.fromstring(page.data)
+    assert tree.findtext(".//h1") == "Ada Lovelace"
+    assert f"https://orcid.org/{ORCID}" in tree.xpath("//p[@class='author-ids']/a/@href")
+    assert "/authors/openalex:A2" in tree.xpath("//p[@class='coauthors']/a/@href")
+    assert len(tree.xpath("//ol[@class='results']/li")) == 6
+    search = html.fromstring(client.get("/?q=engines").data)  # names link to their pages
+    assert "/authors/openalex:A1" in search.xpath("//span[@class='authors']/a/@href")
+    answer = client.get("/api/v1/authors/openalex:A8", query_string={"k": 2, "sort": "citations"})
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["name"] == "Ada Lovelace" and body["papers"]["total"] == 6
+    assert [h["external_id"] for h in body["papers"]["results"]] == ["W6", "W5"]
+    assert body["papers"]["results"][0]["author_ids"] == ["openalex:A1", "openalex:A2"]
+    assert body["papers"]["results"][1]["author_ids"] == [f"orcid:{ORCID}", "openalex:A2"]
+    bibtex = client.get("/api/v1/authors/openalex:A1", query_string={"format": "bibtex"})
+    assert bibtex.status_code == 200 and bibtex.data.count(b"@") == 6
+    feed = client.get("/feeds/author.atom", query_string={"author": "openalex:A1"})
+    assert feed.status_code == 200 and feed.data.count(b"<entry>") == 6  # all new today
+    bad = client.get("/api/v1/authors/orcid:0000-0002-1825-0098")
+    assert bad.status_code == 422 and "orcid" in bad.get_json()["error"]["message"]
+    assert client.get("/api/v1/authors/openalex:A404").status_code == 404
+    assert client.get("/authors/name:%00").status_code == 422  # no letter
+    assert client.get("/authors/Grace Nobody").status_code == 404
+    filtered = client.get("/api/v1/authors/openalex:A1", query_string={"year": "1844-1846"})
+    assert filtered.get_json()["papers"]["total"] == 3  # the list within the filters
+
+
+def test_an_author_page_of_a_corpus_of_names_says_it_groups_by_name(engine, client_on):
+    hit = engine.search("graph", k=1).results[0]
+    client = client_on(engine.settings)
+    page = client.get(f"/authors/{hit.author_ids[0]}")
+    assert page.status_code == 200 and b"Grouped by name" in page.data

@@ -71,6 +71,7 @@ def test_hostile_text_stays_inert_in_exports():
         id=1, external_id="x}, title = {pwned", title_from_abstract=False,
         title='Closing } brace, \\input{/etc/passwd} & 100% $x$',
         authors=["=HYPERLINK(\"http://evil\")", "O'Brien {Jr}"], year=2020, date=None,
+        author_ids=[None, "name:o brien jr"],
         venue="@venue#_^~", citations=None,
         doi=None, url="javascript:alert(1)", score=0.5, distance=1.0,
         abstract="+cmd|' /C calc'!A0\n}\n@misc{injected, title={x}}",

@@ -9,6 +9,7 @@ import types
 import typing
 from typing import Any
 
+from search.answers.authors import AuthorProfile, CoAuthor, Topic
 from search.answers.results import (
     BuildFacts,
     Connection,
@@ -38,6 +39,9 @@ RESULT_TYPES = {
     "LibraryFacts": LibraryFacts,
     "PdfExample": PdfExample,
     "Connection": Connection,
+    "AuthorProfile": AuthorProfile,
+    "CoAuthor": CoAuthor,
+    "Topic": Topic,
 }
 _COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}

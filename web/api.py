@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from search.answers.export import FORMATS
 from search.answers.results import PaperDetail, SearchResult
+from search.engine.authors import AUTHOR_SORTS
 from search.engine.citations import LIST_SORTS
 from search.query.limits import DEFAULT_MODE, MODES, SORTS
 from search.query.paper_refs import paper_ref
@@ -139,6 +140,17 @@ def citation_list(paper_id: str, kind: str):
     sort = choice_arg(request.args, "sort", LIST_SORTS, LIST_SORTS[0])
     result = engine.citations.listed(found.id, kind, sort=sort, **page_args())
     return respond(result, f"{kind}-of-{found.id}")
+
+
+@bp.get("/authors/<path:author_id>")
+def author(author_id: str):
+    """An author (by an id the sources give, or by name) and a page of their papers;
+    another ``format`` downloads the page of papers."""
+    sort = choice_arg(request.args, "sort", AUTHOR_SORTS, AUTHOR_SORTS[0])
+    profile = provider().get().authors.profile(author_id, sort=sort, **page_args())
+    if choice_arg(request.args, "format", tuple(FORMATS), ""):
+        return respond(profile.papers, "papers-of-" + profile.author_id.replace(":", "-"))
+    return jsonify(profile.to_dict())
 
 
 @bp.get("/health")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from search.authors.identity import MAX_REF_CHARS as MAX_AUTHOR_REF_CHARS
 from search.base.errors import ERROR_CODES
+from search.engine.authors import AUTHOR_SORTS
 from search.engine.bibtex_library import MAX_LIBRARY_BYTES, MAX_LIBRARY_ENTRIES
 from search.engine.citations import LIST_SORTS
 from search.engine.new_papers import MAX_FEED_DAYS
@@ -26,8 +28,11 @@ from search.query.limits import (
 )
 from web.answer_schemas import RESULT_TYPES, result_schema
 from web.openapi_parts import (
+    FORMAT_PARAM,
+    K_PARAM,
     LIST_PARAMS,
     LIST_RESPONSES,
+    OFFSET_PARAM,
     PAPER_ID,
     PDF_UPLOAD,
     _error,
@@ -53,6 +58,7 @@ def openapi_document(model_name: str = "SPECTER2") -> dict[str, Any]:
             **_recommendation_paths(),
             **_bibtex_path(),
             **_paper_paths(),
+            **_author_paths(),
         },
         "components": {
             "schemas": {
@@ -300,6 +306,50 @@ def _citation_paths() -> dict[str, Any]:
         }
     }
     return paths
+
+
+def _author_paths() -> dict[str, Any]:
+    """An author and their papers."""
+    return {
+        "/api/v1/authors/{author_id}": {
+            "get": {
+                "summary": "An author: their ids, co-authors, years and topics, and a page of "
+                "their papers (another format= downloads the page of papers)",
+                "parameters": [
+                    {
+                        "name": "author_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "An id the sources give (orcid:0000-0002-1825-0097, "
+                        "openalex:A5023888391, s2:1741101, a bare ORCID) or a name "
+                        "(name:ada lovelace, or the name as written).",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_AUTHOR_REF_CHARS,
+                        },  # fmt: skip
+                    },
+                    _query_param(
+                        "sort",
+                        "date: newest first; citations: most cited first. Ties by id.",
+                        enum=list(AUTHOR_SORTS),
+                        default=AUTHOR_SORTS[0],
+                    ),  # fmt: skip
+                    K_PARAM,
+                    OFFSET_PARAM,
+                    FORMAT_PARAM,
+                ],
+                "responses": {
+                    "200": _json("The author and a page of their papers.", "AuthorProfile"),
+                    "404": _error("The build being served holds no paper by this author."),
+                    "422": _error(
+                        "An id that is no id of its kind (an ORCID with a wrong "
+                        "check digit), a name without a letter, a bad sort or page."
+                    ),
+                },  # fmt: skip
+            }
+        }
+    }
 
 
 def _shared_schemas() -> dict[str, Any]:

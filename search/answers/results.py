@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from search.answers.snippets import snippet
+from search.authors.identity import ref_of
 from search.base.urls import http_url
 from search.query.limits import DEFAULT_MODE, MODES, SORT_POOL, SORT_POOL_KEYWORD, SORTS
 from search.ranking.fusion import FUSION_DEPTH, PHRASE_BOOST
@@ -68,6 +69,11 @@ class PaperFields(Answer):
         "The corpus gave no title: the title is the abstract's first sentence."
     )
     authors: list[str] = described("Author names, in order.")
+    author_ids: list[str | None] = described(
+        "Each author's page (`/api/v1/authors/{author_id}`), in the order of authors: an id "
+        "the sources give (`orcid:…`, `openalex:A…`, `s2:…`), else `name:` and the name's "
+        "key; null for a name without a letter."
+    )
     year: int | None = described("Publication year.")
     date: str | None = described(
         "The date the corpus gives (YYYY-MM-DD: an arXiv listing date, a publication date)."
@@ -88,6 +94,7 @@ class PaperFields(Answer):
             "title": paper.title,
             "title_from_abstract": bool(paper.title_from_abstract),
             "authors": list(paper.authors or []),
+            "author_ids": author_pages(paper.authors or [], paper.author_ids or []),
             "year": paper.year,
             "date": paper.date,
             "venue": paper.venue,
@@ -409,6 +416,11 @@ def iso_utc(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.isoformat(timespec="seconds")
+
+
+def author_pages(names: list[str], ids: list[list[str]]) -> list[str | None]:
+    """Each author's page id (``search.authors.identity.ref_of``)."""
+    return [ref_of(name, tuple(ids[at]) if at < len(ids) else ()) for at, name in enumerate(names)]
 
 
 def short_authors(authors: list[str], limit: int = 4) -> str:

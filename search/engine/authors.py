@@ -24,6 +24,7 @@ from search.authors.identity import NAME, AuthorRef, parse_ref, ref_of
 from search.base.errors import AuthorNotFound, InvalidRequest
 from search.engine.retriever import SemanticRetriever, ms_since
 from search.query.filter_keys import name_words
+from search.query.filters import Filters
 from search.query.limits import check_page
 from search.store.authors import MAX_AUTHOR_PAPERS, Authorship
 
@@ -40,8 +41,11 @@ class AuthorPages:
         self.rows = retriever.store.authors
 
     def profile(
-        self, ref_text: str, k: int = 20, offset: int = 0, *, sort: str = "date"
-    ) -> AuthorProfile:
+        self, ref_text: str, k: int = 20, offset: int = 0, *, sort: str = "date",
+        filters: Filters | None = None,
+    ) -> AuthorProfile:  # fmt: skip
+        """The author ``ref_text`` names; their papers (within ``filters``) a page at a
+        time, the rest over all of them."""
         started = time.perf_counter()
         check_page(k, offset)
         if sort not in AUTHOR_SORTS:
@@ -52,13 +56,18 @@ class AuthorPages:
         if not found:
             raise AuthorNotFound(f"No paper of the served build is by {ref.slug[:80]!r}.")
         papers = [paper for paper, _ in found]
-        order = self._order([p.paper_id for p in papers], sort)
-        page = [(papers[at].paper_id, 0.0, None) for at in order[offset : offset + k]]
+        filters = filters or Filters()
+        listed = np.asarray([p.paper_id for p in papers], dtype=np.int64)
+        allowed = self.retriever.allowed(filters)
+        if allowed is not None:
+            listed = listed[np.isin(listed, allowed)]
+        order = self._order(listed, sort)
+        page = [(int(listed[at]), 0.0, None) for at in order[offset : offset + k]]
         names = Counter(paper.authors[at] for paper, at in found)
         years = [p.year for p in papers if p.year is not None]
         result = SearchResult(
-            names.most_common(1)[0][0], len(papers), ms_since(started),
-            self.retriever.hits(page, ()), "author", {}, sort=sort,
+            names.most_common(1)[0][0], len(listed), ms_since(started),
+            self.retriever.hits(page, ()), "author", filters.to_params(), sort=sort,
         )  # fmt: skip
         topics = Counter(c for p in papers for c in p.categories).most_common(SHOWN)
         return AuthorProfile(
@@ -101,9 +110,8 @@ class AuthorPages:
                     break
         return found, set(), cut
 
-    def _order(self, ids: list[int], sort: str) -> list[int]:
+    def _order(self, ids: np.ndarray, sort: str) -> list[int]:
         """Positions into ``ids`` in the page's order (ties by id)."""
-        ids = np.asarray(ids, dtype=np.int64)
         by_id = np.argsort(ids, kind="stable")
         keys = self.retriever.store.papers.sort_keys(sort)
         return by_id[keys.highest_first(ids[by_id])].tolist()

@@ -12,6 +12,7 @@ from search.base.identifiers import arxiv_id_of, doi_in
 def paper(**changes) -> PaperFields:
     fields = dict(id=1, external_id="2101.00001", title="A  title\nover lines",
                   title_from_abstract=False, authors=["Ada Lovelace", "Alan Turing"],
+                  author_ids=["name:ada lovelace", "name:alan turing"],
                   year=2021, date="2021-01-04", venue=None, citations=None, doi=None,
                   url="https://arxiv.org/abs/2101.00001v2", abstract="Short.")  # fmt: skip
     return PaperFields(**{**fields, **changes})
