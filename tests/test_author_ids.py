@@ -213,3 +213,21 @@ def test_an_author_page_of_a_corpus_of_names_says_it_groups_by_name(engine, clie
     client = client_on(engine.settings)
     page = client.get(f"/authors/{hit.author_ids[0]}")
     assert page.status_code == 200 and b"Grouped by name" in page.data
+
+
+def test_the_author_command(settings, tmp_path, tiny_encoder):
+    from click.testing import CliRunner
+
+    from papersearch import main
+    from tests.helpers import cli_args
+
+    path = write_lines(tmp_path / "w.jsonl", [json.dumps(w) for w in openalex_works()])
+    index_corpus(settings, [path], encoder=tiny_encoder)
+    shown = CliRunner().invoke(main, ["author", ORCID, "-k", "2", *cli_args(settings)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith("Ada Lovelace (") and "6 papers, 1841–1846" in shown.output
+    assert "Alan Turing (6)" in shown.output
+    as_json = CliRunner().invoke(main, ["author", "openalex:A1", "--json", *cli_args(settings)])
+    assert json.loads(as_json.output)["papers"]["total"] == 6
+    bad = CliRunner().invoke(main, ["author", "orcid:1", *cli_args(settings)])
+    assert bad.exit_code == 1 and "not an orcid author id" in bad.output
