@@ -35,7 +35,8 @@ def imported_modules(path: Path) -> set[str]:
 # the ground, the command root (papersearch.py) knows every part.
 SEARCH_BELOW_ENGINE = {"search.base", "search.query", "search.model", "search.ann",
                        "search.keyword_index", "search.graph", "search.store",
-                       "search.ranking", "search.answers", "search.pdf"}  # fmt: skip
+                       "search.ranking", "search.answers", "search.pdf",
+                       "search.authors"}  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     "search.base": set(),
     "search.query": {"search.base"},
@@ -44,6 +45,7 @@ LAYERS: dict[str, set[str]] = {
     "search.pdf": {"search.base"},
     "search.keyword_index": {"search.base", "search.query"},
     "search.graph": {"search.base"},
+    "search.authors": {"search.base", "search.query"},
     "search.store": {
         "search.base",
         "search.query",
@@ -52,7 +54,8 @@ LAYERS: dict[str, set[str]] = {
         "search.graph",
     },  # fmt: skip
     "search.ranking": {"search.base", "search.store"},
-    "search.answers": {"search.base", "search.query", "search.store", "search.ranking"},
+    "search.answers": {"search.base", "search.query", "search.store", "search.ranking",
+                       "search.authors"},  # fmt: skip
     "search.engine": SEARCH_BELOW_ENGINE,
     "search.cli": SEARCH_BELOW_ENGINE | {"search.engine"},
     # The write path uses the whole core (and the commands' shared options).
@@ -63,6 +66,7 @@ LAYERS: dict[str, set[str]] = {
         "search.query",
         "search.model",
         "search.answers",
+        "search.authors",
         "search.pdf",
         "search.engine",
         "search.cli",
