@@ -54,8 +54,13 @@ LAYERS: dict[str, set[str]] = {
         "search.graph",
     },  # fmt: skip
     "search.ranking": {"search.base", "search.store"},
-    "search.answers": {"search.base", "search.query", "search.store", "search.ranking",
-                       "search.authors"},  # fmt: skip
+    "search.answers": {
+        "search.base",
+        "search.query",
+        "search.store",
+        "search.ranking",
+        "search.authors",
+    },  # fmt: skip
     "search.engine": SEARCH_BELOW_ENGINE,
     "search.cli": SEARCH_BELOW_ENGINE | {"search.engine"},
     # The write path uses the whole core (and the commands' shared options).
