@@ -231,3 +231,18 @@ def test_the_author_command(settings, tmp_path, tiny_encoder):
     assert json.loads(as_json.output)["papers"]["total"] == 6
     bad = CliRunner().invoke(main, ["author", "orcid:1", *cli_args(settings)])
     assert bad.exit_code == 1 and "not an orcid author id" in bad.output
+
+
+def test_a_name_typed_finds_the_identified_author_of_that_name(settings, tmp_path, tiny_encoder):
+    """In a corpus with ids, a name finds the one author so named by their ids; a name
+    several identified authors share answers which they are."""
+    from search.base.errors import AuthorNotFound
+    from search.engine.engine import SearchEngine
+
+    path = write_lines(tmp_path / "w.jsonl", [json.dumps(w) for w in openalex_works()])
+    index_corpus(settings, [path], encoder=tiny_encoder)
+    engine = SearchEngine.open(settings, encoder=tiny_encoder)
+    page = engine.authors.profile("Alan Turing")
+    assert page.ids == ["openalex:A2"] and page.papers.total == 6 and not page.grouped_by_name
+    with pytest.raises(AuthorNotFound, match="openalex:A1"):
+        engine.authors.profile("Ada Lovelace")  # Ada's OpenAlex id, and her ORCID's papers

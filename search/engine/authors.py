@@ -20,7 +20,7 @@ import numpy as np
 
 from search.answers.authors import AuthorProfile, CoAuthor, Topic
 from search.answers.results import SearchResult
-from search.authors.identity import NAME, AuthorRef, parse_ref, ref_of
+from search.authors.identity import AuthorRef, parse_ref, ref_of
 from search.base.errors import AuthorNotFound, InvalidRequest
 from search.engine.retriever import SemanticRetriever, ms_since
 from search.query.filter_keys import name_words
@@ -71,7 +71,8 @@ class AuthorPages:
         )  # fmt: skip
         topics = Counter(c for p in papers for c in p.categories).most_common(SHOWN)
         return AuthorProfile(
-            ref.slug, names.most_common(1)[0][0], ref.kind == NAME, sorted(ids),
+            ref_of("", tuple(sorted(ids))) if ids else ref.slug, names.most_common(1)[0][0],
+            not ids, sorted(ids),
             min(years) if years else None, max(years) if years else None, _coauthors(found),
             [Topic(name, n) for name, n in topics], result,
             f"Only the first {MAX_AUTHOR_PAPERS:,} papers are read." if cut else None,
@@ -100,15 +101,27 @@ class AuthorPages:
         return found, ids, cut
 
     def _by_name(self, ref: AuthorRef):
+        """The authorships without ids under the name; where there are none and the name
+        is one identified author's, that author (by their ids); several: say which."""
         rows, cut = self.rows.named(ref.key)
-        found = []
+        found, identified = [], Counter()
         for paper in rows:
             for at, name in enumerate(paper.authors):
+                if " ".join(name_words(name)) != ref.key:
+                    continue
                 known = paper.author_ids[at] if at < len(paper.author_ids) else ()
-                if not known and " ".join(name_words(name)) == ref.key:
-                    found.append((paper, at))
-                    break
-        return found, set(), cut
+                if known:
+                    identified[ref_of(name, known)] += 1
+                    continue
+                found.append((paper, at))
+                break
+        if found or not identified:
+            return found, set(), cut
+        if len(identified) == 1:
+            return self._by_ids(AuthorRef("id", next(iter(identified))))
+        named = ", ".join(f"{r} ({n})" for r, n in identified.most_common(10))
+        raise AuthorNotFound(f"Several authors here are named {ref.key!r}: {named}. "
+                             "Name one by its id.")  # fmt: skip
 
     def _order(self, ids: np.ndarray, sort: str) -> list[int]:
         """Positions into ``ids`` in the page's order (ties by id)."""
