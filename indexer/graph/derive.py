@@ -5,12 +5,13 @@ of their neighbours, and merges them into the previous rows.
 A paper is changed when it is new or its content hash differs (its record's links are
 part of the hash); gone when the build no longer holds it. The records resolved again
 (``again``) are the changed papers', and those of the unchanged papers whose resolution
-may differ now: the neighbours of changed and gone papers, the papers whose pending keys
-a changed paper now holds, and the neighbours of a paper whose key a changed paper took
-over (a key two papers hold resolves to the lower position). Every other paper's claims
-resolve as before, so an edge between two papers outside ``again`` is kept as it was,
-and the rest come from the claims that touch ``again``. The result is the graph a full
-write gives; ``tests/test_citation_graph.py`` holds the two to each other.
+may differ now: the papers whose claims name a gone or re-keyed paper, or a paper whose
+key a changed paper took over (a key two papers hold resolves to the lower position) or
+may inherit (it shares one with a gone or changed paper), and the papers whose pending
+keys a changed paper now holds. Every other paper's claims resolve as before, so an
+edge between two papers outside ``again`` is kept as it was, and the rest come from the
+claims that touch ``again``. The result is the graph a full write gives;
+``tests/unit/test_graph_writing.py`` holds the two to each other.
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.graph.full import PAIRS_AT_A_TIME
-from indexer.graph.resolution import KEY_PAIR, KeyLookup, own_key_pairs, resolve
+from indexer.graph.resolution import (
+    KEY_PAIR,
+    KeyLookup,
+    claim_edges,
+    claim_target,
+    own_key_pairs,
+    resolve,
+    resolved_pairs,
+)
 from indexer.graph.rows import RowsWriter
 from indexer.graph.source import GraphSource
-from indexer.graph.spill import ArrayFile, ArrayReader, merge_pairs, unique_pairs, unique_sorted
+from indexer.graph.spill import ArrayReader, PairsFile, merge_pairs, unique_pairs, unique_sorted
 from search.graph.files import (
     CLAIMS,
     DIRECTIONS,
@@ -138,8 +146,7 @@ def _merge_keys(previous: _Previous, change: _Change, changed: np.ndarray, direc
     updated with other keys than before, the unchanged ones whose key a changed paper
     took over, and those holding a key of a gone or changed paper (an edge of a file of
     edges may pass to them). An updated paper with the same keys is cited as before."""
-    hashes_out = ArrayFile(directory / KEYS, np.uint64)
-    owners_out = ArrayFile(directory / KEY_OWNERS, np.int32)
+    out = PairsFile(directory, KEYS, KEY_OWNERS)
     unsettled = [np.flatnonzero(change.new_at < 0)]
     for old, new in _ranges(previous.keys, changed):
         kept = old[change.unchanged[old["owner"]]]
@@ -155,11 +162,8 @@ def _merge_keys(previous: _Previous, change: _Change, changed: np.ndarray, direc
         updated = old[~change.unchanged[old["owner"]] & (change.new_at[old["owner"]] >= 0)]
         updated["owner"] = change.new_at[updated["owner"]]
         unsettled.append(change.old_at[_unmatched(updated, new[change.old_at[new["owner"]] >= 0])])
-        merged = merge_pairs(kept, new)
-        hashes_out.write(merged["hash"])
-        owners_out.write(merged["owner"])
-    hashes_out.close()
-    owners_out.close()
+        out.write(merge_pairs(kept, new))
+    out.close()
     return unique_sorted(np.concatenate(unsettled).astype(np.int64))
 
 
@@ -177,21 +181,17 @@ def _unmatched(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 def _merge_pending(previous, change, kept_rows, new: np.ndarray, directory: Path) -> None:
     """Write the pending keys: the kept papers' (renumbered) and those resolved again."""
-    hashes_out = ArrayFile(directory / PENDING, np.uint64)
-    owners_out = ArrayFile(directory / PENDING_OWNERS, np.int32)
+    out = PairsFile(directory, PENDING, PENDING_OWNERS)
     for old, fresh in _ranges(previous.pending, new):
         kept = old[kept_rows[old["owner"]]]
         kept["owner"] = change.new_at[kept["owner"]]
-        merged = merge_pairs(kept, fresh)
-        hashes_out.write(merged["hash"])
-        owners_out.write(merged["owner"])
-    hashes_out.close()
-    owners_out.close()
+        out.write(merge_pairs(kept, fresh))
+    out.close()
 
 
 def _ranges(old: tuple[ArrayReader, ArrayReader], new: np.ndarray):
-    """(old pairs, new pairs) of successive hash ranges: the old (memory-mapped, sorted)
-    read a range at a time, the new (sorted) split at the same hashes."""
+    """(old pairs, new pairs) of successive hash ranges: the old (sorted, on disk) read a
+    range at a time, the new (sorted) split at the same hashes."""
     hashes, owners = old
     cuts = np.asarray(hashes[PAIRS_PER_RANGE::PAIRS_PER_RANGE], dtype=np.uint64)
     old_at = [0, *np.searchsorted(hashes.mapped(), cuts).tolist(), len(hashes)]
@@ -227,7 +227,7 @@ def _claiming(previous: _Previous, papers: np.ndarray) -> np.ndarray:
     named[papers] = True
     found = []
     for owners, codes in _claims(previous):
-        found.append(owners[named[np.where(codes < 0, -codes - 1, codes)]])
+        found.append(owners[named[claim_target(codes)]])
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
@@ -245,21 +245,16 @@ def _claims(previous: _Previous):
 def _edges_touching(previous, change, kept_rows, in_again, owners, codes, edge_pairs, lookup):
     """(citing, cited) of every edge with an end resolved again: its claims, the kept
     papers' claims towards it, and the edges of files of edges."""
-    citing = [np.where(codes < 0, -codes - 1, owners)]
-    cited = [np.where(codes < 0, owners, codes)]
+    first_citing, first_cited = claim_edges(owners, codes)
+    citing, cited = [first_citing], [first_cited]
     for owners, old_codes in _claims(previous):
-        other = change.new_at[np.where(old_codes < 0, -old_codes - 1, old_codes)]
+        other = change.new_at[claim_target(old_codes)]
         towards = kept_rows[owners] & (other >= 0)
         towards &= in_again[np.maximum(other, 0)]
-        owner = change.new_at[owners[towards]]
-        other, old_codes = other[towards], old_codes[towards]
-        citing.append(np.where(old_codes < 0, other, owner))
-        cited.append(np.where(old_codes < 0, owner, other))
-    for start in range(0, len(edge_pairs), PAIRS_AT_A_TIME):
-        part = np.asarray(edge_pairs[start : start + PAIRS_AT_A_TIME])
-        a, b = lookup.resolve(part[:, 0]), lookup.resolve(part[:, 1])
-        both = (a >= 0) & (b >= 0)
-        a, b = a[both], b[both]
+        found = claim_edges(change.new_at[owners[towards]], old_codes[towards], other[towards])
+        citing.append(found[0])
+        cited.append(found[1])
+    for a, b in resolved_pairs(edge_pairs, lookup):
         touching = in_again[a] | in_again[b]
         citing.append(a[touching])
         cited.append(b[touching])

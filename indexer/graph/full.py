@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.graph.resolution import KEY_PAIR, KeyLookup, own_key_pairs, resolve
+from indexer.graph.resolution import KEY_PAIR, KeyLookup, own_key_pairs, resolve, resolved_pairs
 from indexer.graph.rows import RowsWriter, edge_spill, row_buckets, spill_edges, write_spilled
 from indexer.graph.source import GraphSource
-from indexer.graph.spill import ArrayFile, Spill, by_hash, unique_pairs
+from indexer.graph.spill import PairsFile, Spill, by_hash, unique_pairs
 from search.graph.files import CLAIMS, KEY_OWNERS, KEYS, PENDING, PENDING_OWNERS
 
 HASH_BITS = 8  # 256 hash ranges
-PAIRS_AT_A_TIME = 1 << 22  # edges of files of edges resolved at a time
 
 
 def write_full(
@@ -57,12 +56,9 @@ def write_full(
         spill_edges(by_cited, cited, citing)
         pending.add(found.pending)
     claims.close()
-    for start in range(0, len(edge_pairs), PAIRS_AT_A_TIME):
-        part = np.asarray(edge_pairs[start : start + PAIRS_AT_A_TIME])
-        citing, cited = lookup.resolve(part[:, 0]), lookup.resolve(part[:, 1])
-        both = (citing >= 0) & (cited >= 0) & (citing != cited)
-        spill_edges(by_citing, citing[both], cited[both])
-        spill_edges(by_cited, cited[both], citing[both])
+    for citing, cited in resolved_pairs(edge_pairs, lookup):
+        spill_edges(by_citing, citing, cited)
+        spill_edges(by_cited, cited, citing)
     edges = write_spilled(by_citing, n, per_bucket, directory, "references")
     write_spilled(by_cited, n, per_bucket, directory, "cited_by")
     write_sorted_pairs(pending, directory, PENDING, PENDING_OWNERS)
@@ -72,12 +68,8 @@ def write_full(
 def write_sorted_pairs(spill: Spill, directory: Path, hashes_name: str, owners_name: str) -> None:
     """The spilled (hash, position) pairs, each once, sorted by hash then position."""
     spill.flush()
-    hashes = ArrayFile(directory / hashes_name, np.uint64)
-    owners = ArrayFile(directory / owners_name, np.int32)
+    out = PairsFile(directory, hashes_name, owners_name)
     for number in range(spill.buckets):
-        pairs = unique_pairs(spill.take(number))
-        hashes.write(pairs["hash"])
-        owners.write(pairs["owner"])
-    hashes.close()
-    owners.close()
+        out.write(unique_pairs(spill.take(number)))
+    out.close()
     spill.remove()

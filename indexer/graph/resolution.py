@@ -78,10 +78,31 @@ class Resolved:
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(citing, cited) positions of the claims."""
-        citers = self.claim_codes < 0
-        other = np.where(citers, -self.claim_codes - 1, self.claim_codes)
-        return (np.where(citers, other, self.claim_owners).astype(np.int32),
-                np.where(citers, self.claim_owners, other).astype(np.int32))  # fmt: skip
+        citing, cited = claim_edges(self.claim_owners, self.claim_codes)
+        return citing.astype(np.int32), cited.astype(np.int32)
+
+
+def claim_target(codes: np.ndarray) -> np.ndarray:
+    """The position each claim code names (a cited paper's, or a citing one's)."""
+    return np.where(codes < 0, -codes - 1, codes)
+
+
+def claim_edges(owners: np.ndarray, codes: np.ndarray, targets: np.ndarray | None = None):
+    """(citing, cited) of claims: ``owners[i]`` claims ``codes[i]``, whose position is
+    ``targets[i]`` (``claim_target``, or another numbering of it)."""
+    targets = claim_target(codes) if targets is None else targets
+    citers = codes < 0
+    return np.where(citers, targets, owners), np.where(citers, owners, targets)
+
+
+def resolved_pairs(pairs: np.ndarray, lookup: KeyLookup, chunk: int = 1 << 22):
+    """(citing, cited) positions of the key hash pairs of files of edges whose both ends
+    the build holds, self-citations left out, a chunk at a time."""
+    for start in range(0, len(pairs), chunk):
+        part = np.asarray(pairs[start : start + chunk])
+        citing, cited = lookup.resolve(part[:, 0]), lookup.resolve(part[:, 1])
+        both = (citing >= 0) & (cited >= 0) & (citing != cited)
+        yield citing[both], cited[both]
 
 
 def resolve(rows: list[tuple], ids: np.ndarray, lookup: KeyLookup) -> Resolved:

@@ -46,6 +46,22 @@ class ArrayFile:
         self._file.close()
 
 
+class PairsFile:
+    """(hash, owner) records written as two ``.npy`` files side by side, in parts."""
+
+    def __init__(self, directory: Path, hashes_name: str, owners_name: str) -> None:
+        self._hashes = ArrayFile(directory / hashes_name, np.uint64)
+        self._owners = ArrayFile(directory / owners_name, np.int32)
+
+    def write(self, pairs: np.ndarray) -> None:
+        self._hashes.write(pairs["hash"])
+        self._owners.write(pairs["owner"])
+
+    def close(self) -> None:
+        self._hashes.close()
+        self._owners.close()
+
+
 class ArrayReader:
     """A 1-D ``.npy`` file read in ranges by plain reads (a pass over it leaves the pages
     in the page cache, not in the process, as a memory map would), and at scattered
