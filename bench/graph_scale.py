@@ -53,6 +53,13 @@ class GeneratedCorpus:
             batch = ids[start : start + BATCH].tolist()
             yield [(i, f"P{i}", f"10.5555/p{i}", None) for i in batch]
 
+    def work_fields(self, ids):
+        """Every paper a work of its own: its own DOI and title (``indexer.works``)."""
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH].tolist()
+            yield [(i, f"P{i}", f"10.5555/p{i}", None, f"Generated paper number {i}", False,
+                    [f"Author {i}"], 2000 + i % 25, None) for i in batch]  # fmt: skip
+
     def links(self, ids):
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]

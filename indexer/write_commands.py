@@ -209,7 +209,7 @@ def builds_group() -> None:
 @settings_options
 def builds_list(as_json: bool, settings: Settings) -> None:
     """All builds, newest first; the current one is marked with *."""
-    from search.answers.results import BuildFacts
+    from search.answers.facts import BuildFacts
 
     store = Store.open(settings, migrate=True)
     current = store.builds.current_id()

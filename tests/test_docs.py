@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from search.answers import results
+from search.answers import facts, results
 from tests.helpers import REPO
 
 WEB_DOC = REPO / "docs" / "web.md"
@@ -18,11 +18,11 @@ ANSWERS = {
     "GET /api/v1/search?": results.SearchResult,
     "POST /api/v1/recommendations/from_bibtex": results.SearchResult,
     "GET /api/v1/papers/ID`": results.PaperDetail,
-    "GET /api/v1/health": results.Health,
+    "GET /api/v1/health": facts.Health,
 }
 NESTED = {"results": results.Hit, "seeds": results.Seed, "library": results.LibraryFacts,
-          "build": results.BuildFacts, "models": results.ModelFacts,
-          "encoder": results.EncoderFacts, "corpus": results.CorpusFacts}  # fmt: skip
+          "build": facts.BuildFacts, "models": facts.ModelFacts,
+          "encoder": facts.EncoderFacts, "corpus": facts.CorpusFacts}  # fmt: skip
 
 
 def parse_shape(text: str) -> dict[str, dict | None]:

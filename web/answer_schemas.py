@@ -10,19 +10,16 @@ import typing
 from typing import Any
 
 from search.answers.authors import AuthorProfile, CoAuthor, Topic
+from search.answers.facts import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
 from search.answers.results import (
-    BuildFacts,
     Connection,
-    CorpusFacts,
-    EncoderFacts,
-    Health,
     Hit,
     LibraryFacts,
-    ModelFacts,
     PaperDetail,
     PdfExample,
     SearchResult,
     Seed,
+    Version,
 )
 
 # Component name → the result type it is generated from.
@@ -42,6 +39,7 @@ RESULT_TYPES = {
     "AuthorProfile": AuthorProfile,
     "CoAuthor": CoAuthor,
     "Topic": Topic,
+    "Version": Version,
 }
 _COMPONENT_OF = {cls: name for name, cls in RESULT_TYPES.items()}
 _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean"}

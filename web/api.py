@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from search.answers.export import FORMATS
-from search.answers.results import PaperDetail, SearchResult
+from search.answers.results import SearchResult
 from search.engine.authors import AUTHOR_SORTS
 from search.engine.citations import LIST_SORTS
 from search.query.limits import DEFAULT_MODE, MODES, SORTS
@@ -101,8 +101,9 @@ def recommendations_from_bibtex():
 @bp.get("/papers/<path:paper_id>")
 def paper(paper_id: str):
     """A paper by internal id, corpus id (an arXiv id) or DOI."""
-    found = provider().get().resolve_paper(paper_ref(paper_id))
-    response = jsonify(PaperDetail.from_paper(found).to_dict())
+    engine = provider().get()
+    found = engine.resolve_paper(paper_ref(paper_id))
+    response = jsonify(engine.detail(found).to_dict())
     response.headers["Content-Location"] = url_for("api.paper", paper_id=found.id)
     return response
 

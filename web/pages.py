@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from search.answers.citation_meta import coins, highwire_tags
 from search.answers.export import FORMATS
-from search.answers.results import PaperDetail, short_authors
+from search.answers.results import short_authors
 from search.base.errors import InvalidRequest, PaperNotInBuild
 from search.base.urls import http_url
 from search.engine.citation_map import MAP_LISTS
@@ -235,7 +235,7 @@ def paper_page(ref: str):
         return render_template("not_in_build.html", paper=later)
     similar = engine.similar(paper.id, k=SIMILAR_ON_PAPER_PAGE)
     links = export_links("api.similar", paper_id=paper.id, k=MAX_K)
-    return render_template("paper.html", paper=PaperDetail.from_paper(paper), similar=similar,
+    return render_template("paper.html", paper=engine.detail(paper), similar=similar,
                            export_links=links, cited=paper_links(engine, paper.id))  # fmt: skip
 
 
@@ -283,7 +283,7 @@ def citation_list_page(ref: str, kind: str):
     sort = choice_arg(request.args, "sort", LIST_SORTS, LIST_SORTS[0])
     result = engine.citations.listed(paper.id, kind, PER_PAGE, (page - 1) * PER_PAGE, sort=sort)
     return render_template(
-        "links.html", paper=PaperDetail.from_paper(paper), kind=kind, result=result, page=page,
+        "links.html", paper=engine.detail(paper), kind=kind, result=result, page=page,
         sort=sort, sorts=LIST_SORT_LABELS, pages=max(1, math.ceil(result.total / PER_PAGE)),
         export_links=export_links(f"api.{kind}", paper_id=paper.id, k=MAX_K, sort=sort),
     )  # fmt: skip

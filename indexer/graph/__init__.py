@@ -12,7 +12,8 @@ after its paper joins the corpus links it up.
 A graph is derived from the previous build's (``derive``) when that one is intact and
 little changed, else written afresh (``full``); both work out of core. It is written
 into a temporary directory, fsynced and renamed into place before the build is
-completed, as the keyword index is.
+completed, as the keyword index is. The build's works (``indexer.works``: which papers
+are versions of one work) are written into it too, from its keys.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from indexer.crash_points import checkpoint
 from indexer.graph.derive import derive
 from indexer.graph.full import write_full
 from indexer.graph.source import GraphSource
+from indexer.works import WrittenWorks, write_works
 from search.base.atomic_files import TEMPORARY_SUFFIX, fsync_directory, fsync_tree
 from search.graph.files import ARRAYS, FORMAT, HASHES, LISTED, PAPERS, GraphManifest
 
@@ -43,6 +45,7 @@ class WrittenGraph:
     edges: int
     derived_from: int | None
     seconds: float
+    works: WrittenWorks | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def write(
     np.save(scratch / PAPERS, np.asarray(ids, dtype=np.int64))
     np.save(scratch / LISTED, listed)
     np.save(scratch / HASHES, np.asarray(hashes, dtype=np.int64))
+    works = write_works(source, scratch, np.asarray(ids, dtype=np.int64), np.asarray(hashes),
+                        previous.directory if previous else None, memory)  # fmt: skip
     checkpoint("graph")
     GraphManifest(FORMAT, len(ids), count, derived_from, list(ARRAYS), digest).write(scratch)
     fsync_tree(scratch)
@@ -88,7 +93,7 @@ def write(
     os.replace(scratch, target)
     fsync_directory(target.parent)
     elapsed = round(time.perf_counter() - started, 3)
-    return WrittenGraph(target.name, len(ids), count, derived_from, elapsed)
+    return WrittenGraph(target.name, len(ids), count, derived_from, elapsed, works)
 
 
 def _derivable(directory: Path, digest: str) -> bool:

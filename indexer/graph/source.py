@@ -1,5 +1,5 @@
 """Where a graph's papers' records come from: the store's (``search.store.texts.Texts``),
-or any object with the same two readers (a benchmark's generated corpus)."""
+or any object with the same three readers (a benchmark's generated corpus)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,6 @@ class GraphSource(Protocol):
 
     def links(self, ids: np.ndarray) -> Iterator[list[tuple]]:
         """(id, external id, DOI, other keys, reference keys, citer keys) of the same."""
+
+    def work_fields(self, ids: np.ndarray) -> Iterator[list[tuple]]:
+        """The columns ``indexer.works.features.FIELDS`` of the same."""

@@ -27,6 +27,7 @@ from indexer.readers.author_ids import author_ids
 from indexer.readers.bounds import TEXT_CHARS
 from indexer.readers.items import Withdrawal
 from indexer.readers.links import any_id_keys, linked
+from search.base.identifiers import arxiv_id_of
 from search.base.urls import http_url
 from search.graph.keys import paper_key
 from search.store.records import PaperRecord
@@ -39,6 +40,9 @@ MIN_CONCEPT_SCORE = 0.3  # older snapshots' concepts below this are too weak to 
 OPENALEX_KEYS = ("abstract_inverted_index", "authorships", "referenced_works")
 ID_KINDS = {"openalex": "openalex", "doi": "doi", "pmid": "pmid", "pmcid": "pmcid",
             "mag": "mag", "arxiv": "arxiv"}  # fmt: skip
+
+
+MAX_LOCATIONS = 100  # a work's locations read for ids
 
 
 def is_openalex(obj: dict) -> bool:
@@ -81,17 +85,23 @@ def from_openalex(obj: dict) -> PaperRecord | Withdrawal:
             "cited_by_count", lambda: citation_count(obj.get("cited_by_count")), None
         ),  # fmt: skip
         title_from_abstract=derived,
-        ids=_ids(work_id, obj.get("ids")),
+        ids=_ids(work_id, obj.get("ids"), obj.get("locations")),
         references=linked(obj.get("referenced_works"), "referenced_works", notes, any_id_keys),
         warnings=tuple(notes.warnings),
     )
 
 
-def _ids(work_id: str, ids: Any) -> tuple[str, ...]:
-    """The work's keys besides its corpus id: its OpenAlex id and those ``ids`` lists."""
+def _ids(work_id: str, ids: Any, locations: Any = None) -> tuple[str, ...]:
+    """The work's keys besides its corpus id: its OpenAlex id, those ``ids`` lists, and
+    the arXiv ids of its locations (the preprint it was also published as)."""
     keys = [paper_key("openalex", work_id), *any_id_keys(work_id)]
     if isinstance(ids, dict):
         keys += [paper_key(kind, ids.get(name)) for name, kind in ID_KINDS.items()]
+    for location in locations[:MAX_LOCATIONS] if isinstance(locations, list) else []:
+        if isinstance(location, dict):
+            for url in (location.get("landing_page_url"), location.get("pdf_url")):
+                arxiv = arxiv_id_of(url, None) if isinstance(url, str) else None
+                keys.append(paper_key("arxiv", arxiv) if arxiv else None)
     return tuple(dict.fromkeys(k for k in keys if k and not k.startswith("id:")))
 
 

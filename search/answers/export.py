@@ -16,6 +16,7 @@ import re
 import rispy
 
 from search.answers.results import Hit, SearchResult
+from search.base.identifiers import arxiv_id_of
 
 FORMATS = {
     "json": ("application/json; charset=utf-8", "json"),
@@ -24,7 +25,7 @@ FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
 }
 CSV_COLUMNS = ("rank", "id", "external_id", "title", "authors", "year", "venue", "citations",
-               "doi", "url", "score", "abstract")  # fmt: skip
+               "doi", "url", "score", "versions", "abstract")  # fmt: skip
 _BIBTEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -66,6 +67,9 @@ def to_bibtex(hits: list[Hit]) -> str:
             "abstract": bibtex_escape(hit.abstract or ""),
             "note": bibtex_escape(f"papersearch id {hit.id}, {hit.external_id}"),
         }
+        preprint = preprint_arxiv_id(hit)
+        if preprint:  # the published version's fields, with its preprint (biblatex's eprint)
+            fields |= {"eprint": bibtex_escape(preprint), "archiveprefix": "arXiv"}
         body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items() if value)
         kind = "article" if hit.venue else "misc"
         entries.append(f"@{kind}{{{key},\n{body}\n}}\n")
@@ -85,7 +89,7 @@ def to_ris(hits: list[Hit]) -> str:
             "date": hit.date.replace("-", "/") if hit.date else "",
             "secondary_title": hit.venue or "",  # T2: the journal, as Zotero writes it
             "doi": hit.doi or "",
-            "urls": [hit.url] if hit.url else [],
+            "urls": [u for u in (hit.url, *(v.url for v in hit.versions)) if u],
             "abstract": hit.abstract or "",
             "notes": [f"papersearch id {hit.id}, {hit.external_id}"],
         }
@@ -115,9 +119,21 @@ def to_csv(hits: list[Hit]) -> str:
     for rank, hit in enumerate(hits, start=1):
         row = (rank, hit.id, hit.external_id, hit.title, "; ".join(hit.authors),
                hit.year or "", hit.venue or "", "" if hit.citations is None else hit.citations,
-               hit.doi or "", hit.url or "", hit.score, hit.abstract or "")  # fmt: skip
+               hit.doi or "", hit.url or "", hit.score,
+               " ".join(v.url or v.external_id for v in hit.versions), hit.abstract or "")  # fmt: skip
         writer.writerow([csv_safe(value) for value in row])
     return out.getvalue()
+
+
+def preprint_arxiv_id(hit: Hit) -> str | None:
+    """The arXiv id of the work's preprint, when the hit is not itself the preprint."""
+    if arxiv_id_of(hit.url, hit.doi):
+        return None
+    for version in hit.versions:
+        found = arxiv_id_of(version.url, version.doi)
+        if found:
+            return found
+    return None
 
 
 def bibtex_escape(text: str) -> str:

@@ -18,7 +18,7 @@ from search.authors.identity import ref_of
 from search.base.urls import http_url
 from search.query.limits import DEFAULT_MODE, MODES, SORT_POOL, SORT_POOL_KEYWORD, SORTS
 from search.ranking.fusion import FUSION_DEPTH, PHRASE_BOOST
-from search.store.schema import IndexBuild, Paper
+from search.store.schema import Paper
 
 # What a result list answers: the three search modes, and the lists that start from papers.
 RESULT_KINDS = (*MODES, "example", "similar", "recommend", "references", "citations",
@@ -106,16 +106,41 @@ class PaperFields(Answer):
 
 
 @dataclass
+class Version(Answer):
+    """Another version of the same work: its preprint, or the article from another source.
+    A work is shown by its most published version (a journal DOI, then a venue)."""
+
+    id: int = described("The version's internal id; it finds the work too.")
+    external_id: str = described("The corpus's own id of the version, e.g. an arXiv id.")
+    title: str = described("The version's title.")
+    year: int | None = described("Its year.")
+    venue: str | None = described("Its venue.")
+    doi: str | None = described("Its DOI.")
+    url: str | None = described("Where to read this version.")
+    linked: str = described("How it was found to be the same work.",
+                            enum=["linked by id", "matched by title"])  # fmt: skip
+
+    @classmethod
+    def of(cls, paper: Paper, linked: str) -> Version:
+        return cls(paper.id, paper.external_id, paper.title, paper.year, paper.venue,
+                   paper.doi, paper_url(paper), linked)  # fmt: skip
+
+
+VERSIONS_TEXT = "The work's other versions (also published as): none for a single version."
+
+
+@dataclass
 class PaperDetail(PaperFields):
     """One paper's metadata and abstract (``/api/v1/papers/ID``)."""
 
     categories: list[str] = described("Categories or fields of study.")
     updated_at: str | None = described("When the corpus last changed this paper (UTC).")
+    versions: list[Version] = described(VERSIONS_TEXT, [])
 
     @classmethod
-    def from_paper(cls, paper: Paper) -> PaperDetail:
+    def from_paper(cls, paper: Paper, versions: list[Version] | None = None) -> PaperDetail:
         return cls(**PaperFields.of(paper), categories=list(paper.categories or []),
-                   updated_at=iso_utc(paper.updated_at))  # fmt: skip
+                   updated_at=iso_utc(paper.updated_at), versions=versions or [])  # fmt: skip
 
 
 @dataclass
@@ -171,6 +196,7 @@ class Hit(PaperFields):
         "Where query words are in title.", [], ref="Spans"
     )
     connection: Connection | None = optional("connected: why the paper is connected.")
+    versions: list[Version] = described(VERSIONS_TEXT, [])
 
     @classmethod
     def from_paper(
@@ -296,109 +322,6 @@ class SearchResult(Answer):
     example: PdfExample | None = optional(
         "Papers like an uploaded PDF: what was read from it and searched by example."
     )
-
-
-@dataclass
-class BuildFacts(Answer):
-    """An index build: what it is and when it was made."""
-
-    id: int = described("Build number.")
-    status: str = described("building, complete, failed or pruned.")
-    index_type: str = described("FAISS index, e.g. IVF1093,Flat.")
-    metric: str = described("Distance.")
-    nlist: int | None = described("IVF lists.")
-    nprobe: int | None = described("IVF lists probed for the first page of a ranking.")
-    deep_nprobe: int | None = described(
-        "IVF lists probed for rankings read deeper (hybrid's candidates, later pages), "
-        "measured to reach recall@100; null when not tuned."
-    )
-    vectors: int = described("Papers in the index.")
-    device: str = described("Where it was built.")
-    seconds: float | None = described("Build time.")
-    finished_at: str | None = described("When it was completed (UTC).")
-    published_at: str | None = described("When it was last made current (UTC).")
-
-    @classmethod
-    def of(cls, build: IndexBuild) -> BuildFacts:
-        return cls(
-            id=build.id,
-            status=build.status,
-            index_type=build.index_type,
-            metric=build.metric,
-            nlist=build.nlist,
-            nprobe=build.nprobe,
-            deep_nprobe=build.deep_nprobe,
-            vectors=build.vector_count,
-            device=build.device,
-            seconds=build.seconds,
-            finished_at=iso_utc(build.finished_at),
-            published_at=iso_utc(build.published_at),
-        )
-
-
-@dataclass
-class ModelFacts(Answer):
-    """The models the current build's vectors were made with."""
-
-    name: str = described("What the model is called: its name, not its id.")
-    base_model: str = described("Base model: hub id, directory or package.")
-    base_revision: str | None = described("Its commit hash, or a fingerprint of a directory.")
-    paper_adapter: str | None = described("Adapter for papers (proximity).")
-    paper_adapter_revision: str | None = described("Its revision.")
-    query_adapter: str | None = described("Adapter for queries (adhoc_query).")
-    query_adapter_revision: str | None = described("Its revision.")
-    pooling: str = described("cls or mean.")
-    dim: int = described("Vector dimensions.")
-
-
-@dataclass
-class EncoderFacts(Answer):
-    """How this server process encodes queries."""
-
-    device: str = described("cpu or cuda.")
-    precision: str = described("Precision of the model weights.", enum=["fp32", "bf16", "fp16"])
-    query_backend: str = described("What runs queries.", enum=["torch", "onnx"])
-
-
-@dataclass
-class CorpusFacts(Answer):
-    """What the searchable papers carry, so that clients know which filters can match."""
-
-    with_year: int = described("Papers with a year.")
-    with_venue: int = described("Papers with a venue.")
-    with_categories: int = described("Papers with categories.")
-    with_authors: int = described("Papers with authors.")
-    with_citations: int = described("Papers with a citation count (sort=citations orders them).")
-    first_year: int | None = described("The earliest year.")
-    last_year: int | None = described("The latest year.")
-    example_venue: str | None = described("The most common venue.")
-    example_category: str | None = described("A common category.")
-    example_author: str | None = described("A frequent author.")
-
-    @property
-    def example_year(self) -> str | None:
-        """The corpus's years as a range, the year filter's example."""
-        return f"{self.first_year}-{self.last_year}" if self.first_year else None
-
-
-@dataclass
-class Health(Answer):
-    """Service status: the corpus, the build in use and the models (``/api/v1/health``)."""
-
-    status: str = described(
-        "ok; no_index while no build exists; database_unavailable while the database "
-        "cannot be reached (a load balancer should take the server out).",
-        enum=["ok", "no_index", "database_unavailable"],
-    )
-    papers: int | None = described("Searchable papers in the store (null: unknown).")
-    database: str = described(
-        "The kind of store this server reads (where it is, the server logs when it starts).",
-        enum=["sqlite", "postgresql"],
-    )
-    build: BuildFacts | None = described("The build being searched.")
-    models: ModelFacts | None = optional("The models of that build.")
-    encoder: EncoderFacts | None = optional("This process's query encoder.")
-    corpus: CorpusFacts | None = optional("What the papers carry (for filters).")
 
 
 def paper_url(paper: Paper) -> str | None:

@@ -23,8 +23,14 @@ from dataclasses import replace
 import numpy as np
 
 from search.ann.faiss_index import VectorIndex, distance_to_score
-from search.answers.results import CorpusFacts, SearchResult, Seed
-from search.base.errors import InvalidRequest, KeywordSearchUnavailable
+from search.answers.facts import CorpusFacts
+from search.answers.results import PaperDetail, SearchResult, Seed
+from search.base.errors import (
+    InvalidRequest,
+    KeywordSearchUnavailable,
+    PaperNotFound,
+    PaperNotInBuild,
+)
 from search.base.settings import MODEL_SETTINGS, Settings
 from search.engine.authors import AuthorPages
 from search.engine.citations import Citations
@@ -34,6 +40,7 @@ from search.engine.pdf_example import read_example
 from search.engine.recommendations import Recommendations
 from search.engine.retriever import Ranked, SemanticRetriever, ms_since, open_index
 from search.graph.reader import CitationGraph
+from search.graph.works import Works
 from search.keyword_index import KeywordIndex
 from search.model.encoder import Encoder
 from search.model.identity import require_same_model
@@ -77,7 +84,9 @@ class SearchEngine:
         graph: CitationGraph | None = None,
     ) -> None:
         self.settings = settings
-        self.retriever = SemanticRetriever(settings, store, build, index)
+        self.works = graph.works if graph is not None else Works()  # versions of one work
+        self.graph = graph
+        self.retriever = SemanticRetriever(settings, store, build, index, self.works)
         self.store = self.retriever.store  # the papers this build holds, in every mode
         self.build = build
         self.index = index
@@ -181,6 +190,8 @@ class SearchEngine:
         result's ``notice`` says so.
         """
         plan = SearchPlan.of(query, k, offset, mode, filters, sort)
+        pool = plan.depth  # ranked deeper, for the versions collapsing one per work removes
+        plan = replace(plan, depth=pool + self.works.slack(pool))
         text = None if mode == "keyword" else self._encodable(semantic_text(plan.query))
         started = time.perf_counter()
         weight = SEMANTIC_WEIGHT if mode == "hybrid" else None
@@ -188,8 +199,11 @@ class SearchEngine:
             ranked, total, matching, keywords, notice = self._by_keywords(plan)
         else:
             ranked, total, matching, keywords, notice = self._by_meaning(plan, text, weight)
+        if self.works:
+            ranked, matching = self._one_per_work(ranked, matching)
+            total = matching if mode == "keyword" else total
         if sort != "relevance":
-            ranked = self._sorted(ranked[: plan.depth], sort)
+            ranked = self._sorted(ranked[:pool], sort)
             total = min(total, len(ranked)) if mode != "keyword" else total
         hits = self.retriever.hits(ranked[offset : offset + k], keywords.highlight_words)
         return SearchResult(plan.query, total, ms_since(started), hits, mode,
@@ -228,21 +242,29 @@ class SearchEngine:
             keywords = keywords.without_quotes()
         allowed = self.retriever.allowed(filters)
         vector = self.query_encoder.encode_query(text)
+        count = self.works.count(allowed, self.store.papers.count())
         # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads both to
         # the deepest rank any page shows, so every page past the head is cut from one and
         # the same fused ranking.
         fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
         nearest = self.retriever.nearest(vector, fusing if fuse else depth, allowed)
-        total = self.store.papers.count() if allowed is None else len(allowed)
         if not fuse:
-            return [(i, distance_to_score(d), d) for i, d in nearest], total, None, keywords, None
+            return [(i, distance_to_score(d), d) for i, d in nearest], count, None, keywords, None
         matches, matching = [], 0  # a query of stopwords alone: ranked by meaning only
         if not keywords.empty:
             matches, matching = self.keywords.rank(keywords, fusing, filters)
         among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
         containing, notice = self._phrase_boost(plan, among)
         ranked = fuse_scores(nearest, matches, weight, containing)
-        return ranked, total, matching, keywords, notice
+        return ranked, count, matching, keywords, notice
+
+    def _one_per_work(self, ranked: Ranked, matching: int | None) -> tuple[Ranked, int | None]:
+        """``ranked`` one hit per work, and the keyword matches less the versions it
+        collapsed (exact when the ranking holds every match)."""
+        kept = self.works.collapse(ranked)
+        if matching is not None:
+            matching = len(kept) if matching <= len(ranked) else matching - len(ranked) + len(kept)
+        return kept, matching
 
     def _phrase_boost(self, plan: SearchPlan, among: np.ndarray) -> tuple[set[int], str | None]:
         """Hybrid's candidates (``among``) that contain the quoted phrases, to boost, and a
@@ -316,16 +338,36 @@ class SearchEngine:
         return CorpusFacts(**self.store.papers.facts())
 
     def paper(self, paper_id: int) -> Paper:
-        """A paper of the build served, by internal id (PaperNotInBuild for a paper stored
-        after that build)."""
-        return self.store.papers.resolve(int(paper_id))
+        """A work of the build served (its primary version), by the internal id of any of
+        its versions (PaperNotInBuild for a paper stored after that build)."""
+        return self._work_of(self.store.papers.resolve(int(paper_id)))
 
     def resolve_paper(self, ref: int | str) -> Paper:
-        """A paper by internal id, external id (e.g. an arXiv id) or DOI."""
-        return self.store.papers.resolve(ref)
+        """A work (its primary version) by any version's internal id, external id (e.g. an
+        arXiv id) or DOI, or any other id a version's record gives (a PMID, an OpenAlex
+        id: the citation graph's keys)."""
+        try:
+            return self._work_of(self.store.papers.resolve(ref))
+        except PaperNotInBuild:
+            raise
+        except PaperNotFound:
+            found = self.graph.find(str(ref).strip()) if self.graph is not None else None
+            if found is None:
+                raise
+            return self._work_of(self.store.papers.resolve(found))
 
     def resolve_papers(self, refs: Sequence[int | str]) -> list[Paper]:
-        return self.store.papers.resolve_many(refs)
+        """Each reference's work, in order, each once."""
+        papers = [self.resolve_paper(ref) for ref in refs]
+        return list({paper.id: paper for paper in reversed(papers)}.values())[::-1]
+
+    def detail(self, paper: Paper) -> PaperDetail:
+        """A work's page: its primary version's fields, and its other versions."""
+        return PaperDetail.from_paper(paper, self.retriever.versions_of([paper.id]).get(paper.id))
+
+    def _work_of(self, paper: Paper) -> Paper:
+        primary = self.works.primary(paper.id) if self.works else paper.id
+        return paper if primary == paper.id else self.store.papers.resolve(primary)
 
     def new_in(
         self, result: SearchResult, *, title: str, atom_id: str, days: int = FEED_DAYS

@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import timezone
 
-from search.answers.results import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
+from search.answers.facts import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
 from search.base.errors import DatabaseUnavailable, IndexCorrupt, NoIndex, PapersearchError
 from search.base.metrics import BUILD_PUBLISHED, BUILD_SERVED, PAPERS_SERVED
 from search.base.settings import Settings

@@ -14,6 +14,10 @@ citers (what its record says, as sparse rows: a target position, or ``-(position
 for a paper its record says cites it), ``keys`` every id of every paper (what a
 reference can resolve to) and ``pending`` the ids named by references that resolved to
 no paper yet (who to link up when a paper with that id arrives).
+
+Format 3 adds the build's works (``search.graph.works``): which papers are versions of
+one work (a preprint and its published version), and the features each paper was
+matched on, so that the next build reads only the changed papers' records again.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 2
+FORMAT = 3
 MANIFEST = "graph.json"
 PAPERS = "papers.npy"  # int64, the build's paper ids, sorted: a position is a node
 LISTED = "listed.npy"  # int32, the references each paper's source listed
@@ -33,6 +37,9 @@ KEYS = "keys.npy"  # uint64, every key hash of every paper, sorted (search.graph
 KEY_OWNERS = "key_owners.npy"  # int32, the position holding each key (ascending per key)
 PENDING = "pending.npy"  # uint64, key hashes named by references that found no paper, sorted
 PENDING_OWNERS = "pending_owners.npy"  # int32, the position whose record named each
+WORKS = "works.npy"  # int64 (m, 3): member id, its work's primary id, how it was linked
+WORK_KEYS = "work_keys.npy"  # uint64 (n, 3): title block, DOI, arXiv id hashes (0: none)
+WORK_META = "work_meta.npy"  # int16 (n, 2): year (0: unknown), how published the record is
 DIRECTIONS = ("references", "cited_by")
 CLAIMS = "claims"  # sparse rows, as the directions are
 
@@ -46,7 +53,7 @@ def indices_file(direction: str) -> str:
 
 
 ARRAYS = (
-    PAPERS, LISTED, HASHES, KEYS, KEY_OWNERS, PENDING, PENDING_OWNERS,
+    PAPERS, LISTED, HASHES, KEYS, KEY_OWNERS, PENDING, PENDING_OWNERS, WORKS, WORK_KEYS, WORK_META,
     *(f(d) for d in (*DIRECTIONS, CLAIMS) for f in (indptr_file, indices_file)),
 )  # fmt: skip
 

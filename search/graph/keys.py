@@ -74,13 +74,14 @@ _CANONICAL = {
 }
 
 
+ARXIV_DOI = "10.48550/arxiv."  # the DOIs arXiv gives its preprints
 SHAPED = ("arxiv", "doi", "openalex")  # kinds a corpus id in their shape is taken to be
 
 
 def own_keys(external_id: str, doi: str | None, ids: Iterable[str] = ()) -> list[str]:
     """Every key of a paper: its corpus id (and the arXiv id, DOI or OpenAlex id it is,
     when it has one's shape: an arXiv listing's ids are arXiv ids), its DOI, and the
-    other ids its record gives (already keys), once each."""
+    other ids its record gives (already keys), once each; an arXiv DOI gives its arXiv id."""
     own = paper_key("id", external_id)
     keys = [own]
     if own is not None:  # checked once: the shaped kinds see the same clean text
@@ -88,7 +89,10 @@ def own_keys(external_id: str, doi: str | None, ids: Iterable[str] = ()) -> list
         for kind in SHAPED:
             canonical = _CANONICAL[kind](text)
             keys.append(f"{kind}:{canonical}" if canonical else None)
-    keys += [paper_key("doi", doi), *ids]
+    doi_key = paper_key("doi", doi)
+    keys += [doi_key, *ids]
+    if doi_key and doi_key.startswith(f"doi:{ARXIV_DOI}"):  # arXiv's DOI names an arXiv id
+        keys.append(paper_key("arxiv", doi_key[len(f"doi:{ARXIV_DOI}") :]))
     return list(dict.fromkeys(k for k in keys if k))
 
 

@@ -11,17 +11,20 @@ import numpy as np
 from search.base.errors import IndexCorrupt
 from search.graph.files import (
     DIRECTIONS,
+    KEY_OWNERS,
     KEYS,
     LISTED,
     PAPERS,
+    WORKS,
     GraphManifest,
     indices_file,
     indptr_file,
     sparse_rows,
 )
-from search.graph.keys import key_hashes
+from search.graph.keys import KINDS, key_hashes, paper_key
+from search.graph.works import Works
 
-READABLE = (1, 2)  # the served arrays are the same in both (2 adds what derivation keeps)
+READABLE = (1, 2, 3)  # 2 adds what derivation keeps, 3 the works (versions of one work)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,10 @@ class LinkCounts:
 
 class CitationGraph:
     """One build's citation graph, opened read-only (memory-mapped: safe from many threads
-    and shared by every process that opens it)."""
+    and shared by every process that opens it), and its works: a work's references and
+    citers are the union of its versions', each cited or citing work once."""
+
+    works = Works()
 
     def __init__(self, directory: Path | None) -> None:
         if directory is None:  # ``without``'s graph, in memory
@@ -49,6 +55,10 @@ class CitationGraph:
             self.papers = np.load(directory / PAPERS, mmap_mode="r")
             self.listed = np.load(directory / LISTED, mmap_mode="r")
             self.keys = np.load(directory / KEYS, mmap_mode="r") if manifest.format > 1 else None
+            if manifest.format > 1:
+                self.key_owners = np.load(directory / KEY_OWNERS, mmap_mode="r")
+            if manifest.format > 2:
+                self.works = Works(np.load(directory / WORKS))
             self._rows = {
                 d: (np.load(directory / indptr_file(d), mmap_mode="r"),
                     np.load(directory / indices_file(d), mmap_mode="r"))
@@ -65,8 +75,19 @@ class CitationGraph:
         return at if at < len(self.papers) and int(self.papers[at]) == paper_id else None
 
     def linked(self, paper_id: int, direction: str) -> np.ndarray:
-        """Ids of the papers ``paper_id`` cites (``references``) or that cite it
-        (``cited_by``), in id order; none for a paper the build does not hold."""
+        """Ids of the works ``paper_id``'s work cites (``references``) or that cite it
+        (``cited_by``), by their primaries, in id order; none for a paper the build does
+        not hold."""
+        versions = self.works.all_versions([paper_id]) if self.works else {paper_id}
+        rows = [self.own(version, direction) for version in sorted(versions)]
+        ids = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        if not self.works:
+            return ids
+        ids = np.unique(self.works.of(ids))
+        return ids[~np.isin(ids, list(versions))]
+
+    def own(self, paper_id: int, direction: str) -> np.ndarray:
+        """The ids in ``paper_id``'s own row (not its work's), in id order."""
         at = self.position(paper_id)
         if at is None:
             return np.zeros(0, dtype=np.int64)
@@ -74,9 +95,16 @@ class CitationGraph:
         return np.asarray(self.papers[indices[indptr[at] : indptr[at + 1]]], dtype=np.int64)
 
     def counts(self, paper_id: int) -> LinkCounts:
+        """The work's counts: the most references any version's source listed, and its
+        references and citers in this corpus, each work once."""
         at = self.position(paper_id)
         if at is None:
             return LinkCounts(0, 0, 0)
+        if self.works and len(self.works.versions(paper_id)) > 1:
+            versions = [self.position(v) for v, _ in self.works.versions(paper_id)]
+            listed = max(int(self.listed[v]) for v in versions if v is not None)
+            return LinkCounts(listed, len(self.linked(paper_id, "references")),
+                              len(self.linked(paper_id, "cited_by")))  # fmt: skip
         degree = {d: int(ptr[at + 1] - ptr[at]) for d, (ptr, _) in self._rows.items()}
         return LinkCounts(int(self.listed[at]), degree["references"], degree["cited_by"])
 
@@ -98,19 +126,46 @@ class CitationGraph:
         found[np.asarray(owner)[np.asarray(self.keys[at]) == hashes]] = True
         return found
 
+    def find(self, ref: str) -> int | None:
+        """The id of a paper known by ``ref`` as any kind of id its record gives (a PMID,
+        an OpenAlex or Semantic Scholar id, a DOI, an arXiv id, in any spelling the keys
+        accept); None when no paper is (or the graph keeps no keys)."""
+        if self.keys is None or len(self.keys) == 0:
+            return None
+        keys = [key for kind in KINDS if kind != "id" for key in [paper_key(kind, ref)] if key]
+        if not keys:
+            return None
+        hashes = key_hashes(keys)
+        at = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+        held = np.flatnonzero(np.asarray(self.keys[at]) == hashes)
+        return int(self.papers[self.key_owners[at[held[0]]]]) if len(held) else None
+
     def degrees(self, direction: str) -> np.ndarray:
         """Every paper's count of references (``references``) or citers (``cited_by``)."""
         return np.diff(np.asarray(self._rows[direction][0]))
 
     def cited_by_counts(self, ids: np.ndarray) -> np.ndarray:
-        """How many papers of this corpus cite each of ``ids`` (0 for one not held)."""
+        """How many works of this corpus cite each of ``ids``' works (0 for one not held)."""
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0 or len(self.papers) == 0:
             return np.zeros(len(ids), dtype=np.int64)
         at = np.minimum(np.searchsorted(self.papers, ids), len(self.papers) - 1)
         held = np.asarray(self.papers[at]) == ids
         indptr = self._rows["cited_by"][0]
-        return np.where(held, indptr[at + 1] - indptr[at], 0)
+        counts = np.where(held, indptr[at + 1] - indptr[at], 0)
+        if not self.works:
+            return counts
+        # citers that are versions of one work count once: (paper, citing work) pairs
+        rows = np.flatnonzero(held)
+        lengths = counts[rows]
+        owner = np.repeat(rows, lengths)
+        first = np.repeat(indptr[at[rows]] - np.cumsum(lengths) + lengths, lengths)
+        citers = self.papers[self._rows["cited_by"][1][first + np.arange(len(owner))]]
+        pairs = np.unique(np.stack([owner, self.works.of(np.asarray(citers))], axis=1), axis=0)
+        counts[:] = np.bincount(pairs[:, 0], minlength=len(ids)) if len(pairs) else 0
+        for i in rows[np.isin(ids[rows], self.works.members)].tolist():  # several versions
+            counts[i] = len(self.linked(int(ids[i]), "cited_by"))
+        return counts
 
     def without(self, citing: np.ndarray, cited: np.ndarray) -> CitationGraph:
         """This graph, in memory, without the edges ``citing[i]`` → ``cited[i]`` (paper ids):
@@ -124,7 +179,8 @@ class CitationGraph:
         kept = pairs[~np.isin(pairs, gone)]
         graph = CitationGraph(None)
         graph.papers, graph.listed, graph.directory = self.papers, self.listed, self.directory
-        graph.keys = self.keys
+        graph.keys, graph.works = self.keys, self.works
+        graph.key_owners = getattr(self, "key_owners", None)
         graph.edges = len(kept)
         citing_at, cited_at = kept // width, kept % width
         graph._rows = {"references": sparse_rows(citing_at, cited_at, n),

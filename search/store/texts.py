@@ -51,6 +51,14 @@ class PaperTexts:
         yield from self._rows(ids, (Paper.id, Paper.external_id, Paper.doi, Paper.paper_keys,
                                     Paper.reference_keys, Paper.citer_keys))  # fmt: skip
 
+    def work_fields(self, ids: np.ndarray) -> Iterator[list[tuple]]:
+        """(id, external id, DOI, other keys, title, whether the title was made from the
+        abstract, authors, year, venue) of the papers of ``ids`` (sorted), in id order, a
+        query's worth at a time: what versions of a work are matched on (``indexer.works``)."""
+        yield from self._rows(ids, (Paper.id, Paper.external_id, Paper.doi, Paper.paper_keys,
+                                    Paper.title, Paper.title_from_abstract, Paper.authors,
+                                    Paper.year, Paper.venue))  # fmt: skip
+
     def content_hashes(self, ids: np.ndarray) -> np.ndarray:
         """``hash_value`` of each paper of ``ids`` (sorted), in the same order; -1 for an
         id that is not a stored paper any more."""
