@@ -29,6 +29,7 @@ COMMANDS = {
     "citations": "search.cli.link_commands:citations_command",
     "connected": "search.cli.link_commands:connected_command",
     "author": "search.cli.author_command:author_command",
+    "paper": "search.cli.paper_command:paper_command",
     "eval": "search.cli.read_commands:eval_command",
     "db": "indexer.write_commands:db_group",
     "model": "search.cli.read_commands:model_group",

@@ -173,3 +173,26 @@ def test_each_build_recomputes_the_works(settings, tmp_path, tiny_encoder, engin
     assert engine.resolve_paper("W5006").external_id == "W5006"
     everything = engine.search("study", 100, mode="semantic")
     assert everything.total == WORKS + 1
+
+
+def test_an_author_page_lists_each_work_once(engine):
+    profile = engine.authors.profile("Alan Turing", k=50)  # on every preprint
+    ids = [h.id for h in profile.papers.results]
+    assert profile.papers.total == N_ARXIV == len(set(ids))
+    assert {h.external_id for h in profile.papers.results} >= {f"W{5000 + n}" for n in MERGED}
+
+
+def test_the_paper_command_finds_the_work_by_any_id(engine, settings):
+    from click.testing import CliRunner
+
+    from papersearch import main
+    from tests.helpers import cli_args
+
+    out = CliRunner().invoke(main, ["paper", "2301.00007", "--json", *cli_args(settings)])
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.output)
+    assert answer["external_id"] == "W5007" and answer["versions"][0]["external_id"] == "2301.00007"
+    out = CliRunner().invoke(main, ["paper", "https://openalex.org/W5007", *cli_args(settings)])
+    assert out.exit_code == 0 and "also published as" in out.output and "2301.00007" in out.output
+    out = CliRunner().invoke(main, ["paper", "no-such-id", *cli_args(settings)])
+    assert out.exit_code != 0 and "No paper" in out.output

@@ -15,6 +15,7 @@ previous build are read again; the others' features are copied from its graph.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class WrittenWorks:
     works: int
     read: int
     counts: LinkCounts
+    seconds: float = 0.0
 
     def summary(self) -> dict:
         return {**{k: v for k, v in asdict(self).items() if k != "counts"},
@@ -59,6 +61,7 @@ def write_works(source, directory: Path, ids: np.ndarray, hashes: np.ndarray,
     """The works of the papers ``ids`` (sorted; ``hashes`` their content hashes) into the
     graph being written in ``directory`` (its keys already there), the features of
     unchanged papers copied from the graph ``previous``."""
+    started = time.perf_counter()
     keys, meta, read = _features(source, directory, ids, hashes, previous)
     linker = Linker(keys)
     for pairs in shared_keys(directory / KEYS, directory / KEY_OWNERS, linker.counts):
@@ -71,7 +74,8 @@ def write_works(source, directory: Path, ids: np.ndarray, hashes: np.ndarray,
     np.save(directory / WORKS, table)
     del keys, meta  # the memory maps are flushed when released
     works = len(np.unique(table[:, 1]))
-    return WrittenWorks(len(ids), len(table), works, read, linker.counts)
+    elapsed = round(time.perf_counter() - started, 3)
+    return WrittenWorks(len(ids), len(table), works, read, linker.counts, elapsed)
 
 
 def _features(source, directory: Path, ids: np.ndarray, hashes: np.ndarray,

@@ -61,6 +61,7 @@ class AuthorPages:
         allowed = self.retriever.allowed(filters)
         if allowed is not None:
             listed = listed[np.isin(listed, allowed)]
+        listed = np.unique(self.retriever.works.of(listed))  # a work once, by its primary
         order = self._order(listed, sort)
         page = [(int(listed[at]), 0.0, None) for at in order[offset : offset + k]]
         names = Counter(paper.authors[at] for paper, at in found)
