@@ -94,8 +94,9 @@ def matcher() -> None:
         if not kept:
             ids[:, 2] = 0
         right, wrong = _links(ids, meta, truth)
+        precision, recall = right / max(right + wrong, 1), right / len(truth)
         print(f"{label}: pairs linked {right + wrong:,}, right {right:,}, wrong {wrong:,}; "
-              f"precision {right / max(right + wrong, 1):.4f}, recall {right / len(truth):.4f}")  # fmt: skip
+              f"precision {precision:.4f}, recall {recall:.4f}")  # fmt: skip
     print(f"labelled sample: {int(preprint.sum()):,} hep-th preprints, {len(truth):,} with a "
           f"published record (journal reference with a year)")  # fmt: skip
 
@@ -146,8 +147,9 @@ class DuplicatedCorpus:
             doi = f"10.5555/p{base}" if not is_second or i % 2 == 0 else f"10.7777/j{i}"
             if not is_second and self.second(np.asarray([i + 1]))[0] and (i + 1) % 2 == 1:
                 doi = None  # its journal version is linked by title alone
-            rows.append((i, f"P{i}", doi, None, f"Generated paper number {base} of the corpus",
-                         False, [f"Author {base}"], 2000 + base % 25 + is_second, None))  # fmt: skip
+            title = f"Generated paper number {base} of the corpus"
+            year = 2000 + base % 25 + is_second
+            rows.append((i, f"P{i}", doi, None, title, False, [f"Author {base}"], year, None))
         return rows
 
     def work_fields(self, ids):
@@ -208,12 +210,17 @@ def scale(papers: int, rate: float, memory: int) -> None:
               f"({rate:.0%} rate): {found:,} found, "
               f"refused {full['counts']['refused']:,}")  # fmt: skip
         print(f"  reading every record once (baseline): {base['seconds']:8.1f} s")
-        print(f"  works written afresh: {full['seconds']:8.1f} s "
-              f"({full['seconds'] / base['seconds']:.2f}x the baseline), "
-              f"peak RSS {full['rss'] / 2**30:.2f} GiB (graph and works; memory {memory / 2**30:.1f} GiB)")  # fmt: skip
-        print(f"  after a nightly change to 1%: {nightly['seconds']:8.1f} s "
-              f"({nightly['seconds'] / full['seconds']:.3f} of afresh), "
-              f"{nightly['read']:,} records read, peak RSS {nightly['rss'] / 2**30:.2f} GiB")  # fmt: skip
+        gib = 2**30
+        print(
+            f"  works written afresh: {full['seconds']:8.1f} s "
+            f"({full['seconds'] / base['seconds']:.2f}x the baseline), peak RSS "
+            f"{full['rss'] / gib:.2f} GiB (graph and works; memory {memory / gib:.1f} GiB)"
+        )
+        print(
+            f"  after a nightly change to 1%: {nightly['seconds']:8.1f} s "
+            f"({nightly['seconds'] / full['seconds']:.3f} of afresh), "
+            f"{nightly['read']:,} records read, peak RSS {nightly['rss'] / gib:.2f} GiB"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -120,7 +120,8 @@ def to_csv(hits: list[Hit]) -> str:
         row = (rank, hit.id, hit.external_id, hit.title, "; ".join(hit.authors),
                hit.year or "", hit.venue or "", "" if hit.citations is None else hit.citations,
                hit.doi or "", hit.url or "", hit.score,
-               " ".join(v.url or v.external_id for v in hit.versions), hit.abstract or "")  # fmt: skip
+               " ".join(v.url or v.external_id for v in hit.versions),
+               hit.abstract or "")  # fmt: skip
         writer.writerow([csv_safe(value) for value in row])
     return out.getvalue()
 
