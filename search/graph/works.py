@@ -32,6 +32,7 @@ class Works:
         self.primaries = np.ascontiguousarray(table[:, 1], dtype=np.int64)
         self.how = np.ascontiguousarray(table[:, 2], dtype=np.int64)
         self._by_work = np.lexsort((self.how, self.primaries))  # each work's rows together
+        self._work_of_row = self.primaries[self._by_work]  # sorted: a work's rows by search
         # versions that are not their work's primary: what collapsing can remove
         self.hidden = int(np.count_nonzero(self.members != self.primaries))
 
@@ -61,8 +62,8 @@ class Works:
         """(id, how) of every version of ``paper_id``'s work, the primary first; just the
         paper for one with no other version."""
         primary = self.primary(paper_id)
-        start = np.searchsorted(self.primaries[self._by_work], primary, side="left")
-        end = np.searchsorted(self.primaries[self._by_work], primary, side="right")
+        start = np.searchsorted(self._work_of_row, primary, side="left")
+        end = np.searchsorted(self._work_of_row, primary, side="right")
         rows = self._by_work[start:end]
         if len(rows) == 0:
             return [(paper_id, 0)]
