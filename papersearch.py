@@ -32,6 +32,7 @@ COMMANDS = {
     "paper": "search.cli.paper_command:paper_command",
     "eval": "search.cli.read_commands:eval_command",
     "db": "indexer.write_commands:db_group",
+    "alerts": "indexer.alert_digests:alerts_group",
     "model": "search.cli.read_commands:model_group",
     "serve": "web.serve_commands:serve_command",
     "demo": "papersearch:demo_command",

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer import fidelity
+from indexer.alert_digests import mail_digests
 from indexer.build_lifecycle import (
     FRESH_INDEX,
     BuildOutcome,
@@ -92,6 +93,7 @@ class RunSummary:
     graph_seconds: float | None = None  # the same of its citation graph
     graph_derived_from: int | None = None
     published: bool = False  # False: nothing changed, the current build stays
+    alerts: dict | None = None  # the digests mailed after publishing (None: alerts off)
     pruned: list[int] = field(default_factory=list)
     rejects_file: str | None = None
     files: list[str] = field(default_factory=list)
@@ -315,6 +317,8 @@ def run(
                               source=source)  # fmt: skip
         summary.pruned = [] if outcome.unchanged else prune(store, settings)
     _record_build(summary, outcome)
+    if summary.published:  # each subscription's digest of what is new (alerts on)
+        summary.alerts = mail_digests(settings, encoder)
     summary.seconds = round(time.perf_counter() - started, 2)
     if embedded_now:
         summary.papers_per_second = round(embedded_now / max(embed_seconds, 1e-9), 2)

@@ -177,6 +177,7 @@ def reindex_command(
                 seconds=time.monotonic() - started,
                 embedded=summary.embedded if summary else 0,
                 build=summary.build_id if summary and summary.published else None,
+                alerts=summary.alerts if summary else None,
             )
     print_summary(summary, as_json)
 

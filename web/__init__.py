@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # web.gunicorn_conf imports this package in gunicorn's master
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> Flask:
     from web import (
+        alerts,
         api,
         author_pages,
         error_handler,
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(feeds.bp, url_prefix="/feeds")
     app.register_blueprint(author_pages.bp)
+    app.register_blueprint(alerts.bp)
     error_handler.register(app)
     return app

@@ -118,6 +118,8 @@ def search_page():
         sort_labels={choice.value: choice.summary for choice in SORT_CHOICES},
         export_links=export_links("api.search", q=result.query, k=MAX_K, **params),
         feed_url=url_for("feeds.search_feed", q=result.query, **search_params(mode, filters)),
+        alert_url=url_for("alerts.alert_form", kind="search", q=result.query, mode=mode,
+                          **filters),
     )  # fmt: skip
 
 

@@ -36,10 +36,16 @@ ERROR_CODES = {error.code: error for error in (
                                    "application/json; the message says which."),
     ErrorCode("missing_library", 400, "No BibTeX library was sent."),
     ErrorCode("bad_request", 400, "The request could not be read."),
+    ErrorCode("invalid_address", 400, "The email address is not one alerts can be sent to "
+                                      "(its form, its length, a line break)."),
+    ErrorCode("invalid_token", 400, "An alert link is forged, damaged or expired (a "
+                                    "confirmation link lasts 3 days)."),
     ErrorCode("forbidden", 403, "Only the addresses in `PAPERSEARCH_METRICS_ALLOW` read the "
                                 "metrics, and not through a proxy."),
     ErrorCode("not_found", 404, "No such paper (by id, external id or DOI), author, library "
                                 "or endpoint."),
+    ErrorCode("alerts_off", 404, "Email alerts are off on this server (no "
+                                 "`PAPERSEARCH_SMTP_HOST` or `PAPERSEARCH_PUBLIC_URL`)."),
     ErrorCode("not_in_build", 404, "The paper is stored, but the build being served does not "
                                    "hold it yet (a later build will)."),
     ErrorCode("method_not_allowed", 405, "The endpoint does not take this HTTP method (its "
@@ -70,8 +76,9 @@ ERROR_CODES = {error.code: error for error in (
                                      "encrypted, truncated, too many pages, too slow, no "
                                      "text)."),
     ErrorCode("invalid_eval_data", 422, "A queries or qrels file cannot be read."),
-    ErrorCode("rate_limited", 429, "Too many requests, or libraries kept, from this client "
-                                   "(Retry-After)."),
+    ErrorCode("rate_limited", 429, "Too many requests, libraries kept or alert "
+                                   "subscriptions from this client, or for this email "
+                                   "address (Retry-After)."),
     ErrorCode("headers_too_large", 431, "A request header is longer than the server reads."),
     ErrorCode("internal_error", 500, "A bug: the server logged it."),
     ErrorCode("invalid_setting", 500, "A setting has a value that cannot work."),
@@ -175,6 +182,12 @@ class GraphUnavailable(PapersearchError):
     """Citation lists need a citation graph the build being served does not have."""
 
     code = "graph_unavailable"
+
+
+class AlertsOff(PapersearchError, LookupError):
+    """Email alerts need an SMTP relay and a public URL, and this server has not both."""
+
+    code = "alerts_off"
 
 
 class PaperNotFound(PapersearchError, LookupError):

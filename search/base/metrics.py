@@ -65,8 +65,14 @@ PAPERS_SERVED = Gauge(
     "Papers in the build each worker serves.",
     multiprocess_mode="liveall",
 )
+ALERT_MAILS = Counter(
+    "papersearch_alert_mails_total",
+    "Alert mails by kind (confirm, digest) and outcome: sent; retry (an attempt failed, "
+    "queued again with back-off); failed (the last attempt failed, kept in the outbox).",
+    ["kind", "outcome"],
+)
 SERVED = (REQUEST_SECONDS, ERRORS, ENCODER_WAIT_SECONDS, ENCODER_TIMEOUTS, ANN_SECONDS,
-          KEYWORD_SECONDS, BUILD_SERVED, BUILD_PUBLISHED, PAPERS_SERVED)  # fmt: skip
+          KEYWORD_SECONDS, BUILD_SERVED, BUILD_PUBLISHED, PAPERS_SERVED, ALERT_MAILS)  # fmt: skip
 
 # What `reindex` writes to its text file (a registry of their own: one process, one run).
 REINDEX_METRICS = {
@@ -75,6 +81,11 @@ REINDEX_METRICS = {
     "papersearch_reindex_duration_seconds": "How long the last re-index ran.",
     "papersearch_reindex_papers_embedded": "Papers the last re-index embedded.",
     "papersearch_reindex_published_build": "The build the last re-index published (0: none).",
+    "papersearch_reindex_alert_digests": "Alert digests the last re-index queued.",
+    "papersearch_reindex_alert_mails_sent": "Alert mails the last re-index sent.",
+    "papersearch_reindex_alert_mails_retried": "Alert mails it queued again after a failed "
+    "attempt (sent later, with back-off).",
+    "papersearch_reindex_alert_mails_failed": "Alert mails it gave up on after the last attempt.",
 }
 
 F = TypeVar("F", bound=Callable)
@@ -98,7 +109,13 @@ def timed(histogram: Histogram) -> Callable[[F], F]:
 
 
 def write_reindex_outcome(
-    path: Path, *, success: bool, seconds: float, embedded: int, build: int | None
+    path: Path,
+    *,
+    success: bool,
+    seconds: float,
+    embedded: int,
+    build: int | None,
+    alerts: dict[str, int] | None = None,
 ) -> None:
     """The last re-index's outcome, as a Prometheus text file (written atomically)."""
     registry = CollectorRegistry()
@@ -108,6 +125,10 @@ def write_reindex_outcome(
         "papersearch_reindex_duration_seconds": seconds,
         "papersearch_reindex_papers_embedded": embedded,
         "papersearch_reindex_published_build": build or 0,
+        **{
+            f"papersearch_reindex_alert_{name}": (alerts or {}).get(name, 0)
+            for name in ("digests", "mails_sent", "mails_retried", "mails_failed")
+        },
     }
     for name, value in values.items():
         Gauge(name, REINDEX_METRICS[name], registry=registry).set(value)

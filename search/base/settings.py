@@ -34,6 +34,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUERY_BACKENDS = ("auto", "torch", "onnx")
 EXECUTORS = ("local", "ray")
 LOG_FORMATS = ("text", "json")
+SMTP_SECURITY = ("starttls", "tls", "none")
 
 __all__ = ["Settings", "SettingsError", "format_size", "parse_size", "variable"]
 # The settings that choose the model; an index build records each of them.
@@ -297,10 +298,47 @@ class Settings:
     )
     secret_key: str = setting(
         "",
-        "Flask's secret key (nothing is signed today; set it if you add sessions).",
+        "The key alert links are signed with (confirming, unsubscribing), the same on every "
+        "server: without it, a key kept in the store is used.",
         flag=False,
-        shown_default="random per process",
+        shown_default="one kept in the store",
         secret=True,
+    )
+    smtp_host: str = setting(
+        "",
+        "The SMTP relay alert mails go through. Empty: email alerts are off, and the pages "
+        "say so; alerts need `PAPERSEARCH_PUBLIC_URL` too, for the links they carry.",
+        flag=False,
+        shown_default="none (alerts off)",
+    )
+    smtp_port: int = setting(587, "The relay's port.", flag=False)
+    smtp_security: str = setting(
+        "starttls",
+        "`starttls` (the connection upgraded, a relay that cannot is refused), `tls` "
+        "(implicit TLS, usually port 465) or `none` (a relay on this host or network).",
+        flag=False,
+        choices=SMTP_SECURITY,
+    )
+    smtp_user: str = setting("", "The relay's user name (empty: no login).", flag=False,
+                             shown_default="none")  # fmt: skip
+    smtp_password: str = setting("", "The relay's password.", flag=False, shown_default="none",
+                                 secret=True)  # fmt: skip
+    mail_from: str = setting(
+        "",
+        "The From address of alert mails.",
+        flag=False,
+        shown_default="`papersearch@` and the public URL's host",
+    )
+    alert_client_limit: int = setting(
+        10,
+        "Alert subscriptions a client address may request an hour; over it, 429.",
+        flag=False,
+    )
+    alert_address_limit: int = setting(
+        3,
+        "Alert subscriptions one email address may be sent a confirmation for a day; over "
+        "it, 429 (nobody can flood an inbox through the form).",
+        flag=False,
     )
     # Not a setting: the settings given by a variable, a flag or a constructor argument
     # rather than left at their defaults (a data directory's own model fills in the rest).
@@ -324,7 +362,8 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{variable(name)} must be a positive number")
         for name in ("max_length", "batch_size", "keep_builds", "library_storage",
-                     "library_days", "request_memory", "pdf_readers"):  # fmt: skip
+                     "library_days", "request_memory", "pdf_readers", "smtp_port",
+                     "alert_client_limit", "alert_address_limit"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable(name)} must be a positive integer")
         for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit",

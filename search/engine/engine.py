@@ -22,6 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from search.alerts import Alerts
 from search.ann.faiss_index import VectorIndex, distance_to_score
 from search.answers.facts import CorpusFacts
 from search.answers.results import PaperDetail, SearchResult, Seed
@@ -98,6 +99,7 @@ class SearchEngine:
         self.recommendations = Recommendations(self.retriever, lambda: self.encoder, graph)
         self.citations = Citations(self.retriever, graph)
         self.authors = AuthorPages(self.retriever)
+        self.alerts = Alerts(settings, store)
 
     @classmethod
     def open(

@@ -1,4 +1,4 @@
-"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in six parts.
+"""The store: everything papersearch keeps in SQL (SQLite or PostgreSQL), in seven parts.
 
 - ``papers``: metadata, written by the indexer and looked up by search results' ids;
 - ``texts``: the papers' texts and filter keys as a build's keyword index is written
@@ -7,7 +7,8 @@
 - ``builds``: the registry of index builds (FAISS file, keyword index) and which one
   is current;
 - ``checks``: what each model's fast precision was measured to cost (``indexer.fidelity``);
-- ``libraries``: BibTeX libraries uploaded for recommendations, for their feeds.
+- ``libraries``: BibTeX libraries uploaded for recommendations, for their feeds;
+- ``alerts``: email alert subscriptions, what each was mailed, the outbox of mails.
 
 The FAISS index holds only vectors and ids, the keyword index only what ranking and
 filters need; everything shown to users comes from here. The schema comes only from
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from search.base.errors import SchemaOutOfDate
 from search.base.settings import Settings
+from search.store.alerts import AlertRows
 from search.store.authors import AuthorRows
 from search.store.builds import Builds
 from search.store.checks import PrecisionChecks
@@ -51,6 +53,7 @@ class Store:
         self.builds = Builds(sessions, builds_dir)
         self.checks = PrecisionChecks(sessions)
         self.libraries = Libraries(sessions)
+        self.alerts = AlertRows(sessions)
         self.authors = AuthorRows(sessions, self.papers.view)
 
     @classmethod

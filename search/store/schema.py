@@ -1,8 +1,9 @@
-"""ORM models of the seven tables: papers and the earlier versions of them that builds
+"""ORM models of the tables: papers and the earlier versions of them that builds
 still serve; embeddings (vectors as rows, kept only to move an
 older release's into files); vector shards (the manifest of the vector files); index
-builds; precision checks (each model's measured fast-precision fidelity); and
-libraries (uploaded BibTeX libraries, for their feeds).
+builds; precision checks (each model's measured fast-precision fidelity);
+libraries (uploaded BibTeX libraries, for their feeds); and email alerts (subscriptions,
+the papers each was mailed, the outbox) with the key their links are signed with.
 
 The tables are created only by the Alembic migrations in ``migrations/``;
 these classes describe them for queries.
@@ -257,3 +258,61 @@ class Library(Base):
     # day's resolution): libraries not read for a while expire (migration 0018).
     bytes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AlertSubscription(Base):
+    """An address following a saved search, a library or an author (``search.alerts``):
+    pending until its confirmation link is followed; ``since_build`` is the build its
+    last digest covered (papers entering later are new for it)."""
+
+    __tablename__ = "alert_subscriptions"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(254), nullable=False)
+    address_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    target: Mapped[dict] = mapped_column(JSON, nullable=False)
+    target_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    nonce: Mapped[str] = mapped_column(String(32), nullable=False)
+    since_build: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertMailed(Base):
+    """A paper a subscription has been mailed: never again."""
+
+    __tablename__ = "alert_mailed"
+
+    subscription_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class AlertOutbox(Base):
+    """A mail to send: queued, sent, or failed after its last attempt (kept, counted)."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(254), nullable=False)
+    message: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    status: Mapped[str] = mapped_column(String(8), nullable=False, default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ServerKey(Base):
+    """A key every server of the store shares (the alert links' signing key)."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), nullable=False)
