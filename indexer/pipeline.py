@@ -317,8 +317,7 @@ def run(
                               source=source)  # fmt: skip
         summary.pruned = [] if outcome.unchanged else prune(store, settings)
     _record_build(summary, outcome)
-    if summary.published:  # each subscription's digest of what is new (alerts on)
-        summary.alerts = mail_digests(settings, encoder)
+    summary.alerts = mail_digests(settings, encoder) if summary.published else None  # alerts
     summary.seconds = round(time.perf_counter() - started, 2)
     if embedded_now:
         summary.papers_per_second = round(embedded_now / max(embed_seconds, 1e-9), 2)

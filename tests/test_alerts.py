@@ -144,7 +144,7 @@ def test_subscribe_confirm_digest_once_and_unsubscribe(mailing, client_on, tmp_p
     other = run(settings, [write(tmp_path / "day2.jsonl", [paper(30, "protein")])],
                 encoder=tiny_encoder)  # fmt: skip
     assert other.published
-    (to, _), = inbox.take()  # the author's new paper; nothing new for "graph"
+    ((to, _),) = inbox.take()  # the author's new paper; nothing new for "graph"
     assert to == ["alan@example.org"]
 
     one_click = client.post(local(unsubscribe), data="List-Unsubscribe=One-Click",

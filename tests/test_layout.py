@@ -36,7 +36,7 @@ def imported_modules(path: Path) -> set[str]:
 SEARCH_BELOW_ENGINE = {"search.base", "search.query", "search.model", "search.ann",
                        "search.keyword_index", "search.graph", "search.store",
                        "search.ranking", "search.answers", "search.pdf",
-                       "search.authors"}  # fmt: skip
+                       "search.authors", "search.alerts"}  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     "search.base": set(),
     "search.query": {"search.base"},
@@ -61,6 +61,8 @@ LAYERS: dict[str, set[str]] = {
         "search.ranking",
         "search.authors",
     },  # fmt: skip
+    # Alerts: subscriptions, their mails and digests; given the engine by their callers.
+    "search.alerts": {"search.base", "search.query", "search.store", "search.answers"},
     "search.engine": SEARCH_BELOW_ENGINE,
     "search.cli": SEARCH_BELOW_ENGINE | {"search.engine"},
     # The write path uses the whole core (and the commands' shared options).
@@ -72,6 +74,7 @@ LAYERS: dict[str, set[str]] = {
         "search.model",
         "search.answers",
         "search.authors",
+        "search.alerts",
         "search.pdf",
         "search.engine",
         "search.cli",

@@ -15,13 +15,13 @@ import dataclasses
 import os
 import re
 import sys
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from search.base.errors import SettingsError
+from search.base.setting_fields import declarations, parse_value, setting, settings_table
 from search.base.units import format_size, parse_networks, parse_size, variable
 
 DEFAULT_BASE_MODEL = "allenai/specter2_base"
@@ -39,23 +39,6 @@ SMTP_SECURITY = ("starttls", "tls", "none")
 __all__ = ["Settings", "SettingsError", "format_size", "parse_size", "variable"]
 # The settings that choose the model; an index build records each of them.
 MODEL_SETTINGS = ("base_model", "paper_adapter", "query_adapter", "pooling")
-
-
-def setting(
-    default: Any,
-    help: str,
-    *,
-    flag: bool = True,
-    choices: tuple[str, ...] | None = None,
-    shown_default: str | None = None,
-    parse: Callable[[str, str], Any] | None = None,
-    secret: bool = False,
-) -> Any:
-    """Declare a setting: ``flag`` gives it a command-line flag as well as its variable;
-    ``shown_default`` is how the docs show a default that is computed or absent."""
-    metadata = {"help": help, "flag": flag, "choices": choices, "shown_default": shown_default,
-                "parse": parse}  # fmt: skip
-    return field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -304,42 +287,26 @@ class Settings:
         shown_default="one kept in the store",
         secret=True,
     )
-    smtp_host: str = setting(
-        "",
-        "The SMTP relay alert mails go through. Empty: email alerts are off, and the pages "
-        "say so; alerts need `PAPERSEARCH_PUBLIC_URL` too, for the links they carry.",
-        flag=False,
-        shown_default="none (alerts off)",
-    )
+    # Email alerts (search.alerts): off without a relay and a public URL for their links.
+    smtp_host: str = setting("", "The SMTP relay alert mails go through (empty: email alerts "
+                             "are off, and the pages say so; they need "
+                             "`PAPERSEARCH_PUBLIC_URL` too).", flag=False,
+                             shown_default="none (alerts off)")  # fmt: skip
     smtp_port: int = setting(587, "The relay's port.", flag=False)
-    smtp_security: str = setting(
-        "starttls",
-        "`starttls` (the connection upgraded, a relay that cannot is refused), `tls` "
-        "(implicit TLS, usually port 465) or `none` (a relay on this host or network).",
-        flag=False,
-        choices=SMTP_SECURITY,
-    )
+    smtp_security: str = setting("starttls", "`starttls` (a relay that cannot is refused), "
+                                 "`tls` (implicit TLS, usually port 465) or `none` (a relay "
+                                 "on this host or network).", flag=False,
+                                 choices=SMTP_SECURITY)  # fmt: skip
     smtp_user: str = setting("", "The relay's user name (empty: no login).", flag=False,
                              shown_default="none")  # fmt: skip
     smtp_password: str = setting("", "The relay's password.", flag=False, shown_default="none",
                                  secret=True)  # fmt: skip
-    mail_from: str = setting(
-        "",
-        "The From address of alert mails.",
-        flag=False,
-        shown_default="`papersearch@` and the public URL's host",
-    )
-    alert_client_limit: int = setting(
-        10,
-        "Alert subscriptions a client address may request an hour; over it, 429.",
-        flag=False,
-    )
-    alert_address_limit: int = setting(
-        3,
-        "Alert subscriptions one email address may be sent a confirmation for a day; over "
-        "it, 429 (nobody can flood an inbox through the form).",
-        flag=False,
-    )
+    mail_from: str = setting("", "The From address of alert mails.", flag=False,
+                             shown_default="`papersearch@` the public URL's host")  # fmt: skip
+    alert_client_limit: int = setting(10, "Alert subscriptions a client address may ask for "
+                                      "an hour; over it, 429.", flag=False)  # fmt: skip
+    alert_address_limit: int = setting(3, "Confirmation mails one email address may be sent "
+                                       "a day; over it, 429.", flag=False)  # fmt: skip
     # Not a setting: the settings given by a variable, a flag or a constructor argument
     # rather than left at their defaults (a data directory's own model fills in the rest).
     given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -444,42 +411,16 @@ class Settings:
 
 def declared() -> list[tuple[dataclasses.Field, type]]:
     """Each setting's declaration and its value type (``int`` for ``int | None``)."""
-    hints = typing.get_type_hints(Settings)
-    out = []
-    for f in dataclasses.fields(Settings):
-        if "help" not in f.metadata:
-            continue  # not a setting
-        kind = hints[f.name]
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
-        out.append((f, args[0] if args else kind))
-    return out
+    return declarations(Settings)
 
 
 def _parse(name: str, raw: str) -> Any:
-    f, kind = next((f, kind) for f, kind in declared() if f.name == name)
-    if f.metadata["parse"] is not None:
-        return f.metadata["parse"](raw, name)
-    if kind in (int, float):
-        try:
-            return kind(raw)
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise SettingsError(f"{variable(name)} must be {what}, not {raw!r}") from None
-    if kind is Path:
-        return Path(raw)
-    if f.metadata["choices"]:
-        return raw.lower()
-    return raw
+    return parse_value(Settings, name, raw)
 
 
 def markdown_table() -> str:
     """docs/configuration.md's table, generated from the declarations above."""
-    rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
-    for f, _ in declared():
-        shown = f.metadata["shown_default"] or f"`{f.default}`"
-        flag = "`--" + f.name.replace("_", "-") + "`" if f.metadata["flag"] else "–"
-        rows.append(f"| `{variable(f.name)}` | {flag} | {shown} | {f.metadata['help']} |")
-    return "\n".join(rows) + "\n"
+    return settings_table(Settings)
 
 
 if __name__ == "__main__":
