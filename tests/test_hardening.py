@@ -134,14 +134,16 @@ def test_oversized_body_is_413_with_the_error_shape(client):
 
 
 def test_only_the_library_endpoints_write(app):
-    """No PUT, PATCH or DELETE; of the POST endpoints, only the BibTeX library ones store
-    anything (the library, for its feed)."""
+    """No PUT, PATCH or DELETE; of the POST endpoints, only the BibTeX library ones (the
+    library, for its feed) and the email alerts' (a subscription and its state) store
+    anything."""
     writers = [
         rule.rule for rule in app.url_map.iter_rules() if rule.methods & {"PUT", "PATCH", "DELETE"}
     ]
     assert writers == []
     posts = sorted(r.rule for r in app.url_map.iter_rules() if "POST" in r.methods)
-    assert posts == ["/api/v1/recommendations", "/api/v1/recommendations/from_bibtex",
+    assert posts == ["/alerts", "/alerts/confirm", "/alerts/unsubscribe",
+                     "/api/v1/recommendations", "/api/v1/recommendations/from_bibtex",
                      "/api/v1/search/by_example", "/example", "/library"]  # fmt: skip
 
 

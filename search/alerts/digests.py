@@ -8,6 +8,7 @@ nothing sent; a build that publishes nothing never gets here.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from search.alerts import Alerts
@@ -30,6 +31,7 @@ class DigestRun:
     mails_sent: int = 0
     mails_retried: int = 0
     mails_failed: int = 0
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -38,9 +40,9 @@ class DigestRun:
 def send_digests(alerts: Alerts, engine) -> DigestRun:
     """Queue and send the digests for the build ``engine`` serves."""
     run = DigestRun()
+    started = time.perf_counter()
     build = engine.build.id
-    rankings: dict[str, list[Hit]] = {}
-    entered: dict[int, int] = {}
+    rankings: dict[str, list[tuple[Hit, frozenset[int], int]]] = {}
     after = 0
     while subscriptions := alerts.rows.confirmed(build, after, BATCH):
         mailed = alerts.rows.mailed([s.id for s in subscriptions])
@@ -48,9 +50,9 @@ def send_digests(alerts: Alerts, engine) -> DigestRun:
         for subscription in subscriptions:
             target = Target.stored(subscription.kind, subscription.target)
             if target.key not in rankings:
-                rankings[target.key] = _ranked(target, engine, entered)
-            new = [(hit, versions) for hit, versions in _works(rankings[target.key], engine)
-                   if _first(versions, entered) > (subscription.since_build or 0)
+                rankings[target.key] = _ranked(target, engine)
+            new = [(hit, versions) for hit, versions, entered in rankings[target.key]
+                   if entered > (subscription.since_build or 0)
                    and not versions & mailed[subscription.id]]  # fmt: skip
             if not new:
                 quiet.append(subscription.id)
@@ -63,28 +65,22 @@ def send_digests(alerts: Alerts, engine) -> DigestRun:
     delivered = deliver(alerts.settings, alerts.rows)
     run.mails_sent, run.mails_retried = delivered.sent, delivered.retried
     run.mails_failed = delivered.failed
+    run.seconds = round(time.perf_counter() - started, 2)
     return run
 
 
-def _ranked(target: Target, engine, entered: dict[int, int]) -> list[Hit]:
-    """The target's ranking now, and when each of its papers' versions entered."""
+def _ranked(target: Target, engine) -> list[tuple[Hit, frozenset[int], int]]:
+    """The target's ranking now: each hit, its work's versions, and the build the work
+    first entered the index in (its earliest version's)."""
     try:
         hits = target.ranked(engine)
     except PapersearchError as exc:  # a library expired, an author's papers withdrawn
         log.warning("alert target %s cannot be ranked: %s", target.params, exc)
         return []
-    ids = {v for hit in hits for v in engine.works.all_versions([hit.id])} - set(entered)
-    entered.update(engine.store.papers.first_builds(ids))
-    return hits
-
-
-def _works(hits: list[Hit], engine) -> list[tuple[Hit, set[int]]]:
-    return [(hit, engine.works.all_versions([hit.id])) for hit in hits]
-
-
-def _first(versions: set[int], entered: dict[int, int]) -> int:
-    """The build the work first entered in (its earliest version's)."""
-    return min((entered[v] for v in versions if v in entered), default=0)
+    works = [frozenset(engine.works.all_versions([hit.id])) for hit in hits]
+    entered = engine.store.papers.first_builds({v for versions in works for v in versions})
+    return [(hit, versions, min((entered[v] for v in versions if v in entered), default=0))
+            for hit, versions in zip(hits, works, strict=True)]  # fmt: skip
 
 
 def _message(alerts: Alerts, subscription, target: Target, hits: list[Hit]) -> bytes:
