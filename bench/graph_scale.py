@@ -60,6 +60,12 @@ class GeneratedCorpus:
             yield [(i, f"P{i}", f"10.5555/p{i}", None, f"Generated paper number {i}", False,
                     [f"Author {i}"], 2000 + i % 25, None) for i in batch]  # fmt: skip
 
+    def author_fields(self, ids):
+        """Two authors a paper, one of them with an ORCID-like id."""
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH].tolist()
+            yield [(i, [f"Author {i}", f"Author {i // 10}"], [[f"s2:{i}"], []]) for i in batch]
+
     def links(self, ids):
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]

@@ -16,8 +16,9 @@ recall. Skips cleanly without the shared data.
 
 scale: a generated corpus of N papers of which a share (``--duplicates``) are second
 versions of another paper, half linked by a DOI both records give, half by title alone
-(the same title and first author, a year later): the works written afresh, then again
-after a nightly change to 1% of the papers (the unchanged papers' features copied).
+(the same title and first author, a year later): the works and the author index written
+afresh, then again after a nightly change to 1% of the papers (the unchanged papers'
+features and author keys carried over), and authors' papers looked up in the index.
 Each run is a process of its own (its peak RSS is its own); the baseline in the same
 run is one pass reading every record's fields, what any linking must at least do.
 """
@@ -156,6 +157,10 @@ class DuplicatedCorpus:
         for start in range(0, len(ids), BATCH):
             yield self._fields(ids[start : start + BATCH])
 
+    def author_fields(self, ids):
+        for rows in self.work_fields(ids):
+            yield [(row[0], row[6], []) for row in rows]
+
     def keys(self, ids):
         for rows in self.work_fields(ids):
             yield [row[:4] for row in rows]
@@ -183,7 +188,22 @@ def _child(job: dict, results) -> None:
     results.put({"seconds": works.seconds, "graph": written.seconds, "read": works.read,
                  "versions": works.versions, "works": works.works, "planted": planted,
                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                 "counts": works.summary()})  # fmt: skip
+                 "counts": works.summary(), "authors": written.authors_seconds,
+                 "lookup": author_lookups(Path(job["target"]), job["papers"])})  # fmt: skip
+
+
+def author_lookups(directory: Path, papers: int, samples: int = 2000) -> list[float]:
+    """(p50, p95) ms of an author's papers found in the written index, for random authors."""
+    from search.graph.authors import AuthorIndex
+
+    index, rng = AuthorIndex(directory), np.random.default_rng(11)
+    seconds = []
+    for base in rng.integers(1, papers, samples).tolist():
+        started = time.perf_counter()
+        found, _ = index.papers_of([f"name:author {base}"], 20_000)
+        seconds.append(time.perf_counter() - started)
+        assert len(found) >= 1
+    return [float(np.percentile(seconds, q)) * 1000 for q in (50, 95)]
 
 
 def in_child(**job) -> dict:

@@ -44,7 +44,7 @@ LAYERS: dict[str, set[str]] = {
     "search.ann": {"search.base"},
     "search.pdf": {"search.base"},
     "search.keyword_index": {"search.base", "search.query"},
-    "search.graph": {"search.base"},
+    "search.graph": {"search.base", "search.query"},
     "search.authors": {"search.base", "search.query"},
     "search.store": {
         "search.base",

@@ -13,7 +13,8 @@ A graph is derived from the previous build's (``derive``) when that one is intac
 little changed, else written afresh (``full``); both work out of core. It is written
 into a temporary directory, fsynced and renamed into place before the build is
 completed, as the keyword index is. The build's works (``indexer.works``: which papers
-are versions of one work) are written into it too, from its keys.
+are versions of one work) and its author index (``indexer.graph.authors``) are written
+into it too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.crash_points import checkpoint
+from indexer.graph.authors import write_author_index
 from indexer.graph.derive import derive
 from indexer.graph.full import write_full
 from indexer.graph.source import GraphSource
@@ -46,6 +48,7 @@ class WrittenGraph:
     derived_from: int | None
     seconds: float
     works: WrittenWorks | None = None
+    authors_seconds: float = 0.0  # writing its author index
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,12 @@ def write(
     np.save(scratch / PAPERS, np.asarray(ids, dtype=np.int64))
     np.save(scratch / LISTED, listed)
     np.save(scratch / HASHES, np.asarray(hashes, dtype=np.int64))
-    works = write_works(source, scratch, np.asarray(ids, dtype=np.int64), np.asarray(hashes),
-                        previous.directory if previous else None, memory)  # fmt: skip
+    ids, hashes = np.asarray(ids, dtype=np.int64), np.asarray(hashes, dtype=np.int64)
+    before = previous.directory if previous else None
+    works = write_works(source, scratch, ids, hashes, before, memory)
+    authors_started = time.perf_counter()
+    write_author_index(source, scratch, ids, hashes, before, memory)
+    authors_seconds = round(time.perf_counter() - authors_started, 3)
     checkpoint("graph")
     GraphManifest(FORMAT, len(ids), count, derived_from, list(ARRAYS), digest).write(scratch)
     fsync_tree(scratch)
@@ -93,7 +100,8 @@ def write(
     os.replace(scratch, target)
     fsync_directory(target.parent)
     elapsed = round(time.perf_counter() - started, 3)
-    return WrittenGraph(target.name, len(ids), count, derived_from, elapsed, works)
+    return WrittenGraph(target.name, len(ids), count, derived_from, elapsed, works,
+                        authors_seconds)  # fmt: skip
 
 
 def _derivable(directory: Path, digest: str) -> bool:

@@ -1,5 +1,5 @@
 """Where a graph's papers' records come from: the store's (``search.store.texts.Texts``),
-or any object with the same three readers (a benchmark's generated corpus)."""
+or any object with the same readers (a benchmark's generated corpus)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,6 @@ class GraphSource(Protocol):
 
     def work_fields(self, ids: np.ndarray) -> Iterator[list[tuple]]:
         """The columns ``indexer.works.features.FIELDS`` of the same."""
+
+    def author_fields(self, ids: np.ndarray) -> Iterator[list[tuple]]:
+        """(id, authors, author ids) of the same."""

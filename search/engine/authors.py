@@ -23,6 +23,7 @@ from search.answers.results import SearchResult
 from search.authors.identity import AuthorRef, parse_ref, ref_of
 from search.base.errors import AuthorNotFound, InvalidRequest
 from search.engine.retriever import SemanticRetriever, ms_since
+from search.graph.authors import AuthorIndex
 from search.query.filter_keys import name_words
 from search.query.filters import Filters
 from search.query.limits import check_page
@@ -34,11 +35,26 @@ SHOWN = 20  # co-authors and topics a page lists
 
 
 class AuthorPages:
-    """Author pages over one build's papers."""
+    """Author pages over one build's papers: found through its author index (a binary
+    search, on every store), or for a build from before author indexes by the store's
+    keys (an index lookup on PostgreSQL, a scan on SQLite)."""
 
-    def __init__(self, retriever: SemanticRetriever) -> None:
+    def __init__(self, retriever: SemanticRetriever, index: AuthorIndex | None = None) -> None:
         self.retriever = retriever
         self.rows = retriever.store.authors
+        self.index = index
+
+    def _with_ids(self, keys: list[str]) -> tuple[list[Authorship], bool]:
+        if self.index is None:
+            return self.rows.with_ids(keys)
+        ids, cut = self.index.papers_of(keys, MAX_AUTHOR_PAPERS)
+        return self.rows.of_ids(ids), cut
+
+    def _named(self, key: str) -> tuple[list[Authorship], bool]:
+        if self.index is None:
+            return self.rows.named(key)
+        ids, cut = self.index.papers_of([f"name:{key}"], MAX_AUTHOR_PAPERS)
+        return self.rows.of_ids(ids), cut
 
     def profile(
         self, ref_text: str, k: int = 20, offset: int = 0, *, sort: str = "date",
@@ -85,7 +101,7 @@ class AuthorPages:
         ids, orcid = {ref.key}, ref.key if ref.key.startswith("orcid:") else None
         found, cut = [], False
         for _ in range(ROUNDS):
-            rows, cut = self.rows.with_ids(sorted(ids))
+            rows, cut = self._with_ids(sorted(ids))
             found, grown = [], set(ids)
             for paper in rows:
                 for at, keys in enumerate(paper.author_ids):
@@ -104,7 +120,7 @@ class AuthorPages:
     def _by_name(self, ref: AuthorRef):
         """The authorships without ids under the name; where there are none and the name
         is one identified author's, that author (by their ids); several: say which."""
-        rows, cut = self.rows.named(ref.key)
+        rows, cut = self._named(ref.key)
         found, identified = [], Counter()
         for paper in rows:
             for at, name in enumerate(paper.authors):

@@ -98,7 +98,7 @@ class SearchEngine:
         self._query_encoder: QueryEncoder | None = None
         self.recommendations = Recommendations(self.retriever, lambda: self.encoder, graph)
         self.citations = Citations(self.retriever, graph)
-        self.authors = AuthorPages(self.retriever)
+        self.authors = AuthorPages(self.retriever, graph.authors if graph is not None else None)
         self.alerts = Alerts(settings, store)
 
     @classmethod

@@ -17,7 +17,9 @@ no paper yet (who to link up when a paper with that id arrives).
 
 Format 3 adds the build's works (``search.graph.works``): which papers are versions of
 one work (a preprint and its published version), and the features each paper was
-matched on, so that the next build reads only the changed papers' records again.
+matched on, so that the next build reads only the changed papers' records again; and
+its author index (``search.graph.authors``): which papers each author id and each
+author's name is on, so that an author's page is a lookup on every store and at any size.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ PENDING_OWNERS = "pending_owners.npy"  # int32, the position whose record named 
 WORKS = "works.npy"  # int64 (m, 3): member id, its work's primary id, how it was linked
 WORK_KEYS = "work_keys.npy"  # uint64 (n, 3): title block, DOI, arXiv id hashes (0: none)
 WORK_META = "work_meta.npy"  # int16 (n, 2): year (0: unknown), how published the record is
+AUTHOR_KEYS = "author_keys.npy"  # uint64, every author key hash of every paper, sorted
+AUTHOR_OWNERS = "author_owners.npy"  # int32, the position holding each (ascending per key)
 DIRECTIONS = ("references", "cited_by")
 CLAIMS = "claims"  # sparse rows, as the directions are
 
@@ -54,6 +58,7 @@ def indices_file(direction: str) -> str:
 
 ARRAYS = (
     PAPERS, LISTED, HASHES, KEYS, KEY_OWNERS, PENDING, PENDING_OWNERS, WORKS, WORK_KEYS, WORK_META,
+    AUTHOR_KEYS, AUTHOR_OWNERS,
     *(f(d) for d in (*DIRECTIONS, CLAIMS) for f in (indptr_file, indices_file)),
 )  # fmt: skip
 

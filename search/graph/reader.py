@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from search.base.errors import IndexCorrupt
+from search.graph.authors import AuthorIndex
 from search.graph.files import (
+    AUTHOR_KEYS,
     DIRECTIONS,
     KEY_OWNERS,
     KEYS,
@@ -43,6 +45,7 @@ class CitationGraph:
     citers are the union of its versions', each cited or citing work once."""
 
     works = Works()
+    authors: AuthorIndex | None = None  # builds from before author indexes have none
 
     def __init__(self, directory: Path | None) -> None:
         if directory is None:  # ``without``'s graph, in memory
@@ -59,6 +62,8 @@ class CitationGraph:
                 self.key_owners = np.load(directory / KEY_OWNERS, mmap_mode="r")
             if manifest.format > 2:
                 self.works = Works(np.load(directory / WORKS))
+            if AUTHOR_KEYS in manifest.files:
+                self.authors = AuthorIndex(directory)
             self._rows = {
                 d: (np.load(directory / indptr_file(d), mmap_mode="r"),
                     np.load(directory / indices_file(d), mmap_mode="r"))
@@ -179,7 +184,7 @@ class CitationGraph:
         kept = pairs[~np.isin(pairs, gone)]
         graph = CitationGraph(None)
         graph.papers, graph.listed, graph.directory = self.papers, self.listed, self.directory
-        graph.keys, graph.works = self.keys, self.works
+        graph.keys, graph.works, graph.authors = self.keys, self.works, self.authors
         graph.key_owners = getattr(self, "key_owners", None)
         graph.edges = len(kept)
         citing_at, cited_at = kept // width, kept % width

@@ -59,6 +59,11 @@ class PaperTexts:
                                     Paper.title, Paper.title_from_abstract, Paper.authors,
                                     Paper.year, Paper.venue))  # fmt: skip
 
+    def author_fields(self, ids: np.ndarray) -> Iterator[list[tuple]]:
+        """(id, authors, author ids) of the papers of ``ids`` (sorted), in id order, a
+        query's worth at a time: what a build's author index is written from."""
+        yield from self._rows(ids, (Paper.id, Paper.authors, Paper.author_ids))
+
     def content_hashes(self, ids: np.ndarray) -> np.ndarray:
         """``hash_value`` of each paper of ``ids`` (sorted), in the same order; -1 for an
         id that is not a stored paper any more."""
