@@ -197,12 +197,13 @@ def author_lookups(directory: Path, papers: int, samples: int = 2000) -> list[fl
     from search.graph.authors import AuthorIndex
 
     index, rng = AuthorIndex(directory), np.random.default_rng(11)
-    seconds = []
+    seconds, found = [], 0
     for base in rng.integers(1, papers, samples).tolist():
         started = time.perf_counter()
-        found, _ = index.papers_of([f"name:author {base}"], 20_000)
+        papers_of, _ = index.papers_of([f"name:author {base}"], 20_000)
         seconds.append(time.perf_counter() - started)
-        assert len(found) >= 1
+        found += len(papers_of) > 0  # a second version's number names no author
+    assert found > samples // 2, found
     return [float(np.percentile(seconds, q)) * 1000 for q in (50, 95)]
 
 
