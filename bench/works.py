@@ -237,6 +237,10 @@ def scale(papers: int, rate: float, memory: int) -> None:
             f"({full['seconds'] / base['seconds']:.2f}x the baseline), peak RSS "
             f"{full['rss'] / gib:.2f} GiB (graph and works; memory {memory / gib:.1f} GiB)"
         )
+        print(f"  author index written afresh: {full['authors']:8.1f} s "
+              f"({full['authors'] / base['seconds']:.2f}x the baseline); after the nightly "
+              f"change {nightly['authors']:.1f} s; an author's papers found in "
+              f"p50 {full['lookup'][0]:.3f} ms, p95 {full['lookup'][1]:.3f} ms")  # fmt: skip
         print(
             f"  after a nightly change to 1%: {nightly['seconds']:8.1f} s "
             f"({nightly['seconds'] / full['seconds']:.3f} of afresh), "

@@ -136,6 +136,8 @@ def test_every_id_of_every_version_finds_the_work(engine, client_on, settings):
     assert answer["external_id"] == "W5003" and answer["versions"][0]["external_id"] == "2301.00003"
     page = client.get("/papers/arXiv:2301.00003").get_data(as_text=True)
     assert "Also published as" in page and "https://arxiv.org/abs/2301.00003" in page
+    assert '<meta name="citation_doi" content="10.5555/pub.3">' in page  # Zotero: published
+    assert '<meta name="citation_arxiv_id" content="2301.00003">' in page  # ...its preprint
     results = client.get("/api/v1/search?q=study&k=50&mode=keyword").get_json()["results"]
     shown = next(h for h in results if h["external_id"] == "W5003")
     assert [v["external_id"] for v in shown["versions"]] == ["2301.00003"]

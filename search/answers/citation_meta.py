@@ -24,7 +24,7 @@ def highwire_tags(paper: PaperFields) -> list[tuple[str, str]]:
         tags.append(("citation_journal_title", paper.venue))
     if paper.doi:
         tags.append(("citation_doi", paper.doi))
-    if arxiv_id := arxiv_id_of(paper.url, paper.doi):
+    if arxiv_id := work_arxiv_id(paper):  # its own, or its preprint's
         tags.append(("citation_arxiv_id", arxiv_id))
     if pdf := pdf_url(paper):
         tags.append(("citation_pdf_url", pdf))
@@ -58,9 +58,18 @@ def publication_date(paper: PaperFields) -> str | None:
     return str(paper.year) if paper.year else None
 
 
+def work_arxiv_id(paper: PaperFields) -> str | None:
+    """The arXiv id of the paper, or else of another version of its work (its preprint)."""
+    found = arxiv_id_of(paper.url, paper.doi)
+    for version in () if found else getattr(paper, "versions", ()):
+        found = found or arxiv_id_of(version.url, version.doi)
+    return found
+
+
 def pdf_url(paper: PaperFields) -> str | None:
-    """Where the PDF is, where that is known: arXiv's, or a link that is a PDF."""
-    if arxiv_id := arxiv_id_of(paper.url, paper.doi):
+    """Where the PDF is, where that is known: arXiv's (the preprint's for a published
+    version), or a link that is a PDF."""
+    if arxiv_id := work_arxiv_id(paper):
         return f"https://arxiv.org/pdf/{arxiv_id}"
     url = http_url(paper.url)
     return url if url and urlsplit(url).path.lower().endswith(".pdf") else None

@@ -15,6 +15,7 @@ import re
 
 import rispy
 
+from search.answers.citation_meta import work_arxiv_id
 from search.answers.results import Hit, SearchResult
 from search.base.identifiers import arxiv_id_of
 
@@ -128,13 +129,7 @@ def to_csv(hits: list[Hit]) -> str:
 
 def preprint_arxiv_id(hit: Hit) -> str | None:
     """The arXiv id of the work's preprint, when the hit is not itself the preprint."""
-    if arxiv_id_of(hit.url, hit.doi):
-        return None
-    for version in hit.versions:
-        found = arxiv_id_of(version.url, version.doi)
-        if found:
-            return found
-    return None
+    return None if arxiv_id_of(hit.url, hit.doi) else work_arxiv_id(hit)
 
 
 def bibtex_escape(text: str) -> str:
