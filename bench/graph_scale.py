@@ -12,6 +12,7 @@ a time from each id (the same record every time it is read), standing in for the
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import resource
 import shutil
 import time
@@ -121,11 +122,23 @@ def _child(job: dict, results) -> None:
 
 
 def write_in_child(**job) -> dict:
+    return in_child(_child, job)
+
+
+def in_child(child, job: dict) -> dict:
+    """``child(job, results)`` run in a process of its own (its peak RSS is its own); what
+    it put in ``results``. A child that dies without answering is an error, not a hang."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    process = context.Process(target=_child, args=(job, results))
+    process = context.Process(target=child, args=(job, results))
     process.start()
-    found = results.get()
+    while True:
+        try:
+            found = results.get(timeout=5)
+            break
+        except queue.Empty:
+            if not process.is_alive():
+                raise SystemExit(f"the benchmark's child exited with {process.exitcode}") from None
     process.join()
     return found
 

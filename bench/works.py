@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import multiprocessing
 import random
 import re
 import resource
@@ -39,7 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from graph_scale import BATCH, splitmix
+from graph_scale import BATCH, in_child, splitmix
 from workload import SHARED
 
 HEPTH = SHARED / "hepth-citations" / "works.jsonl.gz"
@@ -207,24 +206,18 @@ def author_lookups(directory: Path, papers: int, samples: int = 2000) -> list[fl
     return [float(np.percentile(seconds, q)) * 1000 for q in (50, 95)]
 
 
-def in_child(**job) -> dict:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    process = context.Process(target=_child, args=(job, results))
-    process.start()
-    found = results.get()
-    process.join()
-    return found
+def run_in_child(**job) -> dict:
+    return in_child(_child, job)
 
 
 def scale(papers: int, rate: float, memory: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="works-bench-"))
     try:
-        base = in_child(papers=papers, rate=rate, memory=memory, baseline=True)
-        full = in_child(papers=papers, rate=rate, memory=memory, target=str(work / "g1"))
+        base = run_in_child(papers=papers, rate=rate, memory=memory, baseline=True)
+        full = run_in_child(papers=papers, rate=rate, memory=memory, target=str(work / "g1"))
         updated = np.random.default_rng(3).choice(np.arange(1, papers + 1), papers // 100,
                                                   replace=False)  # fmt: skip
-        nightly = in_child(papers=papers, rate=rate, memory=memory, target=str(work / "g2"),
+        nightly = run_in_child(papers=papers, rate=rate, memory=memory, target=str(work / "g2"),
                            previous=str(work / "g1"), updated=updated)  # fmt: skip
         found = full["works"] and full["versions"] - full["works"]
         print(f"{papers:,} papers, {full['planted']:,} planted second versions "
