@@ -53,12 +53,18 @@ def own_key_pairs(rows: list[tuple], ids: np.ndarray) -> np.ndarray:
     """(key hash, position) of every key of the papers of ``rows`` (rows that begin with
     id, external id, DOI and other keys, as ``GraphSource`` gives them), positions in
     the sorted ``ids``."""
+    return key_pairs(rows, ids, lambda row: own_keys(row[1], row[2], row[3] or ()))
+
+
+def key_pairs(rows: list[tuple], ids: np.ndarray, keys_of) -> np.ndarray:
+    """(key hash, position) of each key ``keys_of(row)`` gives of each row (its paper's id
+    first), positions in the sorted ``ids``."""
     keys, owners = [], []
     positions = np.searchsorted(ids, np.fromiter((r[0] for r in rows), np.int64, len(rows)))
     for row, at in zip(rows, positions.tolist(), strict=True):
-        own = own_keys(row[1], row[2], row[3] or ())
-        keys += own
-        owners += [at] * len(own)
+        found = keys_of(row)
+        keys += found
+        owners += [at] * len(found)
     pairs = np.zeros(len(keys), dtype=KEY_PAIR)
     pairs["hash"], pairs["owner"] = key_hashes(keys), owners
     return pairs

@@ -21,22 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.previous_graph import holds, unchanged
 from indexer.works.features import features
 from indexer.works.linking import LinkCounts, Linker, shared_keys, title_matches
-from search.graph.files import (
-    HASHES,
-    KEY_OWNERS,
-    KEYS,
-    PAPERS,
-    WORK_KEYS,
-    WORK_META,
-    WORKS,
-    GraphManifest,
-)
+from search.graph.files import KEY_OWNERS, KEYS, WORK_KEYS, WORK_META, WORKS
 from search.graph.works import BY_ID, BY_TITLE
-
-COPY_BLOCK = 1 << 20  # positions copied from the previous build's features at a time
-MIN_FORMAT = 3  # graphs from this format on keep the features
 
 
 @dataclass(frozen=True)
@@ -87,33 +76,17 @@ def _features(source, directory: Path, ids: np.ndarray, hashes: np.ndarray,
     keys = np.lib.format.open_memmap(directory / WORK_KEYS, "w+", np.uint64, (n, 3))
     meta = np.lib.format.open_memmap(directory / WORK_META, "w+", np.int16, (n, 2))
     fresh = np.ones(n, dtype=bool)
-    if previous is not None and _has_features(previous):
-        old_ids = np.load(previous / PAPERS, mmap_mode="r")
-        old_hashes = np.load(previous / HASHES, mmap_mode="r")
+    if previous is not None and holds(previous, WORK_KEYS):
         old_keys = np.load(previous / WORK_KEYS, mmap_mode="r")
         old_meta = np.load(previous / WORK_META, mmap_mode="r")
-        for start in range(0, n if len(old_ids) else 0, COPY_BLOCK):
-            part = slice(start, min(start + COPY_BLOCK, n))
-            at = np.minimum(np.searchsorted(old_ids, ids[part]), len(old_ids) - 1)
-            same = (np.asarray(old_ids[at]) == ids[part]) & (
-                np.asarray(old_hashes[at]) == hashes[part]
-            )
-            keys[part][same] = old_keys[at[same]]
-            meta[part][same] = old_meta[at[same]]
-            fresh[part][same] = False
+        for old, new in unchanged(previous, ids, hashes):
+            keys[new], meta[new] = old_keys[old], old_meta[old]
+            fresh[new] = False
     wanted = ids[fresh]
     for rows in source.work_fields(wanted):
         at = np.searchsorted(ids, [row[0] for row in rows])
         keys[at], meta[at] = features(rows)
     return keys, meta, len(wanted)
-
-
-def _has_features(directory: Path) -> bool:
-    try:
-        manifest = GraphManifest.read(directory)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return manifest.format >= MIN_FORMAT and WORK_KEYS in manifest.files
 
 
 def _table(linker: Linker, ids: np.ndarray, meta: np.ndarray) -> np.ndarray:
