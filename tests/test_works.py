@@ -128,6 +128,9 @@ def test_every_id_of_every_version_finds_the_work(engine, client_on, settings):
         (version,) = detail.versions
         assert version.external_id == f"2301.{n:05d}"
         assert version.linked == ("matched by title" if n in BY_TITLE else "linked by id")
+    three, four = engine.resolve_paper("W5003").id, engine.resolve_paper("W5004").id
+    refs = ["2301.00003", "W5004", "10.5555/pub.3"]  # two versions of one work, in between
+    assert [p.id for p in engine.resolve_papers(refs)] == [three, four]  # first seen first
     for n in (TOO_LATE, OTHER_DOI):  # two works each
         assert engine.resolve_paper(f"2301.{n:05d}").id != engine.resolve_paper(f"W{5000 + n}").id
         assert engine.detail(engine.resolve_paper(f"W{5000 + n}")).versions == []

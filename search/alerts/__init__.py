@@ -72,13 +72,11 @@ class Alerts:
         enter after ``build_id`` are new for it."""
         self.require_enabled()
         subscription_id, nonce = self.tokens.read_confirm(token)
-        if not self.rows.confirm(subscription_id, nonce, build_id):
-            found = self.rows.get(subscription_id)
-            if found is None or found.nonce != nonce or found.status != CONFIRMED:
-                raise InvalidRequest("This confirmation link was replaced by a newer one, or "
-                                     "its alert was unsubscribed.", "invalid_token")  # fmt: skip
-            return Target.stored(found.kind, found.target)
+        confirmed = self.rows.confirm(subscription_id, nonce, build_id)
         found = self.rows.get(subscription_id)
+        if not confirmed and (found is None or found.nonce != nonce or found.status != CONFIRMED):
+            raise InvalidRequest("This confirmation link was replaced by a newer one, or its "
+                                 "alert was unsubscribed.", "invalid_token")  # fmt: skip
         return Target.stored(found.kind, found.target)
 
     def unsubscribe(self, token: str) -> None:

@@ -360,15 +360,18 @@ class SearchEngine:
 
     def resolve_papers(self, refs: Sequence[int | str]) -> list[Paper]:
         """Each reference's work, in order, each once."""
-        papers = [self.resolve_paper(ref) for ref in refs]
-        return list({paper.id: paper for paper in reversed(papers)}.values())[::-1]
+        papers: dict[int, Paper] = {}
+        for ref in refs:
+            paper = self.resolve_paper(ref)
+            papers.setdefault(paper.id, paper)
+        return list(papers.values())
 
     def detail(self, paper: Paper) -> PaperDetail:
         """A work's page: its primary version's fields, and its other versions."""
         return PaperDetail.from_paper(paper, self.retriever.versions_of([paper.id]).get(paper.id))
 
     def _work_of(self, paper: Paper) -> Paper:
-        primary = self.works.primary(paper.id) if self.works else paper.id
+        primary = self.works.primary(paper.id)
         return paper if primary == paper.id else self.store.papers.resolve(primary)
 
     def new_in(

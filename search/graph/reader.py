@@ -57,9 +57,9 @@ class CitationGraph:
                                    f"which this release does not read: re-index")  # fmt: skip
             self.papers = np.load(directory / PAPERS, mmap_mode="r")
             self.listed = np.load(directory / LISTED, mmap_mode="r")
-            self.keys = np.load(directory / KEYS, mmap_mode="r") if manifest.format > 1 else None
-            if manifest.format > 1:
-                self.key_owners = np.load(directory / KEY_OWNERS, mmap_mode="r")
+            keyed = manifest.format > 1  # format 1 keeps no keys
+            self.keys = np.load(directory / KEYS, mmap_mode="r") if keyed else None
+            self.key_owners = np.load(directory / KEY_OWNERS, mmap_mode="r") if keyed else None
             if manifest.format > 2:
                 self.works = Works(np.load(directory / WORKS))
             if AUTHOR_KEYS in manifest.files:
@@ -105,9 +105,10 @@ class CitationGraph:
         at = self.position(paper_id)
         if at is None:
             return LinkCounts(0, 0, 0)
-        if self.works and len(self.works.versions(paper_id)) > 1:
-            versions = [self.position(v) for v, _ in self.works.versions(paper_id)]
-            listed = max(int(self.listed[v]) for v in versions if v is not None)
+        versions = self.works.versions(paper_id) if self.works else []
+        if len(versions) > 1:
+            held = [self.position(v) for v, _ in versions]
+            listed = max(int(self.listed[v]) for v in held if v is not None)
             return LinkCounts(listed, len(self.linked(paper_id, "references")),
                               len(self.linked(paper_id, "cited_by")))  # fmt: skip
         degree = {d: int(ptr[at + 1] - ptr[at]) for d, (ptr, _) in self._rows.items()}
@@ -184,8 +185,8 @@ class CitationGraph:
         kept = pairs[~np.isin(pairs, gone)]
         graph = CitationGraph(None)
         graph.papers, graph.listed, graph.directory = self.papers, self.listed, self.directory
-        graph.keys, graph.works, graph.authors = self.keys, self.works, self.authors
-        graph.key_owners = getattr(self, "key_owners", None)
+        graph.keys, graph.key_owners = self.keys, self.key_owners
+        graph.works, graph.authors = self.works, self.authors
         graph.edges = len(kept)
         citing_at, cited_at = kept // width, kept % width
         graph._rows = {"references": sparse_rows(citing_at, cited_at, n),

@@ -41,19 +41,22 @@ class Works:
 
     def of(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """The primary id of each of ``ids``' works (an id with no other version: itself)."""
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
-        if not self or len(ids) == 0:
-            return ids.copy()
-        at = np.minimum(np.searchsorted(self.members, ids), len(self.members) - 1)
-        return np.where(self.members[at] == ids, self.primaries[at], ids)
+        ids, at, listed = self._rows_of(ids)
+        return np.where(listed, self.primaries[at], ids) if len(at) else ids.copy()
 
     def with_versions(self, ids: Iterable[int]) -> list[int]:
         """Those of ``ids`` that have other versions."""
-        ids = np.asarray(list(ids), dtype=np.int64)
+        ids, _, listed = self._rows_of(ids)
+        return ids[listed].tolist()
+
+    def _rows_of(self, ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(``ids`` as an array, each one's row in the table, whether it is listed there);
+        no rows when the table is empty."""
+        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
         if not self or len(ids) == 0:
-            return []
+            return ids, np.zeros(0, dtype=np.int64), np.zeros(len(ids), dtype=bool)
         at = np.minimum(np.searchsorted(self.members, ids), len(self.members) - 1)
-        return ids[self.members[at] == ids].tolist()
+        return ids, at, self.members[at] == ids
 
     def primary(self, paper_id: int) -> int:
         return int(self.of(np.asarray([paper_id]))[0])
