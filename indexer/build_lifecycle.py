@@ -19,13 +19,14 @@ from typing import NamedTuple
 import numpy as np
 
 from indexer import graph as citation_graph
-from indexer import ivf, keyword_index
+from indexer import ivf, ivf_shards, keyword_index
 from indexer.citation_edges import EdgeStore
 from indexer.crash_points import checkpoint
 from search.ann import faiss_index, tuning
 from search.base.atomic_files import TEMPORARY_SUFFIX, file_checksum
 from search.base.errors import IndexCorrupt, PapersearchError
 from search.base.settings import Settings
+from search.engine.retriever import open_vectors
 from search.graph import files as graph_files
 from search.keyword_index.documents import FORMAT, Manifest
 from search.model.encoder import Encoder
@@ -204,7 +205,7 @@ def _reusable_centroids(
     if not all(p.is_file() for p in files.checksummed()):
         return None, "the previous index file is missing"
     try:
-        return faiss_index.VectorIndex.open_build(previous, files.checksummed(), files.lists), None
+        return open_vectors(previous, files), None
     except IndexCorrupt as exc:
         return None, f"the previous build cannot be reused ({exc})"
 
@@ -229,33 +230,40 @@ def _write_files(
     and its keyword index, written in place and checksummed together. ``papers``: the
     live vectors and their texts' content hashes."""
     source, hashes = papers
-    named = BuildFiles.named(settings.builds_dir, build_id)
-    path = named.index
-    built = ivf.build(source, nlist=settings.nlist,
-                      nprobe=settings.nprobe or (previous.nprobe if trained else None),
-                      device=settings.device, memory_budget=settings.index_memory,
-                      build_memory=settings.build_memory,
-                      lists_file=named.lists, trained=trained)  # fmt: skip
+    named = BuildFiles.named(settings.builds_dir, build_id, settings.shards)
+    sizing = {"nlist": settings.nlist, "nprobe": settings.nprobe or (previous.nprobe if trained
+              else None), "device": settings.device, "memory_budget": settings.index_memory,
+              "build_memory": settings.build_memory, "trained": trained}  # fmt: skip
+    if settings.shards > 1:
+        shard_lists = [part.lists for part in named.parts()]
+        built = ivf_shards.build_shards(source, settings.shards, shard_lists, **sizing)
+    else:
+        built = ivf.build(source, lists_file=named.lists, **sizing)
     tuned_recall = previous.tuned_recall if trained else None
     deep = (previous.deep_nprobe, previous.tuned_recall_100) if trained else (None, None)
     if built.nlist and trained is None and settings.nprobe is None:
-        tuned = tune_index(store, encoder, faiss_index.VectorIndex(built.index), source)
+        tuned = tune_index(store, encoder, built.searchable(), source)
         built.nprobe, tuned_recall = tuned.nprobe, tuned.recall
         deep = (tuned.deep_nprobe, tuned.recall_100)
-    faiss_index.write(built.index, path, before_rename=lambda: checkpoint("index-written"))
+    for part, files in zip(built.parts or [], named.parts(), strict=False):
+        faiss_index.write(part, files.index)
+    faiss_index.write(built.index, named.index, before_rename=lambda: checkpoint("index-written"))
     base = previous if trained is not None else intact(store, previous)  # derive from
-    keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base)
+    keywords = keyword_index.write(store, settings, build_id, source.ids, hashes, base,
+                                   settings.shards)  # fmt: skip
     graph = _write_graph(store, settings, build_id, source.ids, hashes, base)
-    written = BuildFiles(path, built.lists_file, settings.builds_dir / keywords.name,
-                         settings.builds_dir / graph.name)  # fmt: skip
+    on_disk = built.lists_file is not None or built.lists_files is not None
+    written = BuildFiles(named.index, named.lists if on_disk else None,
+                         settings.builds_dir / keywords.name, settings.builds_dir / graph.name,
+                         settings.shards)  # fmt: skip
     columns = {
         "index_type": built.index_type, "nlist": built.nlist, "nprobe": built.nprobe,
         "device": built.device,
-        "path": path.name,  # beside the others in the builds directory
-        "lists_path": built.lists_file.name if built.lists_file else None,
+        "path": named.index.name,  # beside the others in the builds directory
+        "lists_path": named.lists.name if on_disk else None,
         "tuned_recall": tuned_recall, "deep_nprobe": deep[0], "tuned_recall_100": deep[1],
         "checksum": file_checksum(*written.checksummed()),
-        "keywords_path": keywords.name, "graph_path": graph.name,
+        "keywords_path": keywords.name, "graph_path": graph.name, "shards": settings.shards,
     }  # fmt: skip
     return WrittenFiles(columns, keywords, graph)
 
@@ -313,7 +321,7 @@ def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> ke
                        store.papers.built_after(build.id))  # fmt: skip
     store.builds.hold(build.id, ids)
     hashes = store.texts.content_hashes(ids)
-    written = keyword_index.write(store, settings, build.id, ids, hashes)
+    written = keyword_index.write(store, settings, build.id, ids, hashes, shards=build.shards)
     files = replace(store.builds.files(build), keywords=settings.builds_dir / written.name)
     store.builds.add_keywords(build.id, written.name, file_checksum(*files.checksummed()))
     return written

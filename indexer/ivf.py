@@ -63,6 +63,9 @@ class VectorSource(Protocol):
     @property
     def dim(self) -> int: ...
 
+    @property
+    def ids(self) -> np.ndarray: ...
+
     def chunks(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
     def sample(self, n: int, seed: int = 1234) -> tuple[np.ndarray, np.ndarray]: ...
@@ -135,14 +138,14 @@ def plan_build(
             f"it needs at least {format_size(need)} (or set a smaller PAPERSEARCH_NLIST)."
         )
     return BuildPlan(n, dim, lists, encoding, f"{quantiser},{encoding}", sample_rows,
-                     chunk_rows, *_lists_placement(n, dim, encoding, build_memory))  # fmt: skip
+                     chunk_rows, *lists_placement(n, dim, encoding, build_memory))  # fmt: skip
 
 
 def _chunk_rows(dim: int, build_memory: int) -> int:
     return max(MIN_CHUNK_ROWS, build_memory // 16 // (4 * dim))
 
 
-def _lists_placement(n: int, dim: int, encoding: str, build_memory: int) -> tuple[bool, int]:
+def lists_placement(n: int, dim: int, encoding: str, build_memory: int) -> tuple[bool, int]:
     """(on disk?, vectors per block): lists over half the build memory go to disk, built
     a quarter of it at a time."""
     per_vector = bytes_per_vector(encoding, dim)
@@ -195,12 +198,18 @@ def gpu_resources():
 
 @dataclass
 class BuiltIndex:
-    index: object  # a CPU faiss.Index
+    index: object  # a CPU faiss.Index (in shards: trained, empty, the shared centroids)
     index_type: str
     nlist: int | None
     nprobe: int | None
     device: str
     lists_file: Path | None = None  # the on-disk lists, when the plan put them there
+    parts: list | None = None  # in shards: each shard's index, in shard order
+    lists_files: list[Path] | None = None  # each shard's on-disk lists, when it has them
+
+    def searchable(self) -> VectorIndex:
+        """The index built, to search (tuning measures it as servers will)."""
+        return VectorIndex(self.index, self.nprobe, parts=self.parts)
 
 
 def build(
@@ -219,8 +228,31 @@ def build(
 
     With ``trained`` (a loaded IVF build over the same embedding space; it is emptied
     here), its centroids and codec are reused and only the vectors are added: no
-    k-means. ``lists_file`` is where on-disk lists go, if the plan needs them.
+    k-means. ``lists_file`` is where on-disk lists go, if the plan needs them. A build in
+    shards is ``indexer.ivf_shards``'s, from the same parts.
     """
+    plan, template, where = trained_template(source, nlist, memory_budget, build_memory,
+                                             device, seed, trained)  # fmt: skip
+    if plan.nlist is None:
+        return BuiltIndex(_add(template, source.chunks(plan.chunk_rows), "cpu"), "Flat", None,
+                          None, "cpu")  # fmt: skip
+    index = fill(template, source, plan, where, lists_file)
+    return BuiltIndex(index, plan.index_type, plan.nlist, probes(plan, nprobe, trained), where,
+                      lists_file if plan.on_disk else None)  # fmt: skip
+
+
+def trained_template(
+    source: VectorSource,
+    nlist: int | None,
+    memory_budget: int | None,
+    build_memory: int,
+    device: str,
+    seed: int,
+    trained: VectorIndex | None,
+):
+    """(the plan, its trained empty index, where vectors are added): ``trained``'s centroids
+    and codec when given, else centroids trained on a sample of ``source``; an exact
+    index (no lists) for a corpus too small for IVF."""
     import faiss
 
     n, dim = len(source), source.dim
@@ -231,33 +263,33 @@ def build(
         graph = f"_HNSW{quantiser.hnsw.nb_neighbors(1)}" if hasattr(quantiser, "hnsw") else ""
         index_type = f"IVF{lists}{graph},{encoding}"
         plan = BuildPlan(n, dim, lists, encoding, index_type, 0, _chunk_rows(dim, build_memory),
-                         *_lists_placement(n, dim, encoding, build_memory))  # fmt: skip
-        template = _emptied(trained.index)
-        where = "cpu"
-    else:
-        plan = plan_build(n, dim, nlist=nlist, memory_budget=memory_budget,
-                          build_memory=build_memory)  # fmt: skip
-        if plan.nlist is None:
-            index = faiss.IndexIDMap2(faiss.IndexFlatL2(dim))
-            for ids, vectors in source.chunks(plan.chunk_rows):
-                index.add_with_ids(vectors, ids)
-            return BuiltIndex(index, "Flat", None, None, "cpu")
-        has_gpu_api = hasattr(faiss, "StandardGpuResources")
-        where = choose_faiss_device(device, faiss.get_num_gpus(), has_gpu_api, plan.index_type)
-        template = faiss.index_factory(dim, factory_string(plan.index_type), faiss.METRIC_L2)
-        _, sample = source.sample(plan.sample_rows, seed)
-        template = _train(template, sample, where)
-        del sample
-    if plan.on_disk:
-        if lists_file is None:
-            raise ValueError("this build needs on-disk lists: give lists_file")
-        index = _add_on_disk(template, source, plan, where, lists_file)
-    else:
-        index = _add(template, source.chunks(plan.chunk_rows), where)
+                         *lists_placement(n, dim, encoding, build_memory))  # fmt: skip
+        return plan, _emptied(trained.index), "cpu"
+    plan = plan_build(n, dim, nlist=nlist, memory_budget=memory_budget,
+                      build_memory=build_memory)  # fmt: skip
+    if plan.nlist is None:
+        return plan, faiss.IndexIDMap2(faiss.IndexFlatL2(dim)), "cpu"
+    has_gpu_api = hasattr(faiss, "StandardGpuResources")
+    where = choose_faiss_device(device, faiss.get_num_gpus(), has_gpu_api, plan.index_type)
+    template = faiss.index_factory(dim, factory_string(plan.index_type), faiss.METRIC_L2)
+    _, sample = source.sample(plan.sample_rows, seed)
+    return plan, _train(template, sample, where), where
+
+
+def fill(template, source: VectorSource, plan: BuildPlan, where: str, lists_file: Path | None):
+    """A copy of the trained ``template`` holding ``source``'s vectors: in memory, or with
+    its lists on disk at ``lists_file`` when the plan says so."""
+    if not plan.on_disk:
+        return _add(template, source.chunks(plan.chunk_rows), where)
+    if lists_file is None:
+        raise ValueError("this build needs on-disk lists: give lists_file")
+    return _add_on_disk(template, source, plan, where, lists_file)
+
+
+def probes(plan: BuildPlan, nprobe: int | None, trained: VectorIndex | None) -> int:
+    """The nprobe asked for, else the one ``trained`` was tuned to, else a safe default."""
     probes = nprobe or (trained.ivf.nprobe if trained is not None else None)
-    probes = min(probes or default_nprobe(plan.nlist), plan.nlist)
-    return BuiltIndex(index, plan.index_type, plan.nlist, probes, where,
-                      lists_file if plan.on_disk else None)  # fmt: skip
+    return min(probes or default_nprobe(plan.nlist), plan.nlist)
 
 
 def _emptied(index):

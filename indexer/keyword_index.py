@@ -42,7 +42,7 @@ from search.keyword_index.documents import (
     schema,
 )
 from search.store import Store
-from search.store.build_files import BuildFiles
+from search.store.build_files import BuildFiles, shard_of
 
 # Deleted documents stay in Tantivy's statistics (the paper count, mean lengths) until
 # their segment is merged: past this share of the papers, the index is written afresh,
@@ -72,13 +72,38 @@ def write(
     ids: np.ndarray,
     hashes: np.ndarray,
     previous=None,
+    shards: int = 1,
 ) -> Written:
     """The keyword index of build ``build_id``, holding the papers ``ids`` (sorted, with
     their ``content_hashes``), in place: derived from ``previous``'s (an ``IndexBuild``)
-    when it has a usable one."""
+    when it has a usable one. In ``shards``, each shard's index holds the papers of its
+    shard (``shard_of``), derived from the same shard of ``previous`` when it has as many."""
     started = time.perf_counter()
-    target = BuildFiles.named(settings.builds_dir, build_id).keywords
-    base = _base(store, previous)
+    targets = BuildFiles.named(settings.builds_dir, build_id, shards)
+    before = store.builds.files(previous) if previous is not None else None
+    if before is not None and before.shards != shards:
+        before = None  # split otherwise: every shard is written afresh
+    shard = shard_of(ids, shards) if shards > 1 else np.zeros(len(ids), dtype=np.int64)
+    derived = [
+        _write_one(store, settings, targets.shard(number).keywords,
+                   (ids[shard == number], hashes[shard == number]),
+                   (previous.id, _base(before.shard(number).keywords)) if before else None)
+        for number in range(shards)
+    ]  # fmt: skip
+    source = previous.id if all(derived) else None
+    return Written(targets.keywords.name, len(ids), source,
+                   round(time.perf_counter() - started, 3))  # fmt: skip
+
+
+def _write_one(
+    store: Store, settings: Settings, target: Path, papers: tuple[np.ndarray, np.ndarray],
+    base: tuple[int, Path | None] | None,
+) -> bool:  # fmt: skip
+    """One keyword index (of a build, or of one of its shards) at ``target``, holding
+    ``papers`` (ids, content hashes): derived from ``base`` (a build's id and its index)
+    when it can be (then True), else written afresh."""
+    ids, hashes = papers
+    previous, base = base or (None, None)
     staging = Path(tempfile.mkdtemp(dir=settings.builds_dir,
                                     prefix=target.name + ".", suffix=TEMPORARY_SUFFIX))  # fmt: skip
     try:
@@ -87,8 +112,7 @@ def write(
             shutil.rmtree(staging)
             staging.mkdir()
             write_fresh(staging, store.texts.of(ids))
-        source = previous.id if stale is not None else None
-        finish(staging, ids, hashes, source, stale or 0)
+        finish(staging, ids, hashes, previous if stale is not None else None, stale or 0)
         checkpoint("keywords-written")
         if target.exists():  # left by a build that failed after the rename
             shutil.rmtree(target)
@@ -96,13 +120,12 @@ def write(
         fsync_directory(target.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Written(target.name, len(ids), source, round(time.perf_counter() - started, 3))
+    return stale is not None
 
 
-def _base(store: Store, previous) -> Path | None:
-    """The previous build's keyword index, if it is one this release can derive from (the
-    caller gives a build whose files it verified against their checksum)."""
-    directory = store.builds.files(previous).keywords if previous is not None else None
+def _base(directory: Path | None) -> Path | None:
+    """The previous build's keyword index (or its shard's), if it is one this release can
+    derive from (the caller gives a build whose files it verified against their checksum)."""
     if directory is None or not (directory / PAPERS_FILE).is_file():
         return None
     try:

@@ -230,8 +230,8 @@ def builds_list(as_json: bool, settings: Settings) -> None:
         mark = "*" if row["current"] else " "
         click.echo(
             f"{mark} {row['id']:>5}  {row['status']:<9} {row['index_type']:<14} "
-            f"{row['vectors']:>9} vectors  finished {row['finished_at'] or '-'}  "
-            f"{row['base_model']}"
+            f"{row['vectors']:>9} vectors  {row['shards']:>3} shard(s)  "
+            f"finished {row['finished_at'] or '-'}  {row['base_model']}"
         )
 
 

@@ -125,16 +125,32 @@ def session_backend(request, postgres) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory, tiny_encoder, session_backend, postgres):
+def shards(request) -> int:
+    """Shards the builds of the engine fixtures are split into: 1, or each of a module's
+    ``SHARD_COUNTS`` (the ranking, paging, filter, sort and store-parity tests)."""
+    return getattr(request, "param", 1)
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """A module's ``SHARD_COUNTS`` runs each of its tests that builds an engine once per
+    shard count."""
+    counts = getattr(metafunc.module, "SHARD_COUNTS", None)
+    if counts and "shards" in metafunc.fixturenames:
+        metafunc.parametrize("shards", counts, indirect=True, ids=[f"{n}shard" for n in counts])
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory, tiny_encoder, session_backend, postgres, shards):
     """An engine on the discovery corpus (``tests.corpus``), indexed once a session on
-    each store, on an IVF index: the filter, keyword, library, export, eval and date-sort
-    tests read it. Tests that change a corpus build their own."""
+    each store (and shard count), on an IVF index: the filter, keyword, library, export,
+    eval and date-sort tests read it. Tests that change a corpus build their own."""
     from indexer.pipeline import index_corpus
     from search.engine.engine import SearchEngine
     from tests.corpus import corpus_rows, write_corpus
 
     home = tmp_path_factory.mktemp("discovery")
-    settings = settings_on(session_backend, home / "data", postgres, "discovery")
+    settings = settings_on(session_backend, home / "data", postgres, f"discovery{shards}",
+                           shards=shards)  # fmt: skip
     corpus = write_corpus(home / "corpus.jsonl", corpus_rows())
     index_corpus(settings, [corpus], encoder=tiny_encoder)
     engine = SearchEngine.open(settings, encoder=tiny_encoder)

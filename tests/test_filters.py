@@ -21,6 +21,8 @@ from tests.corpus import (
     satisfies,
 )
 
+SHARD_COUNTS = (1, 3)  # the engines here are built in one shard and in three
+
 
 def test_filtered_search_keeps_only_matches_and_returns_k_when_k_match(engine, papers):
     @hypothesis_settings(

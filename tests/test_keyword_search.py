@@ -25,6 +25,8 @@ from tests.corpus import (
     write_corpus,
 )
 
+SHARD_COUNTS = (1, 3)  # the engines here are built in one shard and in three
+
 
 def test_keyword_mode_ranks_by_bm25_and_highlights(engine, papers):
     target = next(p for p in papers if len(p.title.split()) >= 6)

@@ -69,7 +69,7 @@ def test_on_disk_lists_search_exactly_like_lists_built_in_memory(tmp_path, monke
     assert on_disk.lists_file == lists_file and lists_file.is_file()
     assert not list(tmp_path.glob("*.tmp"))  # the blocks are gone
     with monkeypatch.context() as m:  # the same plan, with the lists kept in memory
-        m.setattr(ivf, "_lists_placement", lambda n, *a: (False, n))
+        m.setattr(ivf, "lists_placement", lambda n, *a: (False, n))
         in_memory = ivf.build(source, **kwargs)
     assert in_memory.lists_file is None and on_disk.index_type == in_memory.index_type
     path = tmp_path / "b.faiss"

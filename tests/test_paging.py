@@ -20,6 +20,8 @@ from search.query.limits import DEEPEST_RANK, MAX_K, MAX_OFFSET, MODES, SORTS
 from tests.corpus import corpus_rows, write_corpus
 from tests.helpers import settings_on
 
+SHARD_COUNTS = (1, 3)  # the engines here are built in one shard and in three
+
 N_PAPERS = DEEPEST_RANK + 200  # every page full, to the deepest
 # Common words: keyword mode matches past the deepest page too.
 QUERY = "a model of learning from data with networks, methods and results"
@@ -32,9 +34,10 @@ FILTERS = {
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, tiny_encoder, module_backend, postgres):
+def engine(tmp_path_factory, tiny_encoder, module_backend, postgres, shards):
     home = tmp_path_factory.mktemp("paging")
-    settings = settings_on(module_backend, home / "data", postgres, "paging")
+    settings = settings_on(module_backend, home / "data", postgres, f"paging{shards}",
+                           shards=shards)  # fmt: skip
     corpus = write_corpus(home / "corpus.jsonl", corpus_rows(N_PAPERS))
     index_corpus(settings, [corpus], encoder=tiny_encoder)
     return SearchEngine.open(settings, encoder=tiny_encoder)

@@ -17,9 +17,11 @@ from search.query.keywords import parse_keywords
 from tests.corpus import corpus_rows, filter_strategy
 from tests.helpers import settings_on, write_lines
 
+SHARD_COUNTS = (1, 3)  # the engines here are built in one shard and in three
+
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory, tiny_encoder, postgres):
+def engines(tmp_path_factory, tiny_encoder, postgres, shards):
     """The same 800 papers indexed on each store."""
     if postgres is None:
         pytest.skip("no PostgreSQL server here (bash .ci/run starts one)")
@@ -27,7 +29,8 @@ def engines(tmp_path_factory, tiny_encoder, postgres):
     corpus = write_lines(root / "corpus.jsonl", [json.dumps(row) for row in corpus_rows()])
     engines = {}
     for backend in ("sqlite", "postgresql"):
-        settings = settings_on(backend, root / backend, postgres, "parity")
+        settings = settings_on(backend, root / backend, postgres, f"parity{shards}",
+                               shards=shards)  # fmt: skip
         index_corpus(settings, [corpus], encoder=tiny_encoder)
         engines[backend] = SearchEngine.open(settings, encoder=tiny_encoder)
     return engines

@@ -442,9 +442,12 @@ def test_lock_of_a_killed_process_is_released(settings):
         pass
 
 
-def reindex_process(settings: Settings, corpus: Path, pause_at: str, pause_file: Path):
+def reindex_process(
+    settings: Settings, corpus: Path, pause_at: str, pause_file: Path, shards: int = 1
+):
     env = {
         **os.environ,
+        "PAPERSEARCH_SHARDS": str(shards),
         "PAPERSEARCH_HOME": str(settings.home),
         "PAPERSEARCH_DATABASE_URL": settings.database_url,
         "PAPERSEARCH_PAUSE_AT": pause_at,
@@ -467,22 +470,24 @@ def answers(engine: SearchEngine) -> list[list[int]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "point, changes",
-    [("embedding", 600), ("index-written", 600), ("publish", 600),
-     ("keywords", 600), ("keywords", 5), ("keywords-written", 5), ("graph", 5)],
+    "point, changes, shards",
+    [("embedding", 600, 1), ("index-written", 600, 1), ("publish", 600, 1),
+     ("keywords", 600, 1), ("keywords", 5, 1), ("keywords-written", 5, 1), ("graph", 5, 1),
+     ("index-written", 600, 3), ("keywords-written", 5, 3), ("publish", 5, 3)],
 )  # fmt: skip
 def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes(
-    first, tmp_path, lines, tiny_encoder, point, changes
+    first, tmp_path, lines, tiny_encoder, point, changes, shards
 ):
     """Killed anywhere, the keyword index included (written afresh after many changes,
-    derived from build 1's after a few): build 1 serves, answering as before in every
-    mode, and the next run finishes."""
+    derived from build 1's after a few), and in the middle of a build in shards: build 1
+    serves, answering as before in every mode, and the next run finishes, leaving no file
+    of the killed build."""
     engine = SearchEngine.open(first, encoder=tiny_encoder)
     before = answers(engine)
     day1 = [changed(line) for line in lines[:changes]] + lines[changes : BASE + 50]
     corpus = snapshot(day1, tmp_path / "day1.jsonl")
     pause_file = tmp_path / "paused"
-    proc = reindex_process(first, corpus, point, pause_file)
+    proc = reindex_process(first, corpus, point, pause_file, shards)
     deadline = time.monotonic() + 120
     while not pause_file.exists():
         assert proc.poll() is None, proc.stderr.read().decode()
@@ -495,9 +500,13 @@ def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes
     assert engine.build.id == 1
     assert answers(engine) == before
 
-    summary = run(first, [corpus], snapshot=True, encoder=tiny_encoder)
+    again = first.replace(shards=shards)
+    summary = run(again, [corpus], snapshot=True, encoder=tiny_encoder)
     store = Store.open(first, migrate=True)
     assert summary.build_id == store.builds.current_id()
+    assert store.builds.current().shards == shards
+    kept = {f"build-{n:06d}" for n in (1, summary.build_id)}
+    assert {p.name.partition(".")[0] for p in first.builds_dir.iterdir()} <= kept
     assert {b.status for b in store.builds.all() if b.id not in (1, summary.build_id)} <= {"failed"}
     assert (
         summary.vector_count == BASE + 50
@@ -506,7 +515,7 @@ def test_sigkill_at_any_point_keeps_the_previous_build_and_the_next_run_finishes
     if point == "embedding":  # the chunk committed before the kill is not embedded again
         assert 0 < summary.embedded < 650
     assert not list(first.builds_dir.glob("*.tmp"))
-    if changes < 100:  # a few changed papers: the keyword index was derived from build 1's
+    if changes < 100 and shards == 1:  # a few changed: the keyword index derived from build 1's
         derived = Manifest.read(first.builds_dir / store.builds.current().keywords_path)
         assert derived.derived_from == 1 and derived.papers == BASE + 50
     fixed = json.loads(day1[0])

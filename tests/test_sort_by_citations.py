@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import sample_lines, write_lines
 
+SHARD_COUNTS = (1, 3)  # the engines here are built in one shard and in three
+
 N = 120
 
 
@@ -27,13 +29,14 @@ def s2_rows() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def cited(tmp_path_factory, tiny_encoder, module_backend, postgres):
+def cited(tmp_path_factory, tiny_encoder, module_backend, postgres, shards):
     """Settings of a data directory holding the S2 corpus, indexed once a module."""
     from indexer.pipeline import index_corpus
     from tests.helpers import settings_on
 
     home = tmp_path_factory.mktemp("cited")
-    settings = settings_on(module_backend, home / "data", postgres, "cited")
+    settings = settings_on(module_backend, home / "data", postgres, f"cited{shards}",
+                           shards=shards)  # fmt: skip
     corpus = write_lines(home / "s2.jsonl", [json.dumps(row) for row in s2_rows()])
     index_corpus(settings, [corpus], encoder=tiny_encoder)
     return settings

@@ -28,6 +28,7 @@ import numpy as np
 
 from search.base.atomic_files import file_checksum, write_atomically
 from search.base.errors import IndexCorrupt, SettingsError
+from search.base.parallel import each
 
 MIN_POINTS_PER_LIST = 39
 MAX_TRAINING_POINTS_PER_LIST = 256
@@ -118,12 +119,25 @@ def verify(paths: Sequence[Path], checksum: str | None) -> None:
 
 
 class VectorIndex:
-    """A loaded index for searching; FAISS search is safe from several threads."""
+    """A loaded index for searching; FAISS search is safe from several threads.
 
-    def __init__(self, index, nprobe: int | None = None, deep_nprobe: int | None = None) -> None:
+    A build in shards is one index over its ``parts``, each a shard's lists under the
+    build's shared centroids (``index``, trained and empty): a query is assigned its
+    lists once and every shard scans them at once (``search.base.parallel``), so the
+    shards return exactly the candidates one index would, merged by distance then id.
+    """
+
+    def __init__(
+        self,
+        index,
+        nprobe: int | None = None,
+        deep_nprobe: int | None = None,
+        parts: Sequence | None = None,
+    ) -> None:
         import faiss
 
         self.index = index
+        self.parts = list(parts) if parts else [index]
         self.ivf = faiss.try_extract_index_ivf(index)
         self.nprobe = nprobe
         self.deep_nprobe = deep_nprobe  # for rankings read beyond the first page (tuning)
@@ -147,38 +161,45 @@ class VectorIndex:
         build too large to make in memory keeps its lists in ``lists_file``
         (FAISS's on-disk lists, ``indexer.ivf``), which is always mapped.
         """
+        return cls(read_part(path, mmap=mmap, lists_file=lists_file), nprobe, deep_nprobe)
+
+    @classmethod
+    def read_shards(
+        cls,
+        centroids: Path,
+        parts: Sequence[tuple[Path, Path | None]],
+        nprobe: int | None = None,
+        *,
+        mmap: bool = True,
+        deep_nprobe: int | None = None,
+    ) -> VectorIndex:
+        """Load a build in shards: its shared ``centroids`` and each shard's (index, lists)."""
         import faiss
 
-        read_only = faiss.IO_FLAG_READ_ONLY
-        if lists_file is not None:
-            # The file records where the lists were written; find them beside it instead
-            # (a data directory may move), and map them read-only.
-            index = faiss.read_index(str(path), faiss.IO_FLAG_SKIP_IVF_DATA | read_only)
-            lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
-            lists.filename = str(lists_file)
-            lists.do_mmap()
-            loaded = cls(index, nprobe, deep_nprobe)
-        else:
-            loaded = cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | read_only if mmap else 0),
-                         nprobe, deep_nprobe)  # fmt: skip
-        if (mmap or lists_file is not None) and loaded.ivf is not None:
-            # Mapped lists start prefetch threads on every search, for disks that are slow
-            # to read; from the page cache they only slow the search down (a test checks).
-            faiss.downcast_InvertedLists(loaded.ivf.invlists).prefetch_nthread = 0
-        return loaded
+        shards = [read_part(path, mmap=mmap, lists_file=lists) for path, lists in parts]
+        return cls(faiss.read_index(str(centroids)), nprobe, deep_nprobe, shards)
 
     @classmethod
     def open_build(
-        cls, build, paths: Sequence[Path], lists_file: Path | None, *, mmap: bool = True
+        cls,
+        build,
+        paths: Sequence[Path],
+        lists_file: Path | None,
+        *,
+        mmap: bool = True,
+        shards: Sequence[tuple[Path, Path | None]] = (),
     ) -> VectorIndex:
         """Load an index build (an ``IndexBuild`` row; its files, from ``Builds.files``, the
         index file first) after checking every file against the checksum they were
         written with: a missing or changed file raises IndexCorrupt and is never handed to
-        FAISS (or Tantivy)."""
+        FAISS (or Tantivy). A build in shards gives each shard's (index, lists)."""
         try:
             verify(paths, build.checksum)
         except IndexCorrupt as exc:
             raise IndexCorrupt(f"index build {build.id}: {exc}") from exc
+        if shards:
+            return cls.read_shards(paths[0], shards, build.nprobe, mmap=mmap,
+                                   deep_nprobe=build.deep_nprobe)  # fmt: skip
         return cls.read(paths[0], build.nprobe, mmap=mmap, lists_file=lists_file,
                         deep_nprobe=build.deep_nprobe)  # fmt: skip
 
@@ -200,7 +221,7 @@ class VectorIndex:
 
     @property
     def ntotal(self) -> int:
-        return int(self.index.ntotal)
+        return sum(int(part.ntotal) for part in self.parts)
 
     def probes_for(self, k: int) -> int | None:
         """nprobe for a search that must return ``k`` hits.
@@ -237,19 +258,12 @@ class VectorIndex:
         more lists the more selective the filter is, so that k hits come back
         whenever k allowed papers are in the index.
         """
-        import faiss
-
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         depth = max(k, ranking_depth)
         if allowed is not None:
             return self._search_allowed(queries, k, np.asarray(allowed, dtype=np.int64), depth)
         k = max(1, min(k, self.ntotal))
-        probes = self.probes_for(min(depth, self.ntotal))
-        if probes is not None and probes != self.ivf.nprobe:
-            params = faiss.SearchParametersIVF(nprobe=probes)
-            squared, ids = self.index.search(queries, k, params=params)
-        else:
-            squared, ids = self.index.search(queries, k)
+        squared, ids = self.run(queries, k, self.probes_for(min(depth, self.ntotal)))
         return np.sqrt(np.maximum(squared, 0.0)), ids
 
     def _search_allowed(
@@ -267,9 +281,7 @@ class VectorIndex:
         bits = np.packbits(members, bitorder="little")
         selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n is in bytes
         if self.ivf is None:
-            squared, ids = self.index.search(
-                queries, k, params=faiss.SearchParameters(sel=selector)
-            )
+            squared, ids = self.run(queries, k, selector=selector)
             return np.sqrt(np.maximum(squared, 0.0)), ids
         # Probe as many lists as it takes to see as many allowed papers as an
         # unfiltered search sees papers; if that still falls short (a filter that
@@ -279,11 +291,90 @@ class VectorIndex:
         wanted = max(self.ivf.nprobe / fraction, 2 * min(depth, len(allowed)) / per_list)
         probes = min(self.ivf.nlist, math.ceil(wanted))
         for attempt in (probes, self.ivf.nlist):
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=attempt)
-            squared, ids = self.index.search(queries, k, params=params)
+            squared, ids = self.run(queries, k, attempt, selector)
             if attempt == self.ivf.nlist or (ids >= 0).sum(axis=1).min() >= k:
                 break
         return np.sqrt(np.maximum(squared, 0.0)), ids
+
+    def run(
+        self, queries: np.ndarray, k: int, nprobe: int | None = None, selector=None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(squared distances, ids) of the ``k`` nearest in ``nprobe`` lists (None: the
+        index's own), only among ``selector``'s ids when it is given: in a build of one
+        shard, FAISS's search; in shards, the lists are assigned once and every shard
+        scans them at once, the results merged by (distance, id)."""
+        probes = None if self.ivf is None else nprobe or self.ivf.nprobe
+        if len(self.parts) == 1:
+            return self.index.search(queries, k, params=self._params(probes, selector, False))
+        if self.ivf is None:  # a fresh parameters object a call: FAISS may change its own
+            found = each(lambda part: part.search(queries, k, params=self._params(None, selector)),
+                         self.parts)  # fmt: skip
+            return _merged(found, k)
+        coarse, lists = self.ivf.quantizer.search(queries, probes)
+        found = each(lambda part: _preassigned(part, queries, k, lists, coarse,
+                                               self._params(probes, selector)),
+                     self.parts)  # fmt: skip
+        return _merged(found, k)
+
+    def _params(self, probes: int | None, selector, needed: bool = True):
+        """FAISS's parameters for a search of ``probes`` lists within ``selector`` (None
+        for a search of one index that needs none)."""
+        import faiss
+
+        if self.ivf is None:
+            return faiss.SearchParameters(sel=selector) if selector is not None else None
+        if selector is not None:
+            return faiss.SearchParametersIVF(sel=selector, nprobe=probes)
+        if needed or probes != self.ivf.nprobe:
+            return faiss.SearchParametersIVF(nprobe=probes)
+        return None
+
+
+def read_part(path: Path, *, mmap: bool = True, lists_file: Path | None = None):
+    """One FAISS index file, for searching: ``mmap`` maps the vectors instead of copying
+    them; on-disk lists (``lists_file``) are always mapped."""
+    import faiss
+
+    read_only = faiss.IO_FLAG_READ_ONLY
+    if lists_file is not None:
+        # The file records where the lists were written; find them beside it instead
+        # (a data directory may move), and map them read-only.
+        index = faiss.read_index(str(path), faiss.IO_FLAG_SKIP_IVF_DATA | read_only)
+        lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+        lists.filename = str(lists_file)
+        lists.do_mmap()
+    else:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | read_only if mmap else 0)
+    ivf = faiss.try_extract_index_ivf(index)
+    if (mmap or lists_file is not None) and ivf is not None:
+        # Mapped lists start prefetch threads on every search, for disks that are slow
+        # to read; from the page cache they only slow the search down (a test checks).
+        faiss.downcast_InvertedLists(ivf.invlists).prefetch_nthread = 0
+    return index
+
+
+def _preassigned(part, queries: np.ndarray, k: int, lists: np.ndarray, coarse: np.ndarray,
+                 params) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """A shard's k nearest in the lists already assigned (FAISS's ``search_preassigned``,
+    called with its parameters: the filter and the lists' number)."""
+    import faiss
+
+    ivf = faiss.extract_index_ivf(part)
+    distances = np.empty((len(queries), k), dtype=np.float32)
+    ids = np.empty((len(queries), k), dtype=np.int64)
+    ivf.search_preassigned_c(len(queries), faiss.swig_ptr(queries), k, faiss.swig_ptr(lists),
+                             faiss.swig_ptr(coarse), faiss.swig_ptr(distances),
+                             faiss.swig_ptr(ids), False, params)  # fmt: skip
+    return distances, ids
+
+
+def _merged(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shards' results as one: each query's ``k`` nearest by (distance, id), misses
+    (id −1) last."""
+    distances = np.concatenate([d for d, _ in found], axis=1)
+    ids = np.concatenate([i for _, i in found], axis=1)
+    order = np.lexsort((ids, distances, ids < 0), axis=-1)[:, :k]
+    return np.take_along_axis(distances, order, 1), np.take_along_axis(ids, order, 1)
 
 
 def distance_to_score(distance: float) -> float:

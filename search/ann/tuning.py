@@ -77,8 +77,6 @@ def measure(index: VectorIndex, source, queries: np.ndarray) -> list[TuneRow]:
     """Recall@10, recall@100 and latency of ``index`` at each nprobe of the grid, against
     exact search over ``source`` (the vectors it holds: ``indexer.ivf.VectorSource``, read
     in chunks). Each query searches its top 100 once; its first 10 are the top 10."""
-    import faiss
-
     if index.ivf is None:
         raise ValueError("Only IVF indexes have an nprobe to tune; this one is exact.")
     deep = min(DEEP_K, index.ntotal)
@@ -86,11 +84,10 @@ def measure(index: VectorIndex, source, queries: np.ndarray) -> list[TuneRow]:
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     rows = []
     for nprobe in nprobe_grid(int(index.ivf.nlist)):
-        params = faiss.SearchParametersIVF(nprobe=nprobe)
         found = np.empty_like(truth)
         started = time.perf_counter()
         for i in range(len(queries)):
-            _, found[i : i + 1] = index.index.search(queries[i : i + 1], deep, params=params)
+            _, found[i : i + 1] = index.run(queries[i : i + 1], deep, nprobe)
         seconds = time.perf_counter() - started
         ms = 1000 * seconds / len(queries)
         recall = top_k_overlap(found[:, :K], truth[:, :K])

@@ -25,6 +25,7 @@ class BuildFacts(Answer):
         "measured to reach recall@100; null when not tuned."
     )
     vectors: int = described("Papers in the index.")
+    shards: int = described("Shards it is split into, searched in parallel (1: none).")
     device: str = described("Where it was built.")
     seconds: float | None = described("Build time.")
     finished_at: str | None = described("When it was completed (UTC).")
@@ -41,6 +42,7 @@ class BuildFacts(Answer):
             nprobe=build.nprobe,
             deep_nprobe=build.deep_nprobe,
             vectors=build.vector_count,
+            shards=build.shards or 1,
             device=build.device,
             seconds=build.seconds,
             finished_at=iso_utc(build.finished_at),

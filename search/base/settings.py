@@ -35,6 +35,7 @@ QUERY_BACKENDS = ("auto", "torch", "onnx")
 EXECUTORS = ("local", "ray")
 LOG_FORMATS = ("text", "json")
 SMTP_SECURITY = ("starttls", "tls", "none")
+MAX_SHARDS = 1024  # shards a build may be split into
 
 __all__ = ["Settings", "SettingsError", "format_size", "parse_size", "variable"]
 # The settings that choose the model; an index build records each of them.
@@ -121,6 +122,11 @@ class Settings:
         shown_default="off",
     )
     keep_builds: int = setting(3, "Index builds kept on disk (older ones are pruned).")
+    shards: int = setting(
+        1,
+        "Shards a build is split into by a hash of the paper id, each with its own FAISS "
+        "lists and keyword index, searched in parallel (see Shards).",
+    )
     executor: str = setting(
         "local",
         "Where `index` and `reindex` embed papers: `local` (this process) or `ray` (a pool "
@@ -330,9 +336,11 @@ class Settings:
                 raise SettingsError(f"{variable(name)} must be a positive number")
         for name in ("max_length", "batch_size", "keep_builds", "library_storage",
                      "library_days", "request_memory", "pdf_readers", "smtp_port",
-                     "alert_client_limit", "alert_address_limit"):  # fmt: skip
+                     "alert_client_limit", "alert_address_limit", "shards"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise SettingsError(f"{variable(name)} must be a positive integer")
+        if self.shards > MAX_SHARDS:
+            raise SettingsError(f"{variable('shards')} must be at most {MAX_SHARDS}")
         for name in ("nlist", "nprobe", "index_memory", "build_memory", "rate_limit",
                      "ray_actors", "refine"):  # fmt: skip
             value = getattr(self, name)

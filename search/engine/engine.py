@@ -120,9 +120,10 @@ class SearchEngine:
         """
         store = store or Store.open(settings)
         build, index = open_index(store, build)
-        keywords_dir = store.builds.files(build).keywords
-        keywords = KeywordIndex(keywords_dir) if keywords_dir is not None else None
-        graph_dir = store.builds.files(build).graph
+        files = store.builds.files(build)
+        keywords_dirs = [part.keywords for part in files.parts()]
+        keywords = KeywordIndex(keywords_dirs) if files.keywords is not None else None
+        graph_dir = files.graph
         graph = CitationGraph(graph_dir) if graph_dir is not None else None
         settings = settings.with_model_of(build)
         return cls(settings, store, build, index, keywords, encoder, light_queries=light_queries,

@@ -19,6 +19,7 @@ from search.query.filters import Filters
 from search.query.limits import RANKING_DEPTH
 from search.ranking.refine import rerank
 from search.store import Store
+from search.store.build_files import BuildFiles
 from search.store.schema import IndexBuild, Paper
 
 # (id, score, distance or None), best first: what every ranking is cut into pages from.
@@ -149,8 +150,14 @@ def open_index(store: Store, build: IndexBuild | None = None) -> tuple[IndexBuil
     build = build or store.builds.current()
     if build is None:
         raise NoIndex()
-    files = store.builds.files(build)
-    return build, VectorIndex.open_build(build, files.checksummed(), files.lists)
+    return build, open_vectors(build, store.builds.files(build))
+
+
+def open_vectors(build: IndexBuild, files: BuildFiles) -> VectorIndex:
+    """A build's FAISS index (every shard's, under the shared centroids), once its files
+    pass their checksum."""
+    shards = [(part.index, part.lists) for part in files.parts()] if files.shards > 1 else ()
+    return VectorIndex.open_build(build, files.checksummed(), files.lists, shards=shards)
 
 
 def ms_since(started: float) -> float:

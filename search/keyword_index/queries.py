@@ -9,6 +9,7 @@ phrase query, each filter a term, term-set or range query, so ``title:x``, ``AND
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 
 from search.keyword_index.documents import (
@@ -26,6 +27,7 @@ RANKED = (("body", 1.0), ("title", TITLE_BOOST))  # the fields BM25 sums, with t
 # What a request's quoted phrase adds to the score of a paper that holds it: about a
 # tenth of what a rare word matched adds, enough to break near ties (bench/keyword.py).
 REQUEST_PHRASE_BOOST = 0.5
+Weigh = Callable[[str, tuple[str, ...]], float]  # (field, stems) → a factor on their BM25
 
 
 def term_weight(times: int) -> float:
@@ -51,20 +53,24 @@ def tokens(text: str, analyzer: str = RANK_ANALYZER) -> list[str]:
     return _analyzers()[analyzer].analyze(text)
 
 
-def ranking(query: KeywordQuery, filters: Filters):
+def ranking(query: KeywordQuery, filters: Filters, weigh: Weigh | None = None):
     """Papers with any of the words (ranked by BM25 over ``body``, plus ``title``
     boosted, each word by its ``term_weight``; a request's quoted phrases add
     REQUEST_PHRASE_BOOST) that contain every phrase and pass the filters; None when
-    nothing could match (every word was a stopword, a phrase had no word)."""
+    nothing could match (every word was a stopword, a phrase had no word).
+
+    ``weigh(field, stems)`` multiplies the BM25 score of a term (or a phrase) on a field:
+    a shard's index scales its own IDF to the whole corpus's with it."""
     from tantivy import Occur, Query
 
+    weigh = weigh or _unweighed
     typed: dict[str, int] = {}  # each stem, and how often the words that make it were typed
     for term, times in query.counted_terms():
         for stem in tokens(term):
             typed[stem] = typed.get(stem, 0) + times
     should = [
         (Occur.Should, _boosted(Query.term_query(_schema(), field, word, "freq"),
-                                boost * term_weight(times)))
+                                boost * term_weight(times) * weigh(field, (word,))))
         for word, times in typed.items()
         for field, boost in RANKED
     ]  # fmt: skip
@@ -73,7 +79,7 @@ def ranking(query: KeywordQuery, filters: Filters):
         for found in map(phrase_query, query.boosts)
         if found is not None
     ]
-    must = [phrase_query(phrase) for phrase in query.phrases]
+    must = [phrase_query(phrase, weigh) for phrase in query.phrases]
     if any(q is None for q in must) or not (should or must):
         return None
     clauses = [(Occur.Must, q) for q in must] + [
@@ -98,7 +104,7 @@ def containing(phrases: Phrases, filters: Filters):
     return Query.const_score_query(Query.boolean_query(clauses), 1.0)
 
 
-def phrase_query(words: tuple[str, ...]):
+def phrase_query(words: tuple[str, ...], weigh: Weigh | None = None):
     """A quoted phrase: its words in order, in the title, the abstract or the authors."""
     from tantivy import Query
 
@@ -106,8 +112,10 @@ def phrase_query(words: tuple[str, ...]):
     if not stems:
         return None
     if len(stems) == 1:
-        return Query.term_query(_schema(), "phrases", stems[0], "position")
-    return Query.phrase_query(_schema(), "phrases", stems)
+        found = Query.term_query(_schema(), "phrases", stems[0], "position")
+    else:
+        found = Query.phrase_query(_schema(), "phrases", stems)
+    return _boosted(found, weigh("phrases", tuple(stems))) if weigh else found
 
 
 def filter_queries(filters: Filters) -> list:
@@ -129,6 +137,10 @@ def filter_queries(filters: Filters) -> list:
             found.append(Query.term_set_query(_schema(), field, values) if values
                          else Query.empty_query())  # fmt: skip
     return found
+
+
+def _unweighed(field: str, stems: tuple[str, ...]) -> float:
+    return 1.0
 
 
 def _boosted(query, boost: float):

@@ -49,7 +49,8 @@ class Builds:
     def files(self, build: IndexBuild) -> BuildFiles:
         """A build's files (``search.store.build_files``), as its row records them."""
         return BuildFiles.recorded(self.directory, build.path, build.lists_path,
-                                   build.keywords_path, build.graph_path)  # fmt: skip
+                                   build.keywords_path, build.graph_path,
+                                   build.shards)  # fmt: skip
 
     # -- the lifecycle ----------------------------------------------------------------
 

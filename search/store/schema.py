@@ -226,6 +226,9 @@ class IndexBuild(Base):
     # The build's citation graph (``search.graph``), a directory beside its index file,
     # covered by the checksum (migration 0020; None: a build from before it).
     graph_path: Mapped[str | None] = mapped_column(Text)
+    # Shards the build is split into (migration 0023): 1 is one FAISS file and one keyword
+    # index; more name their files by shard (``search.store.build_files``).
+    shards: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class PrecisionCheck(Base):
