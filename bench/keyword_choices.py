@@ -27,27 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.util
 import statistics
 import sys
-from pathlib import Path
 from unittest import mock
 
 import bm25s
 from reference_bm25 import bm25s_run
+from workload import keyword_bench
 
-
-def _bench_keyword():
-    """bench/keyword.py (the standard library's ``keyword`` module holds the name)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_keyword", Path(__file__).with_name("keyword.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_keyword = _bench_keyword()
+_keyword = keyword_bench()
 PAGE, available, keyword_index, load, papersearch_run, score = (
     _keyword.PAGE, _keyword.available, _keyword.keyword_index, _keyword.load,
     _keyword.papersearch_run, _keyword.score,

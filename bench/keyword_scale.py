@@ -113,7 +113,7 @@ def keyword_latency(n: int, titles: list[str], *, count: bool = True) -> dict:
             matched.append(index.rank(query, 100)[1])
         else:  # the same top 100, without counting the matches
             built = queries.ranking(query, Filters())
-            index._index.searcher().search(built, 100, count=False)
+            index.parts[0].searcher().search(built, 100, count=False)
         seconds.append(time.perf_counter() - started)
     result = {"p50": percentile_ms(seconds, 50), "p95": percentile_ms(seconds, 95)}
     if matched:

