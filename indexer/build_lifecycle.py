@@ -157,6 +157,7 @@ def build_index(
     hashes = store.texts.content_hashes(source.ids)  # what the keyword index holds of each
     edges = EdgeStore(settings.home).digest()  # the edges read from files of edges
     held = hashes.tobytes() + f"graph {graph_files.FORMAT} {edges}".encode()
+    held += f" shards {settings.shards}".encode() if settings.shards > 1 else b""
     contents = source.fingerprint(settings.nlist, settings.nprobe, settings.index_memory,
                                   keyword_index.FORMAT,
                                   hashlib.sha256(held).hexdigest())  # fmt: skip

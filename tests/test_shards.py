@@ -137,7 +137,9 @@ def test_a_nightly_build_derives_each_shard_and_is_checksummed_whole(
         SearchEngine.open(settings, encoder=tiny_encoder)
 
     two = replace(settings, shards=2)
-    index_corpus(two, [write_corpus(tmp_path / "d2.jsonl", rows)], encoder=tiny_encoder)
+    summary = run(two, [write_corpus(tmp_path / "d2.jsonl", rows)], snapshot=True,
+                  encoder=tiny_encoder)  # fmt: skip
+    assert summary.published, "another shard count is another build"
     engine = SearchEngine.open(two, encoder=tiny_encoder)
     assert engine.build.shards == 2 and len(engine.keywords.parts) == 2
     assert engine.search("neural networks", mode="hybrid").total == engine.index.ntotal == 900
