@@ -18,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("index_builds",
-                  sa.Column("shards", sa.Integer(), nullable=False, server_default="1"))  # fmt: skip
+    shards = sa.Column("shards", sa.Integer(), nullable=False, server_default="1")
+    op.add_column("index_builds", shards)
 
 
 def downgrade() -> None:
