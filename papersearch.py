@@ -34,6 +34,7 @@ COMMANDS = {
     "db": "indexer.write_commands:db_group",
     "alerts": "indexer.alert_digests:alerts_group",
     "model": "search.cli.read_commands:model_group",
+    "shards": "search.cli.shard_commands:shards_group",
     "serve": "web.serve_commands:serve_command",
     "demo": "papersearch:demo_command",
 }

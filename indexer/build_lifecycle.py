@@ -265,8 +265,18 @@ def _write_files(
         "tuned_recall": tuned_recall, "deep_nprobe": deep[0], "tuned_recall_100": deep[1],
         "checksum": file_checksum(*written.checksummed()),
         "keywords_path": keywords.name, "graph_path": graph.name, "shards": settings.shards,
+        "part_checksums": part_checksums(written),
     }  # fmt: skip
     return WrittenFiles(columns, keywords, graph)
+
+
+def part_checksums(files: BuildFiles) -> dict | None:
+    """In shards, the checksum of the files every server reads and of each shard's, for a
+    host that holds only some of them (``search.shards``); None for one shard."""
+    if files.shards == 1:
+        return None
+    return {"shared": file_checksum(*files.shared()),
+            "shards": [file_checksum(*files.shard_checksummed(n)) for n in range(files.shards)]}
 
 
 def _write_graph(store: Store, settings: Settings, build_id: int, ids, hashes, base):
@@ -324,7 +334,8 @@ def add_keyword_index(store: Store, settings: Settings, build: IndexBuild) -> ke
     hashes = store.texts.content_hashes(ids)
     written = keyword_index.write(store, settings, build.id, ids, hashes, shards=build.shards)
     files = replace(store.builds.files(build), keywords=settings.builds_dir / written.name)
-    store.builds.add_keywords(build.id, written.name, file_checksum(*files.checksummed()))
+    store.builds.add_keywords(build.id, written.name, file_checksum(*files.checksummed()),
+                              part_checksums(files))  # fmt: skip
     return written
 
 
@@ -342,7 +353,8 @@ def add_citation_graph(store: Store, settings: Settings, build: IndexBuild):
                                    edges=(kept.read(), kept.digest()),
                                    memory=settings.build_memory)  # fmt: skip
     files = replace(files, graph=settings.builds_dir / written.name)
-    store.builds.add_graph(build.id, written.name, file_checksum(*files.checksummed()))
+    store.builds.add_graph(build.id, written.name, file_checksum(*files.checksummed()),
+                           part_checksums(files))  # fmt: skip
     return written
 
 

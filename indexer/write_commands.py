@@ -269,7 +269,7 @@ def tune_command(
     Running servers pick up the new nprobes within seconds.
     """
     from indexer.build_lifecycle import tune_index
-    from search.engine.engine import open_index
+    from search.engine.retriever import open_index
     from search.model.encoder import Encoder
     from search.model.identity import require_same_model
 

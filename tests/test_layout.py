@@ -36,7 +36,7 @@ def imported_modules(path: Path) -> set[str]:
 SEARCH_BELOW_ENGINE = {"search.base", "search.query", "search.model", "search.ann",
                        "search.keyword_index", "search.graph", "search.store",
                        "search.ranking", "search.answers", "search.pdf",
-                       "search.authors", "search.alerts"}  # fmt: skip
+                       "search.authors", "search.alerts", "search.shards"}  # fmt: skip
 LAYERS: dict[str, set[str]] = {
     "search.base": set(),
     "search.query": {"search.base"},
@@ -63,6 +63,14 @@ LAYERS: dict[str, set[str]] = {
     },  # fmt: skip
     # Alerts: subscriptions, their mails and digests; given the engine by their callers.
     "search.alerts": {"search.base", "search.query", "search.store", "search.answers"},
+    # Shards served on Ray Serve: the replicas and the calls to them (given the indexes).
+    "search.shards": {
+        "search.base",
+        "search.query",
+        "search.ann",
+        "search.keyword_index",
+        "search.store",
+    },  # fmt: skip
     "search.engine": SEARCH_BELOW_ENGINE,
     "search.cli": SEARCH_BELOW_ENGINE | {"search.engine"},
     # The write path uses the whole core (and the commands' shared options).

@@ -1,5 +1,6 @@
-"""build shards: how many shards an index build is split into (``PAPERSEARCH_SHARDS``);
-every build before it is one
+"""build shards: how many shards an index build is split into (``PAPERSEARCH_SHARDS``;
+every build before it is one), and the checksums of its parts, each verifiable on the host
+that holds it: the files every server reads (the centroids, the graph) and each shard's
 
 Revision ID: 0023
 Revises: 0022
@@ -20,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     shards = sa.Column("shards", sa.Integer(), nullable=False, server_default="1")
     op.add_column("index_builds", shards)
+    op.add_column("index_builds", sa.Column("part_checksums", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("index_builds", "part_checksums")
     op.drop_column("index_builds", "shards")

@@ -137,7 +137,8 @@ class VectorIndex:
         import faiss
 
         self.index = index
-        self.parts = list(parts) if parts else [index]
+        self.parts = [p if hasattr(p, "search_lists") else FaissShard(p) for p in parts or ()]
+        self.parts = self.parts or [FaissShard(index)]
         self.ivf = faiss.try_extract_index_ivf(index)
         self.nprobe = nprobe
         self.deep_nprobe = deep_nprobe  # for rankings read beyond the first page (tuning)
@@ -176,7 +177,7 @@ class VectorIndex:
         """Load a build in shards: its shared ``centroids`` and each shard's (index, lists)."""
         import faiss
 
-        shards = [read_part(path, mmap=mmap, lists_file=lists) for path, lists in parts]
+        shards = [FaissShard(read_part(path, mmap=mmap, lists_file=lists)) for path, lists in parts]
         return cls(faiss.read_index(str(centroids)), nprobe, deep_nprobe, shards)
 
     @classmethod
@@ -269,7 +270,6 @@ class VectorIndex:
     def _search_allowed(
         self, queries: np.ndarray, k: int, allowed: np.ndarray, depth: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        import faiss
 
         if len(allowed) == 0 or self.ntotal == 0:
             empty = np.empty((len(queries), 0))
@@ -279,9 +279,8 @@ class VectorIndex:
         members = np.zeros(int(allowed[-1]) + 1, dtype=bool)
         members[allowed] = True
         bits = np.packbits(members, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n is in bytes
         if self.ivf is None:
-            squared, ids = self.run(queries, k, selector=selector)
+            squared, ids = self.run(queries, k, bits=bits)
             return np.sqrt(np.maximum(squared, 0.0)), ids
         # Probe as many lists as it takes to see as many allowed papers as an
         # unfiltered search sees papers; if that still falls short (a filter that
@@ -291,43 +290,83 @@ class VectorIndex:
         wanted = max(self.ivf.nprobe / fraction, 2 * min(depth, len(allowed)) / per_list)
         probes = min(self.ivf.nlist, math.ceil(wanted))
         for attempt in (probes, self.ivf.nlist):
-            squared, ids = self.run(queries, k, attempt, selector)
+            squared, ids = self.run(queries, k, attempt, bits)
             if attempt == self.ivf.nlist or (ids >= 0).sum(axis=1).min() >= k:
                 break
         return np.sqrt(np.maximum(squared, 0.0)), ids
 
     def run(
-        self, queries: np.ndarray, k: int, nprobe: int | None = None, selector=None
+        self, queries: np.ndarray, k: int, nprobe: int | None = None, bits: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(squared distances, ids) of the ``k`` nearest in ``nprobe`` lists (None: the
-        index's own), only among ``selector``'s ids when it is given: in a build of one
-        shard, FAISS's search; in shards, the lists are assigned once and every shard
-        scans them at once, the results merged by (distance, id)."""
+        index's own), only among the ids set in ``bits`` (a bitmap over ids) when given: in
+        a build of one shard, FAISS's search; in shards, the lists are assigned once and
+        every shard scans them at once, the results merged by (distance, id)."""
         probes = None if self.ivf is None else nprobe or self.ivf.nprobe
-        if len(self.parts) == 1:
-            return self.index.search(queries, k, params=self._params(probes, selector, False))
-        if self.ivf is None:  # a fresh parameters object a call: FAISS may change its own
-            found = each(lambda part: part.search(queries, k, params=self._params(None, selector)),
-                         self.parts)  # fmt: skip
-            return _merged(found, k)
+        if len(self.parts) == 1 and isinstance(self.parts[0], FaissShard):
+            params = search_params(self.ivf is not None, probes, bits)
+            if self.ivf is not None and bits is None and probes == self.ivf.nprobe:
+                params = None  # the index's own nprobe
+            return self.index.search(queries, k, params=params)
+        if self.ivf is None:
+            return _merged(each(lambda part: part.search_all(queries, k, bits), self.parts), k)
         coarse, lists = self.ivf.quantizer.search(queries, probes)
-        found = each(lambda part: _preassigned(part, queries, k, lists, coarse,
-                                               self._params(probes, selector)),
-                     self.parts)  # fmt: skip
+        found = each(lambda part: part.search_lists(queries, k, lists, coarse, bits), self.parts)
         return _merged(found, k)
 
-    def _params(self, probes: int | None, selector, needed: bool = True):
-        """FAISS's parameters for a search of ``probes`` lists within ``selector`` (None
-        for a search of one index that needs none)."""
+
+class FaissShard:
+    """One shard's FAISS index in this process: searched in all its vectors (exact) or in
+    the lists a query was assigned (IVF). ``search.shards`` serves the same calls from
+    another host."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def search_all(self, queries: np.ndarray, k: int, bits: np.ndarray | None):
+        """(squared distances, ids) of an exact index's ``k`` nearest."""
+        return self.index.search(queries, k, params=search_params(False, None, bits))
+
+    def search_lists(self, queries: np.ndarray, k: int, lists: np.ndarray, coarse: np.ndarray,
+                     bits: np.ndarray | None):  # fmt: skip
+        """(squared distances, ids) of the ``k`` nearest in the ``lists`` already assigned
+        (FAISS's ``search_preassigned``, with the filter and the lists' number)."""
         import faiss
 
-        if self.ivf is None:
-            return faiss.SearchParameters(sel=selector) if selector is not None else None
-        if selector is not None:
-            return faiss.SearchParametersIVF(sel=selector, nprobe=probes)
-        if needed or probes != self.ivf.nprobe:
-            return faiss.SearchParametersIVF(nprobe=probes)
-        return None
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        lists = np.ascontiguousarray(lists, dtype=np.int64)
+        coarse = np.ascontiguousarray(coarse, dtype=np.float32)
+        params = search_params(True, lists.shape[1], bits)
+        ivf = faiss.extract_index_ivf(self.index)
+        distances = np.empty((len(queries), k), dtype=np.float32)
+        ids = np.empty((len(queries), k), dtype=np.int64)
+        ivf.search_preassigned_c(len(queries), faiss.swig_ptr(queries), k, faiss.swig_ptr(lists),
+                                 faiss.swig_ptr(coarse), faiss.swig_ptr(distances),
+                                 faiss.swig_ptr(ids), False, params)  # fmt: skip
+        return distances, ids
+
+
+def search_params(ivf: bool, probes: int | None, bits: np.ndarray | None):
+    """FAISS's parameters for one search: ``probes`` lists (IVF), within the ids ``bits``
+    sets. A fresh object a search: FAISS may change one while it searches with it."""
+    import faiss
+
+    selector = None
+    if bits is not None:
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n is in bytes
+    if not ivf:
+        params = faiss.SearchParameters(sel=selector) if selector is not None else None
+    elif selector is not None:
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=probes)
+    else:
+        params = faiss.SearchParametersIVF(nprobe=probes)
+    if selector is not None:
+        params.held = (selector, bits)  # alive as long as the parameters are
+    return params
 
 
 def read_part(path: Path, *, mmap: bool = True, lists_file: Path | None = None):
@@ -351,21 +390,6 @@ def read_part(path: Path, *, mmap: bool = True, lists_file: Path | None = None):
         # to read; from the page cache they only slow the search down (a test checks).
         faiss.downcast_InvertedLists(ivf.invlists).prefetch_nthread = 0
     return index
-
-
-def _preassigned(part, queries: np.ndarray, k: int, lists: np.ndarray, coarse: np.ndarray,
-                 params) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """A shard's k nearest in the lists already assigned (FAISS's ``search_preassigned``,
-    called with its parameters: the filter and the lists' number)."""
-    import faiss
-
-    ivf = faiss.extract_index_ivf(part)
-    distances = np.empty((len(queries), k), dtype=np.float32)
-    ids = np.empty((len(queries), k), dtype=np.int64)
-    ivf.search_preassigned_c(len(queries), faiss.swig_ptr(queries), k, faiss.swig_ptr(lists),
-                             faiss.swig_ptr(coarse), faiss.swig_ptr(distances),
-                             faiss.swig_ptr(ids), False, params)  # fmt: skip
-    return distances, ids
 
 
 def _merged(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:

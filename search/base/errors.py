@@ -93,6 +93,9 @@ ERROR_CODES = {error.code: error for error in (
     ErrorCode("executor_failed", 500, "The Ray cluster failed or cannot be reached."),
     ErrorCode("no_index", 503, "No index has been built yet."),
     ErrorCode("index_unavailable", 503, "The build's files are missing or fail their checksum."),
+    ErrorCode("shard_unavailable", 503, "A shard of the build has no live replica to answer "
+                                        "(`PAPERSEARCH_SHARD_SERVICE=ray`); the message names "
+                                        "it. No answer is given from the other shards alone."),
     ErrorCode("model_unavailable", 503, "The model cannot be loaded, or is not the one the "
                                         "index was built with."),
     ErrorCode("busy", 503, "The server is at capacity: a query waited too long to be "
@@ -285,6 +288,18 @@ class DatabaseUnavailable(PapersearchError):
     ran too long; servers answer 503 and recover by themselves when it is back."""
 
     code, retry_after = "database_unavailable", 1
+
+
+class ShardUnavailable(PapersearchError):
+    """A shard served on Ray had no replica that answered within PAPERSEARCH_SHARD_TIMEOUT:
+    the whole answer fails rather than rank the other shards' papers alone."""
+
+    code, retry_after = "shard_unavailable", 1
+
+    def __init__(self, shard: int, shards: int, build: int, why: str) -> None:
+        super().__init__(f"Shard {shard + 1} of {shards} of build {build} did not answer "
+                         f"({why}); no ranking is given without it.")  # fmt: skip
+        self.shard = shard
 
 
 class VectorsUnavailable(PapersearchError):

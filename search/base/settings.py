@@ -33,6 +33,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 QUERY_BACKENDS = ("auto", "torch", "onnx")
 EXECUTORS = ("local", "ray")
+SHARD_SERVICES = ("local", "ray")
 LOG_FORMATS = ("text", "json")
 SMTP_SECURITY = ("starttls", "tls", "none")
 MAX_SHARDS = 1024  # shards a build may be split into
@@ -138,6 +139,18 @@ class Settings:
         "The Ray cluster to join (`HOST:6379`, as `ray start --head` prints); empty: "
         "`RAY_ADDRESS`, else a Ray started on this machine.",
         shown_default="a local Ray",
+    )
+    shard_service: str = setting(
+        "local",
+        "Where a server searches the shards of a build: `local` (its own threads, on the "
+        "build's files) or `ray` (Ray Serve deployments on the hosts that hold them; see "
+        "docs/hosts.md).",
+        choices=SHARD_SERVICES,
+    )
+    shard_timeout: float = setting(
+        5.0,
+        "Seconds a server waits for a shard served on Ray before the search fails with 503 "
+        "`shard_unavailable`.",
     )
     ray_actors: int | None = setting(
         None,
@@ -331,7 +344,7 @@ class Settings:
             if choices and value not in choices:
                 raise SettingsError(f"{variable(f.name)} must be one of {choices}, not {value!r}")
         for name in ("reload_seconds", "query_timeout", "statement_timeout", "library_seconds",
-                     "request_seconds"):  # fmt: skip
+                     "request_seconds", "shard_timeout"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{variable(name)} must be a positive number")
         for name in ("max_length", "batch_size", "keep_builds", "library_storage",

@@ -39,7 +39,13 @@ from search.engine.keyword_mode import rank_by_keywords
 from search.engine.new_papers import FEED_DAYS, Feed, new_in
 from search.engine.pdf_example import read_example
 from search.engine.recommendations import Recommendations
-from search.engine.retriever import Ranked, SemanticRetriever, ms_since, open_index
+from search.engine.retriever import (
+    Ranked,
+    SemanticRetriever,
+    build_to_serve,
+    ms_since,
+    open_vectors,
+)
 from search.graph.reader import CitationGraph
 from search.graph.works import Works
 from search.keyword_index import KeywordIndex
@@ -119,10 +125,16 @@ class SearchEngine:
         ONNX export alone, without loading PyTorch and the model, when there is one.
         """
         store = store or Store.open(settings)
-        build, index = open_index(store, build)
+        build = build_to_serve(store, build)
         files = store.builds.files(build)
-        keywords_dirs = [part.keywords for part in files.parts()]
-        keywords = KeywordIndex(keywords_dirs) if files.keywords is not None else None
+        if settings.shard_service == "ray":  # the shards on Ray Serve, the rest here
+            from search.shards.remote import open_served
+
+            index, keywords = open_served(settings, build, files)
+        else:
+            index = open_vectors(build, files)
+            keywords_dirs = [part.keywords for part in files.parts()]
+            keywords = KeywordIndex(keywords_dirs) if files.keywords is not None else None
         graph_dir = files.graph
         graph = CitationGraph(graph_dir) if graph_dir is not None else None
         settings = settings.with_model_of(build)

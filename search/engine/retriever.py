@@ -147,10 +147,16 @@ class SemanticRetriever:
 def open_index(store: Store, build: IndexBuild | None = None) -> tuple[IndexBuild, VectorIndex]:
     """``build`` (default: the current one) and its FAISS index, opened once its files
     pass their checksum (IndexCorrupt otherwise); NoIndex while no build exists."""
+    build = build_to_serve(store, build)
+    return build, open_vectors(build, store.builds.files(build))
+
+
+def build_to_serve(store: Store, build: IndexBuild | None = None) -> IndexBuild:
+    """``build``, or the current one; NoIndex while no build exists."""
     build = build or store.builds.current()
     if build is None:
         raise NoIndex()
-    return build, open_vectors(build, store.builds.files(build))
+    return build
 
 
 def open_vectors(build: IndexBuild, files: BuildFiles) -> VectorIndex:

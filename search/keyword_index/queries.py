@@ -92,6 +92,19 @@ def ranking(query: KeywordQuery, filters: Filters, weigh: Weigh | None = None):
     return Query.boolean_query(clauses)
 
 
+def weighed(query: KeywordQuery, filters: Filters) -> list[tuple[str, tuple[str, ...]]] | None:
+    """The (field, stems) whose BM25 :func:`ranking` weighs, in order (what a shard needs
+    the corpus's statistics of); None when nothing could match."""
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    def record(field: str, stems: tuple[str, ...]) -> float:
+        if (field, stems) not in seen:
+            seen.append((field, stems))
+        return 1.0
+
+    return seen if ranking(query, filters, record) is not None else None
+
+
 def containing(phrases: Phrases, filters: Filters):
     """Papers that contain every phrase (no phrase: every paper) and pass the filters
     (unranked); None when a phrase has no word to match."""

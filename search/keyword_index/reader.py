@@ -1,11 +1,12 @@
 """Reading a build's keyword index: rankings, phrase containment and counts.
 
-A build in shards has one Tantivy index a shard, searched at once
-(``search.base.parallel``) and merged into one ranking by (score, id). Each shard's BM25
-would weigh a word by how rare it is in that shard; here every shard's term queries are
-boosted so that it weighs the word by its rarity in the whole corpus (:class:`CorpusIdf`):
-the shards' scores then differ from one index's only by their documents' mean length,
-which a hash of the ids keeps nearly the same in every shard.
+A build in shards has one Tantivy index a shard (:class:`KeywordShard`; served from
+another host by ``search.shards``), searched at once (``search.base.parallel``) and
+merged into one ranking by (score, id). Each shard's BM25 would weigh a word by how
+rare it is in that shard; here every shard's term queries are boosted so that it weighs
+the word by its rarity in the whole corpus (:func:`corpus_weights`): the shards' scores
+then differ from one index's only by their documents' mean length, which a hash of the
+ids keeps nearly the same in every shard.
 """
 
 from __future__ import annotations
@@ -26,17 +27,22 @@ from search.query.keywords import KeywordQuery, Phrases
 
 NO_FILTERS = Filters()
 Ranking = list[tuple[int, float]]
+Weighed = tuple[str, tuple[str, ...]]  # a field and the stems whose BM25 is weighed there
 
 
 class KeywordIndex:
     """One build's keyword index (of each of its shards), opened read-only (memory-mapped
     by Tantivy). Safe to use from many threads: each query takes searchers of its own."""
 
-    def __init__(self, directory: Path | Sequence[Path]) -> None:
-        directories = [directory] if isinstance(directory, Path) else list(directory)
-        self.parts = [_open(d) for d in directories]
-        self.directory = directories[0]
-        self.papers = sum(Manifest.read(d).papers for d in directories)
+    def __init__(self, directory: Path | Sequence[Path] | None = None, *, parts=()) -> None:
+        directories = [directory] if isinstance(directory, Path) else list(directory or ())
+        self.parts = list(parts) or [KeywordShard(d) for d in directories]
+        self.papers = sum(part.papers for part in self.parts)
+
+    @property
+    def directory(self) -> Path:
+        """Where the (first shard's) index is, on this host."""
+        return self.parts[0].directory
 
     @timed(KEYWORD_SECONDS)
     def rank(
@@ -44,14 +50,16 @@ class KeywordIndex:
     ) -> tuple[Ranking, int]:
         """([(id, BM25 score)] best first, equal scores by id; how many papers match) for
         the papers with any of the query's words, every phrase, and the filters. In
-        shards, the score of each is on the whole corpus's IDF (:class:`CorpusIdf`)."""
-        searchers = [index.searcher() for index in self.parts]
-        idf = CorpusIdf(searchers) if len(searchers) > 1 else None
-        built = [queries.ranking(query, filters, idf.weigh(j) if idf else None)
-                 for j in range(len(searchers))]  # fmt: skip
-        if built[0] is None:
+        shards, each scores on the whole corpus's IDF (:func:`corpus_weights`)."""
+        weighed = queries.weighed(query, filters)
+        if weighed is None:
             return [], 0
-        found = each(lambda j: _rank(searchers[j], built[j], limit), range(len(searchers)))
+        weights: list = [None] * len(self.parts)
+        if len(self.parts) > 1:
+            statistics = each(lambda part: part.statistics(weighed), self.parts)
+            weights = corpus_weights(weighed, statistics)
+        found = each(lambda j: self.parts[j].rank(query, limit, filters, weights[j]),
+                     range(len(self.parts)))  # fmt: skip
         merged = sorted((pair for ranked, _ in found for pair in ranked),
                         key=lambda pair: (-pair[1], pair[0]))  # fmt: skip
         return merged[:limit], sum(count for _, count in found)
@@ -61,99 +69,120 @@ class KeywordIndex:
     ) -> np.ndarray:
         """Sorted ids of the papers that contain every phrase and pass the filters, among
         ``among`` (sorted ids) when it is given: hybrid asks only of its candidates."""
-        from tantivy import Occur, Query
-
-        built = queries.containing(phrases, filters)
-        if built is None or (among is not None and len(among) == 0):
+        if among is not None and len(among) == 0:
             return np.zeros(0, dtype=np.int64)
-        if among is not None:
-            ids = Query.term_set_query(queries._schema(), "id", [int(i) for i in among])
-            built = Query.boolean_query([(Occur.Must, built), (Occur.Must, ids)])
-
-        def holding(index) -> np.ndarray:
-            searcher = index.searcher()
-            limit = len(among) if among is not None else max(searcher.num_docs, 1)
-            found = searcher.search(built, limit, count=False)
-            return np.asarray(searcher.fast_field_values("id", [a for _, a in found.hits]),
-                              dtype=np.int64)  # fmt: skip
-
-        return np.sort(np.concatenate(each(holding, self.parts)))
+        found = each(lambda part: part.containing(phrases, filters, among), self.parts)
+        return np.sort(np.concatenate(found))
 
     def count(self, phrases: Phrases, filters: Filters = NO_FILTERS, *, up_to: int) -> int:
         """How many papers contain every phrase and pass the filters, counted up to
         ``up_to`` (the fallback to unquoted words needs only to know if k do)."""
+        return min(sum(each(lambda part: part.count(phrases, filters, up_to), self.parts)), up_to)
+
+
+class KeywordShard:
+    """One Tantivy index (a build's, or one shard's) in this process."""
+
+    def __init__(self, directory: Path) -> None:
+        import tantivy
+
+        try:
+            manifest = Manifest.read(directory)
+            if manifest.format != FORMAT:
+                raise IndexCorrupt(f"keyword index {directory} has format {manifest.format}, "
+                                   f"not {FORMAT}: run `papersearch db upgrade`")  # fmt: skip
+            self._index = tantivy.Index.open(str(directory))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"keyword index {directory} cannot be opened ({exc})") from exc
+        for name, analyzer in analyzers().items():
+            self._index.register_tokenizer(name, analyzer)
+        self.directory = directory
+        self.papers = manifest.papers
+
+    def searcher(self):
+        return self._index.searcher()
+
+    def statistics(self, weighed: Sequence[Weighed]) -> tuple[int, list[list[int]]]:
+        """(papers, each weighed term's stems' document frequencies): what the corpus's
+        IDF is summed from."""
+        searcher = self._index.searcher()
+        return int(searcher.num_docs), [[int(searcher.doc_freq(field, stem)) for stem in stems]
+                                        for field, stems in weighed]  # fmt: skip
+
+    def rank(
+        self, query: KeywordQuery, limit: int, filters: Filters, weights: dict | None = None
+    ) -> tuple[Ranking, int]:
+        """This index's top ``limit`` by (score, id), and its matches; ``weights`` scale
+        each weighed term's BM25 (:func:`corpus_weights`).
+
+        Tantivy orders equal scores by where documents sit in its segments, which differs
+        between two indexes of the same papers. Here they go by paper id, the same on
+        every store and build: the hits tied with the last one are all fetched (a second,
+        deeper search, when the tie runs past ``limit``) before the list is cut, so a
+        page read at any depth is cut from the same ranking (and shards' lists merge
+        into it)."""
+        weigh = (lambda field, stems: weights.get((field, stems), 1.0)) if weights else None
+        built = queries.ranking(query, filters, weigh)
+        if built is None:
+            return [], 0
+        searcher = self._index.searcher()
+        depth = limit + 1  # one past the cut: does a tie cross it?
+        found = searcher.search(built, depth, count=True)
+        hits = found.hits
+        while len(hits) == depth and hits[-1][0] == hits[limit - 1][0]:
+            depth *= 4  # the tie at the cut may go on: read past it
+            hits = searcher.search(built, depth, count=False).hits
+        ids = searcher.fast_field_values("id", [address for _, address in hits])
+        ranked = sorted(((int(i), float(score)) for i, (score, _) in zip(ids, hits, strict=True)),
+                        key=lambda pair: (-pair[1], pair[0]))  # fmt: skip
+        return ranked[:limit], int(found.count)
+
+    def containing(
+        self, phrases: Phrases, filters: Filters, among: np.ndarray | None
+    ) -> np.ndarray:
+        """Ids of this index's papers with every phrase that pass the filters (among
+        ``among``, sorted ids, when given)."""
+        from tantivy import Occur, Query
+
+        built = queries.containing(phrases, filters)
+        if built is None:
+            return np.zeros(0, dtype=np.int64)
+        if among is not None:
+            ids = Query.term_set_query(queries._schema(), "id", [int(i) for i in among])
+            built = Query.boolean_query([(Occur.Must, built), (Occur.Must, ids)])
+        searcher = self._index.searcher()
+        limit = len(among) if among is not None else max(searcher.num_docs, 1)
+        found = searcher.search(built, limit, count=False)
+        return np.asarray(searcher.fast_field_values("id", [a for _, a in found.hits]),
+                          dtype=np.int64)  # fmt: skip
+
+    def count(self, phrases: Phrases, filters: Filters, up_to: int) -> int:
+        """This index's papers with every phrase that pass the filters, up to ``up_to``."""
         built = queries.containing(phrases, filters)
         if built is None:
             return 0
-        found = each(lambda index: len(index.searcher().search(built, up_to, count=False).hits),
-                     self.parts)  # fmt: skip
-        return min(sum(found), up_to)
+        return len(self._index.searcher().search(built, up_to, count=False).hits)
 
 
-class CorpusIdf:
-    """What makes a shard's BM25 weigh words as one index of the whole corpus would: the
-    ratio of a term's IDF over every shard to its IDF in the shard. Tantivy's IDF is
-    ln(1 + (N − n + 0.5) / (n + 0.5)), for N papers of which n hold the term, and a
-    phrase's is the sum of its words'; document frequencies are read once a query."""
-
-    def __init__(self, searchers: Sequence) -> None:
-        self._searchers = searchers
-        self._papers = [int(s.num_docs) for s in searchers]
-        self._frequencies: dict[tuple[str, str], list[int]] = {}
-
-    def weigh(self, shard: int):
-        """``queries.Weigh`` for shard number ``shard``."""
-
-        def weigh(field: str, stems: tuple[str, ...]) -> float:
-            local = sum(_idf(self._of(field, s)[shard], self._papers[shard]) for s in stems)
-            overall = sum(_idf(sum(self._of(field, s)), sum(self._papers)) for s in stems)
-            return overall / local if local > 0 else 1.0
-
-        return weigh
-
-    def _of(self, field: str, stem: str) -> list[int]:
-        key = (field, stem)
-        if key not in self._frequencies:
-            self._frequencies[key] = [int(s.doc_freq(field, stem)) for s in self._searchers]
-        return self._frequencies[key]
+def corpus_weights(
+    weighed: Sequence[Weighed], statistics: Sequence[tuple[int, list[list[int]]]]
+) -> list[dict[Weighed, float]]:
+    """For each shard, the factor on each weighed term's BM25 that makes the shard weigh it
+    as one index of the whole corpus would: the term's IDF over every shard over its IDF in
+    the shard. Tantivy's IDF is ln(1 + (N − n + 0.5) / (n + 0.5)), for N papers of which
+    n hold the term; a phrase's is the sum of its words'."""
+    total = sum(papers for papers, _ in statistics)
+    weights = []
+    for papers, frequencies in statistics:
+        factors = {}
+        for j, key in enumerate(weighed):
+            overall = sum(_idf(sum(s[1][j][w] for s in statistics), total)
+                          for w in range(len(key[1])))  # fmt: skip
+            local = sum(_idf(n, papers) for n in frequencies[j])
+            factors[key] = overall / local if local > 0 else 1.0
+        weights.append(factors)
+    return weights
 
 
 def _idf(holding: int, papers: int) -> float:
     return math.log1p((papers - holding + 0.5) / (holding + 0.5)) if holding else 0.0
-
-
-def _open(directory: Path):
-    """A shard's Tantivy index, its manifest's format checked and the analyzers set."""
-    import tantivy
-
-    try:
-        manifest = Manifest.read(directory)
-        if manifest.format != FORMAT:
-            raise IndexCorrupt(f"keyword index {directory} has format {manifest.format}, "
-                               f"not {FORMAT}: run `papersearch db upgrade`")  # fmt: skip
-        index = tantivy.Index.open(str(directory))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorrupt(f"keyword index {directory} cannot be opened ({exc})") from exc
-    for name, analyzer in analyzers().items():
-        index.register_tokenizer(name, analyzer)
-    return index
-
-
-def _rank(searcher, built, limit: int) -> tuple[Ranking, int]:
-    """One index's top ``limit`` by (score, id), and its matches.
-
-    Tantivy orders equal scores by where documents sit in its segments, which differs
-    between two indexes of the same papers. Here they go by paper id, the same on every
-    store and build: the hits tied with the last one are all fetched (a second, deeper
-    search, when the tie runs past ``limit``) before the list is cut, so a page read at
-    any depth is cut from the same ranking (and shards' lists merge into it)."""
-    depth = limit + 1  # one past the cut: does a tie cross it?
-    found = searcher.search(built, depth, count=True)
-    hits = found.hits
-    while len(hits) == depth and hits[-1][0] == hits[limit - 1][0]:
-        depth *= 4  # the tie at the cut may go on: read past it
-        hits = searcher.search(built, depth, count=False).hits
-    ids = searcher.fast_field_values("id", [address for _, address in hits])
-    ranked = sorted(((int(i), float(score)) for i, (score, _) in zip(ids, hits, strict=True)),
-                    key=lambda pair: (-pair[1], pair[0]))  # fmt: skip
-    return ranked[:limit], int(found.count)

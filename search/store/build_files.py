@@ -101,13 +101,26 @@ class BuildFiles:
         file of the keyword index (of each shard, in order, after the shared centroids),
         then every file of the citation graph."""
         from search.graph.files import graph_files
-        from search.keyword_index.documents import index_files
 
         files = [self.index] if self.shards > 1 else []
-        for part in self.parts():
-            files += [part.index, *([part.lists] if part.lists else [])]
-            files += index_files(part.keywords) if part.keywords else []
+        for number in range(self.shards):
+            files += self.shard_checksummed(number)
         return files + (graph_files(self.graph) if self.graph else [])
+
+    def shared(self) -> list[Path]:
+        """In shards, the files every server reads itself, whatever serves the shards: the
+        centroids and the citation graph (their checksum is ``part_checksums["shared"]``)."""
+        from search.graph.files import graph_files
+
+        return [self.index, *(graph_files(self.graph) if self.graph else [])]
+
+    def shard_checksummed(self, number: int) -> list[Path]:
+        """Shard ``number``'s files, as ``part_checksums["shards"]`` covers them."""
+        from search.keyword_index.documents import index_files
+
+        part = self.shard(number)
+        keywords = index_files(part.keywords) if part.keywords else []
+        return [part.index, *([part.lists] if part.lists else []), *keywords]
 
     def remove(self) -> None:
         """Delete whatever of them exists, every shard's too (whatever their number)."""

@@ -154,19 +154,25 @@ class Builds:
             forget_before(session, min((b.id for b in kept), default=None))
             return pruned
 
-    def add_keywords(self, build_id: int, keywords_path: str, checksum: str) -> None:
-        """Record the keyword index written for a build from before them, with the checksum
-        that now covers it too."""
+    def add_keywords(
+        self, build_id: int, keywords_path: str, checksum: str, parts: dict | None = None
+    ) -> None:
+        """Record the keyword index written for a build from before them (or in a format
+        before this release's), with the checksums that now cover it too."""
         with self.sessions.begin() as session:
             build = session.get(IndexBuild, build_id)
             build.keywords_path, build.checksum = keywords_path, checksum
+            build.part_checksums = parts
 
-    def add_graph(self, build_id: int, graph_path: str, checksum: str) -> None:
+    def add_graph(
+        self, build_id: int, graph_path: str, checksum: str, parts: dict | None = None
+    ) -> None:
         """Record the citation graph written for a build from before them, with the
-        checksum that now covers it too."""
+        checksums that now cover it too."""
         with self.sessions.begin() as session:
             build = session.get(IndexBuild, build_id)
             build.graph_path, build.checksum = graph_path, checksum
+            build.part_checksums = parts
 
     def set_tuning(
         self, build_id: int, nprobe: int, recall: float, deep_nprobe: int, recall_100: float

@@ -229,6 +229,9 @@ class IndexBuild(Base):
     # Shards the build is split into (migration 0023): 1 is one FAISS file and one keyword
     # index; more name their files by shard (``search.store.build_files``).
     shards: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # In shards: {"shared": the checksum of the files every server reads (the centroids and
+    # the graph), "shards": each shard's}, so that a host holding one shard verifies it.
+    part_checksums: Mapped[dict | None] = mapped_column(JSON)
 
 
 class PrecisionCheck(Base):
