@@ -107,6 +107,9 @@ def test_a_replica_killed_under_load_fails_no_request_beyond_those_in_flight(ser
                if app in a.class_name]) < 2:  # fmt: skip
         assert time.monotonic() < deadline, "the dead replica was not replaced"
         time.sleep(0.5)
+    while cluster.state(app) != "RUNNING":
+        assert time.monotonic() < deadline, "the shard did not run again"
+        time.sleep(0.5)
 
 
 def test_a_shard_without_replicas_is_a_503_naming_it(served, tiny_encoder):
@@ -116,7 +119,8 @@ def test_a_shard_without_replicas_is_a_503_naming_it(served, tiny_encoder):
 
     app = create_app(served["on_ray"], encoder=tiny_encoder)
     client = app.test_client()
-    assert client.get("/api/v1/search?q=protein+structure&mode=hybrid").status_code == 200
+    first = client.get("/api/v1/search?q=protein+structure&mode=hybrid")
+    assert first.status_code == 200, first.get_json()
     name = cluster.app_name(served["local"].build.id, 2, 3)
     serve.delete(name)
     try:
@@ -151,7 +155,10 @@ def test_a_new_build_rolls_out_shard_by_shard_and_no_answer_mixes_two_builds(ser
     client = threading.Thread(target=load)
     client.start()
     try:
-        time.sleep(1)
+        deadline = time.monotonic() + 60
+        while not seen:
+            assert time.monotonic() < deadline, "no answer from the servers"
+            time.sleep(0.2)
         assert seen == {served["local"].build.id}, "the new build's shards are not deployed yet"
         cluster.deploy(on_ray, after_engine.build, replicas=1, say=lambda line: None)
         deadline = time.monotonic() + 30
@@ -162,6 +169,7 @@ def test_a_new_build_rolls_out_shard_by_shard_and_no_answer_mixes_two_builds(ser
     finally:
         stop.set()
         client.join(timeout=60)
+        provider.settings = provider.settings.replace(reload_seconds=3600)  # its watcher rests
     assert not mixed and seen == {served["local"].build.id, after_engine.build.id}
     gone = cluster.retire(on_ray, {after_engine.build.id}, say=lambda line: None)
     assert len(gone) == 3

@@ -6,7 +6,8 @@ another build has become current (a re-index published one, or an operator
 rolled back) and, if so, loads it and swaps it in: requests in flight finish
 on the engine they started with, new requests get the new one. Nothing
 blocks and nothing fails during the switch; if loading fails, the current
-build keeps serving and the error is logged.
+build keeps serving and the error is logged. A build whose shards on Ray are not all
+running yet is tried again at the next check: no request is answered from two builds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import time
 from datetime import timezone
 
 from search.answers.facts import BuildFacts, CorpusFacts, EncoderFacts, Health, ModelFacts
-from search.base.errors import DatabaseUnavailable, IndexCorrupt, NoIndex, PapersearchError
+from search.base.errors import (
+    DatabaseUnavailable,
+    IndexCorrupt,
+    NoIndex,
+    PapersearchError,
+    ShardUnavailable,
+)
 from search.base.metrics import BUILD_PUBLISHED, BUILD_SERVED, PAPERS_SERVED
 from search.base.settings import Settings
 from search.engine.engine import SearchEngine
@@ -107,6 +114,13 @@ class EngineProvider:
                 return False
             try:
                 engine = SearchEngine.open(self.settings, encoder=encoder, store=self.store.fresh())
+            except ShardUnavailable as exc:  # its shards are not all running yet: next tick
+                if self._engine is not None:
+                    log.info("%s; still serving build %s", exc, self._engine.build.id)
+                    return False
+                engine = self._last_good_engine(encoder)
+                if engine is None:
+                    raise
             except IndexCorrupt as exc:
                 self._unusable[current] = self._file_state(current)
                 if self._engine is not None:
@@ -143,7 +157,7 @@ class EngineProvider:
                 engine = SearchEngine.open(
                     self.settings, encoder=encoder, store=self.store.fresh(), build=build
                 )
-            except IndexCorrupt as exc:
+            except (IndexCorrupt, ShardUnavailable) as exc:
                 log.error("%s; trying an earlier build", exc)
                 continue
             log.error("serving the last intact build, %s, instead of the current one", build.id)

@@ -81,14 +81,20 @@ class RemoteShard:
 
     def _call(self, method: str, *args):
         import ray.exceptions
+        from ray.serve import exceptions as serve_errors
 
         why = ""
         for _ in range(TRIES):
             try:
                 return getattr(self._handle, method).remote(*args).result(timeout_s=self._timeout)
-            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
+                    serve_errors.ReplicaUnavailableError) as exc:  # fmt: skip
                 why = f"its replica died: {type(exc).__name__}"
             except TimeoutError:
                 why = f"no replica answered within {self._timeout:g} s"
+                break
+            except (serve_errors.DeploymentUnavailableError, serve_errors.BackPressureError,
+                    serve_errors.RayServeException) as exc:  # fmt: skip
+                why = f"it has no replica to answer ({type(exc).__name__})"
                 break
         raise ShardUnavailable(self.number, self._build.shards, self._build.id, why)
