@@ -275,8 +275,10 @@ def part_checksums(files: BuildFiles) -> dict | None:
     host that holds only some of them (``search.shards``); None for one shard."""
     if files.shards == 1:
         return None
-    return {"shared": file_checksum(*files.shared()),
-            "shards": [file_checksum(*files.shard_checksummed(n)) for n in range(files.shards)]}
+    return {
+        "shared": file_checksum(*files.shared()),
+        "shards": [file_checksum(*files.shard_checksummed(n)) for n in range(files.shards)],
+    }
 
 
 def _write_graph(store: Store, settings: Settings, build_id: int, ids, hashes, base):

@@ -19,7 +19,12 @@ from search.base.settings import Settings, declared, variable
 from tests.helpers import REPO
 
 DEPLOY = REPO / "deploy"
-UNITS = ("papersearch.service", "papersearch-reindex.service", "papersearch-reindex.timer")
+UNITS = (
+    "papersearch.service",
+    "papersearch-reindex.service",
+    "papersearch-reindex.timer",
+    "papersearch-shard-host.service",
+)
 INSTALLED = "/opt/papersearch"  # where the units expect the checkout
 ENV_FILE = "/etc/papersearch/papersearch.env"
 # Read by web/gunicorn_conf.py, not by Settings; PAPERSEARCH_SNAPSHOT by the re-index unit.

@@ -100,6 +100,7 @@ def test_a_replica_killed_under_load_fails_no_request_beyond_those_in_flight(ser
     stop.set()
     for client in clients:
         client.join(timeout=60)
+    print(f"replica killed: {len(failures)} failed of {len(done) + len(failures)} searches")
     assert len(done) > killed_at + 20, "searches went on after the kill"
     assert len(failures) <= len(clients), failures  # at most the requests in flight
     deadline = time.monotonic() + 60  # Ray puts a replica back
