@@ -201,7 +201,8 @@ def _keywords_child(n: int, shard: int, shards: int, directory: Path) -> None:
     from search.store.build_files import shard_of
 
     records = read_arxiv()
-    batches = ([p for p in batch if shard_of(np.array([p.id]), shards)[0] == shard]
+    batches = ([p for p, s in zip(batch, shard_of(np.array([p.id for p in batch]), shards),
+                                  strict=True) if s == shard]
                for batch in keyword_scale.replicated(records, n))  # fmt: skip
     ids = np.arange(1, n + 1, dtype=np.int64)
     ids = ids[shard_of(ids, shards) == shard]

@@ -234,8 +234,7 @@ def build(
     plan, template, where = trained_template(source, nlist, memory_budget, build_memory,
                                              device, seed, trained)  # fmt: skip
     if plan.nlist is None:
-        return BuiltIndex(_add(template, source.chunks(plan.chunk_rows), "cpu"), "Flat", None,
-                          None, "cpu")  # fmt: skip
+        return BuiltIndex(fill(template, source, plan, "cpu", None), "Flat", None, None, "cpu")
     index = fill(template, source, plan, where, lists_file)
     return BuiltIndex(index, plan.index_type, plan.nlist, probes(plan, nprobe, trained), where,
                       lists_file if plan.on_disk else None)  # fmt: skip

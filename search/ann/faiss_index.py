@@ -304,9 +304,8 @@ class VectorIndex:
         every shard scans them at once, the results merged by (distance, id)."""
         probes = None if self.ivf is None else nprobe or self.ivf.nprobe
         if len(self.parts) == 1 and isinstance(self.parts[0], FaissShard):
-            params = search_params(self.ivf is not None, probes, bits)
-            if self.ivf is not None and bits is None and probes == self.ivf.nprobe:
-                params = None  # the index's own nprobe
+            own = self.ivf is not None and bits is None and probes == self.ivf.nprobe
+            params = None if own else search_params(self.ivf is not None, probes, bits)
             return self.index.search(queries, k, params=params)
         if self.ivf is None:
             return _merged(each(lambda part: part.search_all(queries, k, bits), self.parts), k)

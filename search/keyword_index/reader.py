@@ -51,11 +51,11 @@ class KeywordIndex:
         """([(id, BM25 score)] best first, equal scores by id; how many papers match) for
         the papers with any of the query's words, every phrase, and the filters. In
         shards, each scores on the whole corpus's IDF (:func:`corpus_weights`)."""
-        weighed = queries.weighed(query, filters)
-        if weighed is None:
-            return [], 0
         weights: list = [None] * len(self.parts)
-        if len(self.parts) > 1:
+        if len(self.parts) > 1:  # one index weighs by its own statistics: none to gather
+            weighed = queries.weighed(query, filters)
+            if weighed is None:
+                return [], 0
             statistics = each(lambda part: part.statistics(weighed), self.parts)
             weights = corpus_weights(weighed, statistics)
         found = each(lambda j: self.parts[j].rank(query, limit, filters, weights[j]),

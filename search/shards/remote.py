@@ -57,11 +57,11 @@ class RemoteShard:
         self.ntotal, self.papers = described["vectors"], described["papers"]
 
     def search_all(self, queries: np.ndarray, k: int, bits: np.ndarray | None):
-        return self._call("search_all", queries, k, self._own(bits))
+        return self._call("search_all", queries, k, bits)
 
     def search_lists(self, queries: np.ndarray, k: int, lists: np.ndarray, coarse: np.ndarray,
                      bits: np.ndarray | None):  # fmt: skip
-        return self._call("search_lists", queries, k, lists, coarse, self._own(bits))
+        return self._call("search_lists", queries, k, lists, coarse, bits)
 
     def statistics(self, weighed: list) -> tuple[int, list[list[int]]]:
         return self._call("statistics", weighed)
@@ -74,10 +74,6 @@ class RemoteShard:
 
     def count(self, phrases: Phrases, filters: Filters, up_to: int) -> int:
         return self._call("count", phrases, filters, up_to)
-
-    def _own(self, bits: np.ndarray | None) -> np.ndarray | None:
-        """The filter's bitmap as sent: the same bytes (FAISS reads bits by id)."""
-        return None if bits is None else np.ascontiguousarray(bits)
 
     def _call(self, method: str, *args):
         import ray.exceptions
