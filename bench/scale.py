@@ -9,6 +9,7 @@ those sizes (``keyword_scale.py``), and Ray against local embedding.
     python bench/scale.py --keywords-only          # keyword and hybrid on builds made before
     python bench/scale.py --shards 2 --reuse-build --skip-keywords --skip-ray   # 1 vs 2 shards
     python bench/scale.py --shards 2 --keywords-only   # keyword 1 vs 2 shards (no vectors)
+    python bench/scale.py --sizes 1000000,10000000 --shards 2 --skip-keywords  # and Serve at 1M
 
 Vectors: the 74,728 real all-MiniLM-L6-v2 arXiv vectors (``workload.arxiv_minilm_vectors``,
 cached after the first run) plus perturbed copies (``bench/index.py``), written as
@@ -22,8 +23,10 @@ process: nprobe tuned on 200 titles as the product does, recall@10 of 500 other 
 at that nprobe against exact search by brute force over the shards (chunked), single-
 query latency, and recall with re-ranking from the vector files (``PAPERSEARCH_REFINE``).
 An extrapolation to 100M and 200M SPECTER2 vectors (768 dims) follows, from the
-measured figures. Last, embedding 2,000 papers through Ray (2 CPU actors) against the
-local path, in the same run.
+measured figures. With ``--shards N``, each size's build against the same build in N
+shards (``shard_scale.py``), and at ``--serve-size`` the shards in this process against
+Ray Serve replicas (``shard_ray.py``). Last, embedding 2,000 papers through Ray (2 CPU
+actors) against the local path, in the same run.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 
 import keyword_scale
 import numpy as np
+import shard_ray
 import shard_scale
 from workload import (
     ARXIV_74K,
@@ -310,6 +314,12 @@ def main() -> int:
         default=1,
         help="also compare each size's build with the same build in this many shards",
     )
+    parser.add_argument(
+        "--serve-size",
+        type=int,
+        default=1_000_000,
+        help="with --shards, the size whose shards are also searched through Ray Serve (0: none)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from search.base.units import parse_size
@@ -372,6 +382,8 @@ def main() -> int:
     for n, _, _, result in measured if args.shards > 1 else []:
         shard_scale.run(n, args.shards, result["nprobe"], papers, titles,
                         build_memory=build_memory, queries=args.queries)  # fmt: skip
+        if n == args.serve_size:
+            shard_ray.run(n, args.shards, result["nprobe"], papers, titles, args.queries)
     if not args.skip_keywords:
         homes = {n: (CACHE / f"scale-{n}", result["nprobe"]) for n, _, _, result in measured}
         keyword_scale.report(papers, sorted(int(s) for s in args.keyword_sizes.split(",")),

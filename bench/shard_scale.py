@@ -7,8 +7,8 @@ is made from them by the indexer's own code: FAISS through ``indexer.ivf_shards`
 one-shard build's centroids (so both probe the same lists), each keyword shard by
 ``write_fresh`` over the papers ``shard_of`` puts in it, each in a child process.
 Measured with the same title queries, each query on one and on N shards in turn (the
-machine's noise falls on both): keyword and hybrid p50/p95 and their ratio, semantic
-top 10 identical or not, and the keyword top 10's overlap.
+machine's noise falls on both), after a pass of them all: keyword and hybrid p50/p95
+and their ratio, semantic top 10 identical or not, and the keyword top 10's overlap.
 """
 
 from __future__ import annotations
@@ -157,9 +157,12 @@ def _keyword_pair(n: int, shards: int, titles: list[str], records: int) -> dict:
 
 
 def _paired(first, second, items) -> dict:
-    """Each item through ``first`` then ``second``, after a warm-up of 20: their answers
-    and latencies."""
-    for item in items[:20]:
+    """Each item through ``first`` then ``second``, after a pass of every item through
+    both: their answers and latencies. The pass maps the pages the queries read into the
+    process, as a server that has run a while has them; the first touch of a mapped page
+    is a page fault, and the threads of one process contend for the kernel's handling
+    of them: shards searched at once while their pages fault in scale far worse."""
+    for item in items:
         first(item), second(item)
     seconds: tuple[list, list] = ([], [])
     answers = []

@@ -32,6 +32,7 @@ from search.base.errors import (
     PaperNotFound,
     PaperNotInBuild,
 )
+from search.base.parallel import beside
 from search.base.settings import MODEL_SETTINGS, Settings
 from search.engine.authors import AuthorPages
 from search.engine.citations import Citations
@@ -255,19 +256,20 @@ class SearchEngine:
         fuse = weight is not None
         if fuse and keywords.phrases:  # ranked as words; the phrases boost (_phrase_boost)
             keywords = keywords.without_quotes()
-        allowed = self.retriever.allowed(filters)
-        vector = self.query_encoder.encode_query(text)
-        count = self.works.count(allowed, self.store.papers.count())
         # Hybrid fuses the top FUSION_DEPTH of each ranking; a page past them reads both to
         # the deepest rank any page shows, so every page past the head is cut from one and
         # the same fused ranking.
         fusing = FUSION_DEPTH if depth <= FUSION_DEPTH else DEEPEST_RANK
+        by_words = None  # the keyword ranking runs beside the encoding and the neighbours
+        if fuse and not keywords.empty:  # (a query of stopwords alone: by meaning only)
+            by_words = beside(lambda: self.keywords.rank(keywords, fusing, filters))
+        allowed = self.retriever.allowed(filters)
+        vector = self.query_encoder.encode_query(text)
+        count = self.works.count(allowed, self.store.papers.count())
         nearest = self.retriever.nearest(vector, fusing if fuse else depth, allowed)
         if not fuse:
             return [(i, distance_to_score(d), d) for i, d in nearest], count, None, keywords, None
-        matches, matching = [], 0  # a query of stopwords alone: ranked by meaning only
-        if not keywords.empty:
-            matches, matching = self.keywords.rank(keywords, fusing, filters)
+        matches, matching = by_words.result() if by_words is not None else ([], 0)
         among = np.unique([i for i, _ in nearest] + [i for i, _ in matches])
         containing, notice = self._phrase_boost(plan, among)
         ranked = fuse_scores(nearest, matches, weight, containing)
