@@ -10,7 +10,7 @@ indexer's own code (``indexer.keyword_index.write``) in one shard and in each co
 query on each; printed per collection and shard count: the mean overlap of the top 10
 with one index's, the share of queries whose top 10 is identical, and nDCG@10 of both.
 "own IDF" ranks the shards with each shard's own word statistics (merged by score), the
-way shards rank without ``search.keyword_index.reader.corpus_weights``: what the correction
+way shards rank without ``search.keyword_index.statistics.corpus_weights``: what the correction
 buys. Semantic rankings need no such table: they are identical by construction, and
 ``tests/unit/test_shard_search.py`` holds them to it.
 """
@@ -60,12 +60,12 @@ def indexes(records, counts: list[int]) -> tuple[dict, dict]:
 def ranked(index, queries: dict[str, str], *, own_idf: bool = False) -> dict[str, list[int]]:
     """Keyword mode's top DEPTH ids per query; ``own_idf``: each shard on its own IDF."""
     from search.engine.keyword_mode import rank_by_keywords
-    from search.keyword_index import reader
+    from search.keyword_index import statistics
     from search.query.plan import SearchPlan
 
-    plain = reader.corpus_weights
+    plain = statistics.corpus_weights
     if own_idf:  # every shard's term queries left unboosted
-        reader.corpus_weights = lambda weighed, statistics: [None] * len(statistics)
+        statistics.corpus_weights = lambda weighed, statistics: [None] * len(statistics)
     try:
         run = {}
         for query_id, text in queries.items():
@@ -74,7 +74,7 @@ def ranked(index, queries: dict[str, str], *, own_idf: bool = False) -> dict[str
             run[query_id] = [i for i, _ in found.matches]
         return run
     finally:
-        reader.corpus_weights = plain
+        statistics.corpus_weights = plain
 
 
 def compare(one: dict, many: dict) -> tuple[float, float]:

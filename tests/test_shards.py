@@ -100,6 +100,44 @@ def test_corpus_idf_brings_shard_scores_to_the_whole_index(engines):
     assert np.mean(errors["corpus"]) < 0.25 * np.mean(errors["shard"])
 
 
+def test_the_corpus_statistics_are_asked_once_a_term_and_kept(engines):
+    """A query whose terms are known goes to the shards once: its ranking is the one
+    first computed, and the shards are asked only of terms not seen; past the bound, the
+    least recent terms are dropped and asked again, the rankings unchanged."""
+    from search.keyword_index.statistics import CorpusStatistics
+    from search.query.keywords import parse_keywords
+
+    index = engines[3].keywords
+    asked = []
+    for part in index.parts:
+        part.statistics = counted(part.statistics, asked)
+    try:
+        index.statistics = CorpusStatistics(index.parts)
+        first = index.rank(parse_keywords("quantum neural networks"), 50)
+        assert len(asked) == 3  # every shard, once
+        assert index.rank(parse_keywords("quantum neural networks"), 50) == first
+        assert len(asked) == 3
+        index.rank(parse_keywords("neural protein"), 50)
+        assert {tuple(weighed) for weighed in asked[3:]} == {
+            (("body", ("protein",)), ("title", ("protein",)))
+        }
+        index.statistics = CorpusStatistics(index.parts, kept=2)  # fewer than a query weighs
+        assert index.rank(parse_keywords("quantum neural networks"), 50) == first
+        assert index.rank(parse_keywords("quantum neural networks"), 50) == first
+    finally:
+        for part in index.parts:
+            del part.statistics  # the shard's own method again
+        index.statistics = CorpusStatistics(index.parts)
+
+
+def counted(statistics, asked: list):
+    def asking(weighed):
+        asked.append(list(weighed))
+        return statistics(weighed)
+
+    return asking
+
+
 def test_a_nightly_build_derives_each_shard_and_is_checksummed_whole(
     tmp_path, tiny_encoder, backend, postgres
 ):

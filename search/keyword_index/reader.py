@@ -4,14 +4,13 @@ A build in shards has one Tantivy index a shard (:class:`KeywordShard`; served f
 another host by ``search.shards``), searched at once (``search.base.parallel``) and
 merged into one ranking by (score, id). Each shard's BM25 would weigh a word by how
 rare it is in that shard; here every shard's term queries are boosted so that it weighs
-the word by its rarity in the whole corpus (:func:`corpus_weights`): the shards' scores
-then differ from one index's only by their documents' mean length, which a hash of the
-ids keeps nearly the same in every shard.
+the word by its rarity in the whole corpus (``search.keyword_index.statistics``): the
+shards' scores then differ from one index's only by their documents' mean length, which
+a hash of the ids keeps nearly the same in every shard.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,12 +21,12 @@ from search.base.metrics import KEYWORD_SECONDS, timed
 from search.base.parallel import each
 from search.keyword_index import queries
 from search.keyword_index.documents import FORMAT, Manifest, analyzers
+from search.keyword_index.statistics import CorpusStatistics, Weighed
 from search.query.filters import Filters
 from search.query.keywords import KeywordQuery, Phrases
 
 NO_FILTERS = Filters()
 Ranking = list[tuple[int, float]]
-Weighed = tuple[str, tuple[str, ...]]  # a field and the stems whose BM25 is weighed there
 
 
 class KeywordIndex:
@@ -38,6 +37,7 @@ class KeywordIndex:
         directories = [directory] if isinstance(directory, Path) else list(directory or ())
         self.parts = list(parts) or [KeywordShard(d) for d in directories]
         self.papers = sum(part.papers for part in self.parts)
+        self.statistics = CorpusStatistics(self.parts)
 
     @property
     def directory(self) -> Path:
@@ -50,14 +50,13 @@ class KeywordIndex:
     ) -> tuple[Ranking, int]:
         """([(id, BM25 score)] best first, equal scores by id; how many papers match) for
         the papers with any of the query's words, every phrase, and the filters. In
-        shards, each scores on the whole corpus's IDF (:func:`corpus_weights`)."""
+        shards, each scores on the whole corpus's IDF (``CorpusStatistics``)."""
         weights: list = [None] * len(self.parts)
         if len(self.parts) > 1:  # one index weighs by its own statistics: none to gather
             weighed = queries.weighed(query, filters)
             if weighed is None:
                 return [], 0
-            statistics = each(lambda part: part.statistics(weighed), self.parts)
-            weights = corpus_weights(weighed, statistics)
+            weights = self.statistics.weights(weighed)
         found = each(lambda j: self.parts[j].rank(query, limit, filters, weights[j]),
                      range(len(self.parts)))  # fmt: skip
         merged = sorted((pair for ranked, _ in found for pair in ranked),
@@ -113,7 +112,7 @@ class KeywordShard:
         self, query: KeywordQuery, limit: int, filters: Filters, weights: dict | None = None
     ) -> tuple[Ranking, int]:
         """This index's top ``limit`` by (score, id), and its matches; ``weights`` scale
-        each weighed term's BM25 (:func:`corpus_weights`).
+        each weighed term's BM25 (``search.keyword_index.statistics``).
 
         Tantivy orders equal scores by where documents sit in its segments, which differs
         between two indexes of the same papers. Here they go by paper id, the same on
@@ -162,27 +161,3 @@ class KeywordShard:
         if built is None:
             return 0
         return len(self._index.searcher().search(built, up_to, count=False).hits)
-
-
-def corpus_weights(
-    weighed: Sequence[Weighed], statistics: Sequence[tuple[int, list[list[int]]]]
-) -> list[dict[Weighed, float]]:
-    """For each shard, the factor on each weighed term's BM25 that makes the shard weigh it
-    as one index of the whole corpus would: the term's IDF over every shard over its IDF in
-    the shard. Tantivy's IDF is ln(1 + (N − n + 0.5) / (n + 0.5)), for N papers of which
-    n hold the term; a phrase's is the sum of its words'."""
-    total = sum(papers for papers, _ in statistics)
-    weights = []
-    for papers, frequencies in statistics:
-        factors = {}
-        for j, key in enumerate(weighed):
-            overall = sum(_idf(sum(s[1][j][w] for s in statistics), total)
-                          for w in range(len(key[1])))  # fmt: skip
-            local = sum(_idf(n, papers) for n in frequencies[j])
-            factors[key] = overall / local if local > 0 else 1.0
-        weights.append(factors)
-    return weights
-
-
-def _idf(holding: int, papers: int) -> float:
-    return math.log1p((papers - holding + 0.5) / (holding + 0.5)) if holding else 0.0
