@@ -35,35 +35,31 @@ class CorpusStatistics:
     def weights(self, weighed: Sequence[Weighed]) -> list[dict[Weighed, float]]:
         """For each shard, the factor on each of ``weighed``'s BM25 (:func:`corpus_weights`)."""
         with self._lock:
-            missing = [key for key in weighed if key not in self._frequencies]
-            known = self._papers is not None
-        if missing or not known:
-            self._learn(missing)
-        with self._lock:
-            found = []
-            for key in weighed:
-                found.append(self._frequencies.get(key) or self._asked_again(key))
+            found = {key: self._frequencies[key] for key in weighed if key in self._frequencies}
+            for key in found:
                 self._frequencies.move_to_end(key)
-            papers = list(self._papers or [])
-        statistics = [(papers[s], [list(by_shard[s]) for by_shard in found])
+            papers = self._papers
+        missing = [key for key in weighed if key not in found]
+        if missing or papers is None:
+            papers, learned = self._learn(missing)
+            found.update(learned)
+        statistics = [(papers[s], [list(found[key][s]) for key in weighed])
                       for s in range(len(self._parts))]  # fmt: skip
         return corpus_weights(weighed, statistics)
 
-    def _learn(self, missing: list[Weighed]) -> None:
+    def _learn(self, missing: list[Weighed]) -> tuple[list[int], dict]:
+        """(each shard's papers, ``missing``'s frequencies in every shard), asked of the
+        shards and kept."""
         answers = each(lambda part: part.statistics(missing), self._parts)
+        papers = [int(count) for count, _ in answers]
+        learned = {key: tuple(tuple(found[j]) for _, found in answers)
+                   for j, key in enumerate(missing)}  # fmt: skip
         with self._lock:
-            self._papers = [int(papers) for papers, _ in answers]
-            for j, key in enumerate(missing):
-                self._frequencies[key] = tuple(tuple(found[j]) for _, found in answers)
+            self._papers = papers
+            self._frequencies.update(learned)
             while len(self._frequencies) > self._limit:
                 self._frequencies.popitem(last=False)
-
-    def _asked_again(self, key: Weighed) -> tuple[tuple[int, ...], ...]:
-        """A term dropped by another query between learning it and reading it (more
-        terms at once than are kept): asked of the shards again, under the lock."""
-        answers = each(lambda part: part.statistics([key]), self._parts)
-        self._frequencies[key] = tuple(tuple(found[0]) for _, found in answers)
-        return self._frequencies[key]
+        return papers, learned
 
 
 def corpus_weights(
